@@ -1,0 +1,182 @@
+import zoneinfo
+from datetime import datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.urls import reverse
+
+from conference.models.organizers import Organizer
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin).")
+
+
+class EventQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+
+class Event(models.Model):
+    organizer = models.ForeignKey(Organizer, on_delete=models.PROTECT, related_name="events")
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="Times are shown to attendees in this zone (IANA name, e.g. America/Chicago).",
+    )
+    start_date = models.DateField()
+    end_date = models.DateField()
+    venue = models.ForeignKey(
+        "venues.Venue", on_delete=models.PROTECT, related_name="events", null=True, blank=True
+    )
+    is_published = models.BooleanField(default=False)
+    registration_opens_at = models.DateTimeField(null=True, blank=True)
+    registration_closes_at = models.DateTimeField(null=True, blank=True)
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most active registrations; empty for no limit."
+    )
+    cme_provider = models.CharField(
+        "accredited CME provider",
+        max_length=200,
+        blank=True,
+        help_text="The provider named in the designation statement.",
+    )
+    accreditation_statement = models.TextField(
+        blank=True, help_text="Printed verbatim on certificates, as set by the accreditor."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="event_end_on_or_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("conference:event-detail", kwargs={"event_slug": self.slug})
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def starts_at(self) -> datetime:
+        """The first instant of the event's first day, in its time zone."""
+        return datetime.combine(self.start_date, time.min, tzinfo=self.tzinfo)
+
+    @property
+    def ends_at(self) -> datetime:
+        """The first instant after the event's last day, in its time zone."""
+        return datetime.combine(self.end_date + timedelta(days=1), time.min, tzinfo=self.tzinfo)
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = "The event cannot end before it starts."
+        opens, closes = self.registration_opens_at, self.registration_closes_at
+        if opens and closes and closes <= opens:
+            errors["registration_closes_at"] = "Registration must close after it opens."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Track(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tracks")
+    name = models.CharField(max_length=120)
+    color = models.CharField(
+        max_length=7, default="#2563eb", help_text="A hex colour such as #2563eb."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["event", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "name"], name="unique_track_name_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SessionKind(models.TextChoices):
+    PLENARY = "plenary", "Plenary"
+    SEMINAR = "seminar", "Seminar"
+    WORKSHOP = "workshop", "Workshop"
+    POSTER = "poster", "Poster session"
+    BREAK = "break", "Break"
+
+
+class Session(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
+    hall = models.ForeignKey(
+        "venues.Hall", on_delete=models.PROTECT, related_name="sessions", null=True, blank=True
+    )
+    track = models.ForeignKey(
+        Track, on_delete=models.SET_NULL, related_name="sessions", null=True, blank=True
+    )
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=12, choices=SessionKind.choices, default=SessionKind.SEMINAR)
+    abstract = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    speakers = models.ManyToManyField("conference.Speaker", related_name="sessions", blank=True)
+    is_cme_eligible = models.BooleanField("CME eligible", default=False)
+    designated_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="Credit-eligible minutes designated for this session.",
+    )
+    qa_moderation_required = models.BooleanField(
+        "Q&A moderation required",
+        default=False,
+        help_text="Questions wait for a moderator's approval before attendees see them.",
+    )
+    stream_url = models.URLField("live stream URL (HLS)", blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "hall__order", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="session_ends_after_start",
+            )
+        ]
+        indexes = [models.Index(fields=["event", "starts_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "conference:session-detail",
+            kwargs={"event_slug": self.event.slug, "session_id": self.pk},
+        )
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    def clean(self) -> None:
+        from conference.services.schedule import session_conflicts
+
+        super().clean()
+        errors = session_conflicts(self, speakers=None)
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from conference.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("api/", include("conference.api.urls")),
+    path("", include("conference.views.urls")),
+]

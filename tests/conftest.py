@@ -1,0 +1,89 @@
+"""Shared fixtures, and the rule for tests that need a real service.
+
+Tests marked `postgres`, `redis` or `browser` run against the real thing. Without it they are
+skipped with the reason on a newcomer's machine; under CI (`CI=true` or
+`MEDVENUE_REQUIRE_SERVICES=1`) a missing service fails them instead.
+"""
+
+import os
+import shutil
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+from tests.factories import PASSWORD, UserFactory
+
+REQUIRE_SERVICES = (
+    os.environ.get("CI", "").lower() == "true" or os.environ.get("MEDVENUE_REQUIRE_SERVICES") == "1"
+)
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_service(marker: str) -> str | None:
+    """Why the service behind `marker` is unavailable, or None when it is there."""
+    if marker == "postgres":
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+        return None
+    if marker == "redis":
+        url = settings.REDIS_URL
+        if not url:
+            return "needs Redis: set REDIS_URL=redis://..."
+        if not _reachable(url, 6379):
+            return f"Redis at {url} is unreachable"
+        return None
+    if marker == "browser":
+        if not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"):
+            return "needs Debian's chromium (apt-get install -y chromium)"
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            return "needs the playwright Python package"
+        return None
+    return None
+
+
+def pytest_runtest_setup(item):
+    for marker in ("postgres", "redis", "browser"):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = _missing_service(marker)
+        if reason is None:
+            continue
+        if REQUIRE_SERVICES:
+            pytest.fail(f"required service missing under CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def logged_in_client(client, user):
+    client.force_login(user)
+    return client
