@@ -7,6 +7,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("api/events/<slug:event_slug>/venue/", include("conference.api.venue_urls")),
     path("api/", include("conference.api.urls")),
+    path("events/<slug:event_slug>/venue/", include("conference.views.venue_urls")),
     path("", include("conference.views.urls")),
 ]
