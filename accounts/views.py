@@ -1,0 +1,159 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import throttle
+from accounts.forms import (
+    BoardFormSet,
+    EmailAuthenticationForm,
+    LicenseFormSet,
+    ProfileForm,
+    SignupForm,
+    formset_pairs,
+)
+from accounts.models import ProfessionalProfile
+from accounts.services import export_user_data, register_user, update_profile
+
+TOO_MANY_REQUESTS = 429
+
+
+def _add_validation_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form, by field when the form has that field."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        email = form.get_user().email
+        throttle.clear(throttle.email_key(throttle.LOGIN, email))
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = TOO_MANY_REQUESTS
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request page, limited per client address like the login page."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        key = throttle.ip_key(throttle.RESET_REQUEST, request)
+        seconds = throttle.seconds_blocked(key)
+        if seconds:
+            form = self.get_form()
+            form.is_valid()
+            form.add_error(None, throttle.blocked_message(seconds, what="reset requests"))
+            response = self.form_invalid(form)
+            response.status_code = TOO_MANY_REQUESTS
+            return response
+        throttle.record_failure(key)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:profile")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = register_user(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                legal_name=form.cleaned_data["legal_name"],
+                degree=form.cleaned_data["degree"],
+            )
+        except ValidationError as error:
+            _add_validation_errors(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to MedVenue. Please complete your profile.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def _profile_forms(request: HttpRequest, profile: ProfessionalProfile):
+    data = request.POST if request.method == "POST" else None
+    return (
+        ProfileForm(data, instance=profile, user=request.user),
+        LicenseFormSet(data, instance=profile, prefix="licenses"),
+        BoardFormSet(data, instance=profile, prefix="boards"),
+    )
+
+
+def _save_profile(request: HttpRequest, form, licenses, boards) -> bool:
+    try:
+        update_profile(
+            request.user,
+            display_name=form.cleaned_data["display_name"],
+            profile_data=form.cleaned_data,
+            licenses=formset_pairs(licenses, "state", "number"),
+            boards=formset_pairs(boards, "board", "board_id"),
+        )
+    except ValidationError as error:
+        _add_validation_errors(form, error)
+        return False
+    return True
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    instance = ProfessionalProfile.objects.filter(user=request.user).first()
+    form, licenses, boards = _profile_forms(request, instance or ProfessionalProfile())
+    if request.method == "POST":
+        all_valid = all([form.is_valid(), licenses.is_valid(), boards.is_valid()])
+        if all_valid and _save_profile(request, form, licenses, boards):
+            messages.success(request, "Your profile is saved.")
+            return redirect("accounts:profile")
+    context = {"form": form, "licenses": licenses, "boards": boards}
+    return render(request, "accounts/profile.html", context)
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest) -> HttpResponse:
+    data = export_user_data(request.user)
+    stamp = timezone.now().strftime("%Y%m%d")
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="medvenue-my-data-{stamp}.json"'
+    return response
+
+
+@login_required
+@require_GET
+def my_data(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/my_data.html")
