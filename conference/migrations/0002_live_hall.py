@@ -266,6 +266,17 @@ class Migration(migrations.Migration):
                 ),
                 ("seq", models.PositiveBigIntegerField()),
                 ("event", models.CharField(max_length=40)),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("everyone", "Everyone in the hall"),
+                            ("moderators", "Moderators, speakers and staff"),
+                        ],
+                        default="everyone",
+                        max_length=10,
+                    ),
+                ),
                 ("client_key", models.CharField(blank=True, max_length=64)),
                 ("data", models.JSONField()),
                 ("created_at", models.DateTimeField(auto_now_add=True)),

@@ -2,6 +2,7 @@ from conference.models.events import Event, Session, SessionKind, Track
 from conference.models.live import (
     AttendanceEvent,
     AttendanceKind,
+    Audience,
     ChatMessage,
     HallFeed,
     LiveItem,
@@ -20,6 +21,7 @@ from conference.models.speakers import Disclosure, RelationshipKind, Speaker
 __all__ = [
     "AttendanceEvent",
     "AttendanceKind",
+    "Audience",
     "ChatMessage",
     "Disclosure",
     "Event",

@@ -19,12 +19,18 @@ class HallFeed(models.Model):
         return f"feed of {self.hall} at {self.last_seq}"
 
 
+class Audience(models.TextChoices):
+    EVERYONE = "everyone", "Everyone in the hall"
+    MODERATORS = "moderators", "Moderators, speakers and staff"
+
+
 class LiveItem(models.Model):
     """One event of a hall's feed, exactly as it was broadcast."""
 
     hall = models.ForeignKey("venues.Hall", on_delete=models.CASCADE, related_name="live_items")
     seq = models.PositiveBigIntegerField()
     event = models.CharField(max_length=40)
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.EVERYONE)
     session = models.ForeignKey(
         "conference.Session", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
