@@ -218,6 +218,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Events, schedules, sessions, speakers and registrations of MedVenue.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # API docs assets come from our own static files (drf_spectacular_sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SessionKindEnum": "conference.models.events.SessionKind",
+        "HallKindEnum": "venues.models.HallKind",
+    },
 }
 
 # --- Security --------------------------------------------------------------------------------

@@ -1,2 +1,20 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from conference.api import views
+
 app_name = "api"
-urlpatterns: list = []
+
+router = DefaultRouter()
+router.register("events", views.EventViewSet, basename="event")
+router.register("sessions", views.SessionViewSet, basename="session")
+router.register("speakers", views.SpeakerViewSet, basename="speaker")
+router.register("me/registrations", views.MyRegistrationViewSet, basename="my-registration")
+
+# Only Swagger UI: drf-spectacular's Redoc template loads fonts from Google, which we do not allow.
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]
