@@ -254,3 +254,31 @@ def test_cancel_other_users_registration_404_and_unchanged(alice, bob, method):
 def test_cancel_unknown_id_404(alice):
     assert client_for(alice).post(f"{URL}999999/cancel/").status_code == 404
     assert client_for(alice).delete(f"{URL}abc/").status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_register_concurrent_last_seat_one_wins_other_gets_400():
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    event = EventFactory(slug="last-seat", capacity=1)
+    users = [UserFactory(), UserFactory()]
+    barrier = Barrier(len(users))
+
+    def register(user):
+        try:
+            client = client_for(user)
+            barrier.wait(timeout=10)
+            response = client.post(URL, {"event": "last-seat"}, format="json")
+            return response.status_code, response.json().get("code")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        outcomes = sorted(pool.map(register, users), key=lambda outcome: outcome[0])
+
+    assert outcomes == [(201, None), (400, "full")]
+    assert Registration.objects.filter(event=event).count() == 1
