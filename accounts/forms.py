@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.forms import inlineformset_factory
+from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from accounts import throttle
 from accounts.models import (
@@ -132,9 +132,25 @@ class ProfileForm(forms.ModelForm):
         return self.cleaned_data["nabp_eprofile_id"].strip()
 
 
+class ProfileRowFormSet(BaseInlineFormSet):
+    unique_message = "Each row must be different."
+
+    def get_unique_error_message(self, unique_check) -> str:
+        return self.unique_message
+
+
+class LicenseRowFormSet(ProfileRowFormSet):
+    unique_message = "List each state only once."
+
+
+class BoardRowFormSet(ProfileRowFormSet):
+    unique_message = "List each board only once."
+
+
 LicenseFormSet = inlineformset_factory(
     ProfessionalProfile,
     StateLicense,
+    formset=LicenseRowFormSet,
     fields=["state", "number"],
     extra=1,
     can_delete=True,
@@ -142,6 +158,7 @@ LicenseFormSet = inlineformset_factory(
 BoardFormSet = inlineformset_factory(
     ProfessionalProfile,
     BoardCertification,
+    formset=BoardRowFormSet,
     fields=["board", "board_id"],
     extra=1,
     can_delete=True,

@@ -1,6 +1,7 @@
 """Failure counting with a bounded cool-off, kept in the Django cache.
 
-Login failures are counted per normalized e-mail address and per client address. When either
+Login failures are counted per normalized e-mail address and per client address (password reset
+requests per client address). When either
 count reaches its limit within the window, that key is blocked for the cool-off; the block then
 expires on its own (there is no permanent lockout) and the counter starts again from zero.
 
@@ -20,6 +21,10 @@ from django.http import HttpRequest
 
 LOGIN = "login"
 RESET_REQUEST = "reset-request"
+
+# Many honest people can share one address (a hospital's NAT, a conference Wi-Fi), so an
+# address gets this many times the per-e-mail limit unless LOGIN_IP_FAILURE_LIMIT is set.
+IP_LIMIT_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,9 @@ def ip_key(scope: str, request: HttpRequest) -> ThrottleKey:
 
 def failure_limit(key: ThrottleKey) -> int:
     if key.kind == "ip":
-        return getattr(settings, "LOGIN_IP_FAILURE_LIMIT", settings.LOGIN_FAILURE_LIMIT)
+        return getattr(
+            settings, "LOGIN_IP_FAILURE_LIMIT", IP_LIMIT_FACTOR * settings.LOGIN_FAILURE_LIMIT
+        )
     return settings.LOGIN_FAILURE_LIMIT
 
 
