@@ -1,3 +1,9 @@
-"""Websocket routes. The live hall consumer (`/ws/halls/<hall_id>/`) is added here."""
+"""Websocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from conference.live.consumer import HallConsumer
+
+websocket_urlpatterns = [
+    path("ws/halls/<int:hall_id>/", HallConsumer.as_asgi()),
+]

@@ -1,0 +1,4 @@
+"""The live hall layer: one websocket per hall page, actions dispatched by name.
+
+See docs/protocol.md for the wire protocol.
+"""

@@ -1,0 +1,86 @@
+"""Parsing client frames and encoding server frames (JSON text, UTF-8)."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from conference.live.errors import LiveError
+
+MAX_FRAME_BYTES = 8 * 1024
+MAX_REQUEST_ID_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: str
+    action: str
+    data: dict[str, Any]
+
+
+def encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_request(text: str) -> Request:
+    """Turn one client frame into a Request, or raise LiveError("bad_frame")."""
+    if len(text.encode("utf-8")) > MAX_FRAME_BYTES:
+        raise LiveError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        raise LiveError("bad_frame", "The frame is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise LiveError("bad_frame", "A frame must be a JSON object.")
+    request_id = payload.get("id")
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID_LENGTH:
+        raise LiveError("bad_frame", "Every request needs an `id` string of 1 to 64 characters.")
+    action = payload.get("action")
+    if not isinstance(action, str) or not action:
+        raise LiveError("bad_frame", "Every request needs an `action` string.")
+    data = payload.get("data", {})
+    if not isinstance(data, dict):
+        raise LiveError("bad_frame", "`data` must be a JSON object.")
+    return Request(id=request_id, action=action, data=data)
+
+
+def reply_ok(request_id: str, data: dict[str, Any] | None = None) -> str:
+    return encode({"id": request_id, "ok": True, "data": data or {}})
+
+
+def reply_error(request_id: str | None, error: LiveError) -> str:
+    return encode({"id": request_id, "ok": False, "error": error.as_dict()})
+
+
+def push(event: str, data: dict[str, Any], *, seq: int | None = None) -> str:
+    frame: dict[str, Any] = {"event": event, "data": data}
+    if seq is not None:
+        frame["seq"] = seq
+    return encode(frame)
+
+
+# --- Validation helpers for handler input ---------------------------------------------------
+
+
+def require_text(data: dict, field: str, *, max_length: int) -> str:
+    value = data.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise LiveError("invalid", f"`{field}` must be a non-empty string.")
+    value = value.strip()
+    if len(value) > max_length:
+        raise LiveError("invalid", f"`{field}` is limited to {max_length} characters.")
+    return value
+
+
+def require_int(data: dict, field: str, *, minimum: int = 0) -> int:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise LiveError("invalid", f"`{field}` must be an integer ≥ {minimum}.")
+    return value
+
+
+def optional_key(data: dict) -> str:
+    """The client's idempotency key (`key`), empty when absent."""
+    key = data.get("key", "")
+    if not isinstance(key, str) or len(key) > 64:
+        raise LiveError("invalid", "`key` must be a string of at most 64 characters.")
+    return key

@@ -1,0 +1,277 @@
+"""Database side of the live hall: who may enter, the ordered feed, Q&A and chat.
+
+Called from the websocket consumer through `conference.live.db` (async wrappers). Every write
+appends to the hall's feed in the same transaction, so what is acknowledged is stored.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from conference.live.errors import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    LiveError,
+)
+from conference.models import (
+    Audience,
+    ChatMessage,
+    Event,
+    HallFeed,
+    LiveItem,
+    OrganizerMembership,
+    Question,
+    QuestionStatus,
+    Registration,
+    RegistrationRole,
+    Session,
+)
+from venues.models import Hall
+
+MODERATING_ROLES = {RegistrationRole.MODERATOR, RegistrationRole.STAFF}
+QUESTION_MAX_LENGTH = 500
+CHAT_MAX_LENGTH = 500
+RESUME_LIMIT = 500
+UPCOMING_WINDOW = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class HallAccess:
+    """What the server knows about one user in one hall, checked once when they connect."""
+
+    user_id: int
+    user_name: str
+    degree: str
+    hall_id: int
+    hall_name: str
+    hall_capacity: int
+    event_id: int
+    event_slug: str
+    organizer_id: int
+    role: str
+    is_moderator: bool
+
+
+def _display_name(user) -> tuple[str, str]:
+    profile = getattr(user, "profile", None)
+    degree = profile.degree if profile else ""
+    return user.public_name, degree
+
+
+def _pick_event(hall: Hall, user) -> tuple[Event, str] | None:
+    """The event of `hall`'s venue that `user` may attend, with their role; None if none."""
+    today = timezone.now().date()
+    events = list(Event.objects.filter(venue_id=hall.venue_id).select_related("organizer"))
+    events.sort(
+        key=lambda e: (not (e.start_date <= today <= e.end_date), -e.start_date.toordinal())
+    )
+    staff_of = set(
+        OrganizerMembership.objects.filter(user=user).values_list("organizer_id", "role")
+    )
+    staff_orgs = {org for org, _role in staff_of}
+    registrations = {
+        reg.event_id: reg.role
+        for reg in Registration.objects.active().filter(user=user, event__in=events)
+    }
+    for event in events:
+        if user.is_superuser or event.organizer_id in staff_orgs:
+            return event, RegistrationRole.STAFF
+        if event.is_published and event.pk in registrations:
+            return event, registrations[event.pk]
+    return None
+
+
+def resolve_hall_access(user, hall_id: int) -> HallAccess:
+    """Check that `user` may enter hall `hall_id`; raise LiveError otherwise."""
+    hall = Hall.objects.filter(pk=hall_id).first()
+    if hall is None:
+        raise LiveError("not_found", "This hall does not exist.", close_code=CLOSE_NOT_FOUND)
+    picked = _pick_event(hall, user)
+    if picked is None:
+        raise LiveError(
+            "forbidden",
+            "Only registered attendees of this hall's event may enter.",
+            close_code=CLOSE_FORBIDDEN,
+        )
+    event, role = picked
+    name, degree = _display_name(user)
+    is_moderator = role in MODERATING_ROLES
+    return HallAccess(
+        user_id=user.pk,
+        user_name=name,
+        degree=degree,
+        hall_id=hall.pk,
+        hall_name=hall.name,
+        hall_capacity=hall.capacity,
+        event_id=event.pk,
+        event_slug=event.slug,
+        organizer_id=event.organizer_id,
+        role=role,
+        is_moderator=is_moderator,
+    )
+
+
+def current_session(access: HallAccess, *, now=None) -> Session | None:
+    """The session on in the hall now, else the next one starting within 30 minutes."""
+    now = now or timezone.now()
+    sessions = Session.objects.filter(event_id=access.event_id, hall_id=access.hall_id)
+    on_now = sessions.filter(starts_at__lte=now, ends_at__gt=now).order_by("starts_at").first()
+    if on_now:
+        return on_now
+    return (
+        sessions.filter(starts_at__gt=now, starts_at__lte=now + UPCOMING_WINDOW)
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def moderates_session(access: HallAccess, session: Session) -> bool:
+    """Moderators and staff moderate every session; speakers moderate their own."""
+    if access.is_moderator:
+        return True
+    return session.speakers.filter(user_id=access.user_id).exists()
+
+
+def last_seq(hall_id: int) -> int:
+    return HallFeed.objects.filter(hall_id=hall_id).values_list("last_seq", flat=True).first() or 0
+
+
+def append_item(
+    access: HallAccess,
+    *,
+    event: str,
+    data: dict,
+    audience: str = Audience.EVERYONE,
+    session_id: int | None = None,
+    client_key: str = "",
+) -> LiveItem:
+    """Append one event to the hall's feed with the next sequence number.
+
+    Must run inside the caller's transaction: the counter row stays locked until it commits, so
+    sequence numbers have no gaps and no duplicates across processes.
+    """
+    HallFeed.objects.get_or_create(hall_id=access.hall_id)
+    feed = HallFeed.objects.select_for_update().get(hall_id=access.hall_id)
+    feed.last_seq += 1
+    feed.save(update_fields=["last_seq"])
+    return LiveItem.objects.create(
+        hall_id=access.hall_id,
+        seq=feed.last_seq,
+        event=event,
+        data=data,
+        audience=audience,
+        session_id=session_id,
+        actor_id=access.user_id,
+        client_key=client_key,
+    )
+
+
+def find_resubmission(access: HallAccess, client_key: str) -> LiveItem | None:
+    """The feed item an earlier request with the same idempotency key produced, if any."""
+    if not client_key:
+        return None
+    return LiveItem.objects.filter(actor_id=access.user_id, client_key=client_key).first()
+
+
+def question_data(question: Question) -> dict:
+    return {
+        "id": question.pk,
+        "session": question.session_id,
+        "author": question.author_name,
+        "author_id": question.author_id,
+        "text": question.text,
+        "status": question.status,
+        "pinned": question.is_pinned,
+        "votes": question.vote_count,
+        "created_at": question.created_at.isoformat(),
+    }
+
+
+def ask_question(access: HallAccess, *, text: str, client_key: str = "") -> tuple[LiveItem, bool]:
+    """Store a question for the session on in the hall; returns (feed item, created)."""
+    with transaction.atomic():
+        earlier = find_resubmission(access, client_key)
+        if earlier:
+            return earlier, False
+        session = current_session(access)
+        if session is None:
+            raise LiveError("no_session", "No session is on in this hall right now.")
+        status = (
+            QuestionStatus.PENDING if session.qa_moderation_required else QuestionStatus.APPROVED
+        )
+        question = Question.objects.create(
+            session=session,
+            author_id=access.user_id,
+            author_name=access.user_name,
+            text=text,
+            status=status,
+        )
+        audience = Audience.MODERATORS if status == QuestionStatus.PENDING else Audience.EVERYONE
+        item = append_item(
+            access,
+            event="qa.question",
+            data=question_data(question),
+            audience=audience,
+            session_id=session.pk,
+            client_key=client_key,
+        )
+        return item, True
+
+
+def send_chat(access: HallAccess, *, text: str, client_key: str = "") -> tuple[LiveItem, bool]:
+    with transaction.atomic():
+        earlier = find_resubmission(access, client_key)
+        if earlier:
+            return earlier, False
+        message = ChatMessage.objects.create(
+            hall_id=access.hall_id,
+            author_id=access.user_id,
+            author_name=access.user_name,
+            text=text,
+        )
+        data = {
+            "id": message.pk,
+            "author": message.author_name,
+            "author_id": message.author_id,
+            "text": message.text,
+            "created_at": message.created_at.isoformat(),
+        }
+        item = append_item(access, event="chat.message", data=data, client_key=client_key)
+        return item, True
+
+
+def items_since(access: HallAccess, since: int, *, limit: int = RESUME_LIMIT) -> list[LiveItem]:
+    """Feed items after `since` that this user may see, oldest first."""
+    items = LiveItem.objects.filter(hall_id=access.hall_id, seq__gt=since).order_by("seq")
+    if not access.is_moderator:
+        items = items.filter(audience=Audience.EVERYONE)
+    return list(items[:limit])
+
+
+def still_allowed(hall_id: int, user_ids: list[int]) -> set[int]:
+    """Which of `user_ids` may still be in hall `hall_id` (active, registered or staff)."""
+    hall = Hall.objects.filter(pk=hall_id).first()
+    if hall is None:
+        return set()
+    events = Event.objects.filter(venue_id=hall.venue_id)
+    registered = set(
+        Registration.objects.active()
+        .filter(
+            event__in=events.filter(is_published=True), user_id__in=user_ids, user__is_active=True
+        )
+        .values_list("user_id", flat=True)
+    )
+    staff = set(
+        OrganizerMembership.objects.filter(
+            organizer__events__in=events, user_id__in=user_ids, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    supers = set(
+        User.objects.filter(pk__in=user_ids, is_superuser=True, is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    return registered | staff | supers

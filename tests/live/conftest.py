@@ -1,0 +1,103 @@
+"""Drive the real ASGI application (origin check, session auth, routing) over websockets."""
+
+import datetime as dt
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+
+from conference.asgi import application
+from conference.models import Registration
+from tests.factories import (
+    EventFactory,
+    HallFactory,
+    ProfileFactory,
+    SessionFactory,
+    UserFactory,
+)
+
+ORIGIN = b"http://localhost"
+
+
+def session_cookie(user) -> str:
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return store.session_key
+
+
+class Client:
+    """A websocket client that speaks the hall protocol (docs/protocol.md)."""
+
+    def __init__(self, communicator: WebsocketCommunicator):
+        self.ws = communicator
+        self._n = 0
+        self.pushed: list[dict] = []
+
+    async def request(self, action: str, data: dict | None = None, *, timeout: float = 3) -> dict:
+        self._n += 1
+        request_id = f"r{self._n}"
+        await self.ws.send_to(
+            text_data=json.dumps({"id": request_id, "action": action, "data": data or {}})
+        )
+        while True:
+            frame = json.loads(await self.ws.receive_from(timeout=timeout))
+            if frame.get("id") == request_id:
+                return frame
+            self.pushed.append(frame)
+
+    async def next_push(self, *, timeout: float = 3) -> dict:
+        if self.pushed:
+            return self.pushed.pop(0)
+        return json.loads(await self.ws.receive_from(timeout=timeout))
+
+    async def close(self):
+        await self.ws.disconnect()
+
+
+async def connect(user, hall_id: int, *, origin: bytes = ORIGIN, path: str | None = None):
+    headers = [(b"origin", origin)]
+    if user is not None:
+        from channels.db import database_sync_to_async
+
+        key = await database_sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"sessionid={key}".encode()))
+    communicator = WebsocketCommunicator(
+        application, path or f"/ws/halls/{hall_id}/", headers=headers
+    )
+    connected, _ = await communicator.connect()
+    return connected, communicator
+
+
+@pytest.fixture
+def hall_setup(db):
+    """A published event whose venue has a hall with a session on now, and two attendees."""
+    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
+    hall = HallFactory()
+    event.venue = hall.venue
+    event.save()
+    now = timezone.now()
+    session = SessionFactory(
+        event=event,
+        hall=hall,
+        starts_at=now - dt.timedelta(minutes=10),
+        ends_at=now + dt.timedelta(minutes=50),
+    )
+    attendees = []
+    for _ in range(2):
+        user = UserFactory()
+        ProfileFactory(user=user)
+        Registration.objects.create(user=user, event=event)
+        attendees.append(user)
+    return {
+        "event": event,
+        "hall": hall,
+        "session": session,
+        "alice": attendees[0],
+        "bob": attendees[1],
+    }
