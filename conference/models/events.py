@@ -2,7 +2,7 @@ import zoneinfo
 from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -149,6 +149,18 @@ class Session(models.Model):
         help_text="Questions wait for a moderator's approval before attendees see them.",
     )
     stream_url = models.URLField("live stream URL (HLS)", blank=True)
+    attention_check_minutes = models.PositiveSmallIntegerField(
+        "attention check every (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text="Ask attendees to confirm they are present this often; empty for never.",
+    )
+    attention_window_seconds = models.PositiveSmallIntegerField(
+        "attention check answer window (seconds)",
+        default=60,
+        validators=[MinValueValidator(15), MaxValueValidator(600)],
+    )
 
     class Meta:
         ordering = ["starts_at", "hall__order", "title"]
