@@ -1,0 +1,11 @@
+"""The organizers' admin, one module per area; every admin is scoped to the user's organizers."""
+
+from conference.admin import (  # noqa: F401
+    events,
+    organizers,
+    people,
+    registrations,
+    sessions,
+    speakers,
+    venues,
+)

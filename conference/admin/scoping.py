@@ -1,0 +1,148 @@
+"""One rule for every admin page: organizer staff see and change only their organizer's data.
+
+Each scoped admin names the lookup from its model to `Organizer` (`organizer_lookup`). The
+organizers a user may view or edit come from `conference.services.organizers` and are computed
+once per request. Org staff need no Django model permissions: memberships decide.
+
+- change lists, change forms, history, delete and autocomplete go through `get_queryset()`,
+  so another organizer's object by id is "not found";
+- foreign-key and many-to-many choices on every form and inline are narrowed to what the user
+  may edit (`get_field_queryset`), through the related model's own scoped admin;
+- actions only ever receive rows of organizers the user may edit.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import Manager, Model, QuerySet
+from django.http import HttpRequest
+
+from conference.services.organizers import organizers_editable_by, organizers_viewable_by
+
+_CACHE_ATTRIBUTE = "_medvenue_organizer_scope"
+
+
+def organizer_ids(request: HttpRequest, *, editable: bool) -> frozenset[int] | None:
+    """Organizer ids the user may view (or edit); None means every organizer (superuser)."""
+    user = request.user
+    if user.is_active and user.is_superuser:
+        return None
+    cache = request.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
+    if editable not in cache:
+        organizers = organizers_editable_by(user) if editable else organizers_viewable_by(user)
+        cache[editable] = frozenset(organizers.values_list("pk", flat=True))
+    return cache[editable]
+
+
+def scope_queryset(queryset: QuerySet, lookup: str, ids: frozenset[int] | None) -> QuerySet:
+    """Rows of `queryset` whose organizer (reached through `lookup`) is among `ids`."""
+    if ids is None:
+        return queryset
+    if not ids:
+        return queryset.none()
+    owned = queryset.model._default_manager.filter(**{f"{lookup}__in": ids}).values("pk")
+    return queryset.filter(pk__in=owned)
+
+
+def organizer_ids_of(obj: Model, lookup: str) -> set[int]:
+    """The organizers `obj` belongs to, walking `lookup` (e.g. "event__organizer")."""
+    *path, last = lookup.split("__")
+    target = obj
+    for part in path:
+        target = getattr(target, part, None)
+        if target is None:
+            return set()
+    if last == "pk":
+        return {target.pk} if target.pk else set()
+    value = getattr(target, last, None)
+    if isinstance(value, Manager):
+        return set(value.values_list("pk", flat=True)) if target.pk else set()
+    organizer_id = getattr(target, f"{last}_id", None)
+    return {organizer_id} if organizer_id else set()
+
+
+class ScopedChoicesMixin:
+    """Narrow every foreign-key and many-to-many choice to what the user may edit."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_field_queryset(self, db, db_field, request):
+        queryset = super().get_field_queryset(db, db_field, request)
+        related_model = db_field.remote_field.model
+        if queryset is None:
+            queryset = related_model._default_manager.using(db).all()
+        related_admin = self.admin_site._registry.get(related_model)
+        scope = getattr(related_admin, "scope_choices", None)
+        if scope is not None:
+            return scope(request, queryset)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.none()
+
+
+class OrganizerScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
+    """A ModelAdmin whose rows belong to organizers through `organizer_lookup`."""
+
+    organizer_lookup: str = "organizer"
+
+    def scope_choices(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """Rows other forms may pick (e.g. in a foreign key): the user's editable ones."""
+        return scope_queryset(
+            queryset, self.organizer_lookup, organizer_ids(request, editable=True)
+        )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return scope_queryset(
+            queryset, self.organizer_lookup, organizer_ids(request, editable=False)
+        )
+
+    def _allowed(self, request, obj, *, editable: bool) -> bool:
+        ids = organizer_ids(request, editable=editable)
+        if ids is None:
+            return True
+        if not ids:
+            return False
+        return obj is None or bool(organizer_ids_of(obj, self.organizer_lookup) & ids)
+
+    def has_module_permission(self, request):
+        return self._allowed(request, None, editable=False)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj, editable=False)
+
+    def has_add_permission(self, request):
+        return self._allowed(request, None, editable=True)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, editable=True)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj, editable=True)
+
+    def response_action(self, request, queryset):
+        """Actions (including bulk delete) only touch rows the user may edit."""
+        editable = scope_queryset(
+            queryset, self.organizer_lookup, organizer_ids(request, editable=True)
+        )
+        return super().response_action(request, editable)
+
+
+class ScopedInlineMixin(ScopedChoicesMixin):
+    """An inline follows its parent: editable when the parent object is."""
+
+    def _parent_admin(self):
+        return self.admin_site._registry[self.parent_model]
+
+    def has_view_permission(self, request, obj=None):
+        return self._parent_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._parent_admin().has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._parent_admin().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._parent_admin().has_change_permission(request, obj)

@@ -1,0 +1,311 @@
+"""Sessions: the schedule grid's rows, validated against the schedule rules on every form."""
+
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from itertools import combinations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminURLFieldWidget
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from conference.admin.scoping import (
+    OrganizerScopedAdmin,
+    ScopedInlineMixin,
+    organizer_ids,
+    scope_queryset,
+)
+from conference.models import Event, Session, SessionKind
+from conference.services.schedule import session_conflicts
+from venues.models import Hall
+
+
+def local_time(moment: datetime, event: Event, fmt: str = "H:i") -> str:
+    return date_format(timezone.localtime(moment, event.tzinfo), fmt)
+
+
+class SessionForm(forms.ModelForm):
+    """Checks what only the form knows: hall, track and speakers, and speaker double-booking.
+
+    `parent_event` is set on the inline's form (the event page), where choices are narrowed.
+    """
+
+    parent_event: Event | None = None
+    stream_url = Session._meta.get_field("stream_url").formfield(
+        assume_scheme="https", widget=AdminURLFieldWidget
+    )
+
+    class Meta:
+        model = Session
+        fields = [
+            "event",
+            "title",
+            "kind",
+            "abstract",
+            "starts_at",
+            "ends_at",
+            "hall",
+            "track",
+            "speakers",
+            "is_cme_eligible",
+            "designated_minutes",
+            "qa_moderation_required",
+            "stream_url",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        event = self.parent_event or (self.instance.event if self.instance.event_id else None)
+        help_text = (
+            f"Local time of the event ({event.timezone})."
+            if event
+            else "Local time of the event chosen above, in its time zone."
+        )
+        for name in ("starts_at", "ends_at"):
+            if name in self.fields:
+                self.fields[name].help_text = help_text
+        if self.parent_event is not None:
+            self._narrow_choices(self.parent_event)
+
+    def _narrow_choices(self, event: Event) -> None:
+        narrowed = {
+            "hall": {"venue_id": event.venue_id},
+            "track": {"event_id": event.pk},
+            "speakers": {"event_id": event.pk},
+        }
+        for name, lookup in narrowed.items():
+            if name in self.fields:
+                self.fields[name].queryset = self.fields[name].queryset.filter(**lookup)
+
+    def _event(self) -> Event | None:
+        return self.cleaned_data.get("event") or self.parent_event
+
+    def clean(self):
+        cleaned = super().clean()
+        event = self._event()
+        if event is None:
+            return cleaned
+        hall, track = cleaned.get("hall"), cleaned.get("track")
+        if hall and event.venue_id is None:
+            self.add_error("hall", "Choose the event's venue before placing sessions in halls.")
+        elif hall and hall.venue_id != event.venue_id:
+            self.add_error("hall", f"{hall.name} is not in {event.venue}, the event's venue.")
+        if track and track.event_id != event.pk:
+            self.add_error("track", f"The track “{track.name}” belongs to another event.")
+        for speaker in cleaned.get("speakers") or []:
+            if speaker.event_id != event.pk:
+                self.add_error(
+                    "speakers", f"{speaker.name} is a speaker of another event, not of {event}."
+                )
+        return cleaned
+
+    def _post_clean(self):
+        """After the model's own schedule check (without speakers), check the speakers."""
+        super()._post_clean()
+        speakers = self.cleaned_data.get("speakers")
+        if not speakers or self.has_error("starts_at") or self.has_error("ends_at"):
+            return
+        conflicts = session_conflicts(self.instance, speakers=speakers)
+        for message in conflicts.get("speakers", []):
+            self.add_error("speakers", message)
+
+
+def _overlap(first: SessionForm, second: SessionForm) -> bool:
+    a, b = first.cleaned_data, second.cleaned_data
+    return a["starts_at"] < b["ends_at"] and b["starts_at"] < a["ends_at"]
+
+
+class SessionInlineFormSet(forms.BaseInlineFormSet):
+    """Rows of one submit checked against each other (the database sees them only later)."""
+
+    def clean(self):
+        super().clean()
+        rows = [
+            form
+            for form in self.forms
+            if form.is_valid()
+            and form.has_changed()
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("starts_at")
+            and form.cleaned_data.get("ends_at")
+        ]
+        for first, second in combinations(rows, 2):
+            if _overlap(first, second):
+                self._check_pair(first, second)
+
+    def _check_pair(self, first: SessionForm, second: SessionForm) -> None:
+        a, b = first.cleaned_data, second.cleaned_data
+        breaks = SessionKind.BREAK in (a.get("kind"), b.get("kind"))
+        when = (
+            f"{local_time(a['starts_at'], self.instance)}–{local_time(a['ends_at'], self.instance)}"
+        )
+        if a.get("hall") and a.get("hall") == b.get("hall") and not breaks:
+            second.add_error(
+                "hall", f"{a['hall']} is already booked for “{a['title']}” ({when}) in this list."
+            )
+        shared = set(a.get("speakers") or []) & set(b.get("speakers") or [])
+        for speaker in sorted(shared, key=lambda speaker: speaker.name):
+            second.add_error(
+                "speakers", f"{speaker.name} is speaking in “{a['title']}” at the same time."
+            )
+
+
+class SessionInline(ScopedInlineMixin, admin.TabularInline):
+    model = Session
+    form = SessionForm
+    formset = SessionInlineFormSet
+    fields = [
+        "title",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "hall",
+        "track",
+        "speakers",
+        "is_cme_eligible",
+        "designated_minutes",
+    ]
+    extra = 0
+    show_change_link = True
+    ordering = ["starts_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("hall", "track")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = type(formset.form.__name__, (formset.form,), {"parent_event": obj})
+        return formset
+
+
+class SessionDayFilter(admin.SimpleListFilter):
+    """The local calendar day of the session's start, in its event's time zone."""
+
+    title = "day"
+    parameter_name = "day"
+
+    def lookups(self, request, model_admin):
+        starts = model_admin.get_queryset(request).values_list("starts_at", "event__timezone")
+        days = {timezone.localtime(start, zoneinfo.ZoneInfo(zone)).date() for start, zone in starts}
+        return [(day.isoformat(), date_format(day, "D j M Y")) for day in sorted(days)]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            day = date.fromisoformat(self.value())
+        except ValueError:
+            return queryset.none()
+        zones = queryset.values_list("event__timezone", flat=True).distinct()
+        return queryset.filter(_day_condition(day, set(zones)))
+
+
+def _day_condition(day: date, zones: set[str]) -> Q:
+    condition = Q(pk__in=[])
+    for zone in zones:
+        tz = zoneinfo.ZoneInfo(zone)
+        start = datetime.combine(day, time.min, tzinfo=tz)
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+        condition |= Q(event__timezone=zone, starts_at__gte=start, starts_at__lt=end)
+    return condition
+
+
+class HallListFilter(admin.RelatedOnlyFieldListFilter):
+    """Halls in use, labelled with their venue in one query."""
+
+    def field_choices(self, field, request, model_admin):
+        used = model_admin.get_queryset(request).values_list("hall_id", flat=True)
+        halls = Hall.objects.filter(pk__in=used).select_related("venue")
+        return [(hall.pk, str(hall)) for hall in halls]
+
+
+@admin.register(Session)
+class SessionAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "event__organizer"
+    form = SessionForm
+    list_display = [
+        "title",
+        "event",
+        "local_day",
+        "local_times",
+        "hall",
+        "track",
+        "kind",
+        "is_cme_eligible",
+        "speaker_names",
+    ]
+    list_filter = [
+        ("event", admin.RelatedOnlyFieldListFilter),
+        SessionDayFilter,
+        ("hall", HallListFilter),
+        "kind",
+        ("track", admin.RelatedOnlyFieldListFilter),
+        "is_cme_eligible",
+    ]
+    list_select_related = ["event", "hall__venue", "track"]
+    search_fields = ["title", "event__title", "speakers__name"]
+    autocomplete_fields = ["event", "hall", "track", "speakers"]
+    ordering = ["starts_at", "title"]
+    fieldsets = [
+        (None, {"fields": ["event", "title", "kind", "abstract"]}),
+        ("When and where", {"fields": ["starts_at", "ends_at", "hall", "track"]}),
+        ("Faculty", {"fields": ["speakers"]}),
+        (
+            "CME and live room",
+            {
+                "fields": [
+                    "is_cme_eligible",
+                    "designated_minutes",
+                    "qa_moderation_required",
+                    "stream_url",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("speakers")
+
+    @admin.display(description="Day", ordering="starts_at")
+    def local_day(self, obj: Session) -> str:
+        return local_time(obj.starts_at, obj.event, "D j M Y")
+
+    @admin.display(description="Time (event's zone)", ordering="starts_at")
+    def local_times(self, obj: Session) -> str:
+        start, end = local_time(obj.starts_at, obj.event), local_time(obj.ends_at, obj.event)
+        return f"{start}–{end} {obj.event.timezone}"
+
+    @admin.display(description="Speakers")
+    def speaker_names(self, obj: Session) -> str:
+        return ", ".join(speaker.name for speaker in obj.speakers.all())
+
+    def _event_zone(self, request, object_id) -> zoneinfo.ZoneInfo | None:
+        """The time zone to show and read times in: the session's event, or the chosen one."""
+        try:
+            if object_id is not None:
+                sessions = self.get_queryset(request).filter(pk=unquote(object_id))
+                zone = sessions.values_list("event__timezone", flat=True).first()
+            else:
+                event_id = request.POST.get("event") or request.GET.get("event")
+                visible = organizer_ids(request, editable=False)
+                events = scope_queryset(
+                    Event.objects.filter(pk=event_id or None), "organizer", visible
+                )
+                zone = events.values_list("timezone", flat=True).first()
+        except (ValueError, ValidationError):
+            return None
+        return zoneinfo.ZoneInfo(zone) if zone else None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        zone = self._event_zone(request, object_id)
+        if zone is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with timezone.override(zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        return response

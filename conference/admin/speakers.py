@@ -1,0 +1,78 @@
+"""Speakers (faculty) and their financial-relationship disclosures."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+
+from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin
+from conference.models import Disclosure, Speaker
+
+
+class DisclosureFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if not self.instance.has_nothing_to_disclose:
+            return
+        listed = [
+            form
+            for form in self.forms
+            if form.is_valid()
+            and form.cleaned_data.get("company")
+            and not form.cleaned_data.get("DELETE")
+        ]
+        if listed:
+            raise forms.ValidationError(
+                "The speaker is marked as having nothing to disclose, yet relationships are "
+                "listed: untick “has nothing to disclose” or remove the relationships."
+            )
+
+
+class DisclosureInline(ScopedInlineMixin, admin.TabularInline):
+    model = Disclosure
+    formset = DisclosureFormSet
+    fields = ["company", "relationship", "details", "mitigated"]
+    extra = 0
+
+
+@admin.register(Speaker)
+class SpeakerAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "event__organizer"
+    list_display = [
+        "name",
+        "credentials",
+        "event",
+        "affiliation",
+        "has_nothing_to_disclose",
+        "disclosure_count",
+        "disclosure_signed_at",
+        "session_count",
+    ]
+    list_filter = [("event", admin.RelatedOnlyFieldListFilter), "has_nothing_to_disclose"]
+    list_select_related = ["event"]
+    search_fields = ["name", "email", "affiliation", "event__title"]
+    autocomplete_fields = ["event", "user"]
+    inlines = [DisclosureInline]
+    fieldsets = [
+        (None, {"fields": ["event", "name", "credentials", "affiliation", "email", "user"]}),
+        ("Biography", {"fields": ["bio"]}),
+        ("Disclosure", {"fields": ["has_nothing_to_disclose", "disclosure_signed_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                disclosure_total=Count("disclosures", distinct=True),
+                session_total=Count("sessions", distinct=True),
+            )
+            .order_by(*Speaker._meta.ordering)
+        )
+
+    @admin.display(description="Disclosures", ordering="disclosure_total")
+    def disclosure_count(self, obj: Speaker) -> int:
+        return obj.disclosure_total
+
+    @admin.display(description="Sessions", ordering="session_total")
+    def session_count(self, obj: Speaker) -> int:
+        return obj.session_total
