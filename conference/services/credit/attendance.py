@@ -39,11 +39,13 @@ class ConflictingEventError(ValueError):
 
 @dataclass(frozen=True)
 class AttendanceEvent:
-    server_time: datetime
+    """One event; `id` is None for sources without ids (identical id-less events are one)."""
+
+    id: str | None
     kind: str
     session: str
     connection: str
-    id: str | None = None
+    server_time: datetime
 
     def sort_key(self) -> tuple:
         return (
