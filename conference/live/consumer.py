@@ -62,7 +62,7 @@ class HallConsumer(AsyncWebsocketConsumer):
 
     async def hello_data(self) -> dict:
         access = self.access
-        seq = await database_sync_to_async(live.last_seq)(access.hall_id)
+        state = await database_sync_to_async(live.hall_state)(access)
         return {
             "hall": {"id": access.hall_id, "name": access.hall_name},
             "event": access.event_slug,
@@ -70,7 +70,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             "role": access.role,
             "moderator": access.is_moderator,
             "connection": self.connection_id,
-            "seq": seq,
+            **state,
         }
 
     async def disconnect(self, code) -> None:
@@ -133,7 +133,8 @@ class HallConsumer(AsyncWebsocketConsumer):
 
     @property
     def is_moderator(self) -> bool:
-        return self.access.is_moderator
+        """Whether moderator-only feed items reach this socket."""
+        return self.access.sees_pending
 
     async def deliver(self, text: str) -> None:
         await self.send(text_data=text)

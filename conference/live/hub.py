@@ -35,6 +35,7 @@ class HallHub:
         self.members: dict[int, set[Member]] = defaultdict(set)
         self._redis = None
         self._listener: asyncio.Task | None = None
+        self._pending: dict = {}
 
     # --- membership ---------------------------------------------------------------------
     async def join(self, member: Member) -> None:
@@ -47,6 +48,21 @@ class HallHub:
             hall.discard(member)
             if not hall:
                 del self.members[member.hall_id]
+
+    def coalesce(self, key, delay: float, callback) -> None:
+        """Run `callback()` (a coroutine function) once, `delay` seconds after the first of any
+        number of calls with the same key: many votes in a second become one broadcast."""
+        if key in self._pending:
+            return
+
+        async def later():
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self._pending.pop(key, None)
+            await callback()
+
+        self._pending[key] = asyncio.get_running_loop().create_task(later())
 
     def local_count(self, hall_id: int) -> int:
         return len(self.members.get(hall_id, ()))

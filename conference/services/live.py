@@ -53,6 +53,12 @@ class HallAccess:
     organizer_id: int
     role: str
     is_moderator: bool
+    speaks_in_hall: bool = False
+
+    @property
+    def sees_pending(self) -> bool:
+        """Moderators, staff and the hall's speakers see questions awaiting moderation."""
+        return self.is_moderator or self.speaks_in_hall
 
 
 def _display_name(user) -> tuple[str, str]:
@@ -99,6 +105,7 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
     event, role = picked
     name, degree = _display_name(user)
     is_moderator = role in MODERATING_ROLES
+    speaks = Session.objects.filter(event=event, hall=hall, speakers__user_id=user.pk).exists()
     return HallAccess(
         user_id=user.pk,
         user_name=name,
@@ -111,6 +118,7 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         organizer_id=event.organizer_id,
         role=role,
         is_moderator=is_moderator,
+        speaks_in_hall=speaks,
     )
 
 
@@ -132,7 +140,28 @@ def moderates_session(access: HallAccess, session: Session) -> bool:
     """Moderators and staff moderate every session; speakers moderate their own."""
     if access.is_moderator:
         return True
-    return session.speakers.filter(user_id=access.user_id).exists()
+    return access.speaks_in_hall and session.speakers.filter(user_id=access.user_id).exists()
+
+
+def session_data(access: HallAccess, session: Session | None) -> dict | None:
+    if session is None:
+        return None
+    return {
+        "id": session.pk,
+        "title": session.title,
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "qa_moderation_required": session.qa_moderation_required,
+        "you_moderate": moderates_session(access, session),
+    }
+
+
+def hall_state(access: HallAccess) -> dict:
+    """What a socket needs on connect: the feed position and the session on now."""
+    return {
+        "seq": last_seq(access.hall_id),
+        "session": session_data(access, current_session(access)),
+    }
 
 
 def last_seq(hall_id: int) -> int:
@@ -246,7 +275,7 @@ def send_chat(access: HallAccess, *, text: str, client_key: str = "") -> tuple[L
 def items_since(access: HallAccess, since: int, *, limit: int = RESUME_LIMIT) -> list[LiveItem]:
     """Feed items after `since` that this user may see, oldest first."""
     items = LiveItem.objects.filter(hall_id=access.hall_id, seq__gt=since).order_by("seq")
-    if not access.is_moderator:
+    if not access.sees_pending:
         items = items.filter(audience=Audience.EVERYONE)
     return list(items[:limit])
 

@@ -2,9 +2,10 @@
 
 from channels.db import database_sync_to_async
 
-from conference.live.frames import optional_key, require_text
+from conference.live.errors import LiveError
+from conference.live.frames import optional_key, require_int, require_text
 from conference.live.registry import action
-from conference.services import live
+from conference.services import live, qa
 
 
 @action("qa.ask", bucket="write")
@@ -16,3 +17,44 @@ async def ask(consumer, data: dict) -> dict:
     if created:
         await consumer.broadcast_item(item)
     return {"seq": item.seq, "question": item.data, "duplicate": not created}
+
+
+@action("qa.vote")
+async def vote(consumer, data: dict) -> dict:
+    item = await database_sync_to_async(qa.vote_question)(
+        consumer.access, question_id=require_int(data, "question", minimum=1)
+    )
+    await consumer.broadcast_item(item)
+    return {"seq": item.seq, "question": item.data}
+
+
+@action("qa.withdraw")
+async def withdraw(consumer, data: dict) -> dict:
+    item = await database_sync_to_async(qa.withdraw_question)(
+        consumer.access, question_id=require_int(data, "question", minimum=1)
+    )
+    await consumer.broadcast_item(item)
+    return {"seq": item.seq, "question": item.data}
+
+
+@action("qa.moderate")
+async def moderate(consumer, data: dict) -> dict:
+    op = data.get("op")
+    if not isinstance(op, str):
+        raise LiveError("invalid", "`op` must be a string.")
+    item = await database_sync_to_async(qa.moderate_question)(
+        consumer.access, question_id=require_int(data, "question", minimum=1), op=op
+    )
+    await consumer.broadcast_item(item)
+    return {"seq": item.seq, "question": item.data}
+
+
+@action("qa.list")
+async def list_questions(consumer, data: dict) -> dict:
+    session = await database_sync_to_async(live.current_session)(consumer.access)
+    if session is None:
+        return {"session": None, "questions": []}
+    questions = await database_sync_to_async(qa.list_questions)(
+        consumer.access, session_id=session.pk, moderator=consumer.access.sees_pending
+    )
+    return {"session": session.pk, "questions": questions}

@@ -1,0 +1,79 @@
+"""Polls run by moderators and speakers."""
+
+from channels.db import database_sync_to_async
+
+from conference.live.errors import LiveError
+from conference.live.frames import push, require_int, require_text
+from conference.live.hub import get_hub
+from conference.live.registry import action
+from conference.services import live, polls
+
+RESULTS_COALESCE_SECONDS = 0.5
+
+
+def _options(data: dict) -> list[str]:
+    options = data.get("options")
+    if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
+        raise LiveError("invalid", "`options` must be a list of non-empty strings.")
+    if any(len(o.strip()) > polls.OPTION_MAX_LENGTH for o in options):
+        raise LiveError("invalid", f"Options are limited to {polls.OPTION_MAX_LENGTH} characters.")
+    return [o.strip() for o in options]
+
+
+@action("poll.create", bucket="write")
+async def create(consumer, data: dict) -> dict:
+    question = require_text(data, "question", max_length=polls.QUESTION_MAX_LENGTH)
+    item = await database_sync_to_async(polls.create_poll)(
+        consumer.access, question=question, options=_options(data)
+    )
+    await consumer.broadcast_item(item)
+    return {"seq": item.seq, "poll": item.data}
+
+
+@action("poll.vote")
+async def vote(consumer, data: dict) -> dict:
+    access = consumer.access
+    poll, created = await database_sync_to_async(polls.vote_poll)(
+        access,
+        poll_id=require_int(data, "poll", minimum=1),
+        option_id=require_int(data, "option", minimum=1),
+    )
+    if created and poll.results_visible:
+
+        async def send_results():
+            results = await database_sync_to_async(polls.results_if_visible)(access, poll.pk)
+            if results:
+                await get_hub().publish(access.hall_id, push("poll.results", results))
+
+        get_hub().coalesce(("poll", poll.pk), RESULTS_COALESCE_SECONDS, send_results)
+    return {"poll": poll.pk, "duplicate": not created}
+
+
+@action("poll.close")
+async def close(consumer, data: dict) -> dict:
+    item = await database_sync_to_async(polls.close_poll)(
+        consumer.access, poll_id=require_int(data, "poll", minimum=1)
+    )
+    await consumer.broadcast_item(item)
+    return {"seq": item.seq, "poll": item.data}
+
+
+@action("poll.show_results")
+async def show_results(consumer, data: dict) -> dict:
+    visible = data.get("visible", True)
+    if not isinstance(visible, bool):
+        raise LiveError("invalid", "`visible` must be true or false.")
+    item = await database_sync_to_async(polls.show_results)(
+        consumer.access, poll_id=require_int(data, "poll", minimum=1), visible=visible
+    )
+    await consumer.broadcast_item(item)
+    return {"seq": item.seq, "poll": item.data}
+
+
+@action("poll.list")
+async def list_polls(consumer, data: dict) -> dict:
+    session = await database_sync_to_async(live.current_session)(consumer.access)
+    if session is None:
+        return {"session": None, "polls": []}
+    found = await database_sync_to_async(polls.list_polls)(consumer.access, session_id=session.pk)
+    return {"session": session.pk, "polls": found}
