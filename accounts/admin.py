@@ -96,6 +96,7 @@ class EmailUserAdmin(PeopleScopeMixin, UserAdmin):
         ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
+
     add_fieldsets = [
         (
             None,
@@ -105,6 +106,10 @@ class EmailUserAdmin(PeopleScopeMixin, UserAdmin):
             },
         )
     ]
+
+    def get_inlines(self, request, obj):
+        """The profile is edited once the account exists."""
+        return self.inlines if obj is not None else []
 
 
 class StateLicenseInline(admin.TabularInline):
