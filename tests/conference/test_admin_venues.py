@@ -1,0 +1,190 @@
+"""Venues, halls, organizers and speakers in the admin."""
+
+import pytest
+
+from conference.models import Disclosure, MembershipRole, OrganizerMembership
+from tests.conference.test_admin_scoping import World, inline_management
+from tests.factories import MembershipFactory, UserFactory
+from venues.models import Venue
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+def venue_data(**extra) -> dict:
+    return {"name": "New Venue", "slug": "new-venue", **inline_management("halls"), **extra}
+
+
+def test_hall_admin_is_importable_for_layout_inlines():
+    from conference.admin.venues import HallAdmin
+
+    assert HallAdmin.inlines == []
+
+
+def test_staff_adds_venue_owned_by_their_organizer(client, world):
+    client.force_login(world.staff_a)
+
+    response = client.post(
+        "/admin/venues/venue/add/", venue_data(organizers=[world.organizer_a.pk])
+    )
+
+    assert response.status_code == 302
+    venue = Venue.objects.get(slug="new-venue")
+    assert list(venue.organizers.all()) == [world.organizer_a]
+
+
+def test_staff_must_name_an_organizer_for_a_new_venue(client, world):
+    client.force_login(world.staff_a)
+
+    response = client.post("/admin/venues/venue/add/", venue_data())
+
+    assert response.context["adminform"].form.errors == {"organizers": ["This field is required."]}
+    assert not Venue.objects.filter(slug="new-venue").exists()
+
+
+def test_staff_cannot_give_a_venue_to_another_organizer(client, world):
+    client.force_login(world.staff_a)
+
+    response = client.post(
+        "/admin/venues/venue/add/", venue_data(organizers=[world.organizer_b.pk])
+    )
+
+    assert list(response.context["adminform"].form.errors) == ["organizers"]
+    assert not Venue.objects.filter(slug="new-venue").exists()
+
+
+def test_editing_a_shared_venue_keeps_the_other_organizers_link(client, world):
+    world.organizer_b.venues.add(world.venue_a)
+    client.force_login(world.staff_a)
+    data = venue_data(name="Renamed", slug=world.venue_a.slug, organizers=[world.organizer_a.pk])
+    data.update(inline_management("halls", total=1, initial=1))
+    hall = world.hall_a
+    data.update(
+        {
+            "halls-0-id": hall.pk,
+            "halls-0-venue": world.venue_a.pk,
+            "halls-0-name": hall.name,
+            "halls-0-slug": hall.slug,
+            "halls-0-kind": hall.kind,
+            "halls-0-width_m": hall.width_m,
+            "halls-0-depth_m": hall.depth_m,
+            "halls-0-capacity": hall.capacity,
+            "halls-0-order": hall.order,
+        }
+    )
+
+    response = client.post(f"/admin/venues/venue/{world.venue_a.pk}/change/", data)
+
+    assert response.status_code == 302
+    world.venue_a.refresh_from_db()
+    assert world.venue_a.name == "Renamed"
+    assert sorted(o.name for o in world.venue_a.organizers.all()) == [
+        "Alpha Society",
+        "Beta Society",
+    ]
+
+
+def test_hall_form_offers_only_own_venues(client, world):
+    client.force_login(world.staff_b)
+
+    response = client.get("/admin/venues/hall/add/")
+
+    assert list(response.context["adminform"].form.fields["venue"].queryset) == [world.venue_b]
+
+
+def membership_data(organizer, rows: list[dict], initial: int = 0) -> dict:
+    data = {
+        "name": organizer.name,
+        "slug": organizer.slug,
+        **inline_management("memberships", total=len(rows), initial=initial),
+    }
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"memberships-{index}-{key}"] = value
+        data[f"memberships-{index}-organizer"] = organizer.pk
+    return data
+
+
+def existing_rows(organizer) -> list[dict]:
+    return [
+        {"id": membership.pk, "role": membership.role}
+        for membership in organizer.memberships.order_by("pk")
+    ]
+
+
+def test_owner_adds_member_by_email(client, world):
+    owner = MembershipFactory(organizer=world.organizer_a, role=MembershipRole.OWNER).user
+    UserFactory(email="newcomer@example.org")
+    client.force_login(owner)
+    rows = existing_rows(world.organizer_a)
+    data = membership_data(
+        world.organizer_a,
+        [*rows, {"user_email": "NEWCOMER@example.org", "role": "staff"}],
+        initial=len(rows),
+    )
+
+    response = client.post(f"/admin/conference/organizer/{world.organizer_a.pk}/change/", data)
+
+    assert response.status_code == 302
+    assert OrganizerMembership.objects.filter(
+        organizer=world.organizer_a, user__email="newcomer@example.org", role="staff"
+    ).exists()
+
+
+def test_owner_gets_clear_errors_for_unknown_and_existing_members(client, world):
+    owner = MembershipFactory(organizer=world.organizer_a, role=MembershipRole.OWNER).user
+    client.force_login(owner)
+    rows = existing_rows(world.organizer_a)
+    data = membership_data(
+        world.organizer_a,
+        [
+            *rows,
+            {"user_email": "nobody@example.org", "role": "staff"},
+            {"user_email": world.staff_a.email, "role": "owner"},
+        ],
+        initial=len(rows),
+    )
+    before = OrganizerMembership.objects.count()
+
+    response = client.post(f"/admin/conference/organizer/{world.organizer_a.pk}/change/", data)
+
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert [dict(form.errors) for form in formset.forms[len(rows) :]] == [
+        {"user_email": ["No account uses this e-mail address; ask the person to sign up first."]},
+        {"user_email": ["This person is already a member of this organizer."]},
+    ]
+    assert OrganizerMembership.objects.count() == before
+
+
+def test_staff_who_is_not_owner_cannot_change_members(client, world):
+    client.force_login(world.staff_a)
+
+    response = client.get(f"/admin/conference/organizer/{world.organizer_a.pk}/change/")
+
+    inline = response.context["inline_admin_formsets"][0]
+    assert (inline.has_add_permission, inline.has_change_permission) == (False, False)
+
+
+def test_speaker_with_nothing_to_disclose_cannot_list_relationships(client, world):
+    client.force_login(world.staff_a)
+    speaker = world.speaker_a
+    data = {
+        "event": speaker.event_id,
+        "name": speaker.name,
+        "has_nothing_to_disclose": "on",
+        **inline_management("disclosures", total=1),
+        "disclosures-0-company": "Acme Pharma",
+        "disclosures-0-relationship": "consultant",
+        "disclosures-0-speaker": speaker.pk,
+    }
+
+    response = client.post(f"/admin/conference/speaker/{speaker.pk}/change/", data)
+
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.non_form_errors() == [
+        "The speaker is marked as having nothing to disclose, yet relationships are listed: "
+        "untick “has nothing to disclose” or remove the relationships."
+    ]
+    assert not Disclosure.objects.exists()
