@@ -4,7 +4,7 @@ import pytest
 
 from conference.models import Disclosure, MembershipRole, OrganizerMembership
 from tests.conference.test_admin_scoping import World, inline_management
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, ProfileFactory, UserFactory
 from venues.models import Venue
 
 
@@ -188,3 +188,53 @@ def test_speaker_with_nothing_to_disclose_cannot_list_relationships(client, worl
         "untick “has nothing to disclose” or remove the relationships."
     ]
     assert not Disclosure.objects.exists()
+
+
+ADMIN_PAGES = [
+    "conference/organizer",
+    "conference/event",
+    "conference/track",
+    "conference/session",
+    "conference/speaker",
+    "conference/registration",
+    "venues/venue",
+    "venues/hall",
+    "accounts/user",
+    "accounts/professionalprofile",
+]
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_superuser_opens_every_list_add_and_change_page(client, world, superuser, page):
+    client.force_login(superuser)
+    model = page.split("/")[1]
+    obj = {
+        "organizer": world.organizer_a,
+        "event": world.event_a,
+        "track": world.track_a,
+        "session": world.session_a,
+        "speaker": world.speaker_a,
+        "registration": world.registration_a,
+        "venue": world.venue_a,
+        "hall": world.hall_a,
+        "user": world.staff_a,
+        "professionalprofile": ProfileFactory(user=world.registrant_a),
+    }[model]
+
+    changelist = client.get(f"/admin/{page}/")
+    add = client.get(f"/admin/{page}/add/")
+    change = client.get(f"/admin/{page}/{obj.pk}/change/")
+
+    assert changelist.status_code == 200
+    assert add.status_code == (403 if model == "registration" else 200)
+    assert change.status_code == 200
+
+
+def test_staff_opens_their_event_change_page_with_all_inlines(client, world):
+    client.force_login(world.staff_a)
+
+    response = client.get(f"/admin/conference/event/{world.event_a.pk}/change/")
+
+    prefixes = [inline.formset.prefix for inline in response.context["inline_admin_formsets"]]
+    assert prefixes == ["tracks", "speakers", "sessions"]
+    assert response.context["has_change_permission"] is True
