@@ -1,0 +1,153 @@
+// Entry point of the browser venue: picks the 3D view or the 2D twin, and exposes the JS API
+// `window.medvenue.venue` that the live layer drives (avatars) and tests read (stats).
+const MODE_KEY = "medvenue:venue-mode";
+
+function webglAvailable() {
+  try {
+    const probe = document.createElement("canvas");
+    return Boolean(probe.getContext("webgl2") || probe.getContext("webgl"));
+  } catch {
+    return false;
+  }
+}
+
+function storedMode() {
+  try {
+    return localStorage.getItem(MODE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function storeMode(mode) {
+  try {
+    localStorage.setItem(MODE_KEY, mode);
+  } catch {
+    /* storage may be disabled; the toggle still works for this page */
+  }
+}
+
+function readManifest(root) {
+  const element = document.getElementById("venue-manifest");
+  if (element) return Promise.resolve(JSON.parse(element.textContent));
+  return fetch(root.dataset.manifestUrl, { credentials: "same-origin" }).then((response) => {
+    if (!response.ok) throw new Error(`The venue manifest could not be loaded (${response.status}).`);
+    return response.json();
+  });
+}
+
+/** Avatars kept while the 3D view is off (2D mode), so counts stay right and can be replayed. */
+class PendingCrowd {
+  constructor() {
+    this.entries = new Map();
+  }
+  add(id, state) {
+    this.entries.set(String(id), { ...state });
+  }
+  move(id, state) {
+    const entry = this.entries.get(String(id));
+    if (!entry) return false;
+    Object.assign(entry, state);
+    return true;
+  }
+  remove(id) {
+    return this.entries.delete(String(id));
+  }
+  count() {
+    return this.entries.size;
+  }
+}
+
+function createApi(state) {
+  const crowd = () => state.view?.crowd || state.pending;
+  const touched = (result) => {
+    state.view?.requestRender();
+    return result;
+  };
+  return {
+    ready: state.ready,
+    addAvatar: (id, options = {}) => touched(crowd().add(id, options)),
+    moveAvatar: (id, options = {}) => touched(crowd().move(id, options)),
+    removeAvatar: (id) => touched(crowd().remove(id)),
+    avatarCount: () => crowd().count(),
+    stats: () => (state.view ? state.view.stats() : { drawCalls: 0, triangles: 0, avatars: crowd().count(), fps: 0 }),
+    currentHall: () => state.hallSlug,
+    mode: () => state.mode,
+    position: () => (state.view ? { ...state.view.self } : null),
+    walkTo: (x, z) => state.view?.walkTo(x, z),
+    visibleLabels: () => (state.view ? state.view.crowd.visibleLabels() : []),
+  };
+}
+
+async function startView(state, root) {
+  const { VenueView } = await import("./world.js");
+  const manifest = await readManifest(root);
+  const view = new VenueView({
+    canvas: document.getElementById("venue-canvas"),
+    labelLayer: document.getElementById("venue-labels"),
+    youMarker: document.getElementById("venue-you"),
+    manifest,
+    hallSlug: state.hallSlug,
+    reducedMotion: window.matchMedia("(prefers-reduced-motion: reduce)").matches,
+  });
+  await view.start();
+  for (const [id, entry] of state.pending.entries) view.crowd.add(id, entry);
+  state.view = view;
+  view.requestRender();
+  document.getElementById("venue-loading")?.remove();
+  return view;
+}
+
+function setMode(state, root, mode) {
+  state.mode = mode;
+  root.dataset.mode = mode;
+  document.getElementById("venue-3d").hidden = mode !== "3d";
+  document.getElementById("venue-2d").hidden = mode !== "2d";
+  const toggle = document.getElementById("venue-mode-toggle");
+  toggle.textContent = mode === "3d" ? "2D view" : "3D view";
+  toggle.setAttribute("aria-label", mode === "3d" ? "Switch to the accessible 2D view" : "Switch to the 3D view");
+  state.view?.setRunning(mode === "3d");
+  if (mode === "3d" && !state.starting) {
+    state.starting = startView(state, root).then(
+      (view) => state.resolveReady(view),
+      (error) => {
+        console.error(error);
+        setMode(state, root, "2d");
+        showNote("The 3D venue could not start, so you see the accessible 2D view.");
+      },
+    );
+  }
+}
+
+function showNote(text) {
+  const note = document.getElementById("venue-webgl-note");
+  if (!note) return;
+  if (text) note.textContent = text;
+  note.hidden = false;
+}
+
+function boot() {
+  const root = document.getElementById("venue");
+  if (!root) return;
+  const state = { hallSlug: root.dataset.hall, mode: "2d", view: null, pending: new PendingCrowd(), starting: null };
+  state.ready = new Promise((resolve) => (state.resolveReady = resolve));
+  window.medvenue = window.medvenue || {};
+  window.medvenue.venue = createApi(state);
+  const toggle = document.getElementById("venue-mode-toggle");
+  if (!webglAvailable()) {
+    document.body.dataset.venueMode = "2d";
+    showNote();
+    setMode(state, root, "2d");
+    return;
+  }
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => {
+    const next = state.mode === "3d" ? "2d" : "3d";
+    storeMode(next);
+    setMode(state, root, next);
+    (next === "3d" ? document.getElementById("venue-canvas") : document.getElementById("twin-heading"))?.focus?.();
+  });
+  setMode(state, root, storedMode() === "2d" ? "2d" : "3d");
+}
+
+boot();
