@@ -18,7 +18,7 @@ ATTENTION_MISSED = "attention_missed"
 # Within the same second a leave or missed check is applied before a join, so a reconnect on
 # the same connection in the same second continues the segment instead of ending it.
 KIND_ORDER = {LEAVE: 0, ATTENTION_MISSED: 1, JOIN: 2, HEARTBEAT: 3, ATTENTION_PASSED: 4}
-EVENT_KINDS = tuple(KIND_ORDER)
+EVENT_KINDS = (JOIN, LEAVE, HEARTBEAT, ATTENTION_PASSED, ATTENTION_MISSED)
 PROOFS_OF_PRESENCE = (JOIN, HEARTBEAT, ATTENTION_PASSED)
 
 CLOSED_BY_LEAVE = "leave"

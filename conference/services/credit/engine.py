@@ -144,7 +144,8 @@ def compute_credit(case: CreditCase) -> CreditResult:
     )
     sessions = tuple(_session_result(d, credited.get(d["spec"].id, 0)) for d in drafts)
     total = sum(credited.values())
-    session_reasons = _attended_session_reasons(sessions)
+    union = total_seconds(merge(i for d in included.values() for i in d["eligible"]))
+    session_reasons = _credit_reasons_from_sessions(sessions, total=total, union=union)
     return CreditResult(
         inputs_hash=inputs_hash(case),
         engine_version=ENGINE_VERSION,
@@ -153,7 +154,7 @@ def compute_credit(case: CreditCase) -> CreditResult:
         duplicates_dropped=dropped,
         ignored_events=tuple(sorted([*ignored, *unknown], key=_ignored_key)),
         sessions=sessions,
-        union_seconds=total_seconds(merge(i for d in included.values() for i in d["eligible"])),
+        union_seconds=union,
         total_seconds=total,
         credit_types=tuple(
             _credit_type_result(case, rule, total, session_reasons) for rule in case.rules
@@ -216,9 +217,15 @@ def _session_result(draft: dict, credited: int) -> SessionResult:
     )
 
 
-def _attended_session_reasons(sessions: tuple[SessionResult, ...]) -> list[str]:
+def _credit_reasons_from_sessions(
+    sessions: tuple[SessionResult, ...], *, total: int, union: int
+) -> list[str]:
+    """Session reasons that cost the learner credit: attended sessions that were excluded, and
+    the designated-minutes caps when they made the total smaller than the wall-clock union."""
     seen = {r for s in sessions if s.attended_seconds for r in s.reasons}
-    return [r for r in SESSION_REASON_ORDER if r in seen]
+    if total >= union:
+        seen.discard(REASON_SESSION_CAP)
+    return [r for r in SESSION_REASON_ORDER if r in seen and r != REASON_PARALLEL]
 
 
 def _credit_type_result(
