@@ -10,15 +10,20 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 import conference.live.actions  # noqa: F401  (registers the handlers)
+from conference.live.attendance import AttendanceTracker
 from conference.live.errors import (
+    CLOSE_FULL,
     CLOSE_POLICY,
+    CLOSE_REMOVED,
     CLOSE_REVOKED,
     CLOSE_UNAUTHENTICATED,
     LiveError,
 )
 from conference.live.frames import encode, parse_request, push, reply_error, reply_ok
 from conference.live.groups import user_group
+from conference.live.guard import ensure_guard
 from conference.live.hub import get_hub
+from conference.live.presence import get_presence
 from conference.live.ratelimit import ABUSE_REFUSALS, ABUSE_WINDOW_SECONDS, new_buckets
 from conference.live.registry import ACTIONS
 from conference.services import live
@@ -53,12 +58,46 @@ class HallConsumer(AsyncWebsocketConsumer):
         except LiveError as error:
             await self.refuse(error)
             return
+        store, ticker = get_presence()
+        access = self.access
+        if not access.is_moderator:
+            present = (await store.counts([access.hall_id]))[access.hall_id]
+            if present >= access.hall_capacity:
+                self.access = None
+                await self.refuse(
+                    LiveError(
+                        "hall_full", "This hall is full; try again soon.", close_code=CLOSE_FULL
+                    )
+                )
+                return
         self.connection_id = secrets.token_hex(8)
         self.buckets = new_buckets()
         self.refusals: deque[float] = deque()
+        self.person = self.spawn_person()
+        self.moved_at = time.monotonic()
+        self.attendance = AttendanceTracker(self)
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         await get_hub().join(self)
-        await self.send(text_data=push("hello", await self.hello_data()))
+        ensure_guard()
+        await store.join(access.hall_id, self.person)
+        ticker.note_move(access.hall_id, self.person)
+        hello = await self.hello_data()
+        await self.send(text_data=push("hello", hello))
+        snapshot = await store.snapshot(access.hall_id)
+        await self.send(text_data=push("presence.snapshot", {"people": snapshot}))
+        await self.attendance.start(hello["session"])
+
+    def spawn_person(self) -> dict:
+        """Attendees appear at the back of the hall, facing the stage."""
+        access = self.access
+        return {
+            "id": access.user_id,
+            "name": access.user_name,
+            "degree": access.degree,
+            "x": 0.0,
+            "z": round(max(access.hall_depth / 2 - 1.5, 0.0), 2),
+            "yaw": 0.0,
+        }
 
     async def hello_data(self) -> dict:
         access = self.access
@@ -74,10 +113,20 @@ class HallConsumer(AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code) -> None:
-        if self.access is None:
+        if self.access is None or not hasattr(self, "connection_id"):
             return
+        access = self.access
         get_hub().leave(self)
-        await self.channel_layer.group_discard(user_group(self.access.user_id), self.channel_name)
+        await self.channel_layer.group_discard(user_group(access.user_id), self.channel_name)
+        store, ticker = get_presence()
+        if await store.leave(access.hall_id, access.user_id):
+            ticker.note_leave(access.hall_id, access.user_id)
+        await self.attendance.stop()
+
+    async def revoke(self) -> None:
+        await self.refuse(
+            LiveError("revoked", "You were logged out or lost access.", close_code=CLOSE_REVOKED)
+        )
 
     async def refuse(self, error: LiveError) -> None:
         await self.send(text_data=encode({"event": "error", "data": error.as_dict()}))
@@ -147,6 +196,12 @@ class HallConsumer(AsyncWebsocketConsumer):
 
     # --- channel-layer control messages -----------------------------------------------------
     async def session_revoked(self, message) -> None:
-        await self.refuse(
-            LiveError("revoked", "You were logged out or lost access.", close_code=CLOSE_REVOKED)
-        )
+        await self.revoke()
+
+    async def hall_removed(self, message) -> None:
+        if self.access is not None and message.get("hall") == self.access.hall_id:
+            await self.refuse(
+                LiveError(
+                    "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
+                )
+            )

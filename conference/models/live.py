@@ -202,3 +202,23 @@ class AttendanceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind} {self.session_id} at {self.server_time:%H:%M:%S}"
+
+
+class HallRemoval(models.Model):
+    """A moderator removed a user from a hall; they cannot re-enter until `until`."""
+
+    hall = models.ForeignKey("venues.Hall", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["hall", "user", "until"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} removed from {self.hall_id} until {self.until:%Y-%m-%d %H:%M}"

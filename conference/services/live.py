@@ -14,6 +14,7 @@ from accounts.models import User
 from conference.live.errors import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
+    CLOSE_REMOVED,
     LiveError,
 )
 from conference.models import (
@@ -21,6 +22,7 @@ from conference.models import (
     ChatMessage,
     Event,
     HallFeed,
+    HallRemoval,
     LiveItem,
     OrganizerMembership,
     Question,
@@ -48,6 +50,9 @@ class HallAccess:
     hall_id: int
     hall_name: str
     hall_capacity: int
+    hall_width: float
+    hall_depth: float
+    venue_hall_ids: tuple[int, ...]
     event_id: int
     event_slug: str
     organizer_id: int
@@ -103,6 +108,10 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
             close_code=CLOSE_FORBIDDEN,
         )
     event, role = picked
+    if role not in MODERATING_ROLES and is_removed(hall.pk, user.pk):
+        raise LiveError(
+            "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
+        )
     name, degree = _display_name(user)
     is_moderator = role in MODERATING_ROLES
     speaks = Session.objects.filter(event=event, hall=hall, speakers__user_id=user.pk).exists()
@@ -113,6 +122,11 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         hall_id=hall.pk,
         hall_name=hall.name,
         hall_capacity=hall.capacity,
+        hall_width=float(hall.width_m),
+        hall_depth=float(hall.depth_m),
+        venue_hall_ids=tuple(
+            Hall.objects.filter(venue_id=hall.venue_id).values_list("pk", flat=True)
+        ),
         event_id=event.pk,
         event_slug=event.slug,
         organizer_id=event.organizer_id,
@@ -153,6 +167,8 @@ def session_data(access: HallAccess, session: Session | None) -> dict | None:
         "ends_at": session.ends_at.isoformat(),
         "qa_moderation_required": session.qa_moderation_required,
         "you_moderate": moderates_session(access, session),
+        "attention_check_minutes": session.attention_check_minutes,
+        "attention_window_seconds": session.attention_window_seconds,
     }
 
 
@@ -303,4 +319,38 @@ def still_allowed(hall_id: int, user_ids: list[int]) -> set[int]:
             "pk", flat=True
         )
     )
-    return registered | staff | supers
+    removed = set(
+        HallRemoval.objects.filter(
+            hall_id=hall_id, user_id__in=user_ids, until__gt=timezone.now()
+        ).values_list("user_id", flat=True)
+    )
+    return (registered - removed) | staff | supers
+
+
+def is_removed(hall_id: int, user_id: int) -> bool:
+    return HallRemoval.objects.filter(
+        hall_id=hall_id, user_id=user_id, until__gt=timezone.now()
+    ).exists()
+
+
+def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: str) -> HallRemoval:
+    """A moderator removes `user_id` from the hall for `minutes`; staff cannot be removed."""
+    if user_id == access.user_id:
+        raise LiveError("invalid", "You cannot remove yourself.")
+    target = User.objects.filter(pk=user_id).first()
+    if target is None:
+        raise LiveError("not_found", "There is no such user.")
+    if (
+        target.is_superuser
+        or OrganizerMembership.objects.filter(
+            user=target, organizer_id=access.organizer_id
+        ).exists()
+    ):
+        raise LiveError("forbidden", "Organizer staff cannot be removed from a hall.")
+    return HallRemoval.objects.create(
+        hall_id=access.hall_id,
+        user=target,
+        removed_by_id=access.user_id,
+        reason=reason,
+        until=timezone.now() + timedelta(minutes=minutes),
+    )

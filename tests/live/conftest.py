@@ -38,6 +38,7 @@ class Client:
         self.ws = communicator
         self._n = 0
         self.pushed: list[dict] = []
+        self.presence: list[dict] = []
 
     async def request(self, action: str, data: dict | None = None, *, timeout: float = 3) -> dict:
         self._n += 1
@@ -51,10 +52,16 @@ class Client:
                 return frame
             self.pushed.append(frame)
 
-    async def next_push(self, *, timeout: float = 3) -> dict:
-        if self.pushed:
-            return self.pushed.pop(0)
-        return json.loads(await self.ws.receive_from(timeout=timeout))
+    async def next_push(self, *, timeout: float = 3, presence: bool = False) -> dict:
+        """The next pushed frame; presence deltas are set aside unless `presence` is true."""
+        while True:
+            if self.pushed:
+                frame = self.pushed.pop(0)
+            else:
+                frame = json.loads(await self.ws.receive_from(timeout=timeout))
+            if presence or not frame.get("event", "").startswith("presence."):
+                return frame
+            self.presence.append(frame)
 
     async def close(self):
         await self.ws.disconnect()
@@ -101,3 +108,18 @@ def hall_setup(db):
         "alice": attendees[0],
         "bob": attendees[1],
     }
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis_presence(settings):
+    """Presence in Redis outlives a test run; start every test with an empty one."""
+    if not settings.REDIS_URL:
+        yield
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter("medvenue:presence:*"):
+        client.delete(key)
+    yield
+    client.close()

@@ -17,6 +17,9 @@ async def join(user, hall_id) -> Client:
     hello = await client.next_push()
     assert hello["event"] == "hello"
     client.hello = hello["data"]
+    snapshot = await client.next_push(presence=True)
+    assert snapshot["event"] == "presence.snapshot"
+    client.snapshot = snapshot["data"]["people"]
     return client
 
 

@@ -1,0 +1,83 @@
+"""Positions of avatars, occupancy counts, attendance heartbeats and moderator removal."""
+
+import math
+import time
+
+from channels.db import database_sync_to_async
+
+from conference.live.errors import LiveError
+from conference.live.frames import require_int
+from conference.live.groups import user_group
+from conference.live.presence import cap_speed, clamp_position, get_presence
+from conference.live.registry import action
+from conference.services import live
+
+
+def _number(data: dict, field: str) -> float:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise LiveError("invalid", f"`{field}` must be a finite number.")
+    return float(value)
+
+
+@action("presence.move", bucket="presence")
+async def move(consumer, data: dict) -> dict:
+    access = consumer.access
+    x, z = clamp_position(
+        _number(data, "x"), _number(data, "z"), width=access.hall_width, depth=access.hall_depth
+    )
+    yaw = _number(data, "yaw") % 360 if "yaw" in data else consumer.person["yaw"]
+    now = time.monotonic()
+    old = (consumer.person["x"], consumer.person["z"])
+    x, z = cap_speed(old, (x, z), now - consumer.moved_at)
+    consumer.moved_at = now
+    consumer.person = {**consumer.person, "x": round(x, 2), "z": round(z, 2), "yaw": round(yaw, 1)}
+    _store, ticker = get_presence()
+    ticker.note_move(access.hall_id, consumer.person)
+    return {"x": consumer.person["x"], "z": consumer.person["z"], "yaw": consumer.person["yaw"]}
+
+
+@action("presence.snapshot")
+async def snapshot(consumer, data: dict) -> dict:
+    store, _ticker = get_presence()
+    return {"people": await store.snapshot(consumer.access.hall_id)}
+
+
+@action("presence.counts")
+async def counts(consumer, data: dict) -> dict:
+    store, _ticker = get_presence()
+    found = await store.counts(list(consumer.access.venue_hall_ids))
+    return {"halls": {str(hall_id): n for hall_id, n in found.items()}}
+
+
+@action("attendance.heartbeat")
+async def heartbeat(consumer, data: dict) -> dict:
+    return await consumer.attendance.heartbeat()
+
+
+@action("attendance.confirm")
+async def confirm(consumer, data: dict) -> dict:
+    check = data.get("check")
+    if not isinstance(check, str) or not check:
+        raise LiveError("invalid", "`check` must be the id of the attention check.")
+    if not await consumer.attendance.confirm(check):
+        raise LiveError("expired", "This attention check is not open (it expired or was answered).")
+    return {"passed": True}
+
+
+@action("hall.remove", moderator_only=True, bucket="write")
+async def remove(consumer, data: dict) -> dict:
+    minutes = data.get("minutes", 60)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
+        raise LiveError("invalid", "`minutes` must be an integer from 1 to 1440.")
+    reason = data.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > 300:
+        raise LiveError("invalid", "`reason` must be a string of at most 300 characters.")
+    user_id = require_int(data, "user", minimum=1)
+    removal = await database_sync_to_async(live.remove_from_hall)(
+        consumer.access, user_id=user_id, minutes=minutes, reason=reason
+    )
+    await consumer.channel_layer.group_send(
+        user_group(user_id), {"type": "hall.removed", "hall": consumer.access.hall_id}
+    )
+    return {"user": user_id, "until": removal.until.isoformat()}

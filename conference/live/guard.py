@@ -1,0 +1,56 @@
+"""Re-check, every few seconds, that each socket's user may still be in its hall.
+
+Logout closes sockets at once (conference.live.control); this loop catches everything else:
+a deactivated account, a cancelled registration, a removal by a moderator — one query per hall
+with members per round, not one per socket.
+"""
+
+import asyncio
+import logging
+import weakref
+
+from channels.db import database_sync_to_async
+
+from conference.live.hub import get_hub
+from conference.services import live
+
+logger = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 5.0
+_running: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def ensure_guard() -> None:
+    loop = asyncio.get_running_loop()
+    if loop not in _running:
+        _running[loop] = loop.create_task(_guard_loop())
+
+
+async def check_once() -> int:
+    """Close the sockets of users no longer allowed; returns how many were closed."""
+    closed = 0
+    hub = get_hub()
+    for hall_id, members in list(hub.members.items()):
+        members = tuple(members)
+        user_ids = sorted({m.access.user_id for m in members})
+        allowed = await database_sync_to_async(live.still_allowed)(hall_id, user_ids)
+        for member in members:
+            if member.access.user_id not in allowed:
+                await member.revoke()
+                closed += 1
+    return closed
+
+
+async def _guard_loop() -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        while get_hub().members:
+            await asyncio.sleep(INTERVAL_SECONDS)
+            try:
+                await check_once()
+            except Exception:
+                logger.exception("hall access re-check failed; trying again next round")
+    finally:
+        _running.pop(loop, None)

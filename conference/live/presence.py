@@ -1,0 +1,188 @@
+"""Who stands where in a hall right now, and the per-tick batched deltas.
+
+The latest state per hall lives in process memory in the embedded default and in Redis hashes in
+production, so every daphne process can give a joining socket a full snapshot. Moves are not
+broadcast one by one: each process collects the changes of its own sockets and publishes one
+`presence.delta` per hall per tick.
+"""
+
+import asyncio
+import json
+import logging
+import math
+from collections import defaultdict
+
+from django.conf import settings
+
+from conference.live.frames import push
+from conference.live.groups import PREFIX
+from conference.live.hub import get_hub
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.1
+MAX_SPEED_M_PER_S = 8.0
+MOVE_SLACK_M = 1.5
+
+
+def clamp_position(x: float, z: float, *, width: float, depth: float) -> tuple[float, float]:
+    half_w, half_d = width / 2, depth / 2
+    return max(-half_w, min(half_w, x)), max(-half_d, min(half_d, z))
+
+
+def cap_speed(
+    old: tuple[float, float], new: tuple[float, float], elapsed: float
+) -> tuple[float, float]:
+    """Limit a move to what walking could cover since the last accepted position."""
+    dx, dz = new[0] - old[0], new[1] - old[1]
+    distance = math.hypot(dx, dz)
+    allowed = MAX_SPEED_M_PER_S * max(elapsed, 0.0) + MOVE_SLACK_M
+    if distance <= allowed:
+        return new
+    ratio = allowed / distance
+    return old[0] + dx * ratio, old[1] + dz * ratio
+
+
+class LocalPresence:
+    """The embedded default: one process holds every hall."""
+
+    def __init__(self) -> None:
+        self.people: dict[int, dict[int, dict]] = defaultdict(dict)
+        self.refs: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    async def join(self, hall_id: int, person: dict) -> None:
+        self.refs[hall_id][person["id"]] += 1
+        self.people[hall_id][person["id"]] = person
+
+    async def update_many(self, hall_id: int, people: list[dict]) -> None:
+        present = self.people[hall_id]
+        for person in people:
+            if person["id"] in present:
+                present[person["id"]] = person
+
+    async def leave(self, hall_id: int, user_id: int) -> bool:
+        """Drop one connection; True when it was the user's last in the hall."""
+        refs = self.refs[hall_id]
+        refs[user_id] -= 1
+        if refs[user_id] > 0:
+            return False
+        refs.pop(user_id, None)
+        self.people[hall_id].pop(user_id, None)
+        return True
+
+    async def snapshot(self, hall_id: int) -> list[dict]:
+        return list(self.people.get(hall_id, {}).values())
+
+    async def counts(self, hall_ids: list[int]) -> dict[int, int]:
+        return {hall_id: len(self.people.get(hall_id, {})) for hall_id in hall_ids}
+
+
+class RedisPresence:
+    """Production: hashes shared by every process (`people` and connection counts per hall)."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis
+
+        self.redis = aioredis.from_url(url)
+
+    @staticmethod
+    def _keys(hall_id: int) -> tuple[str, str]:
+        return f"{PREFIX}:presence:{hall_id}", f"{PREFIX}:presence:{hall_id}:refs"
+
+    async def join(self, hall_id: int, person: dict) -> None:
+        people, refs = self._keys(hall_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(refs, person["id"], 1)
+            pipe.hset(people, person["id"], json.dumps(person))
+            await pipe.execute()
+
+    async def update_many(self, hall_id: int, people: list[dict]) -> None:
+        key, _refs = self._keys(hall_id)
+        await self.redis.hset(key, mapping={p["id"]: json.dumps(p) for p in people})
+
+    async def leave(self, hall_id: int, user_id: int) -> bool:
+        people, refs = self._keys(hall_id)
+        remaining = await self.redis.hincrby(refs, user_id, -1)
+        if remaining > 0:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(refs, user_id)
+            pipe.hdel(people, user_id)
+            await pipe.execute()
+        return True
+
+    async def snapshot(self, hall_id: int) -> list[dict]:
+        people, _refs = self._keys(hall_id)
+        return [json.loads(raw) for raw in (await self.redis.hvals(people))]
+
+    async def counts(self, hall_ids: list[int]) -> dict[int, int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for hall_id in hall_ids:
+                pipe.hlen(self._keys(hall_id)[0])
+            found = await pipe.execute()
+        return dict(zip(hall_ids, found, strict=True))
+
+
+class PresenceTicker:
+    """Collects one process's presence changes per hall and publishes them once per tick."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.moved: dict[int, dict[int, dict]] = defaultdict(dict)
+        self.left: dict[int, set[int]] = defaultdict(set)
+        self._task: asyncio.Task | None = None
+
+    def note_move(self, hall_id: int, person: dict) -> None:
+        self.left[hall_id].discard(person["id"])
+        self.moved[hall_id][person["id"]] = person
+        self._ensure_running()
+
+    def note_leave(self, hall_id: int, user_id: int) -> None:
+        self.moved[hall_id].pop(user_id, None)
+        self.left[hall_id].add(user_id)
+        self._ensure_running()
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        idle_ticks = 0
+        while idle_ticks < 50:  # stop after 5 s without changes; restarted on the next one
+            await asyncio.sleep(TICK_SECONDS)
+            if await self.flush():
+                idle_ticks = 0
+            else:
+                idle_ticks += 1
+
+    async def flush(self) -> bool:
+        halls = set(self.moved) | set(self.left)
+        if not halls:
+            return False
+        hub = get_hub()
+        for hall_id in halls:
+            moved = list(self.moved.pop(hall_id, {}).values())
+            left = sorted(self.left.pop(hall_id, set()))
+            if moved or left:
+                try:
+                    if moved:
+                        await self.store.update_many(hall_id, moved)
+                    await hub.publish(
+                        hall_id, push("presence.delta", {"moved": moved, "left": left})
+                    )
+                except Exception:
+                    logger.exception("presence delta for hall %s not published", hall_id)
+        return True
+
+
+_stores: dict = {}
+
+
+def get_presence():
+    """The presence store and ticker of the running event loop."""
+    loop = asyncio.get_running_loop()
+    found = _stores.get(id(loop))
+    if found is None or found[0] is not loop:
+        store = RedisPresence(settings.REDIS_URL) if settings.REDIS_URL else LocalPresence()
+        found = _stores[id(loop)] = (loop, store, PresenceTicker(store))
+    return found[1], found[2]

@@ -1,0 +1,183 @@
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conference.live import attendance as live_attendance
+from conference.live import guard
+from conference.models import AttendanceEvent, HallRemoval, Registration
+from tests.factories import RegistrationFactory, UserFactory
+from tests.live.conftest import connect
+from tests.live.test_protocol import join
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def next_delta(client, *, timeout=2.0) -> dict:
+    while True:
+        frame = await client.next_push(timeout=timeout, presence=True)
+        if frame["event"] == "presence.delta":
+            return frame["data"]
+
+
+async def test_snapshot_on_join_and_batched_delta_for_moves(hall_setup):
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    bob = await join(hall_setup["bob"], hall_setup["hall"].pk)
+    assert sorted(p["id"] for p in bob.snapshot) == sorted(
+        [hall_setup["alice"].pk, hall_setup["bob"].pk]
+    )
+    for n in range(5):
+        reply = await alice.request("presence.move", {"x": 0.0, "z": 7.0 - n * 0.4, "yaw": 90})
+        assert reply["ok"] is True
+    deltas = []
+    while True:
+        delta = await next_delta(bob)
+        deltas.append(delta)
+        moved = {p["id"]: p for p in delta["moved"]}
+        if hall_setup["alice"].pk in moved and moved[hall_setup["alice"].pk]["z"] == 5.4:
+            break
+    # five moves within one tick arrive as at most a couple of batched deltas, not five
+    assert len(deltas) <= 3
+    await alice.close()
+    delta = await next_delta(bob)
+    while hall_setup["alice"].pk not in delta["left"]:
+        delta = await next_delta(bob)
+    assert delta["left"] == [hall_setup["alice"].pk]
+    await bob.close()
+
+
+async def test_positions_are_clamped_to_the_hall_and_speed_capped(hall_setup):
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    far = await alice.request("presence.move", {"x": 500.0, "z": 0.0})
+    hall = hall_setup["hall"]
+    # the hall factory's hall is 30 m x 20 m: x is clamped to 15; the jump is speed-capped first
+    assert far["data"]["x"] < 15.0
+    await asyncio.sleep(3)
+    far = await alice.request("presence.move", {"x": 500.0, "z": 0.0})
+    assert far["data"]["x"] == float(hall.width_m) / 2
+    for bad in ({"x": "1", "z": 0}, {"x": float("nan"), "z": 0}, {"z": 1}, {"x": True, "z": 1}):
+        frame = json.dumps({"id": "b", "action": "presence.move", "data": bad}, allow_nan=True)
+        await alice.ws.send_to(text_data=frame)
+        reply = json.loads(await alice.ws.receive_from())
+        while reply.get("id") != "b":
+            reply = json.loads(await alice.ws.receive_from())
+        assert reply["error"]["code"] in {"invalid", "bad_frame"}
+    await alice.close()
+
+
+async def test_two_tabs_count_once_and_leave_only_with_the_last(hall_setup):
+    tab1 = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    tab2 = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    counts = await tab1.request("presence.counts")
+    assert counts["data"]["halls"][str(hall_setup["hall"].pk)] == 1
+    await tab1.close()
+    people = (await tab2.request("presence.snapshot"))["data"]["people"]
+    assert [p["id"] for p in people] == [hall_setup["alice"].pk]
+    await tab2.close()
+
+
+async def test_connect_and_disconnect_become_attendance_events(hall_setup):
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    beat = await alice.request("attendance.heartbeat")
+    assert beat["data"] == {"recorded": False, "session": hall_setup["session"].pk}
+    await alice.close()
+    await asyncio.sleep(0.2)
+    rows = await database_sync_to_async(
+        lambda: list(
+            AttendanceEvent.objects.order_by("id").values_list("kind", "session_id", "user_id")
+        )
+    )()
+    session, user = hall_setup["session"].pk, hall_setup["alice"].pk
+    assert rows == [("join", session, user), ("leave", session, user)]
+
+
+async def test_attention_check_passed_and_missed(hall_setup, monkeypatch):
+    monkeypatch.setattr(live_attendance, "UNIT_SECONDS", 0.3)  # "minutes" become 0.3 s
+
+    def enable():
+        session = hall_setup["session"]
+        session.attention_check_minutes = 1
+        session.attention_window_seconds = 60  # -> 0.3 s here
+        session.save()
+
+    await database_sync_to_async(enable)()
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    check = await alice.next_push(timeout=3)
+    assert check["event"] == "attendance.check"
+    passed = await alice.request("attendance.confirm", {"check": check["data"]["check"]})
+    assert passed["data"] == {"passed": True}
+    again = await alice.request("attendance.confirm", {"check": check["data"]["check"]})
+    assert again["error"]["code"] == "expired"
+    second = await alice.next_push(timeout=3)
+    assert second["event"] == "attendance.check"
+    missed = await alice.next_push(timeout=3)
+    assert missed == {
+        "event": "attendance.check_missed",
+        "data": {"check": second["data"]["check"]},
+    }
+    await alice.close()
+    kinds = await database_sync_to_async(
+        lambda: list(AttendanceEvent.objects.order_by("id").values_list("kind", flat=True))
+    )()
+    assert kinds[:3] == ["join", "attention_passed", "attention_missed"]
+    assert kinds[-1] == "leave"
+
+
+async def test_full_hall_refuses_attendees(hall_setup):
+    def shrink():
+        hall = hall_setup["hall"]
+        hall.capacity = 1
+        hall.save()
+
+    await database_sync_to_async(shrink)()
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    _connected, ws = await connect(hall_setup["bob"], hall_setup["hall"].pk)
+    frame = json.loads(await ws.receive_from())
+    assert frame["data"]["code"] == "hall_full"
+    assert (await ws.receive_output())["code"] == 4005
+    await ws.disconnect()
+    await alice.close()
+
+
+async def test_moderator_removes_a_user_who_cannot_come_back(hall_setup):
+    def make_moderator():
+        user = UserFactory()
+        RegistrationFactory(user=user, event=hall_setup["event"], role="moderator")
+        return user
+
+    moderator_user = await database_sync_to_async(make_moderator)()
+    moderator = await join(moderator_user, hall_setup["hall"].pk)
+    bob = await join(hall_setup["bob"], hall_setup["hall"].pk)
+    refused = await bob.request("hall.remove", {"user": moderator_user.pk})
+    assert refused["error"]["code"] == "forbidden"
+    done = await moderator.request("hall.remove", {"user": hall_setup["bob"].pk, "reason": "spam"})
+    assert done["ok"] is True
+    frame = await bob.next_push()
+    assert frame["data"]["code"] == "removed"
+    assert await database_sync_to_async(HallRemoval.objects.count)() == 1
+    _connected, ws = await connect(hall_setup["bob"], hall_setup["hall"].pk)
+    assert json.loads(await ws.receive_from())["data"]["code"] == "removed"
+    await ws.disconnect()
+    await moderator.close()
+
+
+@pytest.mark.parametrize("change", ["deactivate", "cancel"])
+async def test_losing_access_closes_the_socket_on_the_next_check(hall_setup, change):
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    bob = await join(hall_setup["bob"], hall_setup["hall"].pk)
+
+    def revoke():
+        if change == "deactivate":
+            hall_setup["alice"].is_active = False
+            hall_setup["alice"].save()
+        else:
+            Registration.objects.filter(user=hall_setup["alice"]).update(status="cancelled")
+
+    await database_sync_to_async(revoke)()
+    assert await guard.check_once() == 1
+    frame = await alice.next_push()
+    assert frame["data"]["code"] == "revoked"
+    assert (await bob.request("chat.send", {"text": "still in"}))["ok"] is True
+    await bob.close()
+    await alice.ws.disconnect()
