@@ -144,7 +144,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             request_id = request.id
             data = await self.handle(request)
         except LiveError as error:
-            await self.send(text_data=reply_error(request_id, error))
+            await self.send(text_data=reply_error(request_id or error.request_id, error))
             await self.note_refusal()
             return
         except Exception:

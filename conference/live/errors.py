@@ -9,6 +9,7 @@ class LiveError(Exception):
         self.code = code
         self.message = message
         self.close_code = close_code
+        self.request_id: str | None = None
 
     def as_dict(self) -> dict:
         return {"code": self.code, "message": self.message}

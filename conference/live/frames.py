@@ -35,12 +35,15 @@ def parse_request(text: str) -> Request:
     if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID_LENGTH:
         raise LiveError("bad_frame", "Every request needs an `id` string of 1 to 64 characters.")
     action = payload.get("action")
-    if not isinstance(action, str) or not action:
-        raise LiveError("bad_frame", "Every request needs an `action` string.")
     data = payload.get("data", {})
-    if not isinstance(data, dict):
-        raise LiveError("bad_frame", "`data` must be a JSON object.")
-    return Request(id=request_id, action=action, data=data)
+    if not isinstance(action, str) or not action:
+        error = LiveError("bad_frame", "Every request needs an `action` string.")
+    elif not isinstance(data, dict):
+        error = LiveError("bad_frame", "`data` must be a JSON object.")
+    else:
+        return Request(id=request_id, action=action, data=data)
+    error.request_id = request_id
+    raise error
 
 
 def reply_ok(request_id: str, data: dict[str, Any] | None = None) -> str:

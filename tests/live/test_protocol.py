@@ -150,6 +150,17 @@ async def test_bad_frames_get_one_error_reply_and_change_nothing(hall_setup, fra
     await alice.close()
 
 
+async def test_error_reply_carries_the_request_id_when_it_was_readable(hall_setup):
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    await alice.ws.send_to(text_data='{"id": "mine", "data": {}}')
+    reply = json.loads(await alice.ws.receive_from())
+    assert (reply["id"], reply["error"]["code"]) == ("mine", "bad_frame")
+    await alice.ws.send_to(text_data='{"action": "chat.send"}')
+    reply = json.loads(await alice.ws.receive_from())
+    assert (reply["id"], reply["error"]["code"]) == (None, "bad_frame")
+    await alice.close()
+
+
 async def test_binary_frame_is_refused(hall_setup):
     alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
     await alice.ws.send_to(bytes_data=b"\x00\x01")
