@@ -6,38 +6,41 @@ task, so a task that is still running is never handed to a second worker.
 """
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conference.settings")
 
-app = Celery("medvenue")
 
-
-def _broker_options(broker_url: str, broker_dir, longest_task: int) -> dict:
+def broker_transport_options(broker_url: str, broker_dir: Path, longest_task: int) -> dict:
+    """Transport options for `broker_url`: folders for the file-system broker, else a timeout."""
     if broker_url.startswith("filesystem://"):
-        queue_dir = broker_dir / "queue"
-        processed_dir = broker_dir / "processed"
-        for folder in (queue_dir, processed_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        return {
-            "data_folder_in": str(queue_dir),
-            "data_folder_out": str(queue_dir),
-            "processed_folder": str(processed_dir),
-            "store_processed": False,
+        folders = {
+            "data_folder_in": broker_dir / "queue",
+            "data_folder_out": broker_dir / "queue",
+            "processed_folder": broker_dir / "processed",
+            # Exchange bindings; kombu's default is a folder in the current directory.
+            "control_folder": broker_dir / "control",
         }
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        return {**{key: str(path) for key, path in folders.items()}, "store_processed": False}
     return {"visibility_timeout": longest_task * 2}
 
 
-def configure(celery_app: Celery) -> None:
+def configure(
+    celery_app: Celery, *, broker_url: str | None = None, broker_dir: Path | None = None
+) -> None:
+    """Apply the settings to `celery_app`; the keyword options point it at another broker."""
     from django.conf import settings
 
     longest = settings.CELERY_LONGEST_TASK_SECONDS
+    broker_url = broker_url or settings.CELERY_BROKER_URL
+    broker_dir = broker_dir or settings.CELERY_BROKER_DIR
     celery_app.conf.update(
-        broker_url=settings.CELERY_BROKER_URL,
-        broker_transport_options=_broker_options(
-            settings.CELERY_BROKER_URL, settings.CELERY_BROKER_DIR, longest
-        ),
+        broker_url=broker_url,
+        broker_transport_options=broker_transport_options(broker_url, broker_dir, longest),
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
         task_acks_late=True,
@@ -54,5 +57,12 @@ def configure(celery_app: Celery) -> None:
     )
 
 
-configure(app)
-app.autodiscover_tasks()
+def create_app(*, broker_url: str | None = None, broker_dir: Path | None = None) -> Celery:
+    """A configured Celery application (the project has one: `app` below)."""
+    celery_app = Celery("medvenue")
+    configure(celery_app, broker_url=broker_url, broker_dir=broker_dir)
+    celery_app.autodiscover_tasks()
+    return celery_app
+
+
+app = create_app()

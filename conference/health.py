@@ -1,5 +1,104 @@
+"""`/healthz`: is every service the platform needs reachable right now?
+
+Each check talks to the real service with a short timeout. A failure becomes `{"ok": false,
+"error": "<exception class>"}` — never a 500, never a URL or password — and the answer is 503
+naming what is down, so a load balancer takes the process out of rotation.
+"""
+
+import asyncio
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+CHECK_TIMEOUT_SECONDS = 3.0
+# Blocking checks run here, not in the event loop's default executor: a hung client library
+# then holds one of these threads, never the loop's shutdown or the next request.
+_BLOCKING_CHECKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
 
 
-def healthz(request):
-    return JsonResponse({"status": "ok"})
+class CheckFailed(Exception):
+    """A service answered, but not what it should have."""
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        if cursor.fetchone() != (1,):
+            raise CheckFailed("SELECT 1 returned something else")
+
+
+def check_cache() -> None:
+    key = f"healthz:{secrets.token_hex(8)}"
+    value = secrets.token_hex(8)
+    cache.set(key, value, timeout=30)
+    try:
+        if cache.get(key) != value:
+            raise CheckFailed("the cache did not return what was stored")
+    finally:
+        cache.delete(key)
+
+
+async def check_channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise CheckFailed("no channel layer is configured")
+    channel = await layer.new_channel("healthz.")
+    message = {"type": "healthz.ping", "token": secrets.token_hex(8)}
+    await layer.send(channel, message)
+    if await layer.receive(channel) != message:
+        raise CheckFailed("the channel layer returned another message")
+
+
+def check_broker() -> None:
+    from conference.celery import app
+
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as broker:
+        broker.ensure_connection(
+            max_retries=1, interval_start=0, interval_step=0, timeout=CHECK_TIMEOUT_SECONDS
+        )
+
+
+async def _run(check: Callable[[], Awaitable[None]]) -> dict:
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await check()
+    except TimeoutError:
+        return {"ok": False, "error": "Timeout"}
+    except Exception as error:  # every failure is a failed check, not a 500
+        return {"ok": False, "error": type(error).__name__}
+    return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _in_thread(check: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    return sync_to_async(check, thread_sensitive=False, executor=_BLOCKING_CHECKS)
+
+
+async def run_checks() -> dict[str, dict]:
+    checks = {
+        "database": sync_to_async(check_database),
+        "cache": _in_thread(check_cache),
+        "channel_layer": check_channel_layer,
+        "broker": _in_thread(check_broker),
+    }
+    results = await asyncio.gather(*(_run(check) for check in checks.values()))
+    return dict(zip(checks, results, strict=True))
+
+
+@never_cache
+async def healthz(request):
+    checks = await run_checks()
+    down = sorted(name for name, result in checks.items() if not result["ok"])
+    body = {"status": "degraded" if down else "ok", "checks": checks}
+    if down:
+        body["down"] = down
+    return JsonResponse(body, status=503 if down else 200)

@@ -100,6 +100,11 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Fail fast (health check, workers) instead of waiting minutes for a lost server.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+        )
 elif PRODUCTION:
     raise ImproperlyConfigured("DATABASE_URL must be set when MEDVENUE_PRODUCTION=1")
 else:
@@ -130,6 +135,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "medvenue",
             "TIMEOUT": 300,
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
         }
     }
     CHANNEL_LAYERS = {

@@ -1,19 +1,112 @@
-from django.shortcuts import get_object_or_404, render
+"""Attendee pages: the event list, an event's program, a session, and the user's events."""
 
-from conference.models import Event, Session
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+
+from conference.models import Event, Registration, Session
+from conference.services.registrations import registration_closed_reason
+from conference.views.schedule import GROUPINGS, grouping_from, schedule_days
+
+PAST_EVENTS_SHOWN = 12
 
 
 def event_list(request):
-    return render(request, "conference/event_list.html", {"events": Event.objects.published()})
+    now = timezone.now()
+    # An event's last day ends at most 26 hours after UTC midnight (UTC-12 to UTC+14).
+    candidates = Event.objects.published().select_related("organizer")
+    recent = candidates.filter(end_date__gte=now.date() - timedelta(days=2))
+    upcoming = sorted(
+        (event for event in recent if event.ends_at > now),
+        key=lambda event: (event.starts_at, event.title),
+    )
+    past = candidates.exclude(pk__in=[event.pk for event in upcoming]).order_by(
+        "-start_date", "title"
+    )[:PAST_EVENTS_SHOWN]
+    context = {
+        "upcoming": upcoming,
+        "past": list(past),
+        "registered_event_ids": _registered_event_ids(request.user),
+        "now": now,
+    }
+    return render(request, "conference/event_list.html", context)
 
 
 def event_detail(request, event_slug):
-    event = get_object_or_404(Event.objects.published(), slug=event_slug)
-    return render(request, "conference/event_detail.html", {"event": event})
+    event = get_object_or_404(
+        Event.objects.published().select_related("organizer", "venue"), slug=event_slug
+    )
+    sessions = (
+        event.sessions.select_related("hall", "track")
+        .prefetch_related("speakers")
+        .order_by("starts_at", "hall__order", "title")
+    )
+    group_by = grouping_from(request.GET.get("group"))
+    context = {
+        "event": event,
+        "days": schedule_days(sessions, tz=event.tzinfo, group_by=group_by),
+        "group_by": group_by,
+        "groupings": GROUPINGS,
+        "venue_url": _venue_url(event),
+        **registration_state(event, request.user),
+    }
+    return render(request, "conference/event_detail.html", context)
 
 
 def session_detail(request, event_slug, session_id):
     session = get_object_or_404(
-        Session, pk=session_id, event__slug=event_slug, event__is_published=True
+        Session.objects.select_related("event", "event__organizer", "hall", "track"),
+        pk=session_id,
+        event__slug=event_slug,
+        event__is_published=True,
     )
-    return render(request, "conference/session_detail.html", {"session": session})
+    speakers = session.speakers.prefetch_related("disclosures").order_by("name")
+    context = {"session": session, "event": session.event, "speakers": list(speakers)}
+    return render(request, "conference/session_detail.html", context)
+
+
+@login_required
+def my_events(request):
+    registrations = (
+        Registration.objects.active()
+        .filter(user=request.user, event__is_published=True)
+        .select_related("event", "event__organizer")
+        .order_by("event__start_date", "event__title")
+    )
+    now = timezone.now()
+    upcoming = [reg for reg in registrations if reg.event.ends_at > now]
+    past = [reg for reg in registrations if reg.event.ends_at <= now]
+    past.reverse()
+    return render(request, "conference/my_events.html", {"upcoming": upcoming, "past": past})
+
+
+def registration_state(event: Event, user) -> dict:
+    """What the event page says about registering: the user's place, or why there is none."""
+    registration = None
+    if user.is_authenticated:
+        registration = Registration.objects.active().filter(event=event, user=user).first()
+    seats_left = None
+    if event.capacity is not None:
+        taken = Registration.objects.active().filter(event=event).count()
+        seats_left = max(event.capacity - taken, 0)
+    return {
+        "registration": registration,
+        "closed_reason": registration_closed_reason(event),
+        "seats_left": seats_left,
+    }
+
+
+def _registered_event_ids(user) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    return set(Registration.objects.active().filter(user=user).values_list("event_id", flat=True))
+
+
+def _venue_url(event: Event) -> str | None:
+    """The 3D/2D venue of the event (served by the venue pages), when it has one."""
+    if not event.venue_id:
+        return None
+    return reverse("conference:event-detail", kwargs={"event_slug": event.slug}) + "venue/"

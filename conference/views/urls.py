@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conference.views import pages
+from conference.views import ical, pages, registration
 
 app_name = "conference"
 
@@ -11,5 +11,18 @@ urlpatterns = [
         "events/<slug:event_slug>/sessions/<int:session_id>/",
         pages.session_detail,
         name="session-detail",
+    ),
+    path("events/<slug:event_slug>/register/", registration.register, name="event-register"),
+    path(
+        "events/<slug:event_slug>/schedule.ics",
+        ical.event_schedule_ics,
+        name="event-schedule-ics",
+    ),
+    path("my/events/", pages.my_events, name="my-events"),
+    path("my/schedule.ics", ical.my_schedule_ics, name="my-schedule-ics"),
+    path(
+        "my/registrations/<int:registration_id>/cancel/",
+        registration.cancel,
+        name="registration-cancel",
     ),
 ]

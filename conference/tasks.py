@@ -1,0 +1,36 @@
+"""Celery tasks. Each is thin: named, takes ids or plain values, idempotent."""
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_TIMEOUT_SECONDS = 600
+
+
+def heartbeat_key(token: str) -> str:
+    return f"celery-heartbeat:{token}"
+
+
+@shared_task(name="conference.record_heartbeat", bind=True, ignore_result=True)
+def record_heartbeat(self, token: str) -> dict:
+    """Write `token` to the cache with the worker's name: proof that a worker ran it.
+
+    Operators send it to check the whole path web -> broker -> worker -> cache; running it
+    twice writes the same entry again.
+    """
+    entry = {
+        "token": token,
+        "worker": self.request.hostname or "",
+        "at": timezone.now().isoformat(),
+    }
+    cache.set(heartbeat_key(token), entry, timeout=HEARTBEAT_TIMEOUT_SECONDS)
+    logger.info("Heartbeat %s recorded by %s", token, entry["worker"])
+    return entry
+
+
+def read_heartbeat(token: str) -> dict | None:
+    return cache.get(heartbeat_key(token))

@@ -1,0 +1,42 @@
+"""Small formatting helpers for the attendee pages."""
+
+import re
+from datetime import date
+
+from django import template
+from django.utils.formats import date_format
+
+register = template.Library()
+HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+@register.filter
+def date_range(start: date | None, end: date | None) -> str:
+    """'12–14 March 2026', '30 March – 2 April 2026' or '31 December 2026 – 2 January 2027'."""
+    if not start:
+        return ""
+    if not end or end == start:
+        return date_format(start, "j F Y")
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{date_format(start, 'j')}–{date_format(end, 'j F Y')}"
+    if start.year == end.year:
+        return f"{date_format(start, 'j F')} – {date_format(end, 'j F Y')}"
+    return f"{date_format(start, 'j F Y')} – {date_format(end, 'j F Y')}"
+
+
+@register.filter
+def hours_minutes(minutes: int | None) -> str:
+    """90 -> '1 h 30 min'; 60 -> '1 h'; 45 -> '45 min'."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    parts = ([f"{hours} h"] if hours else []) + ([f"{rest} min"] if rest or not hours else [])
+    return " ".join(parts)
+
+
+@register.filter
+def css_color(value: str | None) -> str:
+    """A hex colour fit for a style attribute, or '' for anything else."""
+    if value and HEX_COLOR.fullmatch(value):
+        return value
+    return ""

@@ -1,0 +1,153 @@
+"""`/healthz` against real services: the embedded ones, Redis, and a stopped service (a closed
+port, nothing mocked)."""
+
+import json
+import socket
+import time
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+CLOSED_REDIS = "redis://127.0.0.1:1/0"
+CHECKS = ["broker", "cache", "channel_layer", "database"]
+
+
+def _health(client):
+    response = client.get("/healthz")
+    return response.status_code, json.loads(response.content)
+
+
+def _redis_settings(url: str) -> dict:
+    return {
+        "CACHES": {
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        },
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [url], "prefix": "medvenue-test:asgi"},
+            }
+        },
+        "CELERY_BROKER_URL": url,
+    }
+
+
+def _summary(body: dict) -> dict:
+    return {name: result["ok"] for name, result in body["checks"].items()}
+
+
+@pytest.mark.django_db
+def test_healthz_embedded_services_up_returns_200(client):
+    status, body = _health(client)
+
+    assert status == 200
+    assert body["status"] == "ok"
+    assert _summary(body) == dict.fromkeys(CHECKS, True)
+    assert "down" not in body
+    assert all(isinstance(result["ms"], float) for result in body["checks"].values())
+
+
+@pytest.mark.django_db
+def test_healthz_cache_stopped_returns_503_naming_cache(client):
+    with override_settings(CACHES=_redis_settings(CLOSED_REDIS)["CACHES"]):
+        status, body = _health(client)
+
+    assert status == 503
+    assert body["status"] == "degraded"
+    assert body["down"] == ["cache"]
+    assert body["checks"]["cache"] == {"ok": False, "error": "ConnectionError"}
+    assert _summary(body) == {**dict.fromkeys(CHECKS, True), "cache": False}
+
+
+@pytest.mark.django_db
+def test_healthz_channel_layer_stopped_returns_503_naming_channel_layer(client):
+    with override_settings(CHANNEL_LAYERS=_redis_settings(CLOSED_REDIS)["CHANNEL_LAYERS"]):
+        status, body = _health(client)
+
+    assert status == 503
+    assert body["down"] == ["channel_layer"]
+    assert body["checks"]["channel_layer"] == {"ok": False, "error": "ConnectionError"}
+
+
+@pytest.mark.django_db
+def test_healthz_broker_stopped_returns_503_naming_broker(client):
+    with override_settings(CELERY_BROKER_URL=CLOSED_REDIS):
+        status, body = _health(client)
+
+    assert status == 503
+    assert body["down"] == ["broker"]
+    assert body["checks"]["broker"] == {"ok": False, "error": "OperationalError"}
+
+
+@pytest.mark.django_db
+def test_healthz_everything_stopped_names_all_but_database(client):
+    with override_settings(**_redis_settings(CLOSED_REDIS)):
+        status, body = _health(client)
+
+    assert status == 503
+    assert body["down"] == ["broker", "cache", "channel_layer"]
+    assert body["checks"]["database"]["ok"] is True
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts connections and never answers, like a hung server."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_healthz_hanging_cache_times_out_as_503(client, silent_port):
+    hanging = _redis_settings(f"redis://127.0.0.1:{silent_port}/0")["CACHES"]
+    started = time.monotonic()
+    with override_settings(CACHES=hanging):
+        status, body = _health(client)
+
+    assert time.monotonic() - started < 6
+    assert status == 503
+    assert body["down"] == ["cache"]
+    assert body["checks"]["cache"] == {"ok": False, "error": "Timeout"}
+
+
+@pytest.mark.django_db
+def test_healthz_failure_output_has_no_secrets(client):
+    url = "redis://:hunter2-secret@127.0.0.1:1/0"
+    with override_settings(**_redis_settings(url)):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    text = response.content.decode()
+    assert "hunter2" not in text
+    assert "127.0.0.1" not in text
+    assert "redis://" not in text
+
+
+@pytest.mark.django_db
+def test_healthz_sends_no_cache_headers(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"]
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_healthz_redis_services_up_returns_200(client):
+    with override_settings(**_redis_settings(settings.REDIS_URL)):
+        status, body = _health(client)
+
+    assert status == 200
+    assert _summary(body) == dict.fromkeys(CHECKS, True)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_healthz_postgres_database_up_returns_200(client):
+    status, body = _health(client)
+
+    assert status == 200
+    assert body["checks"]["database"]["ok"] is True
