@@ -1,6 +1,7 @@
 import calendar
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -57,19 +58,13 @@ class SignupForm(forms.Form):
         return cleaned
 
 
-class EmailAuthenticationForm(AuthenticationForm):
-    """Log in with e-mail and password, refusing attempts while the throttle blocks them."""
+class ThrottledLoginMixin:
+    """Refuse login attempts while the e-mail or the client address is throttled.
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That e-mail address and password do not match an account.",
-    }
+    Mixed into an AuthenticationForm; `throttled` tells the view to answer 429.
+    """
 
-    def __init__(self, request=None, *args, **kwargs):
-        super().__init__(request, *args, **kwargs)
-        self.fields["username"].label = "E-mail address"
-        self.fields["username"].widget.attrs["autocomplete"] = "email"
-        self.throttled = False
+    throttled = False
 
     def throttle_keys(self) -> tuple[throttle.ThrottleKey, ...]:
         email = self.data.get(self.add_prefix("username"), "")
@@ -85,11 +80,31 @@ class EmailAuthenticationForm(AuthenticationForm):
             self.throttled = True
             raise ValidationError(throttle.blocked_message(seconds), code="throttled")
         try:
-            return super().clean()
+            cleaned = super().clean()
         except ValidationError as error:
             if error.code == "invalid_login":
                 throttle.record_failure(*keys)
             raise
+        throttle.clear(throttle.email_key(throttle.LOGIN, self.get_user().email))
+        return cleaned
+
+
+class EmailAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    """Log in with e-mail and password."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That e-mail address and password do not match an account.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "E-mail address"
+        self.fields["username"].widget.attrs["autocomplete"] = "email"
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin's login form under the same throttle (`admin.site.login_form`)."""
 
 
 class ProfileForm(forms.ModelForm):

@@ -39,11 +39,6 @@ class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     redirect_authenticated_user = True
 
-    def form_valid(self, form):
-        email = form.get_user().email
-        throttle.clear(throttle.email_key(throttle.LOGIN, email))
-        return super().form_valid(form)
-
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if form.throttled:
@@ -84,7 +79,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:profile")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = register_user(

@@ -8,6 +8,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from accounts import throttle
+from accounts.forms import ThrottledAdminAuthenticationForm
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +185,26 @@ def test_login_throttle_on_redis_cache(client, doctor, settings):
     assert blocked.status_code == 429
     assert 0 < redis_client.ttl(cache.make_key(key.block)) <= settings.LOGIN_COOLOFF_SECONDS
     assert redis_client.exists(cache.make_key(key.counter)) == 0
+
+
+def test_admin_login_form_shares_the_throttle(rf, client):
+    UserFactory(email=EMAIL, is_staff=True)
+    _fail(client, 5)
+    request = rf.post("/admin/login/", REMOTE_ADDR="203.0.113.9")
+
+    form = ThrottledAdminAuthenticationForm(request, data={"username": EMAIL, "password": PASSWORD})
+
+    assert not form.is_valid()
+    assert form.throttled
+    assert form.non_field_errors() == ["Too many failed attempts; try again in 15 minutes."]
+
+
+def test_admin_login_form_counts_failures(rf, doctor):
+    request = rf.post("/admin/login/", REMOTE_ADDR="203.0.113.9")
+    for _ in range(5):
+        form = ThrottledAdminAuthenticationForm(
+            request, data={"username": EMAIL, "password": "wrong"}
+        )
+        assert not form.is_valid()
+
+    assert throttle.seconds_blocked(throttle.email_key(throttle.LOGIN, EMAIL)) > 0

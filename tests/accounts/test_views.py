@@ -23,6 +23,48 @@ def _errors(response, form="form"):
     return response.context[form].errors
 
 
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("accounts:signup", "accounts/signup.html"),
+        ("accounts:login", "registration/login.html"),
+        ("accounts:password_reset", "registration/password_reset_form.html"),
+        ("accounts:password_reset_done", "registration/password_reset_done.html"),
+    ],
+)
+def test_anonymous_pages_render(client, name, template):
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+    assert response.templates[0].name == template
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("accounts:profile", "accounts/profile.html"),
+        ("accounts:my-data", "accounts/my_data.html"),
+        ("accounts:password_change", "registration/password_change_form.html"),
+        ("accounts:password_change_done", "registration/password_change_done.html"),
+    ],
+)
+def test_member_pages_render(logged_in_client, name, template):
+    response = logged_in_client.get(reverse(name))
+
+    assert response.status_code == 200
+    assert response.templates[0].name == template
+
+
+def test_password_reset_bad_link_explains(client):
+    response = client.get(
+        reverse("accounts:password_reset_confirm", kwargs={"uidb64": "MQ", "token": "bad-token"})
+    )
+
+    assert response.status_code == 200
+    assert response.context["validlink"] is False
+    assert "This link no longer works" in response.content.decode()
+
+
 # --- sign-up -----------------------------------------------------------------------------------
 
 
