@@ -1,7 +1,18 @@
 """Space, never time: venues and their halls. This app never imports `conference`."""
 
-from django.core.validators import MinValueValidator
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
+
+from venues import geometry
+from venues.validators import (
+    clean_placement_props,
+    clean_polygon,
+    clean_zone_props,
+    validate_glb,
+)
 
 
 class Venue(models.Model):
@@ -10,6 +21,13 @@ class Venue(models.Model):
     description = models.TextField(blank=True)
     layout_version = models.PositiveIntegerField(
         default=0, help_text="Bumped each time the layout is published."
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_layout = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="The layout attendees see: a snapshot taken when it was last published.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -53,6 +71,20 @@ class Hall(models.Model):
     description = models.TextField(
         blank=True, help_text="Text description used by the accessible 2D view."
     )
+    boundary = models.JSONField(
+        "floor outline",
+        default=list,
+        blank=True,
+        help_text="Optional polygon [[x, z], ...] in metres, centred on the hall; empty for the "
+        "full width × depth rectangle.",
+    )
+    shell_model = models.FileField(
+        "3D shell model",
+        upload_to="venues/shells/",
+        blank=True,
+        validators=[FileExtensionValidator(["glb"]), validate_glb],
+        help_text="Optional glTF binary (.glb, version 2, at most 16 MB) of the walls and roof.",
+    )
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -63,3 +95,175 @@ class Hall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.venue})"
+
+    def outline(self) -> list[geometry.Point]:
+        """The floor polygon: the boundary when set, else the width × depth rectangle."""
+        if self.boundary:
+            return [(float(x), float(z)) for x, z in self.boundary]
+        return geometry.rectangle(float(self.width_m), float(self.depth_m))
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.boundary:
+            self.boundary = []
+            return
+        try:
+            self.boundary = clean_polygon(self.boundary, what="The floor outline")
+        except ValidationError as error:
+            raise ValidationError({"boundary": error.messages}) from error
+        if self.width_m is None or self.depth_m is None:
+            return
+        floor = geometry.rectangle(float(self.width_m), float(self.depth_m))
+        if not geometry.contains_polygon(floor, [tuple(p) for p in self.boundary]):
+            raise ValidationError(
+                {
+                    "boundary": f"The floor outline reaches beyond the hall's "
+                    f"{self.width_m:g} × {self.depth_m:g} m; widen the hall or move the points."
+                }
+            )
+
+
+class PlacementKind(models.TextChoices):
+    STAGE = "stage", "Stage"
+    SCREEN = "screen", "Screen"
+    SEAT_BLOCK = "seat_block", "Seat block"
+    BOOTH = "booth", "Booth"
+    PORTAL = "portal", "Portal"
+    KIOSK = "kiosk", "Kiosk"
+    POSTER_BOARD = "poster_board", "Poster board"
+    SPAWN = "spawn", "Spawn point"
+
+
+def _metres(verbose_name: str, *, default: str, low: str = "-500") -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name,
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal(default),
+        validators=[MinValueValidator(Decimal(low)), MaxValueValidator(Decimal("500"))],
+    )
+
+
+class Placement(models.Model):
+    """Something that stands on a hall's floor: a stage, a screen, seats, a booth, a portal..."""
+
+    hall = models.ForeignKey(Hall, on_delete=models.CASCADE, related_name="placements")
+    kind = models.CharField(max_length=20, choices=PlacementKind.choices)
+    label = models.CharField(max_length=120)
+    x = _metres("x (m)", default="0")
+    z = _metres("z (m)", default="0")
+    yaw = models.DecimalField(
+        "yaw (°)",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("-360")), MaxValueValidator(Decimal("360"))],
+        help_text="Degrees counter-clockwise seen from above; 0 faces the front (-z).",
+    )
+    width = _metres("width (m)", default="1", low="0.1")
+    depth = _metres("depth (m)", default="1", low="0.1")
+    height = _metres("height (m)", default="1", low="0")
+    target_hall = models.ForeignKey(
+        Hall,
+        on_delete=models.CASCADE,
+        related_name="incoming_portals",
+        null=True,
+        blank=True,
+        help_text="For a portal: the hall of the same venue it leads to.",
+    )
+    props = models.JSONField(
+        "properties",
+        default=dict,
+        blank=True,
+        help_text="Per kind: seat block rows, columns, row_spacing, seat_spacing; screen "
+        "elevation; booth exhibitor; kiosk text; poster board title, authors.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hall", "order", "id"]
+        indexes = [models.Index(fields=["hall", "kind"])]
+
+    def __str__(self) -> str:
+        return f'{self.get_kind_display()} "{self.label}"'
+
+    def footprint(self) -> list[geometry.Point]:
+        return geometry.footprint(
+            float(self.x), float(self.z), float(self.yaw), float(self.width), float(self.depth)
+        )
+
+    @property
+    def seat_count(self) -> int:
+        if self.kind != PlacementKind.SEAT_BLOCK:
+            return 0
+        return int(self.props.get("rows", 0)) * int(self.props.get("columns", 0))
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind not in PlacementKind.values:
+            return
+        try:
+            self.props = clean_placement_props(self.kind, self.props)
+        except ValidationError as error:
+            raise ValidationError({"props": error.messages}) from error
+        self._clean_target()
+
+    def _clean_target(self) -> None:
+        if self.kind != PlacementKind.PORTAL:
+            if self.target_hall_id:
+                raise ValidationError({"target_hall": "Only a portal leads to another hall."})
+            return
+        if not self.target_hall_id:
+            raise ValidationError({"target_hall": "Choose the hall this portal leads to."})
+        if self.hall_id and self.target_hall_id == self.hall_id:
+            raise ValidationError({"target_hall": "A portal cannot lead to its own hall."})
+        if self.hall_id and self.target_hall.venue_id != self.hall.venue_id:
+            raise ValidationError(
+                {"target_hall": "A portal can only lead to a hall of the same venue."}
+            )
+
+
+class ZoneKind(models.TextChoices):
+    PODIUM = "podium", "Podium"
+    AUDIENCE = "audience", "Audience"
+    RESTRICTED = "restricted", "Restricted"
+    QUIET = "quiet", "Quiet"
+    CAPACITY = "capacity", "Capacity limit"
+
+
+class Zone(models.Model):
+    """An area of a hall floor with a rule: who may stand there, how many, how loud."""
+
+    hall = models.ForeignKey(Hall, on_delete=models.CASCADE, related_name="zones")
+    kind = models.CharField(max_length=12, choices=ZoneKind.choices)
+    label = models.CharField(max_length=120)
+    polygon = models.JSONField(help_text="[[x, z], ...] in metres, at least three points.")
+    props = models.JSONField(
+        "properties",
+        default=dict,
+        blank=True,
+        help_text='Podium/restricted: {"roles": ["speaker", "staff"]}; capacity: '
+        '{"max_people": 50}.',
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hall", "order", "id"]
+
+    def __str__(self) -> str:
+        return f'{self.get_kind_display()} zone "{self.label}"'
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        try:
+            self.polygon = clean_polygon(self.polygon, what="The zone outline")
+        except ValidationError as error:
+            errors["polygon"] = error.messages
+        if self.kind in ZoneKind.values:
+            try:
+                self.props = clean_zone_props(self.kind, self.props)
+            except ValidationError as error:
+                errors["props"] = error.messages
+        if errors:
+            raise ValidationError(errors)

@@ -1,2 +1,9 @@
+from django.urls import path
+
+from conference.api import venues
+
 app_name = "venue-api"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", venues.venue_manifest, name="manifest"),
+]
