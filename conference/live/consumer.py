@@ -80,7 +80,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         await get_hub().join(self)
         ensure_guard()
         await store.join(access.hall_id, self.person)
-        ticker.note_move(access.hall_id, self.person)
+        ticker.note_join(access.hall_id, self.person)
         hello = await self.hello_data()
         await self.send(text_data=push("hello", hello))
         snapshot = await store.snapshot(access.hall_id)

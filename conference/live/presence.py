@@ -128,16 +128,26 @@ class PresenceTicker:
 
     def __init__(self, store) -> None:
         self.store = store
+        self.joined: dict[int, dict[int, dict]] = defaultdict(dict)
         self.moved: dict[int, dict[int, dict]] = defaultdict(dict)
         self.left: dict[int, set[int]] = defaultdict(set)
         self._task: asyncio.Task | None = None
 
     def note_move(self, hall_id: int, person: dict) -> None:
         self.left[hall_id].discard(person["id"])
-        self.moved[hall_id][person["id"]] = person
+        if person["id"] in self.joined[hall_id]:
+            self.joined[hall_id][person["id"]] = person
+        else:
+            self.moved[hall_id][person["id"]] = person
+        self._ensure_running()
+
+    def note_join(self, hall_id: int, person: dict) -> None:
+        self.left[hall_id].discard(person["id"])
+        self.joined[hall_id][person["id"]] = person
         self._ensure_running()
 
     def note_leave(self, hall_id: int, user_id: int) -> None:
+        self.joined[hall_id].pop(user_id, None)
         self.moved[hall_id].pop(user_id, None)
         self.left[hall_id].add(user_id)
         self._ensure_running()
@@ -156,23 +166,30 @@ class PresenceTicker:
                 idle_ticks += 1
 
     async def flush(self) -> bool:
-        halls = set(self.moved) | set(self.left)
-        if not halls:
-            return False
-        hub = get_hub()
-        for hall_id in halls:
-            moved = list(self.moved.pop(hall_id, {}).values())
+        """Publish one delta per hall that changed; False when nothing had changed."""
+        published = False
+        for hall_id in set(self.joined) | set(self.moved) | set(self.left):
+            joined = self.joined.pop(hall_id, {})
+            moved = [p for uid, p in self.moved.pop(hall_id, {}).items() if uid not in joined]
             left = sorted(self.left.pop(hall_id, set()))
-            if moved or left:
-                try:
-                    if moved:
-                        await self.store.update_many(hall_id, moved)
-                    await hub.publish(
-                        hall_id, push("presence.delta", {"moved": moved, "left": left})
-                    )
-                except Exception:
-                    logger.exception("presence delta for hall %s not published", hall_id)
-        return True
+            if joined or moved or left:
+                await self._publish(hall_id, list(joined.values()), moved, left)
+                published = True
+        return published
+
+    async def _publish(self, hall_id: int, joined: list, moved: list, left: list) -> None:
+        """One delta: newcomers in full, moves as [id, x, z, yaw], departures as ids."""
+        data = {
+            "joined": joined,
+            "moved": [[p["id"], p["x"], p["z"], p["yaw"]] for p in moved],
+            "left": left,
+        }
+        try:
+            if moved or joined:
+                await self.store.update_many(hall_id, joined + moved)
+            await get_hub().publish(hall_id, push("presence.delta", data))
+        except Exception:
+            logger.exception("presence delta for hall %s not published", hall_id)
 
 
 _stores: dict = {}

@@ -63,7 +63,7 @@ def daphne_processes(count: int):
     try:
         for _ in range(count):
             port = free_port()
-            process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+            process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",

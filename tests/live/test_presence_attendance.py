@@ -21,12 +21,24 @@ async def next_delta(client, *, timeout=2.0) -> dict:
             return frame["data"]
 
 
+def positions(delta: dict) -> dict[int, tuple]:
+    """Where a delta puts people: newcomers in full, movers as [id, x, z, yaw]."""
+    found = {p["id"]: (p["x"], p["z"], p["yaw"]) for p in delta["joined"]}
+    found.update({entry[0]: tuple(entry[1:]) for entry in delta["moved"]})
+    return found
+
+
 async def test_snapshot_on_join_and_batched_delta_for_moves(hall_setup):
     alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
     bob = await join(hall_setup["bob"], hall_setup["hall"].pk)
     assert sorted(p["id"] for p in bob.snapshot) == sorted(
         [hall_setup["alice"].pk, hall_setup["bob"].pk]
     )
+    arrival = await next_delta(alice)
+    while hall_setup["bob"].pk not in [p["id"] for p in arrival["joined"]]:
+        arrival = await next_delta(alice)
+    names = {p["id"]: p["name"] for p in arrival["joined"]}
+    assert names[hall_setup["bob"].pk] == hall_setup["bob"].public_name
     for n in range(5):
         reply = await alice.request("presence.move", {"x": 0.0, "z": 7.0 - n * 0.4, "yaw": 90})
         assert reply["ok"] is True
@@ -34,8 +46,7 @@ async def test_snapshot_on_join_and_batched_delta_for_moves(hall_setup):
     while True:
         delta = await next_delta(bob)
         deltas.append(delta)
-        moved = {p["id"]: p for p in delta["moved"]}
-        if hall_setup["alice"].pk in moved and moved[hall_setup["alice"].pk]["z"] == 5.4:
+        if positions(delta).get(hall_setup["alice"].pk) == (0.0, 5.4, 90.0):
             break
     # five moves within one tick arrive as at most a couple of batched deltas, not five
     assert len(deltas) <= 3
