@@ -180,6 +180,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MedVenue <no-reply@medvenue.
 # --- Internationalisation and time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# The machine's own zone as this process started ($TZ; Django then sets TZ to TIME_ZONE).
+MACHINE_TIME_ZONE = env_str("TZ").lstrip(":")
 USE_I18N = True
 USE_TZ = True
 

@@ -1,0 +1,450 @@
+"""`manage.py seed_demo`: a demo society, venue, event happening now, and people to log in as.
+
+Idempotent: every row is matched on a natural key and written only when a value differs, so a
+second run changes nothing (except to move the schedule when the clock has moved on). The
+schedule is anchored on the current local hour minus one, so a session is on whenever the demo
+is seeded.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import Degree, ProfessionalProfile, StateLicense, User
+from conference.models import (
+    Disclosure,
+    Event,
+    MembershipRole,
+    Organizer,
+    OrganizerMembership,
+    Registration,
+    RegistrationRole,
+    RelationshipKind,
+    Session,
+    SessionKind,
+    Speaker,
+    Track,
+)
+from conference.services.registrations import RegistrationError, register_attendee
+from conference.services.schedule import session_conflicts
+from venues.demo import build_demo_venue
+from venues.models import Hall, Venue
+
+DEFAULT_PASSWORD = "medvenue-demo"  # noqa: S105 - the documented demo login, never production
+EVENT_SLUG = "cardio-update-live"
+
+
+@dataclass(frozen=True)
+class Login:
+    role: str
+    email: str
+    note: str
+
+
+LOGINS = [
+    Login("admin", "admin@medvenue.test", "superuser: /admin/"),
+    Login("organizer", "staff@medvenue.test", "owner of the society's events: /admin/"),
+    Login("moderator", "moderator@medvenue.test", "moderates Q&A in the halls"),
+    Login("physician", "physician@medvenue.test", "MD attendee, registered"),
+    Login("nurse", "nurse@medvenue.test", "RN attendee, registered"),
+]
+
+TRACKS = [
+    ("Heart Failure", "#dc2626"),
+    ("Prevention & Lipids", "#16a34a"),
+    ("Rhythm & Imaging", "#2563eb"),
+]
+
+# name, credentials, affiliation, email, disclosures (company, relationship, details)
+SPEAKERS = [
+    (
+        "Amelia Hart",
+        "MD, FACC",
+        "Department of Cardiology, Lakeside University Hospital",
+        "a.hart@lakeside-hospital.example",
+        [("Corvexa Pharmaceuticals", RelationshipKind.CONSULTANT, "Heart failure advisory work")],
+    ),
+    (
+        "Rafael Moreno",
+        "MD, PhD",
+        "Institute for Preventive Cardiology, Riverside Medical School",
+        "r.moreno@riverside-med.example",
+        [
+            ("Lipidyne Therapeutics", RelationshipKind.RESEARCH_GRANT, "PCSK9 outcomes trial"),
+            ("Statix Labs", RelationshipKind.ADVISORY_BOARD, ""),
+        ],
+    ),
+    (
+        "Priya Natarajan",
+        "MD, FHRS",
+        "Heart Rhythm Center, St. Clare Medical Center",
+        "p.natarajan@stclare.example",
+        [],
+    ),
+    (
+        "Daniel Okoye",
+        "RDCS, MSc",
+        "Echocardiography Laboratory, Lakeside University Hospital",
+        "d.okoye@lakeside-hospital.example",
+        [],
+    ),
+]
+
+# offset (minutes from the anchor), duration, hall slug, kind, title, track, speakers, CME minutes
+PROGRAMME = [
+    (
+        0,
+        60,
+        "auditorium",
+        SessionKind.PLENARY,
+        "Opening plenary: heart failure in 2026, what changed",
+        "Heart Failure",
+        ["Amelia Hart"],
+        60,
+    ),
+    (
+        0,
+        50,
+        "seminar",
+        SessionKind.SEMINAR,
+        "ECG pitfalls every clinician should know",
+        "Rhythm & Imaging",
+        ["Priya Natarajan"],
+        45,
+    ),
+    (
+        60,
+        60,
+        "auditorium",
+        SessionKind.PLENARY,
+        "Lipid management: the guideline update in practice",
+        "Prevention & Lipids",
+        ["Rafael Moreno"],
+        60,
+    ),
+    (
+        60,
+        60,
+        "seminar",
+        SessionKind.SEMINAR,
+        "Atrial fibrillation: anticoagulation case clinic",
+        "Rhythm & Imaging",
+        ["Priya Natarajan", "Amelia Hart"],
+        60,
+    ),
+    (120, 30, "lobby", SessionKind.BREAK, "Coffee break and exhibits", "", [], None),
+    (
+        150,
+        90,
+        "seminar",
+        SessionKind.WORKSHOP,
+        "Hands-on workshop: focused echocardiography",
+        "Rhythm & Imaging",
+        ["Daniel Okoye", "Amelia Hart"],
+        90,
+    ),
+    (
+        150,
+        60,
+        "auditorium",
+        SessionKind.PLENARY,
+        "Panel: prevention after a first myocardial infarction",
+        "Prevention & Lipids",
+        ["Rafael Moreno", "Priya Natarajan"],
+        60,
+    ),
+]
+
+ACCREDITATION_STATEMENT = (
+    "The Society for Cardiovascular Practice is accredited by the Accreditation Council for "
+    "Continuing Medical Education (ACCME) to provide continuing medical education for "
+    "physicians. The Society for Cardiovascular Practice designates this live activity for a "
+    "maximum of 6.25 AMA PRA Category 1 Credits™. Physicians should claim only the credit "
+    "commensurate with the extent of their participation in the activity."
+)
+
+
+def local_timezone_name() -> str:
+    """The machine's time zone: $TZ, else /etc/timezone, else /etc/localtime's link, else UTC."""
+    known = zoneinfo.available_timezones()
+    candidates = [settings.MACHINE_TIME_ZONE]
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.exists():
+        candidates.append(timezone_file.read_text().strip())
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        candidates.append(str(localtime.resolve()).partition("/zoneinfo/")[2])
+    return next((name for name in candidates if name in known), "UTC")
+
+
+def schedule_anchor(now: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    """The start of the programme: the current local hour minus one."""
+    local_hour = timezone.localtime(now, tz).replace(minute=0, second=0, microsecond=0)
+    return local_hour - timedelta(hours=1)
+
+
+def upsert(model: type[models.Model], lookup: dict, values: dict, *, on_create: dict | None = None):
+    """Get the row matching `lookup` and set `values` on it, saving only when something differs.
+
+    `on_create` holds values written only when the row is new (timestamps, password hashes).
+    """
+    row = model.objects.filter(**lookup).first()
+    if row is None:
+        return model.objects.create(**lookup, **values, **(on_create or {}))
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    for name in changed:
+        setattr(row, name, values[name])
+    if changed:
+        row.save(update_fields=changed)
+    return row
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo: a society, its venue, an event on now, and demo logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password", default=DEFAULT_PASSWORD, help="The password of every demo login."
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even when MEDVENUE_PRODUCTION=1 (it creates a known superuser login).",
+        )
+        parser.add_argument(
+            "--at",
+            metavar="ISO_DATETIME",
+            help="Seed as if it were this moment (e.g. 2026-03-02T09:30+01:00); default: now.",
+        )
+
+    def handle(self, *args, password: str, force: bool, at: str | None, **options) -> None:
+        if settings.PRODUCTION and not force:
+            raise CommandError(
+                "Refusing to seed demo logins into a production database "
+                "(MEDVENUE_PRODUCTION=1). Pass --force if this really is a demo server."
+            )
+        if len(password) < 8:
+            raise CommandError("--password must have at least 8 characters.")
+        now = self._parse_at(at)
+        tz_name = local_timezone_name()
+        with transaction.atomic():
+            event = self._seed(password=password, now=now, tz_name=tz_name)
+        self._print_logins(event, password)
+
+    def _parse_at(self, at: str | None) -> datetime:
+        if not at:
+            return timezone.now()
+        moment = parse_datetime(at)
+        if moment is None:
+            raise CommandError(f"--at must be an ISO date and time, got {at!r}.")
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(local_timezone_name()))
+        return moment
+
+    def _seed(self, *, password: str, now: datetime, tz_name: str) -> Event:
+        users = self._seed_users(password)
+        organizer = self._seed_organizer(users)
+        venue = build_demo_venue()
+        organizer.venues.add(venue)
+        event = self._seed_event(organizer, venue, now=now, tz_name=tz_name)
+        speakers = self._seed_speakers(event, now=now)
+        self._seed_sessions(event, venue, speakers, now=now)
+        self._seed_registrations(event, users)
+        return event
+
+    def _seed_users(self, password: str) -> dict[str, User]:
+        flags = {
+            "admin": {"is_staff": True, "is_superuser": True},
+            "organizer": {"is_staff": True, "is_superuser": False},
+            "moderator": {"is_staff": True, "is_superuser": False},
+        }
+        names = {
+            "admin": "Demo Admin",
+            "organizer": "Olivia Grant",
+            "moderator": "Marcus Lee",
+            "physician": "Dr. Sofia Alvarez",
+            "nurse": "Jamal Carter",
+        }
+        users = {}
+        for login in LOGINS:
+            values = {
+                "display_name": names[login.role],
+                "is_active": True,
+                "is_staff": False,
+                "is_superuser": False,
+                **flags.get(login.role, {}),
+            }
+            user = upsert(User, {"email": login.email}, values)
+            if not user.check_password(password):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            users[login.role] = user
+        self._seed_profiles(users)
+        return users
+
+    def _seed_profiles(self, users: dict[str, User]) -> None:
+        physician = upsert(
+            ProfessionalProfile,
+            {"user": users["physician"]},
+            {
+                "legal_name": "Sofia Maria Alvarez",
+                "degree": Degree.MD,
+                "specialty": "Internal Medicine",
+                "npi": "1245319599",
+                "birth_month": 4,
+                "birth_day": 17,
+                "consent_share_with_boards": True,
+            },
+        )
+        upsert(StateLicense, {"profile": physician, "state": "MA"}, {"number": "MD-284113"})
+        nurse = upsert(
+            ProfessionalProfile,
+            {"user": users["nurse"]},
+            {
+                "legal_name": "Jamal Carter",
+                "degree": Degree.RN,
+                "specialty": "Cardiac Nursing",
+                "birth_month": 9,
+                "birth_day": 3,
+            },
+        )
+        upsert(StateLicense, {"profile": nurse, "state": "NY"}, {"number": "RN-771203"})
+
+    def _seed_organizer(self, users: dict[str, User]) -> Organizer:
+        organizer = upsert(
+            Organizer,
+            {"slug": "society-cardiovascular-practice"},
+            {
+                "name": "Society for Cardiovascular Practice",
+                "website": "https://cardiopractice.example",
+                "contact_email": "education@cardiopractice.example",
+            },
+        )
+        for role, membership_role in (
+            ("organizer", MembershipRole.OWNER),
+            ("moderator", MembershipRole.MODERATOR),
+        ):
+            upsert(
+                OrganizerMembership,
+                {"organizer": organizer, "user": users[role]},
+                {"role": membership_role},
+            )
+        return organizer
+
+    def _seed_event(
+        self, organizer: Organizer, venue: Venue, *, now: datetime, tz_name: str
+    ) -> Event:
+        tz = zoneinfo.ZoneInfo(tz_name)
+        anchor = schedule_anchor(now, tz)
+        last_end = anchor + timedelta(
+            minutes=max(start + length for start, length, *_ in PROGRAMME)
+        )
+        first_day: date = timezone.localtime(anchor, tz).date()
+        last_day: date = timezone.localtime(last_end - timedelta(microseconds=1), tz).date()
+        return upsert(
+            Event,
+            {"slug": EVENT_SLUG},
+            {
+                "organizer": organizer,
+                "title": "Cardiology Update Live",
+                "description": (
+                    "A one-day live update for cardiologists, internists and cardiac nurses: "
+                    "heart failure, lipids, rhythm and imaging, with a hands-on echo workshop."
+                ),
+                "timezone": tz_name,
+                "start_date": first_day,
+                "end_date": last_day,
+                "venue": venue,
+                "is_published": True,
+                "registration_opens_at": None,
+                "registration_closes_at": None,
+                "capacity": None,
+                "cme_provider": organizer.name,
+                "accreditation_statement": ACCREDITATION_STATEMENT,
+            },
+        )
+
+    def _seed_speakers(self, event: Event, *, now: datetime) -> dict[str, Speaker]:
+        speakers = {}
+        for name, credentials, affiliation, email, disclosures in SPEAKERS:
+            speaker = upsert(
+                Speaker,
+                {"event": event, "name": name},
+                {
+                    "credentials": credentials,
+                    "affiliation": affiliation,
+                    "email": email,
+                    "bio": f"{name}, {credentials}, {affiliation}.",
+                    "has_nothing_to_disclose": not disclosures,
+                },
+                on_create={"disclosure_signed_at": now},
+            )
+            for company, relationship, details in disclosures:
+                upsert(
+                    Disclosure,
+                    {"speaker": speaker, "company": company},
+                    {"relationship": relationship, "details": details, "mitigated": True},
+                )
+            speakers[name] = speaker
+        return speakers
+
+    def _seed_sessions(
+        self, event: Event, venue: Venue, speakers: dict[str, Speaker], *, now: datetime
+    ) -> None:
+        halls = {hall.slug: hall for hall in Hall.objects.filter(venue=venue)}
+        tracks = {
+            name: upsert(Track, {"event": event, "name": name}, {"color": color, "order": order})
+            for order, (name, color) in enumerate(TRACKS)
+        }
+        anchor = schedule_anchor(now, event.tzinfo)
+        for start, length, hall, kind, title, track, names, minutes in PROGRAMME:
+            session = upsert(
+                Session,
+                {"event": event, "title": title},
+                {
+                    "hall": halls[hall],
+                    "track": tracks.get(track),
+                    "kind": kind,
+                    "abstract": f"{title}. Live in {halls[hall].name}, with moderated Q&A.",
+                    "starts_at": anchor + timedelta(minutes=start),
+                    "ends_at": anchor + timedelta(minutes=start + length),
+                    "is_cme_eligible": minutes is not None,
+                    "designated_minutes": minutes,
+                    "qa_moderation_required": kind == SessionKind.PLENARY,
+                },
+            )
+            chosen = [speakers[name] for name in names]
+            problems = session_conflicts(session, speakers=chosen)
+            if problems:
+                raise CommandError(f"The demo schedule is inconsistent: {problems}")
+            session.speakers.set(chosen)
+
+    def _seed_registrations(self, event: Event, users: dict[str, User]) -> None:
+        roles = {
+            "physician": RegistrationRole.ATTENDEE,
+            "nurse": RegistrationRole.ATTENDEE,
+            "moderator": RegistrationRole.MODERATOR,
+        }
+        for key, role in roles.items():
+            existing = Registration.objects.filter(event=event, user=users[key]).first()
+            if existing is None or not existing.is_active:
+                try:
+                    register_attendee(event, users[key], role=role)
+                except RegistrationError as error:
+                    raise CommandError(f"Cannot register {users[key]}: {error.message}") from None
+
+    def _print_logins(self, event: Event, password: str) -> None:
+        write = self.stdout.write
+        write(self.style.SUCCESS(f"Demo ready: “{event.title}” ({event.get_absolute_url()})"))
+        write(f"Event time zone: {event.timezone}; sessions start at the current hour minus one.")
+        write("Logins:")
+        for login in LOGINS:
+            write(f"  {login.role:<10} {login.email:<26} {login.note}")
+        write(f"Password for every login: {password}")
