@@ -1,0 +1,71 @@
+# MedVenue: `make run` starts the platform on this machine, `make test` checks it.
+# Both work on a fresh clone with nothing but python3 (and npm, once package.json exists).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+PORT ?= 8000
+DEMO_PASSWORD ?= medvenue-demo
+
+# The settings a production deployment checks itself against (no server is contacted).
+DEPLOY_ENV := MEDVENUE_PRODUCTION=1 \
+	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=medvenue.example \
+	DATABASE_URL=postgres://u@db/medvenue \
+	REDIS_URL=redis://redis:6379/0
+
+.PHONY: run test install frontend migrate seed static lint deploy-check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependencies changed.
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+# The browser venue's bundle; nothing to do until the project has a package.json.
+frontend:
+	@if [ -f package.json ]; then \
+		if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci; fi; \
+		npm run build; \
+	else echo "frontend: no package.json, nothing to build"; fi
+
+migrate: $(INSTALLED)
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo --password '$(DEMO_PASSWORD)'
+
+static: $(INSTALLED) frontend
+	$(MANAGE) collectstatic --noinput -v0
+
+run: install frontend migrate seed static
+	@echo
+	@echo "MedVenue: http://127.0.0.1:$(PORT)/   (health: http://127.0.0.1:$(PORT)/healthz)"
+	@echo "Log in with a demo login above, password: $(DEMO_PASSWORD). Ctrl-C stops everything."
+	@echo
+	PORT=$(PORT) exec $(BIN)/python scripts/run.py \
+		"web=$(BIN)/daphne -b 127.0.0.1 -p $(PORT) conference.asgi:application" \
+		"worker=$(BIN)/celery -A conference worker -l info"
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+deploy-check: $(INSTALLED)
+	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
+
+test: install frontend
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
+	$(BIN)/pytest
+
+clean:
+	rm -rf staticfiles var/test .pytest_cache .ruff_cache
