@@ -341,8 +341,18 @@ function buildPoster(p, style, group) {
 function buildLobbyDecor(hall, context, style, group) {
   const h = style.wallHeight;
   const banner = signMesh({ width: 2048, height: 512, kicker: context.venue.name, title: `Welcome to ${context.event.title}`, lines: ["Walk through a portal to enter a hall"], background: "#0f2a44", accent: style.accent, titleSize: 110 }, 14, 3.5);
-  banner.position.set(0, h - 3.2, -hall.depth / 2 + 0.2);
+  banner.position.set(0, h - 3.2, -hall.depth / 2 + 0.24);
   group.add(banner);
+  const feature = new Mesh(new PlaneGeometry(hall.width * 0.42, h - 1.3), standard("#ffffff", { map: woodSlats(hall.width * 0.42 / 1.2), roughness: 0.55 }));
+  feature.position.set(0, (h - 1.3) / 2 + 1.3, -hall.depth / 2 + 0.2);
+  group.add(feature);
+  const inlay = new Mesh(new PlaneGeometry(hall.width - 3, hall.depth - 3), standard("#b8ab94", { roughness: 0.3 }));
+  inlay.rotation.x = -Math.PI / 2;
+  inlay.position.y = 0.004;
+  const field = new Mesh(new PlaneGeometry(hall.width - 3.6, hall.depth - 3.6), standard("#ffffff", { map: stoneFloor((hall.width - 3.6) / 2, (hall.depth - 3.6) / 2), roughness: 0.28 }));
+  field.rotation.x = -Math.PI / 2;
+  field.position.y = 0.006;
+  group.add(inlay, field);
   const windows = new InstancedMesh(new PlaneGeometry(2.6, h - 2.5), new MeshBasicMaterial({ color: "#cfe8f7" }), 16);
   const dummy = new Object3D();
   let count = 0;

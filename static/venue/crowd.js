@@ -15,6 +15,7 @@ import {
 const PALETTE = ["#1d4ed8", "#0f766e", "#7c3aed", "#b91c1c", "#0369a1", "#a16207", "#334155", "#be185d"];
 const SKIN = ["#f1c9a5", "#e0ac69", "#c68642", "#8d5524", "#ffdbac", "#a8755a"];
 const LABELS = 8;
+const LABEL_RANGE = 16;
 const SELF = "\u0000self";
 
 function hashOf(text) {
@@ -143,7 +144,7 @@ export class Crowd {
     for (const entry of this.entries.values()) {
       if (entry.id === SELF || !entry.name) continue;
       const d = (entry.x - origin.x) ** 2 + (entry.z - origin.z) ** 2;
-      nearest.push([d, entry]);
+      if (d <= LABEL_RANGE ** 2) nearest.push([d, entry]);
     }
     nearest.sort((a, b) => a[0] - b[0]);
     while (this.labels.length < LABELS) {

@@ -385,9 +385,12 @@ export class VenueView {
   frame(time) {
     this.pending = false;
     if (!this.running) return;
-    const dt = this.lastFrame && time - this.lastFrame < 100 ? (time - this.lastFrame) / 1000 : 1 / 60;
+    // After an idle pause the first step is one nominal frame; while animating, the real
+    // elapsed time (capped) keeps walking speed right on slow machines too.
+    const dt = this.animating ? Math.min((time - this.lastFrame) / 1000, 0.25) : 1 / 60;
     this.lastFrame = time;
     const moving = this.update(dt);
+    this.animating = moving;
     this.placeCamera();
     this.renderer.render(this.scene, this.camera);
     const info = this.renderer.info.render;

@@ -1,0 +1,183 @@
+"""Browser fixtures: headless Debian Chromium driven by Playwright against `live_server`.
+
+The front-end bundle must be built first (`npm ci && npm run build`); a missing bundle fails
+the tests with that instruction rather than with a blank page.
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import EventFactory, RegistrationFactory, SessionFactory, SpeakerFactory
+from venues.demo import build_demo_venue
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "static" / "dist" / "venue.js"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-gpu-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def bundle():
+    if not BUNDLE.exists():
+        pytest.fail(
+            f"{BUNDLE.relative_to(ROOT)} is missing: build the front end first with "
+            "`npm ci && npm run build`.",
+            pytrace=False,
+        )
+    return BUNDLE
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the fixtures
+    # are still plain synchronous calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as driver:
+        yield driver
+
+
+def _launch(driver, extra=()):
+    return driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*ARGS, *extra])
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver, bundle):
+    browser = _launch(playwright_driver)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_without_webgl(playwright_driver, bundle):
+    browser = _launch(playwright_driver, ["--disable-3d-apis"])
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def congress(transactional_db):
+    """The demo venue, a published event in it with a plenary on now, and a registered user."""
+    venue = build_demo_venue()
+    today = timezone.now().date()
+    event = EventFactory(
+        slug="cardiology-2026",
+        title="Cardiology Congress 2026",
+        timezone="America/Chicago",
+        start_date=today - dt.timedelta(days=1),
+        end_date=today + dt.timedelta(days=1),
+        venue=venue,
+    )
+    event.organizer.venues.add(venue)
+    moment = timezone.now().replace(second=0, microsecond=0)
+    plenary = SessionFactory(
+        event=event,
+        hall=venue.halls.get(slug="auditorium"),
+        title="Heart failure in 2026: what changed the guidelines",
+        starts_at=moment - dt.timedelta(minutes=15),
+        ends_at=moment + dt.timedelta(minutes=75),
+    )
+    plenary.speakers.set(
+        [
+            SpeakerFactory(event=event, name="Dr. Amara Okafor", credentials="MD, FACC"),
+            SpeakerFactory(event=event, name="Dr. Lukas Brandt", credentials="MD, PhD"),
+        ]
+    )
+    SessionFactory(
+        event=event,
+        hall=venue.halls.get(slug="seminar"),
+        title="Workshop: point-of-care echocardiography",
+        starts_at=moment + dt.timedelta(minutes=30),
+        ends_at=moment + dt.timedelta(minutes=120),
+    )
+    registration = RegistrationFactory(event=event)
+    return {"event": event, "venue": venue, "plenary": plenary, "user": registration.user}
+
+
+class PageErrors(list):
+    """Console errors and uncaught exceptions seen by one page."""
+
+    def attach(self, page):
+        page.on("console", lambda m: m.type == "error" and self.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.append(f"pageerror: {e}"))
+        return page
+
+
+def _logged_in_context(browser, live_server, user, **options):
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport=VIEWPORT, **options)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    return context
+
+
+@pytest.fixture
+def errors():
+    return PageErrors()
+
+
+@pytest.fixture
+def page(chromium, live_server, congress, errors):
+    context = _logged_in_context(chromium, live_server, congress["user"])
+    yield errors.attach(context.new_page())
+    context.close()
+
+
+@pytest.fixture
+def page_2d(chromium_without_webgl, live_server, congress, errors):
+    context = _logged_in_context(chromium_without_webgl, live_server, congress["user"])
+    yield errors.attach(context.new_page())
+    context.close()
+
+
+@pytest.fixture
+def screenshots():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
+def axe():
+    if not AXE.exists():
+        pytest.fail("node_modules/axe-core is missing: run `npm ci` first.", pytrace=False)
+
+    def run(page) -> list[dict]:
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
+            """() => axe.run(document, {runOnly: {type: 'tag',
+                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"""
+        )
+        return [
+            {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return run
