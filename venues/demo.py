@@ -32,7 +32,7 @@ HALLS = [
         36,
         28,
         600,
-        "Plenary hall with a wide stage, a large screen and 440 seats in three blocks.",
+        "Plenary hall with a wide stage, a large screen and 400 seats in three blocks.",
     ),
     (
         "seminar",

@@ -90,6 +90,11 @@ def validate_hall_layout(hall: Hall) -> LayoutReport:
     return report
 
 
+def _m(value) -> str:
+    """Metres for a message: 14 rather than 14.00."""
+    return f"{float(value):g}"
+
+
 def describe(placement: Placement) -> str:
     """How messages name a placement: kind, label and id, e.g. seat block "Stalls" (#12)."""
     name = f'{placement.get_kind_display().lower()} "{placement.label}"'
@@ -135,7 +140,7 @@ def _placement_problems(hall: Hall, placement: Placement, outline) -> list[str]:
         return [f"{where}: unknown kind {placement.kind!r}."]
     if not geometry.contains_polygon(outline, placement.footprint()):
         problems.append(
-            f"{where} at ({placement.x:g}, {placement.z:g}) reaches outside the hall floor; "
+            f"{where} at ({_m(placement.x)}, {_m(placement.z)}) reaches outside the hall floor; "
             "move it inwards or make it smaller."
         )
     if placement.kind == PlacementKind.SEAT_BLOCK and props:
@@ -153,12 +158,12 @@ def _seat_fit_problems(where: str, placement: Placement, props: dict) -> list[st
     if needed_width > float(placement.width) + FIT_TOLERANCE:
         return [
             f"{where}: {props['columns']} seats a row need {needed_width:.2f} m but the block is "
-            f"{placement.width:g} m wide."
+            f"{_m(placement.width)} m wide."
         ]
     if needed_depth > float(placement.depth) + FIT_TOLERANCE:
         return [
             f"{where}: {props['rows']} rows need {needed_depth:.2f} m but the block is "
-            f"{placement.depth:g} m deep."
+            f"{_m(placement.depth)} m deep."
         ]
     return []
 

@@ -8,7 +8,6 @@ import struct
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 
 MAX_SHELL_BYTES = 16 * 1024 * 1024
 GLB_MAGIC = b"glTF"
@@ -22,8 +21,8 @@ def validate_glb(upload) -> None:
     size = upload.size
     if size > MAX_SHELL_BYTES:
         raise ValidationError(
-            f"The 3D shell is {filesizeformat(size)}; the limit is "
-            f"{filesizeformat(MAX_SHELL_BYTES)}. Simplify the model or compress its textures."
+            f"The 3D shell is {size:,} bytes, more than the limit of "
+            f"{MAX_SHELL_BYTES // 1024 // 1024} MB. Simplify the model or compress its textures."
         )
     header = _read_header(upload)
     if len(header) < GLB_HEADER.size or header[:4] != GLB_MAGIC:
