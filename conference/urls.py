@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.forms import ThrottledAdminAuthenticationForm
 from conference.health import healthz
+
+# The admin login shares the brute-force throttle of the attendee login.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -81,8 +81,8 @@ class HallHub:
                 continue
             try:
                 await member.deliver(text)
-            except Exception:  # a dead socket must not stop the others
-                logger.warning("dropping a member that failed to receive", exc_info=True)
+            except Exception as error:  # a socket closing under us must not stop the others
+                logger.debug("dropping a member that failed to receive: %r", error)
                 self.leave(member)
 
     # --- Redis ----------------------------------------------------------------------------
