@@ -4,8 +4,8 @@
     scripts/run.py "web=daphne -b 127.0.0.1 -p 8000 conference.asgi:application" \
                    "worker=celery -A conference worker -l info"
 
-Ctrl-C (SIGINT) or SIGTERM stops every process: each gets SIGTERM, and SIGKILL after a grace
-period. When one process exits on its own, the others are stopped too, and this script exits
+Ctrl-C (SIGINT) or SIGTERM stops every process: each gets SIGTERM, and its whole process
+group SIGKILL after a grace period. When one process exits on its own, the others are stopped too, and this script exits
 with the first one's exit code, so a crash is never hidden behind a process that keeps running.
 """
 
@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-GRACE_SECONDS = 10.0
+GRACE_SECONDS = 20.0
 
 
 def parse_command(spec: str) -> tuple[str, list[str]]:
@@ -38,7 +38,8 @@ def stop_all(processes: dict[str, subprocess.Popen]) -> None:
     for name, process in processes.items():
         if process.poll() is None:
             print(f"[run] stopping {name} (pid {process.pid})", flush=True)
-            os.killpg(process.pid, signal.SIGTERM)
+            # The main process only: Celery and daphne shut their own children down.
+            process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + GRACE_SECONDS
     for process in processes.values():
         try:
