@@ -16,12 +16,15 @@ HEARTBEAT_MIN_INTERVAL = 20.0
 
 
 class AttendanceTracker:
-    def __init__(self, consumer) -> None:
+    def __init__(self, consumer, *, joined: dict | None) -> None:
+        """`joined` is the session whose join the caller already recorded (or None)."""
         self.consumer = consumer
         self.session: dict | None = None
         self.pending_check: str | None = None
         self._checks: asyncio.Task | None = None
         self._last_heartbeat = 0.0
+        if joined is not None:
+            self._follow(joined)
 
     @property
     def access(self) -> live.HallAccess:
@@ -36,10 +39,16 @@ class AttendanceTracker:
         )
 
     async def start(self, session: dict | None) -> None:
-        self.session = session
         if session is None:
+            self.session = None
             return
+        self.session = session
         await self._record(AttendanceKind.JOIN)
+        self._follow(session)
+
+    def _follow(self, session: dict) -> None:
+        """Track `session` (its join is recorded) and schedule its attention checks."""
+        self.session = session
         self._last_heartbeat = time.monotonic()
         if session.get("attention_check_minutes"):
             self._checks = asyncio.get_running_loop().create_task(self._attention_loop(session))

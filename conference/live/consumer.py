@@ -53,8 +53,11 @@ class HallConsumer(AsyncWebsocketConsumer):
             )
             return
         hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
+        connection_id = secrets.token_hex(8)
         try:
-            self.access = await database_sync_to_async(live.resolve_hall_access)(user, hall_id)
+            self.access, state = await database_sync_to_async(live.enter_hall)(
+                user, hall_id, connection=connection_id
+            )
         except LiveError as error:
             await self.refuse(error)
             return
@@ -70,22 +73,20 @@ class HallConsumer(AsyncWebsocketConsumer):
                     )
                 )
                 return
-        self.connection_id = secrets.token_hex(8)
+        self.connection_id = connection_id
         self.buckets = new_buckets()
         self.refusals: deque[float] = deque()
         self.person = self.spawn_person()
         self.moved_at = time.monotonic()
-        self.attendance = AttendanceTracker(self)
+        self.attendance = AttendanceTracker(self, joined=state["session"])
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         await get_hub().join(self)
         ensure_guard()
         await store.join(access.hall_id, self.person)
         ticker.note_join(access.hall_id, self.person)
-        hello = await self.hello_data()
-        await self.send(text_data=push("hello", hello))
-        snapshot = await store.snapshot(access.hall_id)
-        await self.send(text_data=push("presence.snapshot", {"people": snapshot}))
-        await self.attendance.start(hello["session"])
+        await self.send(text_data=push("hello", self.hello_data(state)))
+        snapshot = await store.snapshot_json(access.hall_id)
+        await self.send(text_data=f'{{"event":"presence.snapshot","data":{{"people":{snapshot}}}}}')
 
     def spawn_person(self) -> dict:
         """Attendees appear at the back of the hall, facing the stage."""
@@ -99,9 +100,8 @@ class HallConsumer(AsyncWebsocketConsumer):
             "yaw": 0.0,
         }
 
-    async def hello_data(self) -> dict:
+    def hello_data(self, state: dict) -> dict:
         access = self.access
-        state = await database_sync_to_async(live.hall_state)(access)
         return {
             "hall": {"id": access.hall_id, "name": access.hall_name},
             "event": access.event_slug,
@@ -184,9 +184,6 @@ class HallConsumer(AsyncWebsocketConsumer):
     def is_moderator(self) -> bool:
         """Whether moderator-only feed items reach this socket."""
         return self.access.sees_pending
-
-    async def deliver(self, text: str) -> None:
-        await self.send(text_data=text)
 
     async def broadcast_item(self, item) -> None:
         """Send a stored feed item to everyone in the hall who may see it (after commit)."""

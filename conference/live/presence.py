@@ -43,6 +43,10 @@ def cap_speed(
     return old[0] + dx * ratio, old[1] + dz * ratio
 
 
+def _dump(person: dict) -> str:
+    return json.dumps(person, ensure_ascii=False, separators=(",", ":"))
+
+
 class LocalPresence:
     """The embedded default: one process holds every hall."""
 
@@ -73,6 +77,9 @@ class LocalPresence:
     async def snapshot(self, hall_id: int) -> list[dict]:
         return list(self.people.get(hall_id, {}).values())
 
+    async def snapshot_json(self, hall_id: int) -> str:
+        return json.dumps(await self.snapshot(hall_id), ensure_ascii=False, separators=(",", ":"))
+
     async def counts(self, hall_ids: list[int]) -> dict[int, int]:
         return {hall_id: len(self.people.get(hall_id, {})) for hall_id in hall_ids}
 
@@ -93,12 +100,12 @@ class RedisPresence:
         people, refs = self._keys(hall_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hincrby(refs, person["id"], 1)
-            pipe.hset(people, person["id"], json.dumps(person))
+            pipe.hset(people, person["id"], _dump(person))
             await pipe.execute()
 
     async def update_many(self, hall_id: int, people: list[dict]) -> None:
         key, _refs = self._keys(hall_id)
-        await self.redis.hset(key, mapping={p["id"]: json.dumps(p) for p in people})
+        await self.redis.hset(key, mapping={p["id"]: _dump(p) for p in people})
 
     async def leave(self, hall_id: int, user_id: int) -> bool:
         people, refs = self._keys(hall_id)
@@ -114,6 +121,12 @@ class RedisPresence:
     async def snapshot(self, hall_id: int) -> list[dict]:
         people, _refs = self._keys(hall_id)
         return [json.loads(raw) for raw in (await self.redis.hvals(people))]
+
+    async def snapshot_json(self, hall_id: int) -> str:
+        """The snapshot as a JSON array, joined from the stored texts without decoding them."""
+        people, _refs = self._keys(hall_id)
+        raw = await self.redis.hvals(people)
+        return "[" + ",".join(item.decode("utf-8") for item in raw) + "]"
 
     async def counts(self, hall_ids: list[int]) -> dict[int, int]:
         async with self.redis.pipeline(transaction=False) as pipe:

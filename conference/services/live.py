@@ -4,6 +4,7 @@ Called from the websocket consumer through `conference.live.db` (async wrappers)
 appends to the hall's feed in the same transaction, so what is acknowledged is stored.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -72,10 +73,30 @@ def _display_name(user) -> tuple[str, str]:
     return user.public_name, degree
 
 
-def _pick_event(hall: Hall, user) -> tuple[Event, str] | None:
-    """The event of `hall`'s venue that `user` may attend, with their role; None if none."""
+VENUE_CACHE_SECONDS = 10.0
+_venue_cache: dict[int, tuple[float, Hall, tuple[int, ...], list[Event]]] = {}
+
+
+def _venue_context(hall_id: int) -> tuple[Hall | None, tuple[int, ...], list[Event]]:
+    """The hall, its venue's hall ids and the venue's events, cached for a few seconds per
+    process: every socket joining a busy hall would otherwise read the same rows again."""
+    now = time.monotonic()
+    cached = _venue_cache.get(hall_id)
+    if cached and now - cached[0] < VENUE_CACHE_SECONDS:
+        return cached[1], cached[2], cached[3]
+    hall = Hall.objects.filter(pk=hall_id).first()
+    if hall is None:
+        return None, (), []
+    hall_ids = tuple(Hall.objects.filter(venue_id=hall.venue_id).values_list("pk", flat=True))
+    events = list(Event.objects.filter(venue_id=hall.venue_id))
+    _venue_cache[hall_id] = (now, hall, hall_ids, events)
+    return hall, hall_ids, events
+
+
+def _pick_event(events: list[Event], user) -> tuple[Event, str] | None:
+    """The event of the hall's venue that `user` may attend, with their role; None if none."""
     today = timezone.now().date()
-    events = list(Event.objects.filter(venue_id=hall.venue_id).select_related("organizer"))
+    events = list(events)
     events.sort(
         key=lambda e: (not (e.start_date <= today <= e.end_date), -e.start_date.toordinal())
     )
@@ -97,10 +118,10 @@ def _pick_event(hall: Hall, user) -> tuple[Event, str] | None:
 
 def resolve_hall_access(user, hall_id: int) -> HallAccess:
     """Check that `user` may enter hall `hall_id`; raise LiveError otherwise."""
-    hall = Hall.objects.filter(pk=hall_id).first()
+    hall, venue_hall_ids, events = _venue_context(hall_id)
     if hall is None:
         raise LiveError("not_found", "This hall does not exist.", close_code=CLOSE_NOT_FOUND)
-    picked = _pick_event(hall, user)
+    picked = _pick_event(events, user)
     if picked is None:
         raise LiveError(
             "forbidden",
@@ -124,9 +145,7 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         hall_capacity=hall.capacity,
         hall_width=float(hall.width_m),
         hall_depth=float(hall.depth_m),
-        venue_hall_ids=tuple(
-            Hall.objects.filter(venue_id=hall.venue_id).values_list("pk", flat=True)
-        ),
+        venue_hall_ids=venue_hall_ids,
         event_id=event.pk,
         event_slug=event.slug,
         organizer_id=event.organizer_id,
@@ -354,3 +373,17 @@ def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: 
         reason=reason,
         until=timezone.now() + timedelta(minutes=minutes),
     )
+
+
+def enter_hall(user, hall_id: int, *, connection: str) -> tuple[HallAccess, dict]:
+    """Everything the database does when a socket joins, in one call (one thread hop):
+    check access, read the hall's state, and record attendance if a session is on."""
+    from conference.services.attendance import record_attendance
+
+    access = resolve_hall_access(user, hall_id)
+    state = hall_state(access)
+    if state["session"] is not None:
+        record_attendance(
+            access, session_id=state["session"]["id"], connection=connection, kind="join"
+        )
+    return access, state

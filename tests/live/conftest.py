@@ -123,3 +123,13 @@ def _clean_redis_presence(settings):
         client.delete(key)
     yield
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_venue_cache():
+    """Row ids are reused between transactional tests; never serve a previous test's hall."""
+    from conference.services import live
+
+    live._venue_cache.clear()
+    yield
+    live._venue_cache.clear()
