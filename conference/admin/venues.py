@@ -13,6 +13,7 @@ from conference.admin.scoping import (
     organizer_ids,
     scope_queryset,
 )
+from conference.admin.venue_layout import HallLayoutMixin
 from conference.models import Organizer
 from conference.services.organizers import set_venue_organizers
 from venues.models import Hall, Venue
@@ -103,7 +104,7 @@ class VenueAdmin(OrganizerScopedAdmin):
 
 
 @admin.register(Hall)
-class HallAdmin(OrganizerScopedAdmin):
+class HallAdmin(HallLayoutMixin, OrganizerScopedAdmin):
     """Halls of the user's venues. Placement and zone inlines are added by the layout editor."""
 
     organizer_lookup = "venue__organizers"
