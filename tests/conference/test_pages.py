@@ -171,7 +171,7 @@ def test_event_detail_escapes_user_text(client):
     event = EventFactory(title=f"Congress {XSS}", description=f"About {XSS}")
     event.organizer.name = f"Society {XSS}"
     event.organizer.save()
-    track = TrackFactory(event=event, name=f"Track {XSS}", color='red;"><script>')
+    track = TrackFactory(event=event, name=f"Track {XSS}", color='"><b>x')
     session = SessionFactory(event=event, title=f"Talk {XSS}", track=track)
     session.speakers.add(SpeakerFactory(event=event, name=f"Dr {XSS}"))
 
@@ -179,6 +179,7 @@ def test_event_detail_escapes_user_text(client):
 
     assert "<script>" not in text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
+    assert "<b>x" not in text
 
 
 def _capture_event_page_queries(client, event) -> int:
