@@ -9,8 +9,11 @@ import math
 from collections import Counter
 from xml.sax.saxutils import escape, quoteattr
 
+from django.core.exceptions import ValidationError
+
 from venues import geometry
 from venues.models import Hall, Placement, PlacementKind, Zone
+from venues.validators import clean_placement_props, clean_polygon
 
 MARGIN = 1.0
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -122,7 +125,10 @@ def describe_hall(hall: Hall, placements: list[Placement], zones: list[Zone]) ->
 
 
 def _zone(zone: Zone, font: float) -> str:
-    points = [(float(x), float(z)) for x, z in zone.polygon]
+    try:
+        points = clean_polygon(zone.polygon)
+    except ValidationError:
+        return ""
     cx = sum(p[0] for p in points) / len(points)
     cz = sum(p[1] for p in points) / len(points)
     name = f"{zone.label} ({zone.get_kind_display()} zone)"
@@ -173,7 +179,7 @@ def _spawn_shape(font: float) -> str:
 
 
 def _tooltip(placement: Placement) -> str:
-    props = placement.props or {}
+    props = placement.props if isinstance(placement.props, dict) else {}
     kind = placement.get_kind_display()
     if placement.kind == PlacementKind.PORTAL and placement.target_hall:
         return f"{placement.label}: portal to {placement.target_hall.name}"
@@ -191,12 +197,12 @@ def _tooltip(placement: Placement) -> str:
 
 def _seats(placement: Placement) -> str:
     """The seats as a pattern of small squares, one per seat, filling the seated area."""
-    props = placement.props or {}
-    rows, columns = int(props.get("rows", 0)), int(props.get("columns", 0))
-    row_spacing = float(props.get("row_spacing", 0.9))
-    seat_spacing = float(props.get("seat_spacing", 0.6))
-    if rows <= 0 or columns <= 0:
+    try:
+        props = clean_placement_props(placement.kind, placement.props)
+    except ValidationError:
         return ""
+    rows, columns = props["rows"], props["columns"]
+    row_spacing, seat_spacing = props["row_spacing"], props["seat_spacing"]
     area_w, area_d = columns * seat_spacing, rows * row_spacing
     ident = f"fp-seats-{placement.pk or id(placement)}"
     seat = min(seat_spacing, row_spacing) * 0.7

@@ -7,9 +7,11 @@ The shape is documented in docs/venue-manifest.md.
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from venues.models import Hall, HallKind, Placement, PlacementKind, Venue, Zone
 from venues.validation import layout_halls
-from venues.validators import clean_placement_props, clean_zone_props
+from venues.validators import clean_placement_props, clean_polygon, clean_zone_props
 
 
 def serialize_venue_layout(venue: Venue, *, halls: list[Hall] | None = None) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def serialize_hall(hall: Hall) -> dict[str, Any]:
         "description": hall.description,
         "shell": hall.shell_model.name if hall.shell_model else "",
         "placements": [serialize_placement(p) for p in hall.placements.all()],
-        "zones": [serialize_zone(zone) for zone in hall.zones.all()],
+        "zones": [data for zone in hall.zones.all() if (data := serialize_zone(zone))],
     }
 
 
@@ -56,18 +58,28 @@ def serialize_placement(placement: Placement) -> dict[str, Any]:
 
 
 def _placement_props(placement: Placement) -> dict[str, Any]:
-    props = clean_placement_props(placement.kind, placement.props)
+    """Checked props; an unpublished draft may hold bad ones, passed on as they are."""
+    try:
+        props = clean_placement_props(placement.kind, placement.props)
+    except (ValidationError, KeyError):
+        props = dict(placement.props) if isinstance(placement.props, dict) else {}
     if placement.kind == PlacementKind.PORTAL:
         target = placement.target_hall
         props["target_hall"] = target.slug if target else ""
     return props
 
 
-def serialize_zone(zone: Zone) -> dict[str, Any]:
+def serialize_zone(zone: Zone) -> dict[str, Any] | None:
+    """The zone, or None when an unpublished draft holds one with an unusable outline."""
+    try:
+        polygon = clean_polygon(zone.polygon)
+        props = clean_zone_props(zone.kind, zone.props)
+    except (ValidationError, KeyError):
+        return None
     return {
         "id": zone.pk,
         "kind": zone.kind,
         "label": zone.label,
-        "polygon": [[_number(x), _number(z)] for x, z in zone.polygon],
-        "props": clean_zone_props(zone.kind, zone.props),
+        "polygon": [[_number(x), _number(z)] for x, z in polygon],
+        "props": props,
     }

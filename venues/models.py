@@ -194,9 +194,13 @@ class Placement(models.Model):
 
     @property
     def seat_count(self) -> int:
-        if self.kind != PlacementKind.SEAT_BLOCK:
+        props = self.props if isinstance(self.props, dict) else {}
+        rows, columns = props.get("rows"), props.get("columns")
+        if self.kind != PlacementKind.SEAT_BLOCK or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (rows, columns)
+        ):
             return 0
-        return int(self.props.get("rows", 0)) * int(self.props.get("columns", 0))
+        return rows * columns
 
     def clean(self) -> None:
         super().clean()

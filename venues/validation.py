@@ -183,7 +183,8 @@ def _is_solid(placement: Placement) -> bool:
     if placement.kind not in SOLID_KINDS:
         return False
     if placement.kind == PlacementKind.SCREEN:
-        elevation = (placement.props or {}).get("elevation", 0)
+        props = placement.props if isinstance(placement.props, dict) else {}
+        elevation = props.get("elevation", 0)
         return not (isinstance(elevation, int | float) and elevation > 0)
     return True
 

@@ -355,3 +355,24 @@ def test_venue_manifest_attendee_cannot_see_draft(attendee_client, user):
 
     lobby_data = next(h for h in data["halls"] if h["slug"] == "lobby")
     assert "Door" not in [p["label"] for p in lobby_data["placements"]]
+
+
+def test_venue_manifest_unpublished_draft_with_bad_data_still_serves(attendee_client, user):
+    venue, lobby, _ = make_venue_with_lobby()
+    PlacementFactory(
+        hall=lobby, kind=PlacementKind.SEAT_BLOCK, label="Broken", props={"rows": "many"}
+    )
+    ZoneFactory(hall=lobby, label="Bad zone", polygon=[[0, 0], [1, 1]])
+    event = EventFactory(venue=venue)
+    _register(user, event)
+
+    response = attendee_client.get(_url(event))
+
+    data = response.json()
+    lobby_data = next(h for h in data["halls"] if h["slug"] == "lobby")
+    assert response.status_code == 200
+    assert data["venue"]["layout_version"] == 0
+    assert [p["props"] for p in lobby_data["placements"] if p["label"] == "Broken"] == [
+        {"rows": "many"}
+    ]
+    assert lobby_data["zones"] == []

@@ -77,3 +77,15 @@ def test_render_floor_plan_svg_links_portals_given_links():
         ("/to/hall?a=1&b=2", f"To {hall.name}: portal to {hall.name}")
     ]
     assert plain.findall(".//svg:a", NS) == []
+
+
+def test_render_floor_plan_svg_tolerates_unvalidated_draft_data():
+    _, lobby, _ = make_venue_with_lobby()
+    PlacementFactory(hall=lobby, kind=PlacementKind.SEAT_BLOCK, label="S", props={"rows": "x"})
+    PlacementFactory(hall=lobby, kind=PlacementKind.SCREEN, label="T", x=6, props=["odd"])
+    ZoneFactory(hall=lobby, label="Bad", polygon="nope")
+
+    root = parse_svg(render_floor_plan_svg(lobby))
+
+    assert root.findall(".//svg:pattern", NS) == []
+    assert _texts(root, ".//svg:g[@class='fp-zone-group']/svg:text") == []
