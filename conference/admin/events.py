@@ -120,6 +120,7 @@ class EventAdmin(OrganizerScopedAdmin):
         return queryset.order_by(*Event._meta.ordering)
 
     def get_inlines(self, request, obj):
+        """Sessions come once the event exists: the schedule rules need its saved dates."""
         if obj is None:
             return [TrackInline, SpeakerInline]
         return [TrackInline, SpeakerInline, SessionInline]

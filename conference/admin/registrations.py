@@ -16,7 +16,7 @@ class RegistrationAdmin(OrganizerScopedAdmin):
     organizer_lookup = "event__organizer"
     list_display = ["user_email", "user_name", "event", "role", "status", "created_at"]
     list_filter = [("event", admin.RelatedOnlyFieldListFilter), "role", "status"]
-    list_select_related = ["user", "event"]
+    list_select_related = ["user__profile", "event"]
     search_fields = ["user__email", "user__display_name", "event__title"]
     date_hierarchy = "created_at"
     fields = ["user", "event", "role", "status", "created_at", "cancelled_at"]

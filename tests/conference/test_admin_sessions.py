@@ -11,11 +11,14 @@ from django.utils.formats import date_format
 from conference.models import Session
 from tests.conference.test_admin_scoping import World, inline_management
 from tests.factories import (
+    DisclosureFactory,
     EventFactory,
     HallFactory,
+    RegistrationFactory,
     SessionFactory,
     SpeakerFactory,
     TrackFactory,
+    VenueFactory,
     event_local,
 )
 
@@ -429,3 +432,44 @@ def test_schedule_action_redirects_to_the_schedule(staff_client, world):
         302,
         f"/admin/conference/event/{world.event_a.pk}/schedule/",
     )
+
+
+def add_rows(world, model: str, count: int) -> None:
+    for _ in range(count):
+        if model == "event":
+            event = EventFactory(organizer=world.organizer_a, venue=world.venue_a)
+            SessionFactory(event=event)
+        elif model == "speaker":
+            speaker = SpeakerFactory(event=world.event_a)
+            DisclosureFactory(speaker=speaker)
+        elif model == "registration":
+            RegistrationFactory(event=world.event_a)
+        elif model == "track":
+            TrackFactory(event=world.event_a)
+        elif model == "hall":
+            HallFactory(venue=world.venue_a)
+        elif model == "venue":
+            venue = VenueFactory()
+            world.organizer_a.venues.add(venue)
+            HallFactory(venue=venue)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "conference/event",
+        "conference/speaker",
+        "conference/registration",
+        "conference/track",
+        "venues/hall",
+        "venues/venue",
+    ],
+)
+def test_changelist_queries_do_not_grow_with_rows(staff_client, world, url):
+    model = url.split("/")[1]
+    add_rows(world, model, 1)
+    one = count_queries(staff_client, f"/admin/{url}/")
+    add_rows(world, model, 2)
+    three = count_queries(staff_client, f"/admin/{url}/")
+
+    assert one == three
