@@ -1,0 +1,415 @@
+// The live layer of a hall page: one websocket (docs/protocol.md) that fills the side panels
+// (Q&A, people, chat, polls, reactions), answers attention checks and moves the 3D crowd.
+// All user text is inserted with textContent; nothing a user sends is ever parsed as HTML.
+
+const EMOJI = ["👏", "❤️", "💡", "😂", "👍", "❓"];
+const MOVE_INTERVAL_MS = 100;
+const HEARTBEAT_MS = 60000;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function uuid() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+export class HallSocket {
+  constructor(hallId, handlers) {
+    this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/halls/${hallId}/`;
+    this.handlers = handlers;
+    this.pending = new Map();
+    this.counter = 0;
+    this.lastSeq = null;
+    this.seen = new Set();
+    this.attempt = 0;
+    this.closedForGood = false;
+  }
+
+  open() {
+    this.ws = new WebSocket(this.url);
+    this.ws.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
+    this.ws.addEventListener("close", (event) => this.onClose(event));
+  }
+
+  request(action, data = {}) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new Error("Not connected; your message was not sent."));
+    }
+    const id = `c${++this.counter}`;
+    this.ws.send(JSON.stringify({ id, action, data }));
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  fire(action, data = {}) {
+    if (this.ws?.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ id: `f${++this.counter}`, action, data }));
+    }
+  }
+
+  async onFrame(frame) {
+    if ("id" in frame && "ok" in frame) {
+      const waiting = this.pending.get(frame.id);
+      if (!waiting) return;
+      this.pending.delete(frame.id);
+      if (frame.ok) waiting.resolve(frame.data);
+      else waiting.reject(Object.assign(new Error(frame.error.message), { code: frame.error.code }));
+      return;
+    }
+    if (frame.event === "hello") {
+      this.attempt = 0;
+      const resumeFrom = this.lastSeq;
+      if (this.lastSeq === null) this.lastSeq = frame.data.seq;
+      this.handlers.hello(frame.data, resumeFrom !== null);
+      if (resumeFrom !== null) await this.resume(resumeFrom);
+      return;
+    }
+    if (frame.event === "error") {
+      this.handlers.refused(frame.data);
+      return;
+    }
+    if (frame.seq !== undefined) this.feed(frame);
+    else this.handlers.push(frame);
+  }
+
+  feed(item) {
+    if (this.seen.has(item.seq)) return;
+    this.seen.add(item.seq);
+    if (item.seq > (this.lastSeq ?? 0)) this.lastSeq = item.seq;
+    this.handlers.push(item);
+  }
+
+  async resume(since) {
+    let more = true;
+    while (more) {
+      const reply = await this.request("feed.resume", { since });
+      reply.items.forEach((item) => this.feed(item));
+      more = reply.more && reply.items.length > 0;
+      if (more) since = reply.items[reply.items.length - 1].seq;
+    }
+  }
+
+  onClose(event) {
+    for (const { reject } of this.pending.values()) reject(new Error("The connection closed."));
+    this.pending.clear();
+    const final = [4001, 4003, 4004, 4010].includes(event.code);
+    this.handlers.closed(event.code, final);
+    if (final || this.closedForGood) return;
+    const base = Math.min(30000, 500 * 2 ** this.attempt++);
+    const delay = base * (0.5 + Math.random());
+    setTimeout(() => this.open(), delay);
+  }
+}
+
+class LivePanels {
+  constructor(root, hall) {
+    this.root = root;
+    this.hall = hall;
+    this.me = null;
+    this.moderates = false;
+    this.questions = new Map();
+    this.people = new Map();
+    this.polls = new Map();
+    this.venue = window.medvenue?.venue;
+    this.build();
+  }
+
+  build() {
+    const qa = document.getElementById("panel-qa");
+    const people = document.getElementById("panel-people");
+    const chat = document.getElementById("panel-chat");
+    qa.querySelector(".panel-empty")?.remove();
+    people.querySelector(".panel-empty")?.remove();
+    chat.querySelector(".panel-empty")?.remove();
+
+    this.status = el("p", { class: "live-status", role: "status", text: "Connecting to the hall…" });
+    qa.append(this.status);
+
+    this.reactions = el("div", { class: "live-reactions", role: "group", "aria-label": "React to the stage" });
+    for (const emoji of EMOJI) {
+      this.reactions.append(el("button", { type: "button", class: "reaction", "aria-label": `React ${emoji}`, text: emoji,
+        onclick: () => this.socket.request("reaction.send", { emoji }).catch((e) => this.say(e.message)) }));
+    }
+    this.burst = el("p", { class: "live-burst", "aria-live": "off" });
+    qa.append(this.reactions, this.burst);
+
+    this.pollBox = el("div", { class: "live-polls" });
+    this.pollForm = this.buildPollForm();
+    qa.append(this.pollBox, this.pollForm);
+
+    const askText = el("textarea", { id: "qa-text", maxlength: "500", rows: "2", required: true });
+    this.askForm = el("form", { class: "live-form", onsubmit: (e) => this.ask(e, askText) },
+      el("label", { for: "qa-text", text: "Ask a question" }), askText,
+      el("button", { type: "submit", class: "btn btn-primary", text: "Ask" }));
+    this.pendingList = el("ol", { class: "live-list live-pending", "aria-label": "Questions awaiting moderation" });
+    this.pendingHeading = el("h3", { text: "Awaiting moderation", hidden: true });
+    this.questionList = el("ol", { class: "live-list live-questions", "aria-label": "Questions" });
+    this.presenterLink = el("a", { class: "live-presenter", href: `presenter/`, text: "Open the presenter view", hidden: true });
+    qa.append(this.askForm, this.pendingHeading, this.pendingList, this.questionList, this.presenterLink);
+
+    this.peopleCount = el("p", { class: "live-count", "aria-live": "polite" });
+    this.peopleList = el("ul", { class: "live-list live-people", "aria-label": "People in this hall" });
+    people.append(this.peopleCount, this.peopleList);
+
+    const chatText = el("input", { id: "chat-text", maxlength: "500", required: true, autocomplete: "off" });
+    this.chatLog = el("ol", { class: "live-list live-chat", "aria-live": "polite", "aria-label": "Chat messages" });
+    chat.append(this.chatLog, el("form", { class: "live-form live-chat-form", onsubmit: (e) => this.chat(e, chatText) },
+      el("label", { for: "chat-text", text: "Message" }), chatText,
+      el("button", { type: "submit", class: "btn", text: "Send" })));
+
+    this.checkDialog = el("div", { class: "live-check", role: "alertdialog", "aria-modal": "false", "aria-labelledby": "check-title", hidden: true },
+      el("p", { id: "check-title", text: "Are you still following the session? Confirm to keep your CME attendance." }),
+      el("button", { type: "button", class: "btn btn-primary", text: "I am here", onclick: () => this.confirmCheck() }));
+    document.body.append(this.checkDialog);
+  }
+
+  buildPollForm() {
+    const question = el("input", { id: "poll-question", maxlength: "300", required: true });
+    const options = el("textarea", { id: "poll-options", rows: "3", required: true, placeholder: "One option per line" });
+    return el("form", { class: "live-form live-poll-form", hidden: true, onsubmit: async (e) => {
+      e.preventDefault();
+      const list = options.value.split("\n").map((s) => s.trim()).filter(Boolean);
+      try {
+        await this.socket.request("poll.create", { question: question.value, options: list });
+        question.value = ""; options.value = "";
+      } catch (error) { this.say(error.message); }
+    } },
+    el("h3", { text: "Start a poll" }),
+    el("label", { for: "poll-question", text: "Question" }), question,
+    el("label", { for: "poll-options", text: "Options (2 to 10)" }), options,
+    el("button", { type: "submit", class: "btn", text: "Open poll" }));
+  }
+
+  connect() {
+    this.socket = new HallSocket(this.hall.id, {
+      hello: (data, reconnected) => this.onHello(data, reconnected),
+      push: (frame) => this.onPush(frame),
+      refused: (error) => this.say(error.message),
+      closed: (code, final) => this.say(final ? "You are not connected to this hall." : "Connection lost; reconnecting…"),
+    });
+    this.socket.open();
+    setInterval(() => this.socket.fire("attendance.heartbeat"), HEARTBEAT_MS);
+    setInterval(() => this.sendPosition(), MOVE_INTERVAL_MS);
+  }
+
+  say(text) {
+    this.status.textContent = text;
+  }
+
+  async onHello(data, reconnected) {
+    this.me = data.user;
+    this.moderates = Boolean(data.session?.you_moderate);
+    this.pollForm.hidden = !this.moderates;
+    this.presenterLink.hidden = !this.moderates;
+    this.askForm.hidden = !data.session;
+    this.say(data.session ? `Connected · ${data.session.title}` : "Connected · no session is on in this hall");
+    if (!reconnected) {
+      const [questions, polls] = await Promise.all([this.socket.request("qa.list"), this.socket.request("poll.list")]);
+      questions.questions.forEach((q) => this.questions.set(q.id, q));
+      polls.polls.forEach((p) => this.polls.set(p.id, p));
+      this.renderQuestions();
+      this.renderPolls();
+    }
+  }
+
+  onPush(frame) {
+    const { event, data } = frame;
+    if (event === "presence.snapshot") {
+      this.people.clear();
+      data.people.forEach((p) => this.people.set(p.id, p));
+      this.syncCrowd(data.people, []);
+      this.renderPeople();
+    } else if (event === "presence.delta") {
+      data.joined.forEach((p) => this.people.set(p.id, p));
+      for (const [id, x, z, yaw] of data.moved) {
+        const person = this.people.get(id);
+        if (person) Object.assign(person, { x, z, yaw });
+      }
+      data.left.forEach((id) => this.people.delete(id));
+      this.syncCrowd([...data.joined, ...data.moved.map(([id]) => this.people.get(id)).filter(Boolean)], data.left);
+      if (data.joined.length || data.left.length) this.renderPeople();
+    } else if (event === "qa.question" || event === "qa.updated") {
+      const old = this.questions.get(data.id) || {};
+      this.questions.set(data.id, { ...old, ...data });
+      this.renderQuestions();
+    } else if (event === "chat.message") {
+      this.addChat(data);
+    } else if (event.startsWith("poll.")) {
+      const old = this.polls.get(data.id) || {};
+      this.polls.set(data.id, { ...old, ...data });
+      this.renderPolls();
+    } else if (event === "reaction.burst") {
+      this.burst.textContent = Object.entries(data.counts).map(([emoji, n]) => `${emoji} ${n}`).join("  ");
+    } else if (event === "attendance.check") {
+      this.check = data.check;
+      this.checkDialog.hidden = false;
+      this.checkDialog.querySelector("button").focus();
+    } else if (event === "attendance.check_missed") {
+      this.checkDialog.hidden = true;
+      this.say("An attention check was missed; that time may not count for CME credit.");
+    }
+  }
+
+  syncCrowd(moved, left) {
+    if (!this.venue) return;
+    for (const person of moved) {
+      if (!person || person.id === this.me?.id) continue;
+      const options = { name: person.name, x: person.x, z: person.z, yaw: person.yaw };
+      if (!this.venue.moveAvatar(person.id, options)) this.venue.addAvatar(person.id, options);
+    }
+    left.forEach((id) => this.venue.removeAvatar(id));
+  }
+
+  sendPosition() {
+    const here = this.venue?.position?.();
+    if (!here || !this.me) return;
+    const yaw = here.yaw ?? 0;
+    const last = this.sent;
+    if (last && Math.abs(last.x - here.x) < 0.05 && Math.abs(last.z - here.z) < 0.05 && Math.abs(last.yaw - yaw) < 2) return;
+    this.sent = { x: here.x, z: here.z, yaw };
+    this.socket.fire("presence.move", { x: here.x, z: here.z, yaw });
+  }
+
+  renderPeople() {
+    const people = [...this.people.values()].sort((a, b) => a.name.localeCompare(b.name));
+    this.peopleCount.textContent = `${people.length} ${people.length === 1 ? "person" : "people"} here`;
+    this.peopleList.replaceChildren(...people.map((p) => {
+      const item = el("li", {}, el("span", { class: "person-name", text: p.name }));
+      if (p.degree) item.append(el("span", { class: "person-degree", text: ` ${p.degree}` }));
+      if (p.id === this.me?.id) item.append(el("span", { class: "person-you", text: " (you)" }));
+      if (this.moderates && p.id !== this.me?.id) {
+        item.append(el("button", { type: "button", class: "link-button", text: "Remove", "aria-label": `Remove ${p.name} from this hall`,
+          onclick: () => this.socket.request("hall.remove", { user: p.id, reason: "Removed by a moderator" }).catch((e) => this.say(e.message)) }));
+      }
+      return item;
+    }));
+  }
+
+  renderQuestions() {
+    const all = [...this.questions.values()];
+    const visible = all.filter((q) => q.status === "approved" || q.status === "answered")
+      .sort((a, b) => (b.pinned - a.pinned) || (b.votes - a.votes) || a.created_at.localeCompare(b.created_at));
+    const pending = all.filter((q) => q.status === "pending");
+    this.pendingHeading.hidden = !this.moderates || pending.length === 0;
+    this.pendingList.replaceChildren(...(this.moderates ? pending.map((q) => this.questionItem(q)) : []));
+    this.questionList.replaceChildren(...visible.map((q) => this.questionItem(q)));
+  }
+
+  questionItem(q) {
+    const item = el("li", { class: `question is-${q.status}${q.pinned ? " is-pinned" : ""}` },
+      el("p", { class: "question-text", text: q.text }),
+      el("p", { class: "question-meta", text: `${q.author} · ${q.votes} ${q.votes === 1 ? "vote" : "votes"}${q.pinned ? " · pinned" : ""}${q.status === "answered" ? " · answered" : ""}` }));
+    const actions = el("div", { class: "question-actions" });
+    const mine = q.author_id === this.me?.id;
+    if (!mine && q.status !== "pending") {
+      actions.append(el("button", { type: "button", class: "btn btn-small", disabled: q.voted || undefined,
+        "aria-label": `Upvote: ${q.text}`, text: q.voted ? "Upvoted" : "▲ Upvote",
+        onclick: async () => {
+          try { await this.socket.request("qa.vote", { question: q.id }); q.voted = true; this.renderQuestions(); }
+          catch (e) { this.say(e.message); }
+        } }));
+    }
+    if (mine) {
+      actions.append(el("button", { type: "button", class: "btn btn-small", text: "Withdraw",
+        onclick: () => this.socket.request("qa.withdraw", { question: q.id }).catch((e) => this.say(e.message)) }));
+    }
+    if (this.moderates) {
+      const ops = q.status === "pending" ? ["approve", "reject"] : [q.pinned ? "unpin" : "pin", "answered", "reject"];
+      for (const op of ops) {
+        actions.append(el("button", { type: "button", class: "btn btn-small", text: op[0].toUpperCase() + op.slice(1),
+          onclick: () => this.socket.request("qa.moderate", { question: q.id, op }).catch((e) => this.say(e.message)) }));
+      }
+    }
+    item.append(actions);
+    return item;
+  }
+
+  renderPolls() {
+    this.pollBox.replaceChildren(...[...this.polls.values()].map((poll) => {
+      const box = el("fieldset", { class: `poll is-${poll.status}` }, el("legend", { text: poll.question }));
+      for (const option of poll.options || []) {
+        const label = option.votes === undefined ? option.text : `${option.text} — ${option.votes}`;
+        box.append(el("button", { type: "button", class: "btn btn-small poll-option", text: label,
+          disabled: poll.status !== "open" || poll.my_vote != null || undefined,
+          "aria-pressed": poll.my_vote === option.id ? "true" : "false",
+          onclick: async () => {
+            try { await this.socket.request("poll.vote", { poll: poll.id, option: option.id }); poll.my_vote = option.id; this.renderPolls(); }
+            catch (e) { this.say(e.message); }
+          } }));
+      }
+      if (this.moderates && poll.status === "open") {
+        box.append(
+          el("button", { type: "button", class: "link-button", text: poll.results_visible ? "Hide results" : "Show results",
+            onclick: () => this.socket.request("poll.show_results", { poll: poll.id, visible: !poll.results_visible }).catch((e) => this.say(e.message)) }),
+          el("button", { type: "button", class: "link-button", text: "Close poll",
+            onclick: () => this.socket.request("poll.close", { poll: poll.id }).catch((e) => this.say(e.message)) }));
+      }
+      return box;
+    }));
+  }
+
+  addChat(message) {
+    const time = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    this.chatLog.append(el("li", {}, el("span", { class: "chat-author", text: message.author }),
+      el("span", { class: "chat-time", text: ` ${time}` }), el("p", { class: "chat-text", text: message.text })));
+    while (this.chatLog.children.length > 200) this.chatLog.firstElementChild.remove();
+    this.chatLog.lastElementChild.scrollIntoView?.({ block: "nearest" });
+  }
+
+  async ask(event, field) {
+    event.preventDefault();
+    const text = field.value.trim();
+    if (!text) return;
+    const key = uuid();
+    try {
+      const reply = await this.socket.request("qa.ask", { text, key });
+      this.questions.set(reply.question.id, reply.question);
+      this.renderQuestions();
+      field.value = "";
+      this.say(reply.question.status === "pending" ? "Thank you — your question waits for the moderator." : "Your question was posted.");
+    } catch (error) {
+      this.say(error.message);
+    }
+  }
+
+  async chat(event, field) {
+    event.preventDefault();
+    const text = field.value.trim();
+    if (!text) return;
+    try {
+      await this.socket.request("chat.send", { text, key: uuid() });
+      field.value = "";
+    } catch (error) {
+      this.say(error.message);
+    }
+  }
+
+  async confirmCheck() {
+    this.checkDialog.hidden = true;
+    try {
+      await this.socket.request("attendance.confirm", { check: this.check });
+      this.say("Thank you — attendance confirmed.");
+    } catch (error) {
+      this.say(error.message);
+    }
+  }
+}
+
+export function startLive(root, manifest) {
+  const hall = manifest.halls.find((h) => h.slug === root.dataset.hall);
+  if (!hall || !document.getElementById("panel-qa")) return null;
+  const panels = new LivePanels(root, hall);
+  panels.connect();
+  window.medvenue = window.medvenue || {};
+  window.medvenue.live = panels;
+  return panels;
+}

@@ -1,0 +1,50 @@
+// The presenter view: questions of the hall's session on a big screen, sorted by votes.
+import { HallSocket } from "./live.js";
+
+const root = document.getElementById("presenter");
+const list = document.getElementById("presenter-questions");
+const empty = document.getElementById("presenter-empty");
+const status = document.getElementById("presenter-session");
+const questions = new Map();
+
+function render() {
+  const visible = [...questions.values()]
+    .filter((q) => q.status === "approved")
+    .sort((a, b) => (b.pinned - a.pinned) || (b.votes - a.votes) || a.created_at.localeCompare(b.created_at));
+  list.replaceChildren(...visible.map((q) => {
+    const item = document.createElement("li");
+    item.className = q.pinned ? "is-pinned" : "";
+    const votes = document.createElement("span");
+    votes.className = "presenter-votes";
+    votes.textContent = String(q.votes);
+    const text = document.createElement("p");
+    text.className = "presenter-text";
+    text.textContent = q.text;
+    const author = document.createElement("p");
+    author.className = "presenter-author";
+    author.textContent = q.author;
+    item.append(votes, text, author);
+    return item;
+  }));
+  empty.hidden = visible.length > 0;
+}
+
+const socket = new HallSocket(root.dataset.hallId, {
+  hello: async (data, reconnected) => {
+    status.textContent = data.session ? data.session.title : "No session is on in this hall right now.";
+    if (!reconnected) {
+      const reply = await socket.request("qa.list");
+      reply.questions.forEach((q) => questions.set(q.id, q));
+      render();
+    }
+  },
+  push: ({ event, data }) => {
+    if (event === "qa.question" || event === "qa.updated") {
+      questions.set(data.id, { ...(questions.get(data.id) || {}), ...data });
+      render();
+    }
+  },
+  refused: (error) => { status.textContent = error.message; },
+  closed: (code, final) => { if (final) status.textContent = "Disconnected."; },
+});
+socket.open();
