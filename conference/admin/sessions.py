@@ -31,10 +31,12 @@ def local_time(moment: datetime, event: Event, fmt: str = "H:i") -> str:
 class SessionForm(forms.ModelForm):
     """Checks what only the form knows: hall, track and speakers, and speaker double-booking.
 
-    `parent_event` is set on the inline's form (the event page), where choices are narrowed.
+    `parent_event` is set on the inline's form (the event page), where choices are narrowed
+    and, through `shared_choices`, loaded once for all rows instead of once per row.
     """
 
     parent_event: Event | None = None
+    shared_choices: dict[str, list] | None = None
     stream_url = Session._meta.get_field("stream_url").formfield(
         assume_scheme="https", widget=AdminURLFieldWidget
     )
@@ -78,8 +80,14 @@ class SessionForm(forms.ModelForm):
             "speakers": {"event_id": event.pk},
         }
         for name, lookup in narrowed.items():
-            if name in self.fields:
-                self.fields[name].queryset = self.fields[name].queryset.filter(**lookup)
+            if name not in self.fields:
+                continue
+            field = self.fields[name]
+            field.queryset = field.queryset.filter(**lookup)
+            if self.shared_choices is not None:
+                if name not in self.shared_choices:
+                    self.shared_choices[name] = list(field.choices)
+                field.choices = self.shared_choices[name]
 
     def _event(self) -> Event | None:
         return self.cleaned_data.get("event") or self.parent_event
@@ -174,11 +182,17 @@ class SessionInline(ScopedInlineMixin, admin.TabularInline):
     ordering = ["starts_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("hall", "track")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("hall", "track")
+            .prefetch_related("speakers")
+        )
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        formset.form = type(formset.form.__name__, (formset.form,), {"parent_event": obj})
+        attributes = {"parent_event": obj, "shared_choices": {}}
+        formset.form = type(formset.form.__name__, (formset.form,), attributes)
         return formset
 
 

@@ -114,3 +114,10 @@ class HallAdmin(HallLayoutMixin, OrganizerScopedAdmin):
     search_fields = ["name", "slug", "venue__name"]
     prepopulated_fields = {"slug": ["name"]}
     inlines: list = []
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("venue")
+
+    def scope_choices(self, request, queryset):
+        """Hall labels name their venue: load it with the hall."""
+        return super().scope_choices(request, queryset).select_related("venue")

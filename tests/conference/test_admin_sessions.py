@@ -473,3 +473,22 @@ def test_changelist_queries_do_not_grow_with_rows(staff_client, world, url):
     three = count_queries(staff_client, f"/admin/{url}/")
 
     assert one == three
+
+
+def test_event_change_page_queries_do_not_grow_with_sessions(staff_client, world):
+    url = f"/admin/conference/event/{world.event_a.pk}/change/"
+    make_sessions(world, 1)
+    one = count_queries(staff_client, url)
+    make_sessions(world, 2)
+    three = count_queries(staff_client, url)
+
+    assert one == three
+
+
+def test_hall_autocomplete_queries_do_not_grow_with_halls(staff_client, world):
+    url = "/admin/autocomplete/?app_label=conference&model_name=session&field_name=hall&term="
+    one = count_queries(staff_client, url)
+    add_rows(world, "hall", 2)
+    three = count_queries(staff_client, url)
+
+    assert one == three
