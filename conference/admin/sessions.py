@@ -239,6 +239,9 @@ class HallListFilter(admin.RelatedOnlyFieldListFilter):
 
 @admin.register(Session)
 class SessionAdmin(OrganizerScopedAdmin):
+    """Times are shown and read in the event's zone: the session's event on its page, and on
+    the add page the event chosen in the form (or given as `?event=<id>`) when it is saved."""
+
     organizer_lookup = "event__organizer"
     form = SessionForm
     list_display = [
