@@ -1,0 +1,259 @@
+"""CME records: what an event designates, evaluations, claims, corrections, certificates, audit.
+
+Credit records are append-only: a claim's amounts are written once; a staff correction is a new
+`ClaimCorrection` row with a reason, and a change of name or credit is a new `Certificate`
+version that supersedes the old one (same code, same first-issued date). Business rules live in
+`conference.services.cme`.
+"""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from conference.services.credit.rules import PRESETS
+
+CREDIT_TYPE_CHOICES = [(code, rule.name) for code, rule in PRESETS.items()]
+
+
+class EventCredit(models.Model):
+    """A credit type an event offers, with the maximum it designates and its claim window."""
+
+    event = models.ForeignKey("conference.Event", on_delete=models.CASCADE, related_name="credits")
+    credit_type = models.CharField(max_length=20, choices=CREDIT_TYPE_CHOICES)
+    designated_max = models.DecimalField(
+        "designated maximum",
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text="The most credit the activity designates for this type (e.g. 6.50).",
+    )
+    activity_number = models.CharField(
+        max_length=60, blank=True, help_text="Accreditor's activity number (ACPE UAN, PARS ID)."
+    )
+    statement_override = models.TextField(
+        "designation statement",
+        blank=True,
+        help_text="The accreditor's exact wording; empty uses the credit type's template "
+        "({provider}, {max_credits}, {activity_number}). Printed verbatim.",
+    )
+    claim_opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: claims open when each session ends."
+    )
+    claim_closes_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never closes.")
+    evaluation_required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["event", "credit_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "credit_type"], name="unique_event_credit_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_credit_type_display()} — max {self.designated_max}"
+
+
+class EvaluationForm(models.Model):
+    event = models.OneToOneField(
+        "conference.Event", on_delete=models.CASCADE, related_name="evaluation_form"
+    )
+    title = models.CharField(max_length=200, default="Activity evaluation")
+    introduction = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.event})"
+
+
+class QuestionKind(models.TextChoices):
+    LIKERT = "likert", "Agreement (1 to 5)"
+    CHOICE = "choice", "Multiple choice"
+    TEXT = "text", "Free text"
+
+
+LIKERT_CHOICES = [
+    ("1", "Strongly disagree"),
+    ("2", "Disagree"),
+    ("3", "Neutral"),
+    ("4", "Agree"),
+    ("5", "Strongly agree"),
+]
+
+
+class EvaluationQuestion(models.Model):
+    form = models.ForeignKey(EvaluationForm, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=QuestionKind.choices)
+    text = models.CharField(max_length=400)
+    choices = models.TextField(blank=True, help_text="Multiple choice: one option per line.")
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["form", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def choice_list(self) -> list[tuple[str, str]]:
+        if self.kind == QuestionKind.LIKERT:
+            return LIKERT_CHOICES
+        options = [line.strip() for line in self.choices.splitlines() if line.strip()]
+        return [(option, option) for option in options]
+
+
+class EvaluationResponse(models.Model):
+    form = models.ForeignKey(EvaluationForm, on_delete=models.CASCADE, related_name="responses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cme_evaluations"
+    )
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["form", "user"], name="unique_evaluation_response")
+        ]
+
+    def __str__(self) -> str:
+        return f"evaluation of {self.user_id} for form {self.form_id}"
+
+
+class EvaluationAnswer(models.Model):
+    response = models.ForeignKey(
+        EvaluationResponse, on_delete=models.CASCADE, related_name="answers"
+    )
+    question = models.ForeignKey(EvaluationQuestion, on_delete=models.PROTECT, related_name="+")
+    value = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "question"], name="unique_answer")
+        ]
+
+    def __str__(self) -> str:
+        return self.value[:60]
+
+
+class ClaimStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    NEEDS_REVIEW = "needs_review", "Waiting for staff review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Claim(models.Model):
+    """A learner's claim of one credit type for one activity (once per learner, event, type)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cme_claims"
+    )
+    event = models.ForeignKey("conference.Event", on_delete=models.PROTECT, related_name="claims")
+    credit_type = models.CharField(max_length=20, choices=CREDIT_TYPE_CHOICES)
+    degree = models.CharField(max_length=10)
+    credited_seconds = models.PositiveIntegerField()
+    computed_credit = models.DecimalField(max_digits=6, decimal_places=2)
+    claimed_credit = models.DecimalField(max_digits=6, decimal_places=2)
+    designated_max = models.DecimalField(max_digits=6, decimal_places=2)
+    status = models.CharField(max_length=12, choices=ClaimStatus.choices)
+    attestation = models.TextField()
+    attested_at = models.DateTimeField()
+    inputs_hash = models.CharField(max_length=80)
+    engine_version = models.CharField(max_length=20)
+    rule_version = models.CharField(max_length=20)
+    review_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event", "credit_type"], name="unique_claim_per_learner_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.credit_type} {self.claimed_credit} ({self.event})"
+
+
+class ClaimCorrection(models.Model):
+    """A staff correction of a claim's credit: a new row with a reason, never an edit."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="corrections")
+    credit = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(0)])
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"correction of claim {self.claim_id} to {self.credit}"
+
+
+class CertificateStatus(models.TextChoices):
+    QUEUED = "queued", "Being prepared"
+    ISSUED = "issued", "Issued"
+    SUPERSEDED = "superseded", "Superseded by a newer version"
+    REVOKED = "revoked", "Revoked"
+    FAILED = "failed", "Failed (will be retried)"
+
+
+class Certificate(models.Model):
+    """One version of a claim's certificate. Every version of a claim shares its `code`."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="certificates")
+    version = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=16, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.QUEUED
+    )
+    learner_name = models.CharField(max_length=200)
+    degree = models.CharField(max_length=10)
+    credit = models.DecimalField(max_digits=6, decimal_places=2)
+    verify_url = models.URLField(max_length=300)
+    file_path = models.CharField(max_length=300, blank=True)
+    first_issued_at = models.DateTimeField(null=True, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "version"], name="unique_certificate_version"),
+            models.UniqueConstraint(fields=["code", "version"], name="unique_certificate_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"certificate {self.code} v{self.version} ({self.status})"
+
+
+class CmeAuditEntry(models.Model):
+    """Who did what to which CME record, and when (append-only)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    event = models.ForeignKey(
+        "conference.Event", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.PositiveBigIntegerField()
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "CME audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} #{self.object_id}"
