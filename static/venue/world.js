@@ -387,7 +387,7 @@ export class VenueView {
     if (!this.running) return;
     // After an idle pause the first step is one nominal frame; while animating, the real
     // elapsed time (capped) keeps walking speed right on slow machines too.
-    const dt = this.animating ? Math.min((time - this.lastFrame) / 1000, 0.25) : 1 / 60;
+    const dt = this.animating ? Math.min((time - this.lastFrame) / 1000, 0.5) : 1 / 60;
     this.lastFrame = time;
     const moving = this.update(dt);
     this.animating = moving;

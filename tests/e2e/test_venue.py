@@ -87,6 +87,8 @@ def test_lobby_renders_3d_scene(page, live_server, congress, errors, screenshots
 
 
 def test_portal_walk_lands_in_hall_and_back_button_returns(page, live_server, congress, errors):
+    # Reduced motion: the walk is a teleport, so the test does not depend on the frame rate.
+    page.emulate_media(reduced_motion="reduce")
     _open(page, _url(live_server, _lobby(congress)))
     portal = next(
         p
