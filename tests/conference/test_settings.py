@@ -18,6 +18,8 @@ SETTINGS_VARIABLES = {
     "CELERY_BROKER_URL",
     "DEBUG",
     "DJANGO_SETTINGS_MODULE",
+    # Set by the browser tests' fixtures in this process; a deployment never has it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 
