@@ -60,12 +60,15 @@ lint: $(INSTALLED)
 deploy-check: $(INSTALLED)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 
+# Browser tests run in a pytest process of their own: Playwright's sync API keeps an event
+# loop running for the whole session, which async tests in the same process cannot share.
 test: install frontend
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/e2e
+	@if [ -d tests/e2e ]; then $(BIN)/pytest tests/e2e; fi
 
 clean:
 	rm -rf staticfiles var/test .pytest_cache .ruff_cache
