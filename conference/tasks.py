@@ -34,3 +34,20 @@ def record_heartbeat(self, token: str) -> dict:
 
 def read_heartbeat(token: str) -> dict | None:
     return cache.get(heartbeat_key(token))
+
+
+@shared_task(
+    name="conference.issue_certificate",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def issue_certificate(claim_id: int) -> None:
+    """Render the claim's latest certificate version (idempotent: one file per version)."""
+    from conference.services import cme
+
+    certificate = cme.issue_certificate(claim_id)
+    if certificate is None:
+        logger.warning("issue_certificate: nothing to issue for claim %s", claim_id)

@@ -41,6 +41,10 @@ class EventCredit(models.Model):
     )
     claim_closes_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never closes.")
     evaluation_required = models.BooleanField(default=True)
+    signatory_name = models.CharField(max_length=120, blank=True)
+    signatory_title = models.CharField(
+        max_length=120, blank=True, help_text="e.g. Director of Continuing Medical Education"
+    )
 
     class Meta:
         ordering = ["event", "credit_type"]

@@ -1,0 +1,784 @@
+"""CME claims and certificates: the database side of the credit engine.
+
+`build_credit_case` turns the database (sessions, attendance rows, faculty roles, the event's
+designations) into the engine's pure `CreditCase`; `credit_offers` says per credit type what a
+learner earned and whether (and why not) they may claim it; `claim_credit` applies every
+claiming rule of CME.md and queues the certificate; the certificate functions render, version,
+supersede and revoke certificates; `verify_certificate` is the public view of a code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import ProfessionalProfile
+from conference.models import (
+    AttendanceEvent,
+    Certificate,
+    CertificateStatus,
+    Claim,
+    ClaimCorrection,
+    ClaimStatus,
+    CmeAuditEntry,
+    EvaluationAnswer,
+    EvaluationForm,
+    EvaluationQuestion,
+    EvaluationResponse,
+    Event,
+    EventCredit,
+    QuestionKind,
+    Session,
+    SessionKind,
+    Speaker,
+)
+from conference.services.credit import AttendanceEvent as EngineEvent
+from conference.services.credit import (
+    CreditCase,
+    CreditResult,
+    CreditTypeRule,
+    Learner,
+    LearnerIds,
+    SessionSpec,
+    compute_credit,
+)
+from conference.services.credit.engine import CreditTypeResult
+from conference.services.credit.rules import PRESETS
+
+logger = logging.getLogger(__name__)
+
+ATTESTATION_TEXT = (
+    "I claim only the credit commensurate with the extent of my participation in the activity."
+)
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
+CODE_LENGTH = 10
+DEFAULT_QUESTIONS = (
+    (QuestionKind.LIKERT, "The activity met its stated learning objectives."),
+    (QuestionKind.LIKERT, "The content was free of commercial bias."),
+    (QuestionKind.TEXT, "What will you change in your practice as a result of this activity?"),
+)
+
+REASON_MESSAGES = {
+    "not_eligible_degree": "Your degree is not eligible for this credit type.",
+    "no_eligible_attendance": "No attendance was recorded in a credit-eligible session.",
+    "below_minimum": "Your attended time is below the minimum for credit.",
+    "capped_at_designated_max": "Credit is capped at the designated maximum.",
+    "session_cancelled": "A session you attended was cancelled and gives no credit.",
+    "faculty_of_session": "Time in sessions you presented does not earn you learner credit.",
+    "capped_at_designated_minutes": "Some sessions are capped at their designated minutes.",
+}
+ID_MESSAGES = {
+    "npi_missing": "Your NPI is missing.",
+    "npi_invalid": "Your NPI is not valid (check digit).",
+    "nabp_eprofile_id_missing": "Your NABP e-Profile ID is missing.",
+    "nabp_eprofile_id_invalid": "Your NABP e-Profile ID is not valid (6 or 7 digits).",
+    "birth_mmdd_missing": "Your birth month and day are missing.",
+    "birth_mmdd_invalid": "Your birth month and day are not a valid date.",
+    "board_id_missing": "Your certifying board ID is missing.",
+    "board_id_invalid": "Your certifying board ID is not valid.",
+}
+
+
+class ClaimRefused(Exception):
+    """A claim that the rules do not allow; `problems` are (code, message) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+    @property
+    def codes(self) -> list[str]:
+        return [code for code, _ in self.problems]
+
+
+# Building the engine's case -----------------------------------------------------------------
+
+
+def rule_for(event_credit: EventCredit) -> CreditTypeRule:
+    return PRESETS[event_credit.credit_type]
+
+
+def credit_sessions(event: Event) -> QuerySet[Session]:
+    """The event's credit-eligible sessions (breaks never are)."""
+    return event.sessions.filter(is_cme_eligible=True).exclude(kind=SessionKind.BREAK)
+
+
+def profile_of(user) -> ProfessionalProfile | None:
+    return ProfessionalProfile.objects.filter(user=user).prefetch_related("boards").first()
+
+
+def learner_ids(profile: ProfessionalProfile | None) -> LearnerIds:
+    if profile is None:
+        return LearnerIds()
+    return LearnerIds(
+        npi=profile.npi,
+        nabp_eprofile_id=profile.nabp_eprofile_id,
+        birth_month=profile.birth_month,
+        birth_day=profile.birth_day,
+        board_ids=tuple(sorted((b.board, b.board_id) for b in profile.boards.all())),
+    )
+
+
+def _session_spec(session: Session) -> SessionSpec:
+    return SessionSpec(
+        id=str(session.pk),
+        start=session.starts_at,
+        end=session.ends_at,
+        title=session.title,
+        designated_minutes=session.designated_minutes,
+        cancelled=bool(getattr(session, "is_cancelled", False)),
+    )
+
+
+def _faculty_session_ids(user, event: Event) -> frozenset[str]:
+    speakers = Speaker.objects.filter(event=event, user=user)
+    return frozenset(
+        str(pk) for pk in Session.objects.filter(speakers__in=speakers).values_list("pk", flat=True)
+    )
+
+
+def build_credit_case(user, event: Event) -> CreditCase:
+    """The engine's input for `user` at `event`, from the database."""
+    profile = profile_of(user)
+    sessions = list(credit_sessions(event))
+    credits = list(event.credits.all())
+    rows = AttendanceEvent.objects.filter(user=user, session__in=[s.pk for s in sessions])
+    return CreditCase(
+        learner=Learner(
+            degree=profile.degree if profile else "other",
+            faculty_of_sessions=_faculty_session_ids(user, event),
+            ids=learner_ids(profile),
+        ),
+        rules=tuple(rule_for(c) for c in credits),
+        sessions=tuple(_session_spec(s) for s in sessions),
+        attendance=tuple(
+            EngineEvent(
+                id=str(row.pk),
+                kind=row.kind,
+                session=str(row.session_id),
+                connection=row.connection,
+                server_time=row.server_time,
+            )
+            for row in rows
+        ),
+        designated_max=tuple((c.credit_type, c.designated_max) for c in credits),
+    )
+
+
+def compute_event_credit(user, event: Event) -> CreditResult:
+    return compute_credit(build_credit_case(user, event))
+
+
+# What a learner may claim -------------------------------------------------------------------
+
+
+@dataclass
+class CreditOffer:
+    """One credit type of an event as one learner sees it."""
+
+    event_credit: EventCredit
+    rule: CreditTypeRule
+    result: CreditTypeResult
+    credited_seconds: int
+    claim: Claim | None
+    inputs_hash: str = ""
+    engine_version: str = ""
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def minutes(self) -> int:
+        return self.credited_seconds // 60
+
+    @property
+    def can_claim(self) -> bool:
+        return self.claim is None and not self.problems
+
+    @property
+    def needs_profile(self) -> bool:
+        return any(code in ID_MESSAGES or code == "profile_missing" for code, _ in self.problems)
+
+
+def claim_window(event_credit: EventCredit) -> tuple[datetime | None, datetime | None]:
+    """When claims open (the configured time, but never before the last eligible session ends)
+    and close."""
+    last_end = max((s.ends_at for s in credit_sessions(event_credit.event)), default=None)
+    opens = event_credit.claim_opens_at
+    if last_end is not None:
+        opens = max(opens, last_end) if opens else last_end
+    return opens, event_credit.claim_closes_at
+
+
+def evaluation_done(user, event: Event) -> bool:
+    return EvaluationResponse.objects.filter(form__event=event, user=user).exists()
+
+
+def _local(moment: datetime, event: Event) -> str:
+    return timezone.localtime(moment, event.tzinfo).strftime("%d %b %Y %H:%M %Z")
+
+
+def _offer_problems(
+    event_credit: EventCredit,
+    rule: CreditTypeRule,
+    result: CreditTypeResult,
+    *,
+    profile: ProfessionalProfile | None,
+    evaluated: bool,
+    now: datetime,
+) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    opens, closes = claim_window(event_credit)
+    if opens is None:
+        problems.append(("no_eligible_sessions", "This event has no credit-eligible sessions."))
+    elif now < opens:
+        problems.append(
+            (
+                "claim_not_open",
+                f"Claims open after the sessions end, at {_local(opens, event_credit.event)}.",
+            )
+        )
+    if closes is not None and now > closes:
+        problems.append(
+            (
+                "claim_window_closed",
+                f"The claim window closed at {_local(closes, event_credit.event)}.",
+            )
+        )
+    if profile is None or not profile.legal_name.strip():
+        problems.append(
+            ("profile_missing", "Add your legal name and degree to your profile first.")
+        )
+    if not rule.degree_is_eligible(profile.degree if profile else "other"):
+        allowed = ", ".join(rule.eligible_degrees)
+        problems.append(
+            (
+                "not_eligible_degree",
+                f"{rule.name} is only for {allowed}; claim a certificate of participation instead.",
+            )
+        )
+    problems += [(code, ID_MESSAGES.get(code, code)) for code in result.id_problems]
+    if event_credit.evaluation_required and not evaluated:
+        problems.append(("evaluation_required", "Complete the evaluation first."))
+    if result.credit <= 0 and "not_eligible_degree" not in result.reasons:
+        problems.append(("no_credit", "You have no credit to claim for this activity."))
+    return problems
+
+
+def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[CreditOffer]:
+    """Per credit type the event offers: the learner's computed credit and claim problems."""
+    now = now or timezone.now()
+    result = compute_event_credit(user, event)
+    profile = profile_of(user)
+    evaluated = evaluation_done(user, event)
+    claims = {c.credit_type: c for c in Claim.objects.filter(user=user, event=event)}
+    by_code = {r.rule.code: r for r in result.credit_types}
+    offers = []
+    for event_credit in event.credits.all():
+        rule = rule_for(event_credit)
+        type_result = by_code[rule.code]
+        offers.append(
+            CreditOffer(
+                event_credit=event_credit,
+                rule=rule,
+                result=type_result,
+                credited_seconds=result.total_seconds,
+                claim=claims.get(rule.code),
+                inputs_hash=result.inputs_hash,
+                engine_version=result.engine_version,
+                problems=_offer_problems(
+                    event_credit, rule, type_result, profile=profile, evaluated=evaluated, now=now
+                ),
+                reasons=[REASON_MESSAGES.get(r, r) for r in type_result.reasons],
+            )
+        )
+    return offers
+
+
+# Claiming -------------------------------------------------------------------------------------
+
+
+def parse_amount(raw: object) -> Decimal:
+    try:
+        amount = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        raise ClaimRefused(
+            [("amount_invalid", "Enter the credit as a number, e.g. 1.25.")]
+        ) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ClaimRefused([("amount_invalid", "Enter a credit amount above 0.")])
+    return amount
+
+
+def _amount_problems(amount: Decimal, offer: CreditOffer) -> list[tuple[str, str]]:
+    rule = offer.rule
+    if amount % rule.increment:
+        return [("amount_increment", f"Claim in steps of {rule.increment}.")]
+    if amount > offer.event_credit.designated_max:
+        return [
+            (
+                "amount_over_max",
+                f"The activity designates at most {offer.event_credit.designated_max}.",
+            )
+        ]
+    return []
+
+
+def claim_credit(
+    user,
+    event: Event,
+    credit_type: str,
+    *,
+    amount: object,
+    attested: bool,
+    site_url: str = "",
+    now: datetime | None = None,
+) -> Claim:
+    """Claim `amount` of `credit_type` at `event` for `user` (CME.md "Claiming").
+
+    Up to the computed credit the claim is approved and its certificate queued (rendered by
+    Celery after commit); above it the claim waits for staff review. A second submission of
+    the same type returns the existing claim unchanged. Raises `ClaimRefused` with every
+    reason the claim is not possible.
+    """
+    existing = Claim.objects.filter(user=user, event=event, credit_type=credit_type).first()
+    if existing is not None:
+        return existing
+    offer = next((o for o in credit_offers(user, event, now=now) if o.code == credit_type), None)
+    if offer is None:
+        raise ClaimRefused([("credit_type_not_offered", "This event does not offer that credit.")])
+    problems = list(offer.problems)
+    if not attested:
+        problems.append(("attestation_required", f"Please attest: “{ATTESTATION_TEXT}”"))
+    value = parse_amount(amount)
+    problems += _amount_problems(value, offer)
+    if problems:
+        raise ClaimRefused(problems)
+    return _create_claim(user, event, offer, value, site_url=site_url, now=now or timezone.now())
+
+
+def _create_claim(
+    user, event: Event, offer: CreditOffer, amount: Decimal, *, site_url: str, now: datetime
+) -> Claim:
+    profile = profile_of(user)
+    status = ClaimStatus.APPROVED if amount <= offer.result.credit else ClaimStatus.NEEDS_REVIEW
+    try:
+        with transaction.atomic():
+            claim = Claim.objects.create(
+                user=user,
+                event=event,
+                credit_type=offer.code,
+                degree=profile.degree,
+                credited_seconds=offer.credited_seconds,
+                computed_credit=offer.result.credit,
+                claimed_credit=amount,
+                designated_max=offer.event_credit.designated_max,
+                status=status,
+                attestation=ATTESTATION_TEXT,
+                attested_at=now,
+                inputs_hash=offer.inputs_hash,
+                engine_version=offer.engine_version,
+                rule_version=offer.rule.version,
+            )
+            audit(user, event, "claim.submitted", claim, amount=str(amount), status=status)
+            if status == ClaimStatus.APPROVED:
+                queue_certificate(claim, site_url=site_url)
+    except IntegrityError:
+        # A double submission that raced past the first check: the first one won.
+        return Claim.objects.get(user=user, event=event, credit_type=offer.code)
+    return claim
+
+
+def audit(actor, event: Event | None, action: str, obj, **detail: object) -> CmeAuditEntry:
+    return CmeAuditEntry.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        event=event,
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=obj.pk,
+        detail=detail,
+    )
+
+
+def effective_credit(claim: Claim) -> Decimal:
+    """The claim's credit after staff corrections (the latest correction wins)."""
+    latest = claim.corrections.order_by("-created_at", "-id").first()
+    return latest.credit if latest else claim.claimed_credit
+
+
+def review_claim(claim: Claim, *, approve: bool, actor, note: str, site_url: str = "") -> Claim:
+    """Staff decision on a claim waiting for review."""
+    if claim.status != ClaimStatus.NEEDS_REVIEW:
+        raise ClaimRefused([("not_in_review", "Only claims waiting for review can be decided.")])
+    if not note.strip():
+        raise ClaimRefused([("reason_required", "Give a reason for the decision.")])
+    with transaction.atomic():
+        claim = Claim.objects.select_for_update().get(pk=claim.pk)
+        claim.status = ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED
+        claim.review_note = note
+        claim.save(update_fields=["status", "review_note"])
+        audit(
+            actor, claim.event, "claim.approved" if approve else "claim.rejected", claim, note=note
+        )
+        if approve:
+            queue_certificate(claim, site_url=site_url)
+    return claim
+
+
+def correct_claim(
+    claim: Claim, *, credit: object, reason: str, actor, site_url: str = ""
+) -> ClaimCorrection:
+    """A staff correction: a new row with a reason; an issued certificate gets a new version."""
+    value = Decimal(0) if str(credit).strip() in {"0", "0.00"} else parse_amount(credit)
+    if not reason.strip():
+        raise ClaimRefused([("reason_required", "A correction needs a reason.")])
+    if value > claim.designated_max:
+        raise ClaimRefused([("amount_over_max", f"At most {claim.designated_max}.")])
+    with transaction.atomic():
+        correction = ClaimCorrection.objects.create(
+            claim=claim, credit=value, reason=reason, created_by=actor
+        )
+        audit(actor, claim.event, "claim.corrected", claim, credit=str(value), reason=reason)
+        if claim.status == ClaimStatus.APPROVED:
+            queue_certificate(claim, site_url=site_url)
+    return correction
+
+
+# Certificates --------------------------------------------------------------------------------
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def verify_url(code: str, *, site_url: str = "") -> str:
+    base = site_url or getattr(settings, "MEDVENUE_SITE_URL", "") or "http://localhost:8000"
+    return base.rstrip("/") + reverse("cme-verify", kwargs={"code": code})
+
+
+def current_certificate(claim: Claim) -> Certificate | None:
+    return claim.certificates.order_by("-version").first()
+
+
+def learner_name(user) -> str:
+    profile = profile_of(user)
+    return (profile.legal_name.strip() if profile else "") or user.public_name
+
+
+def queue_certificate(claim: Claim, *, site_url: str = "") -> Certificate | None:
+    """Make sure the claim's current name and credit have a certificate version (queued and
+    rendered after commit). A no-op when the latest version already says the same thing."""
+    name, credit = learner_name(claim.user), effective_credit(claim)
+    latest = current_certificate(claim)
+    if latest and latest.status == CertificateStatus.REVOKED:
+        return None
+    if latest and latest.learner_name == name and latest.credit == credit:
+        return None
+    code = latest.code if latest else _unique_code()
+    certificate = Certificate.objects.create(
+        claim=claim,
+        version=latest.version + 1 if latest else 1,
+        code=code,
+        learner_name=name,
+        degree=claim.degree,
+        credit=credit,
+        verify_url=verify_url(code, site_url=site_url),
+        first_issued_at=latest.first_issued_at if latest else None,
+    )
+    audit(None, claim.event, "certificate.queued", certificate, version=certificate.version)
+    transaction.on_commit(lambda: _dispatch(claim.pk))
+    return certificate
+
+
+def _unique_code() -> str:
+    while True:
+        code = new_code()
+        if not Certificate.objects.filter(code=code).exists():
+            return code
+
+
+def _dispatch(claim_id: int) -> None:
+    from conference.tasks import issue_certificate
+
+    issue_certificate.delay(claim_id)
+
+
+def revoke_certificate(claim: Claim, *, reason: str, actor) -> Certificate:
+    if not reason.strip():
+        raise ClaimRefused([("reason_required", "Revoking needs a reason.")])
+    with transaction.atomic():
+        certificate = (
+            Certificate.objects.select_for_update().filter(claim=claim).order_by("-version").first()
+        )
+        if certificate is None:
+            raise ClaimRefused([("no_certificate", "This claim has no certificate.")])
+        certificate.status = CertificateStatus.REVOKED
+        certificate.revoked_at = timezone.now()
+        certificate.revoked_reason = reason
+        certificate.save(update_fields=["status", "revoked_at", "revoked_reason"])
+        audit(actor, claim.event, "certificate.revoked", certificate, reason=reason)
+    return certificate
+
+
+def certificates_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "certificates"
+
+
+def certificate_path(certificate: Certificate) -> Path:
+    return certificates_root() / f"{certificate.code}-v{certificate.version}.pdf"
+
+
+def issue_certificate(claim_id: int) -> Certificate | None:
+    """Render the claim's latest certificate version if it is not rendered yet.
+
+    Idempotent: one file and one row per claim version however often it runs. The PDF is
+    written to a temporary file next to its final name and renamed into place, so a worker
+    killed mid-render leaves no half file (a rerun removes its leftovers and renders again).
+    """
+    from conference.services import cme_pdf
+
+    certificate = (
+        Certificate.objects.filter(claim_id=claim_id)
+        .select_related("claim__event__organizer", "claim__user")
+        .order_by("-version")
+        .first()
+    )
+    if certificate is None:
+        logger.warning("issue_certificate: claim %s has no certificate", claim_id)
+        return None
+    if certificate.status not in (CertificateStatus.QUEUED, CertificateStatus.FAILED):
+        return certificate
+    final = certificate_path(certificate)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(final)
+    try:
+        if not final.exists():
+            data = cme_pdf.certificate_data(certificate)
+            _write_atomically(final, lambda stream: cme_pdf.render_certificate(data, stream))
+    except Exception as error:
+        Certificate.objects.filter(pk=certificate.pk).update(
+            status=CertificateStatus.FAILED, error=f"{type(error).__name__}: {error}"[:500]
+        )
+        raise
+    return _mark_issued(certificate, final)
+
+
+def _remove_leftovers(final: Path) -> None:
+    for leftover in final.parent.glob(final.name + ".*.partial"):
+        leftover.unlink(missing_ok=True)
+
+
+def _write_atomically(final: Path, write) -> None:
+    temporary = final.with_name(f"{final.name}.{secrets.token_hex(4)}.partial")
+    try:
+        with open(temporary, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _mark_issued(certificate: Certificate, final: Path) -> Certificate:
+    now = timezone.now()
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if certificate.status not in (CertificateStatus.QUEUED, CertificateStatus.FAILED):
+            return certificate
+        certificate.status = CertificateStatus.ISSUED
+        certificate.file_path = str(final.relative_to(settings.MEDIA_ROOT))
+        certificate.issued_at = now
+        certificate.first_issued_at = certificate.first_issued_at or now
+        certificate.error = ""
+        certificate.save(
+            update_fields=["status", "file_path", "issued_at", "first_issued_at", "error"]
+        )
+        Certificate.objects.filter(
+            claim_id=certificate.claim_id,
+            version__lt=certificate.version,
+            status=CertificateStatus.ISSUED,
+        ).update(status=CertificateStatus.SUPERSEDED)
+        audit(None, certificate.claim.event, "certificate.issued", certificate)
+    return certificate
+
+
+def certificate_file(certificate: Certificate) -> Path | None:
+    if not certificate.file_path:
+        return None
+    path = Path(settings.MEDIA_ROOT) / certificate.file_path
+    return path if path.is_file() else None
+
+
+def may_download(user, certificate: Certificate) -> bool:
+    """The learner, or staff of the event's organizer."""
+    from conference.services.organizers import organizers_viewable_by
+
+    if not user.is_authenticated:
+        return False
+    if certificate.claim.user_id == user.pk:
+        return True
+    organizer_id = certificate.claim.event.organizer_id
+    return user.is_staff and organizers_viewable_by(user).filter(pk=organizer_id).exists()
+
+
+# Public verification ------------------------------------------------------------------------
+
+
+def verify_certificate(code: str) -> dict | None:
+    """What anyone with the code may see: never NPI, licenses, board IDs or birth dates."""
+    certificate = (
+        Certificate.objects.filter(code=code.strip().upper())
+        .exclude(status__in=[CertificateStatus.QUEUED, CertificateStatus.FAILED])
+        .select_related("claim__event__organizer")
+        .order_by("-version")
+        .first()
+    )
+    if certificate is None:
+        return None
+    event = certificate.claim.event
+    rule = PRESETS[certificate.claim.credit_type]
+    status = {
+        CertificateStatus.ISSUED: "valid",
+        CertificateStatus.SUPERSEDED: "superseded",
+        CertificateStatus.REVOKED: "revoked",
+    }[certificate.status]
+    return {
+        "code": certificate.code,
+        "status": status,
+        "version": certificate.version,
+        "name": certificate.learner_name,
+        "degree": certificate.degree,
+        "activity": event.title,
+        "provider": event.cme_provider or event.organizer.name,
+        "activity_start": event.start_date.isoformat(),
+        "activity_end": event.end_date.isoformat(),
+        "credit_type": rule.name,
+        "credits": format(certificate.credit, ".2f"),
+        "first_issued": _date(certificate.first_issued_at),
+        "issued": _date(certificate.issued_at),
+        "revoked_reason": certificate.revoked_reason if status == "revoked" else "",
+    }
+
+
+def _date(moment: datetime | None) -> str | None:
+    return moment.date().isoformat() if moment else None
+
+
+# Evaluations ---------------------------------------------------------------------------------
+
+
+def ensure_evaluation_form(event: Event) -> EvaluationForm:
+    """The event's evaluation form; created with the default questions (including the
+    intended change in practice) the first time."""
+    with transaction.atomic():
+        form, created = EvaluationForm.objects.get_or_create(event=event)
+        if created:
+            EvaluationQuestion.objects.bulk_create(
+                EvaluationQuestion(form=form, order=i, kind=kind, text=text)
+                for i, (kind, text) in enumerate(DEFAULT_QUESTIONS)
+            )
+    return form
+
+
+def submit_evaluation(user, event: Event, answers: dict[str, str]) -> EvaluationResponse:
+    """Store the learner's answers (keys: question ids); once per learner and event."""
+    form = ensure_evaluation_form(event)
+    existing = EvaluationResponse.objects.filter(form=form, user=user).first()
+    if existing:
+        return existing
+    questions = list(form.questions.all())
+    problems = _answer_problems(questions, answers)
+    if problems:
+        raise ClaimRefused(problems)
+    try:
+        with transaction.atomic():
+            response = EvaluationResponse.objects.create(
+                form=form, user=user, submitted_at=timezone.now()
+            )
+            EvaluationAnswer.objects.bulk_create(
+                EvaluationAnswer(
+                    response=response, question=q, value=answers.get(str(q.pk), "").strip()
+                )
+                for q in questions
+            )
+    except IntegrityError:
+        return EvaluationResponse.objects.get(form=form, user=user)
+    return response
+
+
+def _answer_problems(
+    questions: list[EvaluationQuestion], answers: dict[str, str]
+) -> list[tuple[str, str]]:
+    problems = []
+    for question in questions:
+        value = answers.get(str(question.pk), "").strip()
+        if not value:
+            if question.required:
+                problems.append((f"q{question.pk}", f"Please answer: {question.text}"))
+            continue
+        allowed = [key for key, _ in question.choice_list()]
+        if question.kind != QuestionKind.TEXT and value not in allowed:
+            problems.append((f"q{question.pk}", f"Choose one of the options: {question.text}"))
+        elif len(value) > 4000:
+            problems.append((f"q{question.pk}", "Please keep answers under 4000 characters."))
+    return problems
+
+
+# Transcript ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranscriptRow:
+    event_title: str
+    provider: str
+    start_date: str
+    end_date: str
+    credit_type: str
+    credit: Decimal
+    designated_max: Decimal
+    status: str
+    certificate_code: str
+
+
+def transcript_rows(user) -> list[TranscriptRow]:
+    """All of a learner's approved credits across events (after corrections)."""
+    claims = (
+        Claim.objects.filter(user=user, status=ClaimStatus.APPROVED)
+        .select_related("event__organizer")
+        .prefetch_related("corrections", "certificates")
+        .order_by("event__start_date", "event__title", "credit_type")
+    )
+    rows = []
+    for claim in claims:
+        corrections = sorted(claim.corrections.all(), key=lambda c: (c.created_at, c.pk))
+        certificates = sorted(claim.certificates.all(), key=lambda c: -c.version)
+        certificate = certificates[0] if certificates else None
+        rows.append(
+            TranscriptRow(
+                event_title=claim.event.title,
+                provider=claim.event.cme_provider or claim.event.organizer.name,
+                start_date=claim.event.start_date.isoformat(),
+                end_date=claim.event.end_date.isoformat(),
+                credit_type=PRESETS[claim.credit_type].name,
+                credit=corrections[-1].credit if corrections else claim.claimed_credit,
+                designated_max=claim.designated_max,
+                status=certificate.get_status_display() if certificate else "",
+                certificate_code=certificate.code if certificate else "",
+            )
+        )
+    return rows

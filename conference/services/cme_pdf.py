@@ -1,0 +1,560 @@
+"""Certificate and transcript PDFs (reportlab, embedded TrueType fonts, vector QR from segno).
+
+Text is drawn in runs: each character takes the first font of a fallback chain that has a glyph
+for it (DejaVu for Latin, Greek, Cyrillic, Arabic, Hebrew; WenQuanYi Micro Hei for CJK when the
+Debian package `fonts-wqy-microhei` is installed). Right-to-left text is shaped
+(arabic-reshaper) and put in visual order (python-bidi) line by line, after wrapping.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO
+
+import arabic_reshaper
+import segno
+from bidi import get_display
+from django.utils import timezone
+from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.pagesizes import landscape, letter
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from conference.services.credit.rules import PRESETS
+
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/truetype/wqy"),
+    Path("/usr/share/fonts/TTF"),
+    Path("/usr/share/fonts/dejavu"),
+)
+FONT_FILES = {
+    "Serif": ("DejaVuSerif.ttf", 0),
+    "Serif-Bold": ("DejaVuSerif-Bold.ttf", 0),
+    "Sans": ("DejaVuSans.ttf", 0),
+    "Sans-Bold": ("DejaVuSans-Bold.ttf", 0),
+    "CJK": ("wqy-microhei.ttc", 0),
+}
+REQUIRED_FONTS = ("Serif", "Serif-Bold", "Sans", "Sans-Bold")
+
+NAVY = HexColor("#1b2a4a")
+GOLD = HexColor("#b08d3c")
+INK = HexColor("#222222")
+MUTED = HexColor("#5a6170")
+PAPER = HexColor("#fffdf7")
+
+PAGE = landscape(letter)
+# Ligatures such as U+FDF2 (Allah) are not in DejaVu: keep the shaped letters instead.
+_RESHAPER = arabic_reshaper.ArabicReshaper(configuration={"support_ligatures": False})
+
+
+class FontMissing(RuntimeError):
+    pass
+
+
+# Fonts and text runs ------------------------------------------------------------------------
+
+
+def _find_font(filename: str) -> Path | None:
+    return next((d / filename for d in FONT_DIRS if (d / filename).is_file()), None)
+
+
+@cache
+def fonts() -> dict[str, TTFont]:
+    """Register the fonts once per process; the CJK fallback is optional."""
+    registered = {}
+    for key, (filename, index) in FONT_FILES.items():
+        path = _find_font(filename)
+        if path is None:
+            if key in REQUIRED_FONTS:
+                raise FontMissing(f"{filename} not found: install the Debian fonts-dejavu-core")
+            continue
+        font = TTFont(f"MV-{key}", str(path), subfontIndex=index)
+        pdfmetrics.registerFont(font)
+        registered[key] = font
+    return registered
+
+
+def chain(style: str) -> list[TTFont]:
+    available = fonts()
+    family = "Sans-Bold" if style.endswith("Bold") else "Sans"
+    order = [style, family, "CJK"]
+    return [available[key] for key in dict.fromkeys(order) if key in available]
+
+
+def _font_for(char: str, fallbacks: Sequence[TTFont]) -> TTFont:
+    code = ord(char)
+    for font in fallbacks:
+        if code in font.face.charToGlyph:
+            return font
+    return fallbacks[0]
+
+
+def runs(text: str, fallbacks: Sequence[TTFont]) -> list[tuple[str, str]]:
+    """(font name, text) pieces, each drawable in one font."""
+    pieces: list[tuple[str, str]] = []
+    for char in text:
+        name = _font_for(char, fallbacks).fontName if not char.isspace() else None
+        if pieces and (name is None or pieces[-1][0] == name):
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + char)
+        else:
+            pieces.append((name or fallbacks[0].fontName, char))
+    return pieces
+
+
+def text_width(text: str, style: str, size: float) -> float:
+    return sum(pdfmetrics.stringWidth(t, f, size) for f, t in runs(text, chain(style)))
+
+
+def is_rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
+
+
+def visual(text: str) -> str:
+    """Right-to-left text shaped and reordered for drawing left to right."""
+    return get_display(_RESHAPER.reshape(text)) if is_rtl(text) else text
+
+
+def draw_text(
+    canvas: Canvas, x: float, y: float, text: str, *, style: str, size: float, align: str = "left"
+) -> None:
+    shown = visual(text)
+    width = text_width(shown, style, size)
+    if align == "center":
+        x -= width / 2
+    elif align == "right":
+        x -= width
+    for font_name, piece in runs(shown, chain(style)):
+        canvas.setFont(font_name, size)
+        canvas.drawString(x, y, piece)
+        x += pdfmetrics.stringWidth(piece, font_name, size)
+
+
+def _is_wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words (with their trailing space); CJK characters break anywhere."""
+    tokens: list[str] = []
+    for word in text.split(" "):
+        if any(_is_wide(c) for c in word):
+            tokens.extend(word)
+            tokens[-1] += " "
+        else:
+            tokens.append(word + " ")
+    return [t for t in tokens if t.strip()]
+
+
+def wrap(text: str, *, style: str, size: float, width: float) -> list[str]:
+    """Greedy wrap to `width`; a word longer than a line is broken by characters."""
+    lines: list[str] = []
+    line = ""
+    for token in _tokens(" ".join(text.split())):
+        candidate = line + token
+        if line and text_width(candidate.rstrip(), style, size) > width:
+            lines.append(line.rstrip())
+            line = ""
+            candidate = token
+        while text_width(candidate.rstrip(), style, size) > width and len(candidate) > 1:
+            cut = _longest_prefix(candidate, style, size, width)
+            lines.append(candidate[:cut])
+            candidate = candidate[cut:]
+        line = candidate
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def _longest_prefix(text: str, style: str, size: float, width: float) -> int:
+    cut = 1
+    while cut < len(text) and text_width(text[: cut + 1], style, size) <= width:
+        cut += 1
+    return cut
+
+
+def draw_paragraph(
+    canvas: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    *,
+    style: str,
+    size: float,
+    width: float,
+    leading: float | None = None,
+    align: str = "center",
+) -> float:
+    """Draw wrapped text from baseline `y` down; return the y below the last line."""
+    leading = leading or size * 1.3
+    for line in wrap(text, style=style, size=size, width=width):
+        draw_text(canvas, x, y, line, style=style, size=size, align=align)
+        y -= leading
+    return y
+
+
+def fit_paragraph(
+    text: str, *, style: str, sizes: Sequence[float], width: float, max_lines: int
+) -> float:
+    """The largest size at which `text` fits in `max_lines` lines (else the smallest)."""
+    for size in sizes:
+        if len(wrap(text, style=style, size=size, width=width)) <= max_lines:
+            return size
+    return sizes[-1]
+
+
+def draw_qr(canvas: Canvas, content: str, *, x: float, y: float, size: float) -> None:
+    """A QR code as one vector path (runs of dark modules as rectangles), with its quiet zone
+    inside `size`."""
+    qr = segno.make(content, error="m", micro=False)
+    matrix = [list(row) for row in qr.matrix]
+    quiet = 2
+    module = size / (len(matrix) + 2 * quiet)
+    canvas.setFillColor(Color(1, 1, 1))
+    canvas.rect(x, y, size, size, stroke=0, fill=1)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(matrix):
+        top = y + size - (quiet + row_index + 1) * module
+        column = 0
+        while column < len(row):
+            if not row[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(row) and row[column]:
+                column += 1
+            path.rect(x + (quiet + start) * module, top, (column - start) * module, module)
+    canvas.setFillColor(Color(0, 0, 0))
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+# The certificate -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    """Everything printed on a certificate (plain values, so rendering needs no database)."""
+
+    learner_name: str
+    degree: str
+    activity_title: str
+    start_date: date
+    end_date: date
+    provider: str
+    credit_type_name: str
+    credit_code: str
+    credit: Decimal
+    designated_max: Decimal
+    designation_statement: str
+    accreditation_statement: str
+    participation: bool
+    ama_max: Decimal | None
+    credited_minutes: int
+    signatory_name: str
+    signatory_title: str
+    issued_on: date
+    first_issued_on: date
+    version: int
+    code: str
+    verify_url: str
+
+
+def designation_statement(event, event_credit) -> str:
+    """The accreditor's wording (override) or the type's template, filled in."""
+    rule = PRESETS[event_credit.credit_type]
+    template = event_credit.statement_override or rule.statement_template
+    values = {
+        "provider": event.cme_provider or event.organizer.name,
+        "max_credits": format(event_credit.designated_max, ".2f"),
+        "activity_number": event_credit.activity_number,
+    }
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def certificate_data(certificate) -> CertificateData:
+    claim = certificate.claim
+    event = claim.event
+    event_credit = event.credits.get(credit_type=claim.credit_type)
+    ama = event.credits.filter(credit_type="AMA_PRA_1").first()
+    now = timezone.localdate(timezone.now(), event.tzinfo)
+    first = certificate.first_issued_at
+    return CertificateData(
+        learner_name=certificate.learner_name,
+        degree=certificate.degree if certificate.degree != "other" else "",
+        activity_title=event.title,
+        start_date=event.start_date,
+        end_date=event.end_date,
+        provider=event.cme_provider or event.organizer.name,
+        credit_type_name=PRESETS[claim.credit_type].name,
+        credit_code=claim.credit_type,
+        credit=certificate.credit,
+        designated_max=event_credit.designated_max,
+        designation_statement=designation_statement(event, event_credit),
+        accreditation_statement=event.accreditation_statement,
+        participation=claim.credit_type == "PARTICIPATION",
+        ama_max=ama.designated_max if ama else None,
+        credited_minutes=claim.credited_seconds // 60,
+        signatory_name=event_credit.signatory_name,
+        signatory_title=event_credit.signatory_title,
+        issued_on=now,
+        first_issued_on=timezone.localdate(first, event.tzinfo) if first else now,
+        version=certificate.version,
+        code=certificate.code,
+        verify_url=certificate.verify_url,
+    )
+
+
+def date_range(start: date, end: date) -> str:
+    if start == end:
+        return f"{start.day} {start:%B %Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{end.day} {end:%B %Y}"
+    if start.year == end.year:
+        return f"{start.day} {start:%B} – {end.day} {end:%B %Y}"
+    return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+
+
+def day(value: date) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def _frame(canvas: Canvas) -> None:
+    width, height = PAGE
+    canvas.setFillColor(PAPER)
+    canvas.rect(0, 0, width, height, stroke=0, fill=1)
+    canvas.setStrokeColor(NAVY)
+    canvas.setLineWidth(3)
+    canvas.rect(24, 24, width - 48, height - 48, stroke=1, fill=0)
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(1)
+    canvas.rect(32, 32, width - 64, height - 64, stroke=1, fill=0)
+    for cx, cy in ((32, 32), (width - 32, 32), (32, height - 32), (width - 32, height - 32)):
+        canvas.setFillColor(GOLD)
+        canvas.circle(cx, cy, 4, stroke=0, fill=1)
+
+
+def _seal(canvas: Canvas, x: float, y: float, credit: str) -> None:
+    canvas.setFillColor(NAVY)
+    canvas.circle(x, y, 34, stroke=0, fill=1)
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(1.5)
+    canvas.circle(x, y, 30, stroke=1, fill=0)
+    canvas.setFillColor(Color(1, 1, 1))
+    draw_text(canvas, x, y + 2, credit, style="Serif-Bold", size=15, align="center")
+    draw_text(canvas, x, y - 12, "CREDITS", style="Sans-Bold", size=6.5, align="center")
+
+
+def render_certificate(data: CertificateData, stream: BinaryIO) -> None:
+    """Write a one-page certificate PDF to `stream`."""
+    canvas = Canvas(stream, pagesize=PAGE, pageCompression=1)
+    canvas.setTitle(f"Certificate {data.code} — {data.activity_title}")
+    canvas.setAuthor(data.provider)
+    _frame(canvas)
+    width, height = PAGE
+    center, text_width_max = width / 2, width - 180
+    canvas.setFillColor(NAVY)
+    draw_text(
+        canvas,
+        center,
+        height - 78,
+        data.provider.upper(),
+        style="Sans-Bold",
+        size=11,
+        align="center",
+    )
+    heading = "Certificate of Participation" if data.participation else "Certificate of Credit"
+    draw_text(canvas, center, height - 122, heading, style="Serif-Bold", size=30, align="center")
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(1)
+    canvas.line(center - 120, height - 136, center + 120, height - 136)
+    canvas.setFillColor(MUTED)
+    draw_text(
+        canvas, center, height - 160, "This certifies that", style="Serif", size=12, align="center"
+    )
+    name = f"{data.learner_name}, {data.degree}" if data.degree else data.learner_name
+    name_size = fit_paragraph(
+        name, style="Serif-Bold", sizes=(26, 22, 18, 15), width=text_width_max, max_lines=1
+    )
+    canvas.setFillColor(INK)
+    y = draw_paragraph(
+        canvas, center, height - 194, name, style="Serif-Bold", size=name_size, width=text_width_max
+    )
+    canvas.setFillColor(MUTED)
+    y = draw_paragraph(
+        canvas,
+        center,
+        y - 4,
+        "participated in the live virtual activity",
+        style="Serif",
+        size=12,
+        width=text_width_max,
+    )
+    title_size = fit_paragraph(
+        data.activity_title,
+        style="Serif-Bold",
+        sizes=(17, 15, 13, 11),
+        width=text_width_max,
+        max_lines=2,
+    )
+    canvas.setFillColor(NAVY)
+    y = draw_paragraph(
+        canvas,
+        center,
+        y - 6,
+        data.activity_title,
+        style="Serif-Bold",
+        size=title_size,
+        width=text_width_max,
+    )
+    canvas.setFillColor(MUTED)
+    when = f"{date_range(data.start_date, data.end_date)} · Live virtual activity"
+    y = draw_paragraph(canvas, center, y - 4, when, style="Sans", size=10.5, width=text_width_max)
+    canvas.setFillColor(INK)
+    y = draw_paragraph(
+        canvas,
+        center,
+        y - 8,
+        _award_line(data),
+        style="Serif-Bold",
+        size=13,
+        width=text_width_max,
+    )
+    canvas.setFillColor(INK)
+    y = draw_paragraph(
+        canvas,
+        center,
+        y - 12,
+        data.designation_statement,
+        style="Serif",
+        size=10.5,
+        width=text_width_max - 40,
+    )
+    if data.accreditation_statement:
+        canvas.setFillColor(MUTED)
+        draw_paragraph(
+            canvas,
+            center,
+            y - 8,
+            data.accreditation_statement,
+            style="Serif",
+            size=9.5,
+            width=text_width_max - 40,
+        )
+    _footer(canvas, data)
+    canvas.showPage()
+    canvas.save()
+
+
+def _award_line(data: CertificateData) -> str:
+    credit = format(data.credit, ".2f")
+    if data.participation:
+        hours = f"{data.credited_minutes // 60} h {data.credited_minutes % 60:02d} min"
+        line = f"Credit-eligible attendance: {hours} (participation: {credit} hours)."
+        if data.ama_max is not None:
+            line += f" The activity was designated for a maximum of {data.ama_max:.2f} AMA PRA Category 1 Credits™."
+        return line
+    return (
+        f"{credit} {data.credit_type_name} claimed (maximum designated: {data.designated_max:.2f})"
+    )
+
+
+def _footer(canvas: Canvas, data: CertificateData) -> None:
+    width, _height = PAGE
+    base = 70
+    canvas.setStrokeColor(INK)
+    canvas.setLineWidth(0.6)
+    canvas.line(80, base + 40, 300, base + 40)
+    canvas.setFillColor(INK)
+    draw_text(canvas, 80, base + 46, data.signatory_name or "", style="Serif", size=11)
+    canvas.setFillColor(MUTED)
+    signer = data.signatory_title or "Director of Continuing Medical Education"
+    draw_text(canvas, 80, base + 28, f"{signer}, {data.provider}"[:90], style="Sans", size=8)
+    issued = f"Issued {day(data.issued_on)}"
+    if data.version > 1:
+        issued += f" (version {data.version}; first issued {day(data.first_issued_on)})"
+    draw_text(canvas, 80, base + 14, issued, style="Sans", size=8)
+    _seal(canvas, width / 2, base + 30, format(data.credit, ".2f"))
+    qr_size = 84
+    qr_x = width - 80 - qr_size
+    draw_qr(canvas, data.verify_url, x=qr_x, y=base - 10, size=qr_size)
+    canvas.setFillColor(INK)
+    draw_text(
+        canvas, qr_x - 10, base + 50, "Verification code", style="Sans", size=8, align="right"
+    )
+    draw_text(canvas, qr_x - 10, base + 34, data.code, style="Sans-Bold", size=13, align="right")
+    canvas.setFillColor(MUTED)
+    draw_text(canvas, qr_x - 10, base + 20, data.verify_url, style="Sans", size=7, align="right")
+
+
+# The transcript ------------------------------------------------------------------------------
+
+
+def render_transcript(name: str, rows: Sequence, stream: BinaryIO, *, generated: datetime) -> None:
+    """A learner's credits across events as a table (one or more pages)."""
+    canvas = Canvas(stream, pagesize=letter, pageCompression=1)
+    canvas.setTitle(f"CME transcript — {name}")
+    _width, height = letter
+    y = _transcript_header(canvas, name, generated, height)
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        lines = wrap(row.event_title, style="Sans", size=9, width=220)
+        needed = 14 * max(len(lines), 1) + 6
+        if y - needed < 60:
+            canvas.showPage()
+            y = _transcript_header(canvas, name, generated, height)
+        _transcript_row(canvas, row, lines, y)
+        y -= needed
+        totals[row.credit_type] = totals.get(row.credit_type, Decimal(0)) + row.credit
+    y -= 10
+    canvas.setFillColor(NAVY)
+    for credit_type, total in sorted(totals.items()):
+        draw_text(canvas, 50, y, f"Total {credit_type}: {total:.2f}", style="Sans-Bold", size=10)
+        y -= 14
+    if not rows:
+        draw_text(canvas, 50, y, "No credit claimed yet.", style="Sans", size=10)
+    canvas.showPage()
+    canvas.save()
+
+
+def _transcript_header(canvas: Canvas, name: str, generated: datetime, height: float) -> float:
+    canvas.setFillColor(NAVY)
+    draw_text(
+        canvas, 50, height - 60, "Continuing education transcript", style="Serif-Bold", size=18
+    )
+    canvas.setFillColor(INK)
+    draw_text(canvas, 50, height - 82, name, style="Serif", size=12)
+    canvas.setFillColor(MUTED)
+    draw_text(
+        canvas, 50, height - 98, f"Generated {generated:%d %B %Y %H:%M} UTC", style="Sans", size=8
+    )
+    y = height - 126
+    canvas.setFillColor(NAVY)
+    for x, label in ((50, "Activity"), (280, "Dates"), (370, "Credit type"), (520, "Credits")):
+        draw_text(canvas, x, y, label, style="Sans-Bold", size=9)
+    canvas.setStrokeColor(GOLD)
+    canvas.line(50, y - 5, width_of_letter() - 50, y - 5)
+    return y - 20
+
+
+def width_of_letter() -> float:
+    return letter[0]
+
+
+def _transcript_row(canvas: Canvas, row, lines: list[str], y: float) -> None:
+    canvas.setFillColor(INK)
+    for index, line in enumerate(lines):
+        draw_text(canvas, 50, y - 14 * index, line, style="Sans", size=9)
+    draw_text(canvas, 280, y, row.start_date, style="Sans", size=9)
+    for index, line in enumerate(wrap(row.credit_type, style="Sans", size=9, width=140)[:2]):
+        draw_text(canvas, 370, y - 14 * index, line, style="Sans", size=9)
+    draw_text(canvas, 560, y, f"{row.credit:.2f}", style="Sans", size=9, align="right")
