@@ -38,7 +38,11 @@ def make_event(*, days_ago: int = 2, credit_types=("AMA_PRA_1", "PARTICIPATION")
     )
     hall = HallFactory()
     session = SessionFactory(
-        event=event, hall=hall, is_cme_eligible=True, designated_minutes=60, kind=SessionKind.SEMINAR
+        event=event,
+        hall=hall,
+        is_cme_eligible=True,
+        designated_minutes=60,
+        kind=SessionKind.SEMINAR,
     )
     for code in credit_types:
         EventCredit.objects.create(

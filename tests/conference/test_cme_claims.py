@@ -45,7 +45,9 @@ def test_credit_offers_53_minutes_physician_gets_one_credit():
 
     assert offers["AMA_PRA_1"].minutes == 53
     assert offers["AMA_PRA_1"].result.credit == Decimal("1.00")
-    assert offers["AMA_PRA_1"].problems == [("evaluation_required", "Complete the evaluation first.")]
+    assert offers["AMA_PRA_1"].problems == [
+        ("evaluation_required", "Complete the evaluation first.")
+    ]
 
 
 def test_claim_credit_within_computed_is_approved_and_queues_one_certificate(
