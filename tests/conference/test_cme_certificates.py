@@ -1,0 +1,337 @@
+"""Certificates: PDF contents, Unicode and right-to-left names, long titles, the QR code, and the
+Celery task's idempotency and crash safety."""
+
+import shutil
+import subprocess
+import time
+import uuid
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from pypdf import PdfReader
+
+from accounts.models import Degree, ProfessionalProfile
+from conference.celery import app as project_app
+from conference.celery import create_app
+from conference.models import Certificate, CertificateStatus, EventCredit
+from conference.services import cme, cme_pdf
+from conference.tasks import issue_certificate
+from tests.conference.cme_support import (
+    ACCREDITATION,
+    attend,
+    evaluate,
+    learner,
+    make_event,
+    media_root,
+)
+
+__all__ = ["media_root"]
+
+AMA_STATEMENT = (
+    "Society of Test Medicine designates this live activity for a maximum of 1.00 AMA PRA "
+    "Category 1 Credits™. Physicians should claim only the credit commensurate with the extent "
+    "of their participation in the activity."
+)
+
+
+def _approved_claim(*, degree=Degree.MD, legal_name="Grace Hopper", code="AMA_PRA_1", **event_kw):
+    event, session = make_event(**event_kw)
+    user = learner(degree=degree, legal_name=legal_name)
+    attend(user, session, minutes=60)
+    evaluate(user, event)
+    return cme.claim_credit(user, event, code, amount="1.00", attested=True)
+
+
+def _text(path: Path) -> str:
+    return " ".join(PdfReader(path).pages[0].extract_text().split())
+
+
+def _files(root: Path) -> list[str]:
+    folder = root / "certificates"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.django_db
+def test_issue_certificate_pdf_has_name_statements_and_code(media_root):
+    claim = _approved_claim()
+
+    certificate = cme.issue_certificate(claim.pk)
+
+    path = cme.certificate_file(certificate)
+    text = _text(path)
+    assert certificate.status == CertificateStatus.ISSUED
+    assert path == media_root / "certificates" / f"{certificate.code}-v1.pdf"
+    assert "Grace Hopper, MD" in text
+    assert AMA_STATEMENT in text
+    assert ACCREDITATION in text
+    assert certificate.code in text
+    assert "Certificate of Credit" in text
+    assert "1.00 AMA PRA Category 1 Credit™ claimed (maximum designated: 1.00)" in text
+    assert "Live virtual activity" in text
+    assert len(PdfReader(path).pages) == 1
+
+
+@pytest.mark.django_db
+def test_issue_certificate_statement_override_printed_verbatim(media_root):
+    claim = _approved_claim()
+    wording = "The Society designates this live activity for a maximum of 1.00 credits {sic}."
+    EventCredit.objects.filter(event=claim.event, credit_type="AMA_PRA_1").update(
+        statement_override=wording
+    )
+
+    certificate = cme.issue_certificate(claim.pk)
+
+    assert wording in _text(cme.certificate_file(certificate))
+
+
+@pytest.mark.django_db
+def test_issue_certificate_non_physician_gets_participation(media_root):
+    claim = _approved_claim(
+        degree=Degree.RN, legal_name="Florence Nightingale", code="PARTICIPATION"
+    )
+
+    text = _text(cme.certificate_file(cme.issue_certificate(claim.pk)))
+
+    assert "Certificate of Participation" in text
+    assert "Florence Nightingale, RN" in text
+    assert "designated for a maximum of 1.00 AMA PRA Category 1 Credits™" in text
+
+
+def _fonts_used(path: Path) -> set[str]:
+    resources = PdfReader(path).pages[0]["/Resources"]["/Font"]
+    names = (str(font.get_object()["/BaseFont"]).split("+")[-1] for font in resources.values())
+    return {name.removesuffix("-0") for name in names}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", ["Zoë Ørsted-Łukasiewicz", "محمد بن عبد الله", "יעל כהן", "王小明", "Ngô Bảo Châu"]
+)
+def test_issue_certificate_unicode_names_render_with_embedded_fonts(media_root, name):
+    claim = _approved_claim(legal_name=name)
+
+    path = cme.certificate_file(cme.issue_certificate(claim.pk))
+
+    fonts = _fonts_used(path)
+    assert fonts >= {"DejaVuSerif-Bold"}
+    if name == "王小明":
+        if cme_pdf._find_font("wqy-microhei.ttc") is None:
+            pytest.skip("the CJK fallback needs the Debian package fonts-wqy-microhei")
+        assert "WenQuanYiMicroHei" in fonts
+        assert name in _text(path)
+    if cme_pdf.is_rtl(name):
+        # Drawn shaped, in visual order; text extraction puts the right-to-left run back into
+        # logical order, so the shaped name reads in its original order.
+        assert cme_pdf._RESHAPER.reshape(name) in _text(path)
+
+
+def test_wrap_very_long_title_fits_width_and_keeps_every_word():
+    title = " ".join(["Antimicrobial stewardship in the intensive care unit"] * 8)
+
+    lines = cme_pdf.wrap(title, style="Serif-Bold", size=11, width=400)
+
+    assert len(lines) > 3
+    assert all(cme_pdf.text_width(line, "Serif-Bold", 11) <= 400 for line in lines)
+    assert " ".join(lines) == title
+
+
+def test_wrap_unbroken_cjk_and_overlong_word_break_within_width():
+    lines = cme_pdf.wrap("会议" * 60 + " " + "x" * 300, style="Serif", size=12, width=200)
+
+    assert all(cme_pdf.text_width(line, "Serif", 12) <= 200 for line in lines)
+    assert "".join(lines).replace(" ", "") == "会议" * 60 + "x" * 300
+
+
+@pytest.mark.django_db
+def test_issue_certificate_very_long_title_renders_one_page(media_root):
+    claim = _approved_claim(title="Management of sepsis and septic shock in adults " * 6)
+
+    path = cme.certificate_file(cme.issue_certificate(claim.pk))
+
+    assert len(PdfReader(path).pages) == 1
+    assert "Management of sepsis and septic shock in adults" in _text(path)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils (pdftoppm)")
+def test_issue_certificate_qr_decodes_to_verify_url(media_root, tmp_path):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    claim = _approved_claim()
+    certificate = cme.issue_certificate(claim.pk)
+
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "150",
+            "-singlefile",
+            cme.certificate_file(certificate),
+            tmp_path / "page",
+        ],
+        check=True,
+        timeout=60,
+    )
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))]
+
+    assert decoded == [certificate.verify_url]
+    assert certificate.verify_url.endswith(f"/verify/{certificate.code}/")
+
+
+@pytest.mark.django_db
+def test_issue_certificate_task_run_twice_gives_one_certificate(media_root):
+    claim = _approved_claim()
+
+    issue_certificate.apply(args=[claim.pk]).get()
+    first = Certificate.objects.get(claim=claim)
+    issue_certificate.apply(args=[claim.pk]).get()
+
+    again = Certificate.objects.get(claim=claim)
+    assert (again.pk, again.status, again.issued_at) == (first.pk, "issued", first.issued_at)
+    assert _files(media_root) == [f"{first.code}-v1.pdf"]
+
+
+@pytest.mark.django_db
+def test_issue_certificate_crash_mid_render_leaves_no_file_and_retry_succeeds(
+    media_root, monkeypatch
+):
+    claim = _approved_claim()
+    real_render = cme_pdf.render_certificate
+
+    def crash_after_partial_write(data, stream):
+        stream.write(b"%PDF-1.4 half a certificate")
+        raise RuntimeError("worker died mid-render")
+
+    monkeypatch.setattr(cme_pdf, "render_certificate", crash_after_partial_write)
+    with pytest.raises(RuntimeError):
+        cme.issue_certificate(claim.pk)
+
+    failed = Certificate.objects.get(claim=claim)
+    assert (failed.status, failed.file_path) == (CertificateStatus.FAILED, "")
+    assert "worker died mid-render" in failed.error
+    assert _files(media_root) == []
+
+    monkeypatch.setattr(cme_pdf, "render_certificate", real_render)
+    issued = cme.issue_certificate(claim.pk)
+
+    assert (issued.pk, issued.status, issued.error) == (failed.pk, CertificateStatus.ISSUED, "")
+    assert _files(media_root) == [f"{issued.code}-v1.pdf"]
+    assert PdfReader(cme.certificate_file(issued)).pages
+
+
+@pytest.mark.django_db
+def test_issue_certificate_after_killed_worker_removes_leftover_partial(media_root):
+    claim = _approved_claim()
+    certificate = Certificate.objects.get(claim=claim)
+    folder = media_root / "certificates"
+    folder.mkdir(parents=True)
+    (folder / f"{certificate.code}-v1.pdf.dead0001.partial").write_bytes(b"%PDF-1.4 half")
+
+    cme.issue_certificate(claim.pk)
+
+    assert _files(media_root) == [f"{certificate.code}-v1.pdf"]
+
+
+@pytest.mark.django_db
+def test_queue_certificate_after_name_change_supersedes_and_keeps_code(media_root):
+    claim = _approved_claim(legal_name="Grace Hopper")
+    first = cme.issue_certificate(claim.pk)
+    ProfessionalProfile.objects.filter(user=claim.user).update(legal_name="Grace Brewster Hopper")
+
+    queued = cme.queue_certificate(claim)
+    second = cme.issue_certificate(claim.pk)
+
+    first.refresh_from_db()
+    assert queued.pk == second.pk
+    assert (second.version, second.code, second.learner_name) == (
+        2,
+        first.code,
+        "Grace Brewster Hopper",
+    )
+    assert second.first_issued_at == first.first_issued_at
+    assert first.status == CertificateStatus.SUPERSEDED
+    assert cme.queue_certificate(claim) is None  # nothing changed: no third version
+    assert "first issued" in _text(cme.certificate_file(second))
+
+
+@pytest.mark.django_db
+def test_revoke_certificate_shows_revoked_on_verification(media_root):
+    claim = _approved_claim()
+    certificate = cme.issue_certificate(claim.pk)
+    staff = learner(legal_name="Staff")
+
+    cme.revoke_certificate(claim, reason="Attendance was falsified", actor=staff)
+
+    info = cme.verify_certificate(certificate.code)
+    assert (info["status"], info["revoked_reason"]) == ("revoked", "Attendance was falsified")
+    assert cme.queue_certificate(claim) is None
+
+
+def test_render_certificate_is_a_pdf_without_database():
+    data = cme_pdf.CertificateData(
+        learner_name="Test Name",
+        degree="DO",
+        activity_title="Title",
+        start_date=__import__("datetime").date(2025, 5, 1),
+        end_date=__import__("datetime").date(2025, 5, 2),
+        provider="Provider",
+        credit_type_name="AOA Category 1-A credits",
+        credit_code="AOA_1A",
+        credit=Decimal("2.25"),
+        designated_max=Decimal("3.00"),
+        designation_statement="Statement.",
+        accreditation_statement="",
+        participation=False,
+        ama_max=None,
+        credited_minutes=135,
+        signatory_name="",
+        signatory_title="",
+        issued_on=__import__("datetime").date(2025, 5, 3),
+        first_issued_on=__import__("datetime").date(2025, 5, 3),
+        version=1,
+        code="ABCDEFGHJK",
+        verify_url="https://example.org/verify/ABCDEFGHJK/",
+    )
+    buffer = BytesIO()
+
+    cme_pdf.render_certificate(data, buffer)
+
+    assert buffer.getvalue().startswith(b"%PDF-")
+    assert "2.25 AOA Category 1-A credits claimed" in " ".join(
+        PdfReader(BytesIO(buffer.getvalue())).pages[0].extract_text().split()
+    )
+
+
+@pytest.fixture
+def restore_default_app():
+    yield
+    project_app.set_current()
+    project_app.set_default()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_issue_certificate_through_real_worker(media_root, restore_default_app):
+    claim = _approved_claim()
+    celery_app = create_app(broker_url=settings.REDIS_URL)
+    queue = f"test-cme-{uuid.uuid4().hex[:10]}"
+    with start_worker(celery_app, perform_ping_check=False, queues=[queue], shutdown_timeout=20):
+        for _ in range(2):
+            celery_app.tasks[issue_certificate.name].apply_async(args=[claim.pk], queue=queue)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if Certificate.objects.filter(claim=claim, status="issued").exists():
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+
+    certificate = Certificate.objects.get(claim=claim)
+    assert certificate.status == CertificateStatus.ISSUED
+    assert _files(media_root) == [f"{certificate.code}-v1.pdf"]
