@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts.forms import ThrottledAdminAuthenticationForm
 from conference.health import healthz
+from conference.views.cme import verify as cme_verify
 from conference.views.presenter import presenter
 
 # The admin login shares the brute-force throttle of the attendee login.
@@ -12,6 +13,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("cme/", include("conference.views.cme_urls")),
+    path("verify/<str:code>/", cme_verify, name="cme-verify"),
     path("api/events/<slug:event_slug>/venue/", include("conference.api.venue_urls")),
     path("api/", include("conference.api.urls")),
     path(

@@ -1,0 +1,228 @@
+"""Attendee CME pages: my credit per event, evaluation, claim, certificate download, transcript,
+and the public certificate verification page. Rules live in `conference.services.cme`."""
+
+import csv
+import io
+from hashlib import sha256
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.throttle import client_ip
+from conference.models import Certificate, CertificateStatus, Claim, Event
+from conference.services import cme, cme_pdf
+
+VERIFY_LIMIT_PER_MINUTE = 30
+
+
+def _event(slug: str) -> Event:
+    return get_object_or_404(Event.objects.published().select_related("organizer"), slug=slug)
+
+
+def _site_url(request: HttpRequest) -> str:
+    return getattr(settings, "MEDVENUE_SITE_URL", "") or request.build_absolute_uri("/")
+
+
+@login_required
+@require_GET
+def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
+    event = _event(event_slug)
+    offers = cme.credit_offers(request.user, event)
+    form = cme.ensure_evaluation_form(event) if offers else None
+    certificates = {
+        offer.code: cme.current_certificate(offer.claim) for offer in offers if offer.claim
+    }
+    rows = [(offer, certificates.get(offer.code)) for offer in offers]
+    pending = any(c and c.status == CertificateStatus.QUEUED for c in certificates.values())
+    context = {
+        "event": event,
+        "rows": rows,
+        "evaluation_form": form,
+        "questions": list(form.questions.all()) if form else [],
+        "evaluation_done": cme.evaluation_done(request.user, event),
+        "attestation": cme.ATTESTATION_TEXT,
+        "refresh": pending,
+        "name_changed": _name_changed(request.user, certificates.values()),
+    }
+    return render(request, "cme/my_cme.html", context)
+
+
+def _name_changed(user, certificates) -> bool:
+    name = cme.learner_name(user)
+    return any(
+        c and c.status == CertificateStatus.ISSUED and c.learner_name != name for c in certificates
+    )
+
+
+@login_required
+@require_POST
+def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
+    event = _event(event_slug)
+    answers = {
+        key.removeprefix("q"): value for key, value in request.POST.items() if key.startswith("q")
+    }
+    try:
+        cme.submit_evaluation(request.user, event, answers)
+    except cme.ClaimRefused as refused:
+        for _, message in refused.problems:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Thank you: your evaluation is recorded.")
+    return redirect("cme:event", event_slug=event.slug)
+
+
+@login_required
+@require_POST
+def claim(request: HttpRequest, event_slug: str) -> HttpResponse:
+    event = _event(event_slug)
+    try:
+        created = cme.claim_credit(
+            request.user,
+            event,
+            request.POST.get("credit_type", ""),
+            amount=request.POST.get("amount", ""),
+            attested=request.POST.get("attest") == "yes",
+            site_url=_site_url(request),
+        )
+    except cme.ClaimRefused as refused:
+        for _, message in refused.problems:
+            messages.error(request, message)
+    else:
+        messages.success(request, _claim_message(created))
+    return redirect("cme:event", event_slug=event.slug)
+
+
+def _claim_message(created: Claim) -> str:
+    if created.status == "needs_review":
+        return "Your claim is above the computed credit and waits for staff review."
+    return "Your claim is recorded; your certificate is being prepared."
+
+
+@login_required
+@require_POST
+def reissue(request: HttpRequest, event_slug: str) -> HttpResponse:
+    """Issue new certificate versions after a change of the learner's legal name."""
+    event = _event(event_slug)
+    for own in Claim.objects.filter(user=request.user, event=event, status="approved"):
+        cme.queue_certificate(own, site_url=_site_url(request))
+    messages.success(request, "New certificates with your current name are being prepared.")
+    return redirect("cme:event", event_slug=event.slug)
+
+
+@login_required
+@require_GET
+def download_certificate(request: HttpRequest, certificate_id: int) -> FileResponse:
+    """Only the learner and the organizer's staff; anyone else gets "not found"."""
+    certificate = (
+        Certificate.objects.select_related("claim__event").filter(pk=certificate_id).first()
+    )
+    if certificate is None or not cme.may_download(request.user, certificate):
+        raise Http404("No such certificate.")
+    path = cme.certificate_file(certificate)
+    if path is None:
+        raise Http404("This certificate is not ready yet.")
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=f"certificate-{certificate.code}-v{certificate.version}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def transcript(request: HttpRequest) -> HttpResponse:
+    rows = cme.transcript_rows(request.user)
+    return render(request, "cme/transcript.html", {"rows": rows})
+
+
+TRANSCRIPT_COLUMNS = (
+    "activity",
+    "provider",
+    "start_date",
+    "end_date",
+    "credit_type",
+    "credits",
+    "designated_max",
+    "certificate_status",
+    "certificate_code",
+)
+
+
+@login_required
+@require_GET
+def transcript_csv(request: HttpRequest) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(TRANSCRIPT_COLUMNS)
+    for row in cme.transcript_rows(request.user):
+        writer.writerow(
+            [
+                _csv_safe(row.event_title),
+                _csv_safe(row.provider),
+                row.start_date,
+                row.end_date,
+                row.credit_type,
+                f"{row.credit:.2f}",
+                f"{row.designated_max:.2f}",
+                row.status,
+                row.certificate_code,
+            ]
+        )
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="cme-transcript.csv"'
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    """Keep spreadsheets from running a title as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@login_required
+@require_GET
+def transcript_pdf(request: HttpRequest) -> HttpResponse:
+    buffer = io.BytesIO()
+    cme_pdf.render_transcript(
+        cme.learner_name(request.user),
+        cme.transcript_rows(request.user),
+        buffer,
+        generated=timezone.now(),
+    )
+    response = HttpResponse(buffer.getvalue(), content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="cme-transcript.pdf"'
+    return response
+
+
+def _verify_allowed(request: HttpRequest) -> bool:
+    digest = sha256(client_ip(request).encode()).hexdigest()[:32]
+    key = f"cme-verify:{digest}:{int(timezone.now().timestamp() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count <= VERIFY_LIMIT_PER_MINUTE
+
+
+@require_GET
+def verify(request: HttpRequest, code: str) -> HttpResponse:
+    """Public: is this certificate genuine? Never shows NPI, licenses, board IDs or birthdays."""
+    wants_json = request.GET.get("format") == "json"
+    if not _verify_allowed(request):
+        if wants_json:
+            return JsonResponse({"error": "too many requests, try again in a minute"}, status=429)
+        return render(request, "cme/verify.html", {"limited": True, "code": code}, status=429)
+    info = cme.verify_certificate(code[:32])
+    status = 200 if info else 404
+    if wants_json:
+        return JsonResponse(info or {"status": "not_found"}, status=status)
+    return render(request, "cme/verify.html", {"info": info, "code": code[:32]}, status=status)

@@ -1,0 +1,291 @@
+"""Attendee CME pages, certificate downloads (object permissions), verification and transcript."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from pypdf import PdfReader
+
+from accounts.models import BoardCertification, Degree, ProfessionalProfile, StateLicense
+from conference.models import Certificate, Claim, ClaimStatus, EvaluationResponse
+from conference.services import cme
+from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
+from tests.factories import MembershipFactory, OrganizerFactory
+
+__all__ = ["media_root"]
+
+pytestmark = pytest.mark.django_db
+
+SECRET_NPI = "1234567893"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _issued(*, legal_name="Grace Hopper", event_kw=None):
+    """A learner with identifiers that must never leak, and an issued certificate."""
+    event, session = make_event(**(event_kw or {}))
+    user = learner(legal_name=legal_name, npi=SECRET_NPI, birth_month=2, birth_day=29)
+    profile = ProfessionalProfile.objects.get(user=user)
+    StateLicense.objects.create(profile=profile, state="CA", number="LIC-SECRET-77")
+    BoardCertification.objects.create(profile=profile, board="ABIM", board_id="BOARD-SECRET-42")
+    attend(user, session, minutes=60)
+    evaluate(user, event)
+    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    return user, event, cme.issue_certificate(claim.pk)
+
+
+def test_my_cme_page_shows_minutes_credit_and_reasons(client):
+    event, session = make_event()
+    user = learner()
+    attend(user, session, minutes=7)
+    client.force_login(user)
+
+    response = client.get(reverse("cme:event", kwargs={"event_slug": event.slug}))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "7 min</strong> of credit-eligible attendance" in html
+    assert "Your attended time is below the minimum for credit." in html
+    assert 'data-problem="evaluation_required"' in html
+    assert "What will you change in your practice" in html
+
+
+def test_my_cme_page_asks_for_missing_ids_with_profile_link(client):
+    event, session = make_event(credit_types=("ACPE",))
+    user = learner(degree=Degree.PHARMD)
+    attend(user, session, minutes=60)
+    client.force_login(user)
+
+    html = client.get(reverse("cme:event", kwargs={"event_slug": event.slug})).content.decode()
+
+    assert "Your NABP e-Profile ID is missing." in html
+    assert "Your birth month and day are missing." in html
+    assert reverse("accounts:profile") in html
+
+
+def test_my_cme_page_requires_login(client):
+    event, _session = make_event()
+
+    response = client.get(reverse("cme:event", kwargs={"event_slug": event.slug}))
+
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_claim_flow_through_pages(client, django_capture_on_commit_callbacks):
+    event, session = make_event()
+    user = learner()
+    attend(user, session, minutes=45)
+    client.force_login(user)
+    form = cme.ensure_evaluation_form(event)
+    answers = {
+        f"q{q.pk}": "5" if q.kind == "likert" else "Screen earlier." for q in form.questions.all()
+    }
+
+    client.post(reverse("cme:evaluation", kwargs={"event_slug": event.slug}), answers)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(
+            reverse("cme:claim", kwargs={"event_slug": event.slug}),
+            {"credit_type": "AMA_PRA_1", "amount": "0.75", "attest": "yes"},
+            follow=True,
+        )
+
+    html = response.content.decode()
+    assert EvaluationResponse.objects.filter(user=user).count() == 1
+    claim = Claim.objects.get(user=user)
+    assert (claim.claimed_credit, claim.status) == (Decimal("0.75"), ClaimStatus.APPROVED)
+    assert "your certificate is being prepared" in html
+    assert '<meta http-equiv="refresh"' in html
+    assert Certificate.objects.get(claim=claim).verify_url.startswith("http://testserver/verify/")
+
+
+def test_claim_page_refusal_shows_reasons_and_saves_nothing(client):
+    event, session = make_event()
+    user = learner()
+    attend(user, session, minutes=60)
+    client.force_login(user)
+
+    response = client.post(
+        reverse("cme:claim", kwargs={"event_slug": event.slug}),
+        {"credit_type": "AMA_PRA_1", "amount": "1.00"},
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Complete the evaluation first." in html
+    assert "Please attest" in html
+    assert not Claim.objects.exists()
+
+
+def test_claim_page_unknown_credit_type_is_a_clear_error(client):
+    event, _session = make_event()
+    user = learner()
+    client.force_login(user)
+
+    response = client.post(
+        reverse("cme:claim", kwargs={"event_slug": event.slug}),
+        {"credit_type": "NOPE", "amount": "x"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "This event does not offer that credit." in response.content.decode()
+
+
+def test_download_certificate_by_owner(client, media_root):
+    user, _event, certificate = _issued()
+    client.force_login(user)
+
+    response = client.get(reverse("cme:certificate-download", args=[certificate.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    body = b"".join(response.streaming_content)
+    assert "Grace Hopper" in PdfReader(io.BytesIO(body)).pages[0].extract_text()
+
+
+def test_download_certificate_other_learner_gets_404(client, media_root):
+    _owner, _event, certificate = _issued()
+    other_user, _other_event, other_certificate = _issued(legal_name="Other Person")
+    client.force_login(other_user)
+
+    response = client.get(reverse("cme:certificate-download", args=[certificate.pk]))
+
+    assert response.status_code == 404
+    assert (
+        client.get(reverse("cme:certificate-download", args=[other_certificate.pk])).status_code
+        == 200
+    )
+
+
+def test_download_certificate_staff_of_organizer_only(client, media_root):
+    _owner, event, certificate = _issued()
+    own_staff = MembershipFactory(organizer=event.organizer).user
+    foreign_staff = MembershipFactory(organizer=OrganizerFactory()).user
+
+    client.force_login(foreign_staff)
+    assert client.get(reverse("cme:certificate-download", args=[certificate.pk])).status_code == 404
+    client.force_login(own_staff)
+    assert client.get(reverse("cme:certificate-download", args=[certificate.pk])).status_code == 200
+
+
+def test_download_certificate_anonymous_redirects_to_login(client, media_root):
+    _owner, _event, certificate = _issued()
+
+    response = client.get(reverse("cme:certificate-download", args=[certificate.pk]))
+
+    assert response.status_code == 302
+
+
+def test_certificate_files_not_served_by_media_url(client, media_root):
+    _owner, _event, certificate = _issued()
+
+    response = client.get(f"/media/{certificate.file_path}")
+
+    assert response.status_code == 404
+
+
+def test_verify_page_shows_status_name_and_credits_never_ids(client, media_root):
+    _user, event, certificate = _issued()
+
+    response = client.get(reverse("cme-verify", args=[certificate.code]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-status="valid"' in html
+    assert "Grace Hopper, MD" in html
+    assert event.title in html
+    assert "1.00 AMA PRA Category 1 Credit™" in html
+    for secret in (SECRET_NPI, "LIC-SECRET-77", "BOARD-SECRET-42", "02-29", "29 Feb"):
+        assert secret not in html
+
+
+def test_verify_json_has_exactly_the_public_fields(client, media_root):
+    _user, event, certificate = _issued()
+
+    data = client.get(reverse("cme-verify", args=[certificate.code]), {"format": "json"}).json()
+
+    assert data == {
+        "code": certificate.code,
+        "status": "valid",
+        "version": 1,
+        "name": "Grace Hopper",
+        "degree": "MD",
+        "activity": event.title,
+        "provider": "Society of Test Medicine",
+        "activity_start": event.start_date.isoformat(),
+        "activity_end": event.end_date.isoformat(),
+        "credit_type": "AMA PRA Category 1 Credit™",
+        "credits": "1.00",
+        "first_issued": certificate.first_issued_at.date().isoformat(),
+        "issued": certificate.issued_at.date().isoformat(),
+        "revoked_reason": "",
+    }
+
+
+def test_verify_unknown_code_is_plain_not_found(client, media_root):
+    _issued()
+
+    response = client.get(reverse("cme-verify", args=["ZZZZZZZZZZ"]))
+    as_json = client.get(reverse("cme-verify", args=["ZZZZZZZZZZ"]), {"format": "json"})
+
+    assert response.status_code == 404
+    assert "Not found" in response.content.decode()
+    assert "Grace Hopper" not in response.content.decode()
+    assert (as_json.status_code, as_json.json()) == (404, {"status": "not_found"})
+
+
+def test_verify_is_rate_limited(client, media_root):
+    for _ in range(30):
+        assert client.get(reverse("cme-verify", args=["ZZZZZZZZZZ"])).status_code == 404
+
+    response = client.get(reverse("cme-verify", args=["ZZZZZZZZZZ"]))
+
+    assert response.status_code == 429
+
+
+def test_transcript_csv_lists_credits_across_events(client, media_root):
+    user, event, _certificate = _issued()
+    second_event, session = make_event(days_ago=5)
+    attend(user, session, minutes=30)
+    evaluate(user, second_event)
+    cme.claim_credit(user, second_event, "AMA_PRA_1", amount="0.50", attested=True)
+    _other, _other_event, _other_certificate = _issued(legal_name="Not Me")
+    client.force_login(user)
+
+    response = client.get(reverse("cme:transcript-csv"))
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:6] == [
+        "activity",
+        "provider",
+        "start_date",
+        "end_date",
+        "credit_type",
+        "credits",
+    ]
+    assert sorted((r[0], r[5]) for r in rows[1:]) == sorted(
+        [(event.title, "1.00"), (second_event.title, "0.50")]
+    )
+
+
+def test_transcript_pdf_has_name_and_total(client, media_root):
+    user, event, _certificate = _issued()
+    client.force_login(user)
+
+    response = client.get(reverse("cme:transcript-pdf"))
+
+    text = " ".join(PdfReader(io.BytesIO(response.content)).pages[0].extract_text().split())
+    assert response["Content-Type"] == "application/pdf"
+    assert "Grace Hopper" in text
+    assert event.title in text
+    assert "Total AMA PRA Category 1 Credit™: 1.00" in text
