@@ -1,6 +1,7 @@
 """The organizers' admin, one module per area; every admin is scoped to the user's organizers."""
 
 from conference.admin import (  # noqa: F401
+    cme,
     events,
     organizers,
     people,

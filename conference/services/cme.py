@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -479,7 +480,9 @@ def learner_name(user) -> str:
     return (profile.legal_name.strip() if profile else "") or user.public_name
 
 
-def queue_certificate(claim: Claim, *, site_url: str = "") -> Certificate | None:
+def queue_certificate(
+    claim: Claim, *, site_url: str = "", dispatch: bool = True
+) -> Certificate | None:
     """Make sure the claim's current name and credit have a certificate version (queued and
     rendered after commit). A no-op when the latest version already says the same thing."""
     name, credit = learner_name(claim.user), effective_credit(claim)
@@ -500,8 +503,33 @@ def queue_certificate(claim: Claim, *, site_url: str = "") -> Certificate | None
         first_issued_at=latest.first_issued_at if latest else None,
     )
     audit(None, claim.event, "certificate.queued", certificate, version=certificate.version)
-    transaction.on_commit(lambda: _dispatch(claim.pk))
+    if dispatch:
+        transaction.on_commit(lambda: _dispatch(claim.pk))
     return certificate
+
+
+def issue_certificates(claims: QuerySet[Claim], *, site_url: str = "") -> list[int]:
+    """Bulk: queue certificates for the approved claims among `claims` that lack a current
+    one (or whose rendering failed) and render them as one Celery group after commit.
+    Returns the claim ids sent to the workers."""
+    ids: list[int] = []
+    with transaction.atomic():
+        for claim in claims.filter(status=ClaimStatus.APPROVED).select_related("user"):
+            queue_certificate(claim, site_url=site_url, dispatch=False)
+            latest = current_certificate(claim)
+            if latest and latest.status in (CertificateStatus.QUEUED, CertificateStatus.FAILED):
+                ids.append(claim.pk)
+        if ids:
+            transaction.on_commit(lambda: _dispatch_group(ids))
+    return ids
+
+
+def _dispatch_group(claim_ids: list[int]) -> None:
+    from celery import group
+
+    from conference.tasks import issue_certificate
+
+    group(issue_certificate.s(claim_id) for claim_id in claim_ids).apply_async()
 
 
 def _unique_code() -> str:
@@ -614,7 +642,25 @@ def _mark_issued(certificate: Certificate, final: Path) -> Certificate:
             status=CertificateStatus.ISSUED,
         ).update(status=CertificateStatus.SUPERSEDED)
         audit(None, certificate.claim.event, "certificate.issued", certificate)
+        transaction.on_commit(lambda: _mail_ready(certificate))
     return certificate
+
+
+def _mail_ready(certificate: Certificate) -> None:
+    """Tell the learner (console backend by default); a mail failure never fails the task."""
+    claim = certificate.claim
+    base = certificate.verify_url.split("/verify/")[0]
+    page = base + reverse("cme:event", kwargs={"event_slug": claim.event.slug})
+    try:
+        send_mail(
+            f"Your CME certificate for {claim.event.title} is ready",
+            f"Download it from {page}\nVerification code: {certificate.code} "
+            f"({certificate.verify_url})",
+            None,
+            [claim.user.email],
+        )
+    except OSError:
+        logger.exception("certificate %s: the e-mail could not be sent", certificate.pk)
 
 
 def certificate_file(certificate: Certificate) -> Path | None:

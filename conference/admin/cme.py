@@ -1,0 +1,398 @@
+"""CME in the organizers' admin: credit designations, evaluation forms, claims (with attendance
+segments, corrections, review, revocation), certificates (bulk issue) and the audit trail.
+
+Claims and certificates are records: the admin shows them read-only and changes them only
+through `conference.services.cme` (a correction is a new row with a reason).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Subquery
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin
+from conference.models import (
+    Certificate,
+    Claim,
+    ClaimCorrection,
+    ClaimStatus,
+    CmeAuditEntry,
+    EvaluationForm,
+    EvaluationQuestion,
+    EventCredit,
+)
+from conference.services import cme
+
+
+@admin.register(EventCredit)
+class EventCreditAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "event__organizer"
+    list_display = [
+        "event",
+        "credit_type",
+        "designated_max",
+        "claim_opens_at",
+        "claim_closes_at",
+        "evaluation_required",
+    ]
+    list_filter = ["credit_type", ("event", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["event"]
+    search_fields = ["event__title", "activity_number"]
+    autocomplete_fields = ["event"]
+    fieldsets = [
+        (None, {"fields": ["event", "credit_type", "designated_max", "activity_number"]}),
+        ("Certificate", {"fields": ["statement_override", "signatory_name", "signatory_title"]}),
+        ("Claiming", {"fields": ["claim_opens_at", "claim_closes_at", "evaluation_required"]}),
+    ]
+
+
+class EvaluationQuestionInline(ScopedInlineMixin, admin.TabularInline):
+    model = EvaluationQuestion
+    fields = ["order", "kind", "text", "choices", "required"]
+    extra = 1
+
+
+@admin.register(EvaluationForm)
+class EvaluationFormAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "event__organizer"
+    list_display = ["title", "event", "question_count", "response_count"]
+    list_select_related = ["event"]
+    search_fields = ["title", "event__title"]
+    autocomplete_fields = ["event"]
+    inlines = [EvaluationQuestionInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                questions_total=Count("questions", distinct=True),
+                responses_total=Count("responses", distinct=True),
+            )
+        )
+
+    @admin.display(description="Questions", ordering="questions_total")
+    def question_count(self, obj) -> int:
+        return obj.questions_total
+
+    @admin.display(description="Responses", ordering="responses_total")
+    def response_count(self, obj) -> int:
+        return obj.responses_total
+
+
+class ClaimCorrectionInline(ScopedInlineMixin, admin.TabularInline):
+    model = ClaimCorrection
+    fields = ["credit", "reason", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CertificateInline(ScopedInlineMixin, admin.TabularInline):
+    model = Certificate
+    fields = ["version", "code", "status", "learner_name", "credit", "issued_at", "revoked_reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CorrectionForm(forms.Form):
+    credit = forms.DecimalField(min_value=0, max_digits=6, decimal_places=2)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+CLAIM_ACTIONS = {
+    "correct": ("Add a correction", CorrectionForm),
+    "approve": ("Approve the claim", ReasonForm),
+    "reject": ("Reject the claim", ReasonForm),
+    "revoke": ("Revoke the certificate", ReasonForm),
+}
+
+
+@admin.register(Claim)
+class ClaimAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "event__organizer"
+    list_display = [
+        "user",
+        "event",
+        "credit_type",
+        "minutes",
+        "computed_credit",
+        "claimed_credit",
+        "corrected_credit",
+        "status",
+        "certificate_status",
+        "created_at",
+    ]
+    list_filter = ["status", "credit_type", ("event", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "event"]
+    search_fields = ["user__email", "user__profile__legal_name", "event__title"]
+    date_hierarchy = "created_at"
+    actions = ["bulk_issue_certificates"]
+    inlines = [ClaimCorrectionInline, CertificateInline]
+    readonly_fields = [
+        "user",
+        "event",
+        "credit_type",
+        "degree",
+        "status",
+        "credited_seconds",
+        "computed_credit",
+        "claimed_credit",
+        "designated_max",
+        "attestation",
+        "attested_at",
+        "inputs_hash",
+        "engine_version",
+        "rule_version",
+        "review_note",
+        "staff_tools",
+        "attendance_segments",
+    ]
+    fieldsets = [
+        (None, {"fields": ["user", "event", "credit_type", "degree", "status", "staff_tools"]}),
+        (
+            "Credit",
+            {
+                "fields": [
+                    "credited_seconds",
+                    "computed_credit",
+                    "claimed_credit",
+                    "designated_max",
+                    "review_note",
+                ]
+            },
+        ),
+        ("Attendance (recomputed now)", {"fields": ["attendance_segments"]}),
+        (
+            "Attestation and audit",
+            {
+                "fields": [
+                    "attestation",
+                    "attested_at",
+                    "inputs_hash",
+                    "engine_version",
+                    "rule_version",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        latest_correction = ClaimCorrection.objects.filter(claim=OuterRef("pk")).order_by(
+            "-created_at", "-id"
+        )
+        latest_certificate = Certificate.objects.filter(claim=OuterRef("pk")).order_by("-version")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                latest_correction=Subquery(latest_correction.values("credit")[:1]),
+                latest_certificate_status=Subquery(latest_certificate.values("status")[:1]),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Minutes", ordering="credited_seconds")
+    def minutes(self, obj: Claim) -> int:
+        return obj.credited_seconds // 60
+
+    @admin.display(description="Corrected")
+    def corrected_credit(self, obj: Claim):
+        return obj.latest_correction if obj.latest_correction is not None else "—"
+
+    @admin.display(description="Certificate")
+    def certificate_status(self, obj: Claim) -> str:
+        return obj.latest_certificate_status or "—"
+
+    @admin.display(description="Staff tools")
+    def staff_tools(self, obj: Claim) -> str:
+        names = ["correct", "revoke"]
+        if obj.status == ClaimStatus.NEEDS_REVIEW:
+            names = ["approve", "reject", *names]
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:conference_claim_action", args=[obj.pk, n]), CLAIM_ACTIONS[n][0])
+                for n in names
+            ),
+        )
+
+    @admin.display(description="Sessions and segments")
+    def attendance_segments(self, obj: Claim) -> str:
+        result = cme.compute_event_credit(obj.user, obj.event)
+        zone = obj.event.tzinfo
+        rows = []
+        for session in result.sessions:
+            segments = ", ".join(
+                f"{timezone.localtime(s.start, zone):%H:%M:%S}–"
+                f"{timezone.localtime(s.end, zone):%H:%M:%S} ({s.closed_by})"
+                for s in session.segments
+            )
+            rows.append(
+                (
+                    session.spec.title,
+                    session.attended_seconds // 60,
+                    session.credited_seconds // 60,
+                    ", ".join(session.reasons) or "—",
+                    segments or "—",
+                )
+            )
+        same = (
+            "same inputs as the claim"
+            if result.inputs_hash == obj.inputs_hash
+            else ("inputs changed since the claim")
+        )
+        return format_html(
+            "<table><thead><tr><th>Session</th><th>Attended min</th><th>Credited min</th>"
+            "<th>Reasons</th><th>Segments ({})</th></tr></thead><tbody>{}</tbody></table>"
+            "<p>Total credited: {} min — {}.</p>",
+            obj.event.timezone,
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+            ),
+            result.total_seconds // 60,
+            same,
+        )
+
+    @admin.action(description="Issue certificates for the selected approved claims")
+    def bulk_issue_certificates(self, request, queryset):
+        ids = cme.issue_certificates(queryset, site_url=request.build_absolute_uri("/"))
+        self.message_user(
+            request,
+            f"{len(ids)} certificate(s) sent to the workers; the Certificate column shows progress.",
+            messages.SUCCESS,
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            counts = (
+                Certificate.objects.filter(claim__in=changelist.queryset.values("pk"))
+                .values("status")
+                .annotate(total=Count("pk"))
+            )
+            summary = ", ".join(f"{c['total']} {c['status']}" for c in counts.order_by("status"))
+            response.context_data["subtitle"] = f"Certificates: {summary or 'none yet'}"
+        return response
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.claim_action_view)
+        return [
+            path("<path:object_id>/do/<str:action>/", view, name="conference_claim_action"),
+            *super().get_urls(),
+        ]
+
+    def claim_action_view(self, request, object_id, action):
+        claim = self.get_object(request, unquote(object_id))
+        if claim is None or action not in CLAIM_ACTIONS:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, claim):
+            raise PermissionDenied
+        title, form_class = CLAIM_ACTIONS[action]
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self._apply(request, claim, action, form.cleaned_data)
+            except cme.ClaimRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                self.message_user(request, f"{title}: done.", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:conference_claim_change", args=[claim.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": claim,
+            "title": f"{title}: {claim}",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/conference/claim/action.html", context)
+
+    def _apply(self, request, claim: Claim, action: str, data: dict) -> None:
+        site_url = request.build_absolute_uri("/")
+        if action == "correct":
+            cme.correct_claim(
+                claim,
+                credit=data["credit"],
+                reason=data["reason"],
+                actor=request.user,
+                site_url=site_url,
+            )
+        elif action in ("approve", "reject"):
+            cme.review_claim(
+                claim,
+                approve=action == "approve",
+                actor=request.user,
+                note=data["reason"],
+                site_url=site_url,
+            )
+        else:
+            cme.revoke_certificate(claim, reason=data["reason"], actor=request.user)
+
+
+@admin.register(Certificate)
+class CertificateAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "claim__event__organizer"
+    list_display = ["code", "version", "status", "learner_name", "credit", "claim", "issued_at"]
+    list_filter = ["status", ("claim__event", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["claim__user", "claim__event"]
+    search_fields = ["code", "learner_name", "claim__user__email"]
+    readonly_fields = [f.name for f in Certificate._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CmeAuditEntry)
+class CmeAuditEntryAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "event__organizer"
+    list_display = ["created_at", "action", "object_type", "object_id", "actor", "event"]
+    list_filter = ["action", "object_type"]
+    list_select_related = ["actor", "event"]
+    readonly_fields = [f.name for f in CmeAuditEntry._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
