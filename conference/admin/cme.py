@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -27,7 +27,7 @@ from conference.models import (
     EvaluationQuestion,
     EventCredit,
 )
-from conference.services import cme
+from conference.services import cme, cme_reports
 
 
 @admin.register(EventCredit)
@@ -40,6 +40,7 @@ class EventCreditAdmin(OrganizerScopedAdmin):
         "claim_opens_at",
         "claim_closes_at",
         "evaluation_required",
+        "pars_link",
     ]
     list_filter = ["credit_type", ("event", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["event"]
@@ -50,6 +51,41 @@ class EventCreditAdmin(OrganizerScopedAdmin):
         ("Certificate", {"fields": ["statement_override", "signatory_name", "signatory_title"]}),
         ("Claiming", {"fields": ["claim_opens_at", "claim_closes_at", "evaluation_required"]}),
     ]
+
+    @admin.display(description="PARS")
+    def pars_link(self, obj: EventCredit) -> str:
+        url = reverse("admin:conference_eventcredit_pars", args=[obj.pk])
+        return format_html('<a href="{}">Learner file</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.pars_view)
+        return [
+            path("<path:object_id>/pars/", view, name="conference_eventcredit_pars"),
+            *super().get_urls(),
+        ]
+
+    def pars_view(self, request, object_id):
+        """The PARS learner file: problems per learner on the page, valid rows as CSV."""
+        event_credit = self.get_object(request, unquote(object_id))
+        if event_credit is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, event_credit):
+            raise PermissionDenied
+        text, problems = cme_reports.pars_learner_file(event_credit)
+        if request.GET.get("download") == "csv":
+            response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+            name = f"pars-{event_credit.event.slug}-{event_credit.credit_type}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": event_credit,
+            "title": f"PARS learner file: {event_credit.event} — {event_credit}",
+            "rows": max(text.count("\n") - 1, 0),
+            "problems": problems,
+        }
+        return TemplateResponse(request, "admin/conference/eventcredit/pars.html", context)
 
 
 class EvaluationQuestionInline(ScopedInlineMixin, admin.TabularInline):

@@ -1,0 +1,115 @@
+"""PARS learner file: consenting learners only, problems per learner instead of a broken file."""
+
+import csv
+import io
+
+import pytest
+
+from accounts.models import ProfessionalProfile, StateLicense
+from conference.models import EventCredit
+from conference.services import cme
+from conference.services.cme_reports import PARS_COLUMNS, pars_learner_file, split_name
+from tests.conference.cme_support import attend, evaluate, learner, make_event
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID_NPI = "1234567893"
+
+
+def _claimant(event, session, *, legal_name, consent=True, npi=VALID_NPI):
+    user = learner(legal_name=legal_name, npi=npi, consent_share_with_boards=consent)
+    attend(user, session, minutes=60)
+    evaluate(user, event)
+    cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    return user
+
+
+def _world():
+    event, session = make_event()
+    EventCredit.objects.filter(event=event).update(activity_number="202512345")
+    good = _claimant(event, session, legal_name="Ada Lovelace")
+    licensed = _claimant(event, session, legal_name="Mary Seacole", npi="")
+    StateLicense.objects.create(
+        profile=ProfessionalProfile.objects.get(user=licensed), state="NY", number="A12345"
+    )
+    _claimant(event, session, legal_name="Hidden Person", consent=False)
+    bad = _claimant(event, session, legal_name="Cher", npi="")
+    ProfessionalProfile.objects.filter(user=good).update(birth_month=2, birth_day=29)
+    return event, EventCredit.objects.get(event=event, credit_type="AMA_PRA_1"), bad
+
+
+def test_pars_learner_file_consenting_valid_rows_and_problems_per_learner():
+    event, event_credit, bad = _world()
+
+    text, problems = pars_learner_file(event_credit)
+
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == list(PARS_COLUMNS)
+    completion = event.end_date.isoformat()
+    assert rows[1:] == [
+        [
+            "202512345",
+            completion,
+            "Ada",
+            "Lovelace",
+            "2",
+            "29",
+            "",
+            "",
+            VALID_NPI,
+            "1.00",
+            "AMA_PRA_1",
+            "",
+            "",
+        ],
+        [
+            "202512345",
+            completion,
+            "Mary",
+            "Seacole",
+            "",
+            "",
+            "NY",
+            "A12345",
+            "",
+            "1.00",
+            "AMA_PRA_1",
+            "",
+            "",
+        ],
+    ]
+    assert [(p.email, p.problems) for p in problems] == [
+        (bad.email, ("first and last name needed", "neither an NPI nor a state license"))
+    ]
+
+
+def test_split_name_uses_last_word_as_last_name():
+    assert split_name("María José  García") == ("María José", "García")
+    assert split_name("Cher") == ("Cher", "")
+
+
+def test_pars_admin_page_lists_problems_and_downloads_csv(client):
+    event, event_credit, bad = _world()
+    client.force_login(MembershipFactory(organizer=event.organizer).user)
+    url = f"/admin/conference/eventcredit/{event_credit.pk}/pars/"
+
+    page = client.get(url).content.decode()
+    download = client.get(url, {"download": "csv"})
+
+    assert "<strong>2</strong> learner row(s) ready" in page
+    assert bad.email in page
+    assert "Hidden Person" not in page
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert "Lovelace" in download.content.decode()
+    assert "Hidden" not in download.content.decode()
+
+
+def test_pars_admin_page_other_organizer_is_not_found(client):
+    _event, event_credit, _bad = _world()
+    other_event, _session = make_event()
+    client.force_login(MembershipFactory(organizer=other_event.organizer).user)
+
+    response = client.get(f"/admin/conference/eventcredit/{event_credit.pk}/pars/")
+
+    assert response.status_code == 302
