@@ -7,7 +7,10 @@ import * as esbuild from "esbuild";
 
 const outdir = new URL("../dist/", import.meta.url).pathname;
 const options = {
-  entryPoints: { venue: new URL("./main.js", import.meta.url).pathname },
+  entryPoints: {
+    venue: new URL("./main.js", import.meta.url).pathname,
+    presenter: new URL("./presenter.js", import.meta.url).pathname,
+  },
   bundle: true,
   format: "esm",
   splitting: true,

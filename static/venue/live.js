@@ -5,6 +5,7 @@
 const EMOJI = ["👏", "❤️", "💡", "😂", "👍", "❓"];
 const MOVE_INTERVAL_MS = 100;
 const HEARTBEAT_MS = 60000;
+const COUNTS_MS = 10000;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -111,9 +112,10 @@ export class HallSocket {
 }
 
 class LivePanels {
-  constructor(root, hall) {
+  constructor(root, hall, manifest) {
     this.root = root;
     this.hall = hall;
+    this.manifest = manifest;
     this.me = null;
     this.moderates = false;
     this.questions = new Map();
@@ -147,7 +149,7 @@ class LivePanels {
     qa.append(this.pollBox, this.pollForm);
 
     const askText = el("textarea", { id: "qa-text", maxlength: "500", rows: "2", required: true });
-    this.askForm = el("form", { class: "live-form", onsubmit: (e) => this.ask(e, askText) },
+    this.askForm = el("form", { class: "live-form", id: "qa-form", onsubmit: (e) => this.ask(e, askText) },
       el("label", { for: "qa-text", text: "Ask a question" }), askText,
       el("button", { type: "submit", class: "btn btn-primary", text: "Ask" }));
     this.pendingList = el("ol", { class: "live-list live-pending", "aria-label": "Questions awaiting moderation" });
@@ -162,7 +164,7 @@ class LivePanels {
 
     const chatText = el("input", { id: "chat-text", maxlength: "500", required: true, autocomplete: "off" });
     this.chatLog = el("ol", { class: "live-list live-chat", "aria-live": "polite", "aria-label": "Chat messages" });
-    chat.append(this.chatLog, el("form", { class: "live-form live-chat-form", onsubmit: (e) => this.chat(e, chatText) },
+    chat.append(this.chatLog, el("form", { class: "live-form live-chat-form", id: "chat-form", onsubmit: (e) => this.chat(e, chatText) },
       el("label", { for: "chat-text", text: "Message" }), chatText,
       el("button", { type: "submit", class: "btn", text: "Send" })));
 
@@ -175,7 +177,7 @@ class LivePanels {
   buildPollForm() {
     const question = el("input", { id: "poll-question", maxlength: "300", required: true });
     const options = el("textarea", { id: "poll-options", rows: "3", required: true, placeholder: "One option per line" });
-    return el("form", { class: "live-form live-poll-form", hidden: true, onsubmit: async (e) => {
+    return el("form", { class: "live-form live-poll-form", id: "poll-form", hidden: true, onsubmit: async (e) => {
       e.preventDefault();
       const list = options.value.split("\n").map((s) => s.trim()).filter(Boolean);
       try {
@@ -199,6 +201,23 @@ class LivePanels {
     this.socket.open();
     setInterval(() => this.socket.fire("attendance.heartbeat"), HEARTBEAT_MS);
     setInterval(() => this.sendPosition(), MOVE_INTERVAL_MS);
+    setInterval(() => this.refreshCounts(), COUNTS_MS);
+  }
+
+  async refreshCounts() {
+    let reply;
+    try {
+      reply = await this.socket.request("presence.counts");
+    } catch {
+      return;
+    }
+    for (const hall of this.manifest.halls) {
+      const badge = document.querySelector(`[data-count-for="${CSS.escape(hall.slug)}"]`);
+      const count = reply.halls[String(hall.id)];
+      if (!badge || count === undefined) continue;
+      badge.textContent = ` · ${count} here now`;
+      badge.hidden = false;
+    }
   }
 
   say(text) {
@@ -212,6 +231,7 @@ class LivePanels {
     this.presenterLink.hidden = !this.moderates;
     this.askForm.hidden = !data.session;
     this.say(data.session ? `Connected · ${data.session.title}` : "Connected · no session is on in this hall");
+    this.refreshCounts();
     if (!reconnected) {
       const [questions, polls] = await Promise.all([this.socket.request("qa.list"), this.socket.request("poll.list")]);
       questions.questions.forEach((q) => this.questions.set(q.id, q));
@@ -239,13 +259,13 @@ class LivePanels {
       if (data.joined.length || data.left.length) this.renderPeople();
     } else if (event === "qa.question" || event === "qa.updated") {
       const old = this.questions.get(data.id) || {};
-      this.questions.set(data.id, { ...old, ...data });
+      this.questions.set(data.id, { ...old, ...data, voted: old.voted || false });
       this.renderQuestions();
     } else if (event === "chat.message") {
       this.addChat(data);
     } else if (event.startsWith("poll.")) {
       const old = this.polls.get(data.id) || {};
-      this.polls.set(data.id, { ...old, ...data });
+      this.polls.set(data.id, { ...old, ...data, my_vote: old.my_vote ?? null });
       this.renderPolls();
     } else if (event === "reaction.burst") {
       this.burst.textContent = Object.entries(data.counts).map(([emoji, n]) => `${emoji} ${n}`).join("  ");
@@ -314,7 +334,11 @@ class LivePanels {
       actions.append(el("button", { type: "button", class: "btn btn-small", disabled: q.voted || undefined,
         "aria-label": `Upvote: ${q.text}`, text: q.voted ? "Upvoted" : "▲ Upvote",
         onclick: async () => {
-          try { await this.socket.request("qa.vote", { question: q.id }); q.voted = true; this.renderQuestions(); }
+          try {
+            await this.socket.request("qa.vote", { question: q.id });
+            this.questions.get(q.id).voted = true; // the broadcast may have replaced q already
+            this.renderQuestions();
+          }
           catch (e) { this.say(e.message); }
         } }));
     }
@@ -342,7 +366,11 @@ class LivePanels {
           disabled: poll.status !== "open" || poll.my_vote != null || undefined,
           "aria-pressed": poll.my_vote === option.id ? "true" : "false",
           onclick: async () => {
-            try { await this.socket.request("poll.vote", { poll: poll.id, option: option.id }); poll.my_vote = option.id; this.renderPolls(); }
+            try {
+            await this.socket.request("poll.vote", { poll: poll.id, option: option.id });
+            this.polls.get(poll.id).my_vote = option.id;
+            this.renderPolls();
+          }
             catch (e) { this.say(e.message); }
           } }));
       }
@@ -358,7 +386,9 @@ class LivePanels {
   }
 
   addChat(message) {
-    const time = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const time = new Date(message.created_at).toLocaleTimeString([], {
+      hour: "2-digit", minute: "2-digit", timeZone: this.manifest.event?.timezone || undefined,
+    });
     this.chatLog.append(el("li", {}, el("span", { class: "chat-author", text: message.author }),
       el("span", { class: "chat-time", text: ` ${time}` }), el("p", { class: "chat-text", text: message.text })));
     while (this.chatLog.children.length > 200) this.chatLog.firstElementChild.remove();
@@ -407,7 +437,7 @@ class LivePanels {
 export function startLive(root, manifest) {
   const hall = manifest.halls.find((h) => h.slug === root.dataset.hall);
   if (!hall || !document.getElementById("panel-qa")) return null;
-  const panels = new LivePanels(root, hall);
+  const panels = new LivePanels(root, hall, manifest);
   panels.connect();
   window.medvenue = window.medvenue || {};
   window.medvenue.live = panels;

@@ -133,6 +133,7 @@ function boot() {
   state.ready = new Promise((resolve) => (state.resolveReady = resolve));
   window.medvenue = window.medvenue || {};
   window.medvenue.venue = createApi(state);
+  startLiveLayer(root);
   const toggle = document.getElementById("venue-mode-toggle");
   if (!webglAvailable()) {
     document.body.dataset.venueMode = "2d";
@@ -148,6 +149,13 @@ function boot() {
     (next === "3d" ? document.getElementById("venue-canvas") : document.getElementById("twin-heading"))?.focus?.();
   });
   setMode(state, root, storedMode() === "2d" ? "2d" : "3d");
+}
+
+function startLiveLayer(root) {
+  // The live layer (websocket, panels) loads in its own chunk and never blocks the venue.
+  readManifest(root)
+    .then((manifest) => import("./live.js").then(({ startLive }) => startLive(root, manifest)))
+    .catch((error) => console.error("The live layer could not start:", error));
 }
 
 boot();
