@@ -74,7 +74,8 @@ def _spawn(x, z, yaw=0):
 
 
 def _booth(label, z, exhibitor):
-    return (PlacementKind.BOOTH, label, -16, z, 270, 4, 3, 2.5, {"exhibitor": exhibitor}, None)
+    # yaw 90: the booth's front (local +z) faces into the lobby, away from the west wall
+    return (PlacementKind.BOOTH, label, -16, z, 90, 4, 3, 2.5, {"exhibitor": exhibitor}, None)
 
 
 POSTERS = [

@@ -68,7 +68,8 @@ def render_floor_plan_svg(
     heading = title or f"Floor plan of {hall.name}"
     parts = [
         f'<svg xmlns="{SVG_NS}" viewBox="{_n(min_x)} {_n(min_z)} {_n(width)} {_n(depth)}" '
-        f'role="img" aria-labelledby="{ident}-title {ident}-desc" class="floor-plan" '
+        f'role="{"group" if links else "img"}" aria-labelledby="{ident}-title {ident}-desc" '
+        f'class="floor-plan" '
         f'preserveAspectRatio="xMidYMid meet">',
         f'<title id="{ident}-title">{escape(heading)}</title>',
         f'<desc id="{ident}-desc">{escape(describe_hall(hall, placements, zones))}</desc>',

@@ -181,7 +181,11 @@ def _hall(event: Event, hall: dict, sessions: dict, slot: tuple) -> dict[str, An
         "capacity": hall["capacity"],
         "description": hall["description"],
         "shell_url": default_storage.url(hall["shell"]) if hall.get("shell") else None,
-        "page_url": reverse("venue:hall", kwargs=kwargs),
+        "page_url": (
+            reverse("venue:lobby", kwargs={"event_slug": event.slug})
+            if hall["kind"] == "lobby"
+            else reverse("venue:hall", kwargs=kwargs)
+        ),
         "map_url": reverse("venue:hall-map", kwargs=kwargs),
         "placements": hall["placements"],
         "zones": hall["zones"],

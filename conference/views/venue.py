@@ -158,7 +158,7 @@ def _render_venue(request, event: Event, manifest: dict, hall_slug: str):
         "is_lobby": hall_slug == manifest.get("lobby"),
         "lobby_url": reverse("venue:lobby", kwargs={"event_slug": event.slug}),
         "manifest_url": reverse("venue-api:manifest", kwargs={"event_slug": event.slug}),
-        "floor_plan_svg": inline_floor_plan_svg(floor_plan_svg(event, hall_slug, manifest)),
+        "floor_plan_svg": floor_plan_svg(event, hall_slug, manifest),
     }
     return render(request, "venue/hall.html", context)
 
@@ -207,11 +207,3 @@ def floor_plan_svg(event: Event, hall_slug: str, manifest: dict) -> str:
     links = {h["slug"]: h["page_url"] for h in manifest["halls"]}
     hall = get_object_or_404(Hall, venue=event.venue_id, slug=hall_slug)
     return render_floor_plan_svg(hall, links=links)
-
-
-def inline_floor_plan_svg(svg: str) -> str:
-    """The plan for embedding in a page: with portal links inside, it is a group, not an image
-    (an `img` may not contain links; WCAG "nested-interactive")."""
-    if "<a " not in svg:
-        return svg
-    return svg.replace('role="img"', 'role="group"', 1)

@@ -173,7 +173,7 @@ def test_venue_manifest_shape_and_values(attendee_client, user):
                 "capacity": 500,
                 "description": "",
                 "shell_url": None,
-                "page_url": "/events/cardio/venue/lobby/",
+                "page_url": "/events/cardio/venue/",
                 "map_url": "/events/cardio/venue/lobby/map.svg",
                 "placements": [
                     {

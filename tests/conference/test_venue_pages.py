@@ -63,6 +63,8 @@ def _lobby(event):
 
 
 def _hall(event, slug):
+    if slug == "lobby":  # the lobby has one address, the venue's own
+        return reverse("venue:lobby", kwargs={"event_slug": event.slug})
     return reverse("venue:hall", kwargs={"event_slug": event.slug, "hall_slug": slug})
 
 

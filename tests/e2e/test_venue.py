@@ -112,7 +112,7 @@ def test_keyboard_walks_through_portal_behind_the_visitor(page, live_server, con
     page.focus("#venue-canvas")
 
     page.keyboard.down("ArrowDown")
-    page.wait_for_url(_url(live_server, _hall(congress, "lobby")), timeout=TIMEOUT)
+    page.wait_for_url(_url(live_server, _lobby(congress)), timeout=TIMEOUT)
     page.keyboard.up("ArrowDown")
     page.wait_for_function(READY, timeout=TIMEOUT)
 
@@ -179,7 +179,7 @@ def test_without_webgl_the_2d_twin_appears(page_2d, live_server, congress, error
 def test_keyboard_alone_reaches_every_hall_from_2d_lobby(page_2d, live_server, congress, errors):
     page_2d.goto(_url(live_server, _lobby(congress)))
     page_2d.wait_for_selector("#venue-webgl-note:visible")
-    wanted = {_hall(congress, slug) for slug in ("lobby", "auditorium", "seminar", "posters")}
+    wanted = {_lobby(congress)} | {_hall(congress, s) for s in ("auditorium", "seminar", "posters")}
     reached = set()
 
     for _ in range(120):

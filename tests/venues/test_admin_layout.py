@@ -72,7 +72,7 @@ def test_hall_admin_shows_floor_plan_and_preview_link(client, superuser):
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
     assert "&lt;b&gt;Help&lt;/b&gt;" in html
     assert "<b>Help</b>" not in html
-    assert f'href="/events/{event.slug}/venue/lobby/"' in html
+    assert f'href="/events/{event.slug}/venue/lobby/"' in html  # the admin's 3D preview link
     assert f'href="/admin/venues/hall/{hall.pk}/change/"' in html  # the portal, linked
     assert "placements-TOTAL_FORMS" in html
     assert "zones-TOTAL_FORMS" in html
