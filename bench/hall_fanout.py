@@ -400,14 +400,38 @@ async def run_against(
 
 
 SERVERS = {
-    "daphne": lambda port: [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                            "conference.asgi:application"],
+    "daphne": lambda port: [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "conference.asgi:application",
+    ],
     # as in production (README): no per-message deflate, frames capped at the protocol level
-    "uvicorn": lambda port: [sys.executable, "-m", "uvicorn", "conference.asgi:application",
-                             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                             "--lifespan", "off", "--ws", "websockets-sansio",
-                             "--ws-per-message-deflate", "false", "--ws-max-size", "16384",
-                             "--log-level", "warning"],
+    "uvicorn": lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "conference.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
+        "--ws-max-size",
+        "16384",
+        "--log-level",
+        "warning",
+    ],
 }
 
 
@@ -511,7 +535,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--servers", default="uvicorn,daphne", help="comma-separated: uvicorn,daphne")
+    parser.add_argument(
+        "--servers", default="uvicorn,daphne", help="comma-separated: uvicorn,daphne"
+    )
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--paced-seconds", type=float, default=30.0)

@@ -24,12 +24,12 @@ class RealClient:
         rid = f"r{self.n}"
         await self.ws.send(json.dumps({"id": rid, "action": action, "data": data or {}}))
         while True:
-            frame = json.loads(await asyncio.wait_for(self.ws.recv(), 5))
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), 20))
             if frame.get("id") == rid:
                 return frame
             self.frames.append(frame)
 
-    async def wait_for(self, predicate, timeout=5.0):
+    async def wait_for(self, predicate, timeout=20.0):
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             for frame in self.frames:
