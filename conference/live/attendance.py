@@ -5,8 +5,7 @@ import contextlib
 import secrets
 import time
 
-from channels.db import database_sync_to_async
-
+from conference.live.db import db
 from conference.live.frames import push
 from conference.models import AttendanceKind
 from conference.services import attendance, live
@@ -31,7 +30,7 @@ class AttendanceTracker:
         return self.consumer.access
 
     async def _record(self, kind: str) -> None:
-        await database_sync_to_async(attendance.record_attendance)(
+        await db(attendance.record_attendance)(
             self.access,
             session_id=self.session["id"],
             connection=self.consumer.connection_id,
@@ -65,7 +64,7 @@ class AttendanceTracker:
 
     async def heartbeat(self) -> dict:
         """Record presence; follow the hall to its next session when the current one changed."""
-        current = await database_sync_to_async(live.current_session)(self.access)
+        current = await db(live.current_session)(self.access)
         current_id = current.pk if current else None
         if current_id != (self.session or {}).get("id"):
             await self.stop()

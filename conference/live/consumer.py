@@ -6,11 +6,11 @@ import time
 from collections import deque
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 import conference.live.actions  # noqa: F401  (registers the handlers)
 from conference.live.attendance import AttendanceTracker
+from conference.live.db import db
 from conference.live.errors import (
     CLOSE_FULL,
     CLOSE_POLICY,
@@ -36,7 +36,7 @@ class HallConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, a thread hop per
-        # frame. Handlers here reach the database only through database_sync_to_async, which
+        # frame. Handlers here reach the database only through `conference.live.db.db`, which
         # does that itself, so frames that never touch the ORM skip the hop.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -55,9 +55,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
         connection_id = secrets.token_hex(8)
         try:
-            self.access, state = await database_sync_to_async(live.enter_hall)(
-                user, hall_id, connection=connection_id
-            )
+            self.access, state = await db(live.enter_hall)(user, hall_id, connection=connection_id)
         except LiveError as error:
             await self.refuse(error)
             return

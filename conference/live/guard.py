@@ -9,8 +9,7 @@ import asyncio
 import logging
 import weakref
 
-from channels.db import database_sync_to_async
-
+from conference.live.db import db
 from conference.live.hub import get_hub
 from conference.services import live
 
@@ -35,7 +34,7 @@ async def check_once() -> int:
     for hall_id, members in list(hub.members.items()):
         members = tuple(members)
         user_ids = sorted({m.access.user_id for m in members})
-        allowed = await database_sync_to_async(live.still_allowed)(hall_id, user_ids)
+        allowed = await db(live.still_allowed)(hall_id, user_ids)
         for member in members:
             if member.access.user_id not in allowed:
                 await member.revoke()

@@ -1,7 +1,6 @@
 """Chat per hall."""
 
-from channels.db import database_sync_to_async
-
+from conference.live.db import db
 from conference.live.frames import optional_key, require_text
 from conference.live.registry import action
 from conference.services import live
@@ -10,7 +9,7 @@ from conference.services import live
 @action("chat.send", bucket="write")
 async def send(consumer, data: dict) -> dict:
     text = require_text(data, "text", max_length=live.CHAT_MAX_LENGTH)
-    item, created = await database_sync_to_async(live.send_chat)(
+    item, created = await db(live.send_chat)(
         consumer.access, text=text, client_key=optional_key(data)
     )
     if created:

@@ -1,7 +1,6 @@
 """Polls run by moderators and speakers."""
 
-from channels.db import database_sync_to_async
-
+from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import push, require_int, require_text
 from conference.live.hub import get_hub
@@ -23,9 +22,7 @@ def _options(data: dict) -> list[str]:
 @action("poll.create", bucket="write")
 async def create(consumer, data: dict) -> dict:
     question = require_text(data, "question", max_length=polls.QUESTION_MAX_LENGTH)
-    item = await database_sync_to_async(polls.create_poll)(
-        consumer.access, question=question, options=_options(data)
-    )
+    item = await db(polls.create_poll)(consumer.access, question=question, options=_options(data))
     await consumer.broadcast_item(item)
     return {"seq": item.seq, "poll": item.data}
 
@@ -33,7 +30,7 @@ async def create(consumer, data: dict) -> dict:
 @action("poll.vote")
 async def vote(consumer, data: dict) -> dict:
     access = consumer.access
-    poll, created = await database_sync_to_async(polls.vote_poll)(
+    poll, created = await db(polls.vote_poll)(
         access,
         poll_id=require_int(data, "poll", minimum=1),
         option_id=require_int(data, "option", minimum=1),
@@ -41,7 +38,7 @@ async def vote(consumer, data: dict) -> dict:
     if created and poll.results_visible:
 
         async def send_results():
-            results = await database_sync_to_async(polls.results_if_visible)(access, poll.pk)
+            results = await db(polls.results_if_visible)(access, poll.pk)
             if results:
                 await get_hub().publish(access.hall_id, push("poll.results", results))
 
@@ -51,9 +48,7 @@ async def vote(consumer, data: dict) -> dict:
 
 @action("poll.close")
 async def close(consumer, data: dict) -> dict:
-    item = await database_sync_to_async(polls.close_poll)(
-        consumer.access, poll_id=require_int(data, "poll", minimum=1)
-    )
+    item = await db(polls.close_poll)(consumer.access, poll_id=require_int(data, "poll", minimum=1))
     await consumer.broadcast_item(item)
     return {"seq": item.seq, "poll": item.data}
 
@@ -63,7 +58,7 @@ async def show_results(consumer, data: dict) -> dict:
     visible = data.get("visible", True)
     if not isinstance(visible, bool):
         raise LiveError("invalid", "`visible` must be true or false.")
-    item = await database_sync_to_async(polls.show_results)(
+    item = await db(polls.show_results)(
         consumer.access, poll_id=require_int(data, "poll", minimum=1), visible=visible
     )
     await consumer.broadcast_item(item)
@@ -72,8 +67,8 @@ async def show_results(consumer, data: dict) -> dict:
 
 @action("poll.list")
 async def list_polls(consumer, data: dict) -> dict:
-    session = await database_sync_to_async(live.current_session)(consumer.access)
+    session = await db(live.current_session)(consumer.access)
     if session is None:
         return {"session": None, "polls": []}
-    found = await database_sync_to_async(polls.list_polls)(consumer.access, session_id=session.pk)
+    found = await db(polls.list_polls)(consumer.access, session_id=session.pk)
     return {"session": session.pk, "polls": found}

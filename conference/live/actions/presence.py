@@ -3,8 +3,7 @@
 import math
 import time
 
-from channels.db import database_sync_to_async
-
+from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import require_int
 from conference.live.groups import user_group
@@ -74,7 +73,7 @@ async def remove(consumer, data: dict) -> dict:
     if not isinstance(reason, str) or len(reason) > 300:
         raise LiveError("invalid", "`reason` must be a string of at most 300 characters.")
     user_id = require_int(data, "user", minimum=1)
-    removal = await database_sync_to_async(live.remove_from_hall)(
+    removal = await db(live.remove_from_hall)(
         consumer.access, user_id=user_id, minutes=minutes, reason=reason
     )
     await consumer.channel_layer.group_send(

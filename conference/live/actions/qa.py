@@ -1,7 +1,6 @@
 """Q&A for the session on in the hall."""
 
-from channels.db import database_sync_to_async
-
+from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import optional_key, require_int, require_text
 from conference.live.registry import action
@@ -11,7 +10,7 @@ from conference.services import live, qa
 @action("qa.ask", bucket="write")
 async def ask(consumer, data: dict) -> dict:
     text = require_text(data, "text", max_length=live.QUESTION_MAX_LENGTH)
-    item, created = await database_sync_to_async(live.ask_question)(
+    item, created = await db(live.ask_question)(
         consumer.access, text=text, client_key=optional_key(data)
     )
     if created:
@@ -21,7 +20,7 @@ async def ask(consumer, data: dict) -> dict:
 
 @action("qa.vote")
 async def vote(consumer, data: dict) -> dict:
-    item = await database_sync_to_async(qa.vote_question)(
+    item = await db(qa.vote_question)(
         consumer.access, question_id=require_int(data, "question", minimum=1)
     )
     await consumer.broadcast_item(item)
@@ -30,7 +29,7 @@ async def vote(consumer, data: dict) -> dict:
 
 @action("qa.withdraw")
 async def withdraw(consumer, data: dict) -> dict:
-    item = await database_sync_to_async(qa.withdraw_question)(
+    item = await db(qa.withdraw_question)(
         consumer.access, question_id=require_int(data, "question", minimum=1)
     )
     await consumer.broadcast_item(item)
@@ -42,7 +41,7 @@ async def moderate(consumer, data: dict) -> dict:
     op = data.get("op")
     if not isinstance(op, str):
         raise LiveError("invalid", "`op` must be a string.")
-    item = await database_sync_to_async(qa.moderate_question)(
+    item = await db(qa.moderate_question)(
         consumer.access, question_id=require_int(data, "question", minimum=1), op=op
     )
     await consumer.broadcast_item(item)
@@ -51,10 +50,10 @@ async def moderate(consumer, data: dict) -> dict:
 
 @action("qa.list")
 async def list_questions(consumer, data: dict) -> dict:
-    session = await database_sync_to_async(live.current_session)(consumer.access)
+    session = await db(live.current_session)(consumer.access)
     if session is None:
         return {"session": None, "questions": []}
-    questions = await database_sync_to_async(qa.list_questions)(
+    questions = await db(qa.list_questions)(
         consumer.access, session_id=session.pk, moderator=consumer.access.sees_pending
     )
     return {"session": session.pk, "questions": questions}
