@@ -530,7 +530,9 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument(
-        "--servers", default="uvicorn,daphne", help="comma-separated: uvicorn,daphne"
+        "--servers",
+        default="daphne",
+        help="comma-separated ASGI servers to measure: daphne,uvicorn",
     )
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0)
