@@ -51,3 +51,18 @@ def issue_certificate(claim_id: int) -> None:
     certificate = cme.issue_certificate(claim_id)
     if certificate is None:
         logger.warning("issue_certificate: nothing to issue for claim %s", claim_id)
+
+
+@shared_task(
+    name="conference.issue_certificates",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def issue_certificates(claim_ids: list[int]) -> None:
+    """Bulk issuing: render a batch of claims' certificates with a few queries in all."""
+    from conference.services import cme
+
+    cme.render_certificates(claim_ids)

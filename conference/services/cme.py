@@ -18,9 +18,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -527,9 +527,10 @@ def issue_certificates(claims: QuerySet[Claim], *, site_url: str = "") -> list[i
 def _dispatch_group(claim_ids: list[int]) -> None:
     from celery import group
 
-    from conference.tasks import issue_certificate
+    from conference.tasks import issue_certificates
 
-    group(issue_certificate.s(claim_id) for claim_id in claim_ids).apply_async()
+    batches = [claim_ids[i : i + BATCH_SIZE] for i in range(0, len(claim_ids), BATCH_SIZE)]
+    group(issue_certificates.s(batch) for batch in batches).apply_async()
 
 
 def _unique_code() -> str:
@@ -570,48 +571,98 @@ def certificate_path(certificate: Certificate) -> Path:
     return certificates_root() / f"{certificate.code}-v{certificate.version}.pdf"
 
 
+RENDERABLE = (CertificateStatus.QUEUED, CertificateStatus.FAILED)
+BATCH_SIZE = 25
+
+
 def issue_certificate(claim_id: int) -> Certificate | None:
     """Render the claim's latest certificate version if it is not rendered yet.
 
     Idempotent: one file and one row per claim version however often it runs. The PDF is
-    written to a temporary file next to its final name and renamed into place, so a worker
-    killed mid-render leaves no half file (a rerun removes its leftovers and renders again).
+    written to a temporary file and renamed into place, so a worker killed mid-render leaves
+    no half file (a rerun removes its leftovers and renders again).
     """
+    return render_certificates([claim_id]).get(claim_id)
+
+
+def render_certificates(claim_ids: list[int]) -> dict[int, Certificate]:
+    """`issue_certificate` for many claims with a few queries in all (bulk issuing).
+
+    A certificate whose rendering fails is marked failed and the others go on; the first
+    error is raised at the end, so a retry renders exactly the ones still missing.
+    """
+    latest = _latest_certificates(claim_ids)
+    for claim_id in set(claim_ids) - set(latest):
+        logger.warning("issue_certificate: claim %s has no certificate", claim_id)
+    todo = [c for c in latest.values() if c.status in RENDERABLE]
+    credits = _credits_by_event({c.claim.event_id for c in todo})
+    rendered, errors = [], []
+    for certificate in todo:
+        try:
+            rendered.append((certificate, _render_file(certificate, credits)))
+        except Exception as error:
+            errors.append(error)
+            _mark_failed(certificate, error)
+    _mark_issued(rendered)
+    if errors:
+        raise errors[0]
+    return latest
+
+
+def _latest_certificates(claim_ids: list[int]) -> dict[int, Certificate]:
+    rows = (
+        Certificate.objects.filter(claim_id__in=claim_ids)
+        .select_related("claim__event__organizer", "claim__user")
+        .order_by("claim_id", "-version")
+    )
+    latest: dict[int, Certificate] = {}
+    for certificate in rows:
+        latest.setdefault(certificate.claim_id, certificate)
+    return latest
+
+
+def _credits_by_event(event_ids: set[int]) -> dict[int, dict[str, EventCredit]]:
+    credits: dict[int, dict[str, EventCredit]] = {event_id: {} for event_id in event_ids}
+    for event_credit in EventCredit.objects.filter(event_id__in=event_ids):
+        credits[event_credit.event_id][event_credit.credit_type] = event_credit
+    return credits
+
+
+def _render_file(certificate: Certificate, credits: dict[int, dict[str, EventCredit]]) -> Path:
     from conference.services import cme_pdf
 
-    certificate = (
-        Certificate.objects.filter(claim_id=claim_id)
-        .select_related("claim__event__organizer", "claim__user")
-        .order_by("-version")
-        .first()
-    )
-    if certificate is None:
-        logger.warning("issue_certificate: claim %s has no certificate", claim_id)
-        return None
-    if certificate.status not in (CertificateStatus.QUEUED, CertificateStatus.FAILED):
-        return certificate
     final = certificate_path(certificate)
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(final)
-    try:
-        if not final.exists():
-            data = cme_pdf.certificate_data(certificate)
-            _write_atomically(final, lambda stream: cme_pdf.render_certificate(data, stream))
-    except Exception as error:
-        Certificate.objects.filter(pk=certificate.pk).update(
-            status=CertificateStatus.FAILED, error=f"{type(error).__name__}: {error}"[:500]
-        )
-        raise
-    return _mark_issued(certificate, final)
+    if not final.exists():
+        data = cme_pdf.certificate_data(certificate, credits=credits[certificate.claim.event_id])
+        _write_atomically(final, lambda stream: cme_pdf.render_certificate(data, stream))
+    return final
+
+
+def _mark_failed(certificate: Certificate, error: Exception) -> None:
+    certificate.status = CertificateStatus.FAILED
+    certificate.error = f"{type(error).__name__}: {error}"[:500]
+    Certificate.objects.filter(pk=certificate.pk).update(
+        status=certificate.status, error=certificate.error
+    )
+
+
+def _partial_folder(final: Path) -> Path:
+    """Temporary files live in a subfolder (same file system, so the rename is atomic) that
+    only ever holds files being written or left by a killed worker."""
+    return final.parent / ".partial"
 
 
 def _remove_leftovers(final: Path) -> None:
-    for leftover in final.parent.glob(final.name + ".*.partial"):
+    for leftover in _partial_folder(final).glob(final.name + ".*.partial"):
         leftover.unlink(missing_ok=True)
 
 
 def _write_atomically(final: Path, write) -> None:
-    temporary = final.with_name(f"{final.name}.{secrets.token_hex(4)}.partial")
+    folder = _partial_folder(final)
+    folder.mkdir(exist_ok=True)
+    temporary = folder / f"{final.name}.{secrets.token_hex(4)}.partial"
     try:
         with open(temporary, "wb") as stream:
             write(stream)
@@ -622,45 +673,76 @@ def _write_atomically(final: Path, write) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _mark_issued(certificate: Certificate, final: Path) -> Certificate:
+def _mark_issued(rendered: list[tuple[Certificate, Path]]) -> None:
+    """Mark the rendered versions issued (once: a concurrent or repeated run changes
+    nothing), supersede their older versions, audit, and e-mail the learners after commit."""
+    if not rendered:
+        return
     now = timezone.now()
     with transaction.atomic():
-        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if certificate.status not in (CertificateStatus.QUEUED, CertificateStatus.FAILED):
-            return certificate
-        certificate.status = CertificateStatus.ISSUED
-        certificate.file_path = str(final.relative_to(settings.MEDIA_ROOT))
-        certificate.issued_at = now
-        certificate.first_issued_at = certificate.first_issued_at or now
-        certificate.error = ""
-        certificate.save(
-            update_fields=["status", "file_path", "issued_at", "first_issued_at", "error"]
+        pending = set(
+            Certificate.objects.select_for_update()
+            .filter(pk__in=[c.pk for c, _ in rendered], status__in=RENDERABLE)
+            .values_list("pk", flat=True)
         )
-        Certificate.objects.filter(
-            claim_id=certificate.claim_id,
-            version__lt=certificate.version,
-            status=CertificateStatus.ISSUED,
-        ).update(status=CertificateStatus.SUPERSEDED)
-        audit(None, certificate.claim.event, "certificate.issued", certificate)
-        transaction.on_commit(lambda: _mail_ready(certificate))
-    return certificate
+        fresh = []
+        for certificate, final in rendered:
+            if certificate.pk not in pending:
+                certificate.refresh_from_db()
+                continue
+            certificate.status, certificate.error = CertificateStatus.ISSUED, ""
+            certificate.file_path = str(final.relative_to(settings.MEDIA_ROOT))
+            certificate.issued_at = now
+            certificate.first_issued_at = certificate.first_issued_at or now
+            fresh.append(certificate)
+        Certificate.objects.bulk_update(
+            fresh, ["status", "error", "file_path", "issued_at", "first_issued_at"]
+        )
+        _supersede_older(fresh)
+        CmeAuditEntry.objects.bulk_create(
+            CmeAuditEntry(
+                event_id=c.claim.event_id,
+                action="certificate.issued",
+                object_type="Certificate",
+                object_id=c.pk,
+                detail={"version": c.version},
+            )
+            for c in fresh
+        )
+        transaction.on_commit(lambda: _mail_ready(fresh))
 
 
-def _mail_ready(certificate: Certificate) -> None:
-    """Tell the learner (console backend by default); a mail failure never fails the task."""
-    claim = certificate.claim
-    base = certificate.verify_url.split("/verify/")[0]
-    page = base + reverse("cme:event", kwargs={"event_slug": claim.event.slug})
+def _supersede_older(issued: list[Certificate]) -> None:
+    older = Q()
+    for certificate in issued:
+        if certificate.version > 1:
+            older |= Q(claim_id=certificate.claim_id, version__lt=certificate.version)
+    if older:
+        Certificate.objects.filter(older, status=CertificateStatus.ISSUED).update(
+            status=CertificateStatus.SUPERSEDED
+        )
+
+
+def _mail_ready(certificates: list[Certificate]) -> None:
+    """Tell the learners (console backend by default); mail trouble never fails the task."""
+    messages = []
+    for certificate in certificates:
+        claim = certificate.claim
+        base = certificate.verify_url.split("/verify/")[0]
+        page = base + reverse("cme:event", kwargs={"event_slug": claim.event.slug})
+        messages.append(
+            (
+                f"Your CME certificate for {claim.event.title} is ready",
+                f"Download it from {page}\nVerification code: {certificate.code} "
+                f"({certificate.verify_url})",
+                None,
+                [claim.user.email],
+            )
+        )
     try:
-        send_mail(
-            f"Your CME certificate for {claim.event.title} is ready",
-            f"Download it from {page}\nVerification code: {certificate.code} "
-            f"({certificate.verify_url})",
-            None,
-            [claim.user.email],
-        )
+        send_mass_mail(messages)
     except OSError:
-        logger.exception("certificate %s: the e-mail could not be sent", certificate.pk)
+        logger.exception("certificates ready: the e-mails could not be sent")
 
 
 def certificate_file(certificate: Certificate) -> Path | None:

@@ -82,35 +82,39 @@ def fonts() -> dict[str, TTFont]:
     return registered
 
 
-def chain(style: str) -> list[TTFont]:
+@cache
+def chain(style: str) -> tuple[TTFont, ...]:
     available = fonts()
     family = "Sans-Bold" if style.endswith("Bold") else "Sans"
     order = [style, family, "CJK"]
-    return [available[key] for key in dict.fromkeys(order) if key in available]
+    return tuple(available[key] for key in dict.fromkeys(order) if key in available)
 
 
-def _font_for(char: str, fallbacks: Sequence[TTFont]) -> TTFont:
+@cache
+def _font_name(char: str, style: str) -> str:
+    """The first font of the style's chain with a glyph for `char`."""
+    fallbacks = chain(style)
     code = ord(char)
     for font in fallbacks:
         if code in font.face.charToGlyph:
-            return font
-    return fallbacks[0]
+            return font.fontName
+    return fallbacks[0].fontName
 
 
-def runs(text: str, fallbacks: Sequence[TTFont]) -> list[tuple[str, str]]:
+def runs(text: str, style: str) -> list[tuple[str, str]]:
     """(font name, text) pieces, each drawable in one font."""
     pieces: list[tuple[str, str]] = []
     for char in text:
-        name = _font_for(char, fallbacks).fontName if not char.isspace() else None
+        name = None if char.isspace() else _font_name(char, style)
         if pieces and (name is None or pieces[-1][0] == name):
             pieces[-1] = (pieces[-1][0], pieces[-1][1] + char)
         else:
-            pieces.append((name or fallbacks[0].fontName, char))
+            pieces.append((name or chain(style)[0].fontName, char))
     return pieces
 
 
 def text_width(text: str, style: str, size: float) -> float:
-    return sum(pdfmetrics.stringWidth(t, f, size) for f, t in runs(text, chain(style)))
+    return sum(pdfmetrics.stringWidth(t, f, size) for f, t in runs(text, style))
 
 
 def is_rtl(text: str) -> bool:
@@ -131,7 +135,7 @@ def draw_text(
         x -= width / 2
     elif align == "right":
         x -= width
-    for font_name, piece in runs(shown, chain(style)):
+    for font_name, piece in runs(shown, style):
         canvas.setFont(font_name, size)
         canvas.drawString(x, y, piece)
         x += pdfmetrics.stringWidth(piece, font_name, size)
@@ -154,30 +158,38 @@ def _tokens(text: str) -> list[str]:
 
 
 def wrap(text: str, *, style: str, size: float, width: float) -> list[str]:
-    """Greedy wrap to `width`; a word longer than a line is broken by characters."""
+    """Greedy wrap to `width`; a word longer than a line is broken by characters.
+
+    Widths add up (no kerning), so each word is measured once."""
     lines: list[str] = []
-    line = ""
+    line, line_width = "", 0.0
+    space = text_width(" ", style, size)
     for token in _tokens(" ".join(text.split())):
-        candidate = line + token
-        if line and text_width(candidate.rstrip(), style, size) > width:
+        word, spaced = token.rstrip(), token.endswith(" ")
+        word_width = text_width(word, style, size)
+        if line and line_width + word_width > width:
             lines.append(line.rstrip())
-            line = ""
-            candidate = token
-        while text_width(candidate.rstrip(), style, size) > width and len(candidate) > 1:
-            cut = _longest_prefix(candidate, style, size, width)
-            lines.append(candidate[:cut])
-            candidate = candidate[cut:]
-        line = candidate
+            line, line_width = "", 0.0
+        while word_width > width and len(word) > 1:
+            cut = _longest_prefix(word, style, size, width)
+            lines.append(word[:cut])
+            word = word[cut:]
+            word_width = text_width(word, style, size)
+        line += word + (" " if spaced else "")
+        line_width += word_width + (space if spaced else 0.0)
     if line.strip():
         lines.append(line.rstrip())
     return lines
 
 
 def _longest_prefix(text: str, style: str, size: float, width: float) -> int:
-    cut = 1
-    while cut < len(text) and text_width(text[: cut + 1], style, size) <= width:
+    total, cut = 0.0, 0
+    for char in text:
+        total += text_width(char, style, size)
+        if total > width:
+            break
         cut += 1
-    return cut
+    return max(cut, 1)
 
 
 def draw_paragraph(
@@ -281,11 +293,15 @@ def designation_statement(event, event_credit) -> str:
         return template
 
 
-def certificate_data(certificate) -> CertificateData:
+def certificate_data(certificate, *, credits: dict | None = None) -> CertificateData:
+    """What the certificate prints; `credits` (type code -> EventCredit of the event) saves a
+    query when the caller has them."""
     claim = certificate.claim
     event = claim.event
-    event_credit = event.credits.get(credit_type=claim.credit_type)
-    ama = event.credits.filter(credit_type="AMA_PRA_1").first()
+    if credits is None:
+        credits = {c.credit_type: c for c in event.credits.all()}
+    event_credit = credits[claim.credit_type]
+    ama = credits.get("AMA_PRA_1")
     now = timezone.localdate(timezone.now(), event.tzinfo)
     first = certificate.first_issued_at
     return CertificateData(

@@ -51,8 +51,11 @@ def _text(path: Path) -> str:
 
 
 def _files(root: Path) -> list[str]:
+    """Every file under the certificates folder, temporary ones included."""
     folder = root / "certificates"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.mark.django_db
@@ -229,13 +232,14 @@ def test_issue_certificate_crash_mid_render_leaves_no_file_and_retry_succeeds(
 def test_issue_certificate_after_killed_worker_removes_leftover_partial(media_root):
     claim = _approved_claim()
     certificate = Certificate.objects.get(claim=claim)
-    folder = media_root / "certificates"
-    folder.mkdir(parents=True)
-    (folder / f"{certificate.code}-v1.pdf.dead0001.partial").write_bytes(b"%PDF-1.4 half")
+    partial = media_root / "certificates" / ".partial"
+    partial.mkdir(parents=True)
+    (partial / f"{certificate.code}-v1.pdf.dead0001.partial").write_bytes(b"%PDF-1.4 half")
 
     cme.issue_certificate(claim.pk)
 
     assert _files(media_root) == [f"{certificate.code}-v1.pdf"]
+    assert list(partial.iterdir()) == []
 
 
 @pytest.mark.django_db
@@ -335,3 +339,51 @@ def test_issue_certificate_through_real_worker(media_root, restore_default_app):
     certificate = Certificate.objects.get(claim=claim)
     assert certificate.status == CertificateStatus.ISSUED
     assert _files(media_root) == [f"{certificate.code}-v1.pdf"]
+
+
+@pytest.mark.django_db
+def test_render_certificates_batch_failure_marks_one_failed_and_retry_renders_it(
+    media_root, monkeypatch
+):
+    event_and_session = make_event()
+    claims = []
+    for name in ("Ann Able", "Ben Broken", "Cat Calm"):
+        user = learner(legal_name=name)
+        attend(user, event_and_session[1], minutes=60)
+        evaluate(user, event_and_session[0])
+        claims.append(
+            cme.claim_credit(user, event_and_session[0], "AMA_PRA_1", amount="1.00", attested=True)
+        )
+    real_render = cme_pdf.render_certificate
+
+    def fail_for_ben(data, stream):
+        if data.learner_name == "Ben Broken":
+            raise OSError("disk hiccup")
+        real_render(data, stream)
+
+    monkeypatch.setattr(cme_pdf, "render_certificate", fail_for_ben)
+    with pytest.raises(OSError, match="disk hiccup"):
+        cme.render_certificates([c.pk for c in claims])
+
+    statuses = dict(Certificate.objects.values_list("learner_name", "status"))
+    assert statuses == {"Ann Able": "issued", "Ben Broken": "failed", "Cat Calm": "issued"}
+    monkeypatch.setattr(cme_pdf, "render_certificate", real_render)
+    cme.render_certificates([c.pk for c in claims])
+    assert set(Certificate.objects.values_list("status", flat=True)) == {"issued"}
+    assert len(_files(media_root)) == 3
+
+
+@pytest.mark.django_db
+def test_issue_certificate_emails_the_learner_once(
+    media_root, mailoutbox, django_capture_on_commit_callbacks
+):
+    claim = _approved_claim()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = cme.issue_certificate(claim.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        cme.issue_certificate(claim.pk)
+
+    assert [m.to for m in mailoutbox] == [[claim.user.email]]
+    assert certificate.code in mailoutbox[0].body
+    assert f"/cme/events/{claim.event.slug}/" in mailoutbox[0].body
