@@ -195,6 +195,7 @@ class CreditOffer:
     claim: Claim | None
     inputs_hash: str = ""
     engine_version: str = ""
+    sessions_to_come: bool = False
     problems: list[tuple[str, str]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
@@ -215,14 +216,23 @@ class CreditOffer:
         return any(code in ID_MESSAGES or code == "profile_missing" for code, _ in self.problems)
 
 
-def claim_window(event_credit: EventCredit) -> tuple[datetime | None, datetime | None]:
-    """When claims open (the configured time, but never before the last eligible session ends)
-    and close."""
-    last_end = max((s.ends_at for s in credit_sessions(event_credit.event)), default=None)
-    opens = event_credit.claim_opens_at
-    if last_end is not None:
-        opens = max(opens, last_end) if opens else last_end
-    return opens, event_credit.claim_closes_at
+def claim_opens_for(event_credit: EventCredit, result: CreditResult) -> datetime | None:
+    """When this learner may claim: once every credit-eligible session they attended has
+    ended (or, without attendance, the first one), and not before `claim_opens_at`."""
+    attended = [s.spec.end for s in result.sessions if s.attended_seconds]
+    ends = attended or [min((s.spec.end for s in result.sessions), default=None)]
+    ends = [end for end in ends if end is not None]
+    if not ends:
+        return None
+    opens = max(ends)
+    if event_credit.claim_opens_at:
+        opens = max(opens, event_credit.claim_opens_at)
+    return opens
+
+
+def later_sessions(result: CreditResult, now: datetime) -> bool:
+    """Whether credit-eligible sessions are still to come (they will not count after a claim)."""
+    return any(s.spec.end > now and not s.attended_seconds for s in result.sessions)
 
 
 def evaluation_done(user, event: Event) -> bool:
@@ -238,19 +248,21 @@ def _offer_problems(
     rule: CreditTypeRule,
     result: CreditTypeResult,
     *,
+    opens: datetime | None,
     profile: ProfessionalProfile | None,
     evaluated: bool,
     now: datetime,
 ) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    opens, closes = claim_window(event_credit)
+    closes = event_credit.claim_closes_at
     if opens is None:
         problems.append(("no_eligible_sessions", "This event has no credit-eligible sessions."))
     elif now < opens:
         problems.append(
             (
                 "claim_not_open",
-                f"Claims open after the sessions end, at {_local(opens, event_credit.event)}.",
+                "You can claim once the sessions you attend have ended, from "
+                f"{_local(opens, event_credit.event)}.",
             )
         )
     if closes is not None and now > closes:
@@ -302,8 +314,15 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
                 inputs_hash=result.inputs_hash,
                 engine_version=result.engine_version,
                 problems=_offer_problems(
-                    event_credit, rule, type_result, profile=profile, evaluated=evaluated, now=now
+                    event_credit,
+                    rule,
+                    type_result,
+                    opens=claim_opens_for(event_credit, result),
+                    profile=profile,
+                    evaluated=evaluated,
+                    now=now,
                 ),
+                sessions_to_come=later_sessions(result, now),
                 reasons=[REASON_MESSAGES.get(r, r) for r in type_result.reasons],
             )
         )

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import BoardCertification, Degree, ProfessionalProfile
 from conference.models import (
@@ -13,6 +14,7 @@ from conference.models import (
     ClaimCorrection,
     ClaimStatus,
     CmeAuditEntry,
+    Event,
     EventCredit,
     SessionKind,
 )
@@ -312,3 +314,40 @@ def test_submit_evaluation_missing_answer_is_refused_and_nothing_saved():
 
     assert texts[-1] == "What will you change in your practice as a result of this activity?"
     assert not cme.evaluation_done(user, event)
+
+
+def test_claim_credit_after_attended_session_while_later_sessions_are_to_come():
+    event, session = make_event(days_ago=1)
+    Event.objects.filter(pk=event.pk).update(end_date=event.end_date + dt.timedelta(days=3))
+    later = timezone.now() + dt.timedelta(hours=2)
+    SessionFactory(
+        event=event,
+        hall=session.hall,
+        is_cme_eligible=True,
+        starts_at=later,
+        ends_at=later + dt.timedelta(hours=1),
+    )
+    user = learner()
+    attend(user, session, minutes=60)
+    evaluate(user, event)
+
+    offer = next(o for o in cme.credit_offers(user, event) if o.code == "AMA_PRA_1")
+    claim = _claim(user, event)
+
+    assert (offer.problems, offer.sessions_to_come) == ([], True)
+    assert claim.status == ClaimStatus.APPROVED
+
+
+def test_claim_credit_without_attendance_before_any_session_ended_is_not_open():
+    event, session = make_event()
+
+    user = learner()
+    offer = next(
+        o for o in cme.credit_offers(user, event, now=session.starts_at) if o.code == "AMA_PRA_1"
+    )
+
+    assert [code for code, _ in offer.problems] == [
+        "claim_not_open",
+        "evaluation_required",
+        "no_credit",
+    ]

@@ -289,3 +289,23 @@ def test_transcript_pdf_has_name_and_total(client, media_root):
     assert "Grace Hopper" in text
     assert event.title in text
     assert "Total AMA PRA Category 1 Credit™: 1.00" in text
+
+
+def test_reissue_after_name_change_queues_new_version_with_same_code(client, media_root):
+    user, event, certificate = _issued()
+    ProfessionalProfile.objects.filter(user=user).update(legal_name="Grace B. Hopper")
+    client.force_login(user)
+    page = reverse("cme:event", kwargs={"event_slug": event.slug})
+
+    assert "Your legal name has changed" in client.get(page).content.decode()
+    client.post(reverse("cme:reissue", kwargs={"event_slug": event.slug}))
+
+    versions = list(
+        Certificate.objects.filter(claim=certificate.claim).values_list(
+            "version", "code", "learner_name", "status"
+        )
+    )
+    assert versions == [
+        (2, certificate.code, "Grace B. Hopper", "queued"),
+        (1, certificate.code, "Grace Hopper", "issued"),
+    ]
