@@ -278,19 +278,24 @@ class CertificateData:
     verify_url: str
 
 
-def designation_statement(event, event_credit) -> str:
-    """The accreditor's wording (override) or the type's template, filled in."""
+def designation_statement(event, event_credit, *, ama=None) -> str:
+    """The accreditor's wording (override, verbatim) or the type's template, filled in. The
+    participation template names the AMA designation when the activity has one."""
+    if event_credit.statement_override:
+        return event_credit.statement_override
     rule = PRESETS[event_credit.credit_type]
-    template = event_credit.statement_override or rule.statement_template
+    designated = event_credit
+    if event_credit.credit_type == "PARTICIPATION" and ama is not None:
+        designated = ama
     values = {
         "provider": event.cme_provider or event.organizer.name,
-        "max_credits": format(event_credit.designated_max, ".2f"),
+        "max_credits": format(designated.designated_max, ".2f"),
         "activity_number": event_credit.activity_number,
     }
     try:
-        return template.format(**values)
+        return rule.statement_template.format(**values)
     except (KeyError, IndexError, ValueError):
-        return template
+        return rule.statement_template
 
 
 def certificate_data(certificate, *, credits: dict | None = None) -> CertificateData:
@@ -315,7 +320,7 @@ def certificate_data(certificate, *, credits: dict | None = None) -> Certificate
         credit_code=claim.credit_type,
         credit=certificate.credit,
         designated_max=event_credit.designated_max,
-        designation_statement=designation_statement(event, event_credit),
+        designation_statement=designation_statement(event, event_credit, ama=ama),
         accreditation_statement=event.accreditation_statement,
         participation=claim.credit_type == "PARTICIPATION",
         ama_max=ama.designated_max if ama else None,
@@ -359,7 +364,7 @@ def _frame(canvas: Canvas) -> None:
         canvas.circle(cx, cy, 4, stroke=0, fill=1)
 
 
-def _seal(canvas: Canvas, x: float, y: float, credit: str) -> None:
+def _seal(canvas: Canvas, x: float, y: float, credit: str, unit: str) -> None:
     canvas.setFillColor(NAVY)
     canvas.circle(x, y, 34, stroke=0, fill=1)
     canvas.setStrokeColor(GOLD)
@@ -367,7 +372,7 @@ def _seal(canvas: Canvas, x: float, y: float, credit: str) -> None:
     canvas.circle(x, y, 30, stroke=1, fill=0)
     canvas.setFillColor(Color(1, 1, 1))
     draw_text(canvas, x, y + 2, credit, style="Serif-Bold", size=15, align="center")
-    draw_text(canvas, x, y - 12, "CREDITS", style="Sans-Bold", size=6.5, align="center")
+    draw_text(canvas, x, y - 12, unit, style="Sans-Bold", size=6.5, align="center")
 
 
 def render_certificate(data: CertificateData, stream: BinaryIO) -> None:
@@ -474,11 +479,9 @@ def render_certificate(data: CertificateData, stream: BinaryIO) -> None:
 def _award_line(data: CertificateData) -> str:
     credit = format(data.credit, ".2f")
     if data.participation:
-        hours = f"{data.credited_minutes // 60} h {data.credited_minutes % 60:02d} min"
-        line = f"Credit-eligible attendance: {hours} (participation: {credit} hours)."
-        if data.ama_max is not None:
-            line += f" The activity was designated for a maximum of {data.ama_max:.2f} AMA PRA Category 1 Credits™."
-        return line
+        hours, minutes = divmod(data.credited_minutes, 60)
+        spent = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+        return f"Credit-eligible attendance: {spent} ({credit} hours of participation)"
     return (
         f"{credit} {data.credit_type_name} claimed (maximum designated: {data.designated_max:.2f})"
     )
@@ -499,7 +502,8 @@ def _footer(canvas: Canvas, data: CertificateData) -> None:
     if data.version > 1:
         issued += f" (version {data.version}; first issued {day(data.first_issued_on)})"
     draw_text(canvas, 80, base + 14, issued, style="Sans", size=8)
-    _seal(canvas, width / 2, base + 30, format(data.credit, ".2f"))
+    unit = "HOURS" if data.participation else "CREDITS"
+    _seal(canvas, width / 2, base + 30, format(data.credit, ".2f"), unit)
     qr_size = 84
     qr_x = width - 80 - qr_size
     draw_qr(canvas, data.verify_url, x=qr_x, y=base - 10, size=qr_size)
