@@ -41,6 +41,7 @@ class EventCreditAdmin(OrganizerScopedAdmin):
         "claim_closes_at",
         "evaluation_required",
         "pars_link",
+        "audit_pack_link",
     ]
     list_filter = ["credit_type", ("event", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["event"]
@@ -57,12 +58,31 @@ class EventCreditAdmin(OrganizerScopedAdmin):
         url = reverse("admin:conference_eventcredit_pars", args=[obj.pk])
         return format_html('<a href="{}">Learner file</a>', url)
 
+    @admin.display(description="Audit pack")
+    def audit_pack_link(self, obj: EventCredit) -> str:
+        url = reverse("admin:conference_eventcredit_audit_pack", args=[obj.pk])
+        return format_html('<a href="{}">Zip of the event</a>', url)
+
     def get_urls(self):
-        view = self.admin_site.admin_view(self.pars_view)
+        pars = self.admin_site.admin_view(self.pars_view)
+        pack = self.admin_site.admin_view(self.audit_pack_view)
         return [
-            path("<path:object_id>/pars/", view, name="conference_eventcredit_pars"),
+            path("<path:object_id>/pars/", pars, name="conference_eventcredit_pars"),
+            path("<path:object_id>/audit-pack/", pack, name="conference_eventcredit_audit_pack"),
             *super().get_urls(),
         ]
+
+    def audit_pack_view(self, request, object_id):
+        """Attendance, claims, corrections, certificates, evaluations and audit trail (zip)."""
+        event_credit = self.get_object(request, unquote(object_id))
+        if event_credit is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, event_credit):
+            raise PermissionDenied
+        event = event_credit.event
+        response = HttpResponse(cme_reports.audit_pack(event), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="cme-audit-{event.slug}.zip"'
+        return response
 
     def pars_view(self, request, object_id):
         """The PARS learner file: problems per learner on the page, valid rows as CSV."""
@@ -102,6 +122,26 @@ class EvaluationFormAdmin(OrganizerScopedAdmin):
     search_fields = ["title", "event__title"]
     autocomplete_fields = ["event"]
     inlines = [EvaluationQuestionInline]
+    readonly_fields = ["summary"]
+
+    @admin.display(description="Answers so far")
+    def summary(self, obj: EvaluationForm) -> str:
+        if obj.pk is None:
+            return "—"
+        rows = (
+            (
+                s["question"],
+                s["answers"],
+                s["mean"] or "—",
+                "; ".join(f"{k}: {v}" for k, v in s["counts"].items()) or "—",
+            )
+            for s in cme_reports.evaluation_summary(obj.event)
+        )
+        return format_html(
+            "<table><thead><tr><th>Question</th><th>Answers</th><th>Mean</th><th>Counts</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
 
     def get_queryset(self, request):
         return (

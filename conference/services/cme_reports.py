@@ -1,4 +1,5 @@
-"""Reporting: the PARS learner file of an activity (ACCME), only for learners who consented.
+"""Reporting: the PARS learner file of an activity (ACCME), only for learners who consented,
+and the audit pack of an event.
 
 Each learner row is validated on its own: a learner whose data an accreditor would reject is
 listed with the reasons instead of breaking the whole file.
@@ -6,13 +7,26 @@ listed with the reasons instead of breaking the whole file.
 
 import csv
 import io
+import json
+import zipfile
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
 from accounts.models import ProfessionalProfile
 from accounts.validators import validate_birth_month_day, validate_npi
-from conference.models import Claim, ClaimStatus, EventCredit
+from conference.models import (
+    AttendanceEvent,
+    Certificate,
+    Claim,
+    ClaimCorrection,
+    ClaimStatus,
+    CmeAuditEntry,
+    EvaluationAnswer,
+    EvaluationQuestion,
+    EventCredit,
+    QuestionKind,
+)
 from conference.services.cme import effective_credit
 from conference.services.credit.rules import ID_BIRTH_MMDD, ID_BOARD, PRESETS
 
@@ -127,3 +141,199 @@ def pars_learner_file(event_credit: EventCredit) -> tuple[str, list[ParsProblem]
         else:
             writer.writerow(row)
     return buffer.getvalue(), problems
+
+
+def _csv(header: tuple[str, ...], rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _attendance_csv(event) -> str:
+    rows = (
+        AttendanceEvent.objects.filter(session__event=event)
+        .order_by("server_time", "pk")
+        .values_list(
+            "pk", "user__email", "session_id", "session__title", "connection", "kind", "server_time"
+        )
+    )
+    return _csv(
+        ("id", "learner", "session_id", "session", "connection", "kind", "server_time_utc"),
+        ((*row[:6], row[6].isoformat()) for row in rows.iterator()),
+    )
+
+
+def _claims_csv(event) -> str:
+    claims = Claim.objects.filter(event=event).select_related("user").order_by("pk")
+    return _csv(
+        (
+            "id",
+            "learner",
+            "credit_type",
+            "degree",
+            "credited_minutes",
+            "computed",
+            "claimed",
+            "effective",
+            "designated_max",
+            "status",
+            "attested_at",
+            "inputs_hash",
+            "engine_version",
+            "rule_version",
+        ),
+        (
+            (
+                c.pk,
+                c.user.email,
+                c.credit_type,
+                c.degree,
+                c.credited_seconds // 60,
+                c.computed_credit,
+                c.claimed_credit,
+                effective_credit(c),
+                c.designated_max,
+                c.status,
+                c.attested_at.isoformat(),
+                c.inputs_hash,
+                c.engine_version,
+                c.rule_version,
+            )
+            for c in claims.prefetch_related("corrections")
+        ),
+    )
+
+
+def _corrections_csv(event) -> str:
+    corrections = ClaimCorrection.objects.filter(claim__event=event).select_related("created_by")
+    return _csv(
+        ("claim_id", "credit", "reason", "by", "at"),
+        (
+            (c.claim_id, c.credit, c.reason, c.created_by.email, c.created_at.isoformat())
+            for c in corrections.order_by("pk")
+        ),
+    )
+
+
+def _certificates_csv(event) -> str:
+    certificates = Certificate.objects.filter(claim__event=event).order_by("claim_id", "version")
+    return _csv(
+        (
+            "claim_id",
+            "version",
+            "code",
+            "status",
+            "name",
+            "credit",
+            "first_issued",
+            "issued",
+            "revoked_reason",
+        ),
+        (
+            (
+                c.claim_id,
+                c.version,
+                c.code,
+                c.status,
+                c.learner_name,
+                c.credit,
+                c.first_issued_at.isoformat() if c.first_issued_at else "",
+                c.issued_at.isoformat() if c.issued_at else "",
+                c.revoked_reason,
+            )
+            for c in certificates
+        ),
+    )
+
+
+def evaluation_summary(event) -> list[dict]:
+    """Per question: the number of answers, counts per option, the mean for Likert."""
+    summary = []
+    questions = EvaluationQuestion.objects.filter(form__event=event).order_by("order", "pk")
+    for question in questions:
+        values = list(
+            EvaluationAnswer.objects.filter(question=question)
+            .exclude(value="")
+            .values_list("value", flat=True)
+        )
+        counts = {key: values.count(key) for key, _ in question.choice_list()}
+        mean = ""
+        if question.kind == QuestionKind.LIKERT and values:
+            mean = f"{sum(int(v) for v in values) / len(values):.2f}"
+        summary.append(
+            {
+                "question": question.text,
+                "kind": question.kind,
+                "answers": len(values),
+                "counts": counts,
+                "mean": mean,
+            }
+        )
+    return summary
+
+
+def _evaluation_csv(event) -> str:
+    return _csv(
+        ("question", "kind", "answers", "mean", "counts"),
+        (
+            (
+                s["question"],
+                s["kind"],
+                s["answers"],
+                s["mean"],
+                "; ".join(f"{k}: {v}" for k, v in s["counts"].items()),
+            )
+            for s in evaluation_summary(event)
+        ),
+    )
+
+
+def _free_text_csv(event) -> str:
+    answers = (
+        EvaluationAnswer.objects.filter(
+            question__form__event=event, question__kind=QuestionKind.TEXT
+        )
+        .exclude(value="")
+        .select_related("question")
+        .order_by("question__order", "pk")
+    )
+    return _csv(("question", "answer"), ((a.question.text, a.value) for a in answers))
+
+
+def _audit_csv(event) -> str:
+    entries = CmeAuditEntry.objects.filter(event=event).select_related("actor").order_by("pk")
+    return _csv(
+        ("at", "actor", "action", "object_type", "object_id", "detail"),
+        (
+            (
+                e.created_at.isoformat(),
+                e.actor.email if e.actor else "",
+                e.action,
+                e.object_type,
+                e.object_id,
+                json.dumps(e.detail, sort_keys=True),
+            )
+            for e in entries
+        ),
+    )
+
+
+def audit_pack(event) -> bytes:
+    """A zip for accreditors: attendance, claims, corrections, certificates, evaluations and
+    the audit trail of `event`, each as CSV (learners named by e-mail, no other IDs)."""
+    files = {
+        "attendance.csv": _attendance_csv,
+        "claims.csv": _claims_csv,
+        "corrections.csv": _corrections_csv,
+        "certificates.csv": _certificates_csv,
+        "evaluation_summary.csv": _evaluation_csv,
+        "evaluation_free_text.csv": _free_text_csv,
+        "audit_trail.csv": _audit_csv,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, build in files.items():
+            archive.writestr(f"{event.slug}/{name}", build(event))
+    return buffer.getvalue()

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 
 import pytest
 
@@ -113,3 +114,40 @@ def test_pars_admin_page_other_organizer_is_not_found(client):
     response = client.get(f"/admin/conference/eventcredit/{event_credit.pk}/pars/")
 
     assert response.status_code == 302
+
+
+def test_audit_pack_zip_has_every_record_of_the_event_only(client):
+    event, event_credit, _bad = _world()
+    other_event, other_session = make_event()
+    outsider = _claimant(other_event, other_session, legal_name="Other Event Person")
+    client.force_login(MembershipFactory(organizer=event.organizer).user)
+
+    response = client.get(f"/admin/conference/eventcredit/{event_credit.pk}/audit-pack/")
+
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = sorted(n.split("/", 1)[1] for n in archive.namelist())
+    assert names == [
+        "attendance.csv",
+        "audit_trail.csv",
+        "certificates.csv",
+        "claims.csv",
+        "corrections.csv",
+        "evaluation_free_text.csv",
+        "evaluation_summary.csv",
+    ]
+    claims = list(csv.DictReader(io.StringIO(archive.read(f"{event.slug}/claims.csv").decode())))
+    assert len(claims) == 4
+    assert all(row["inputs_hash"].startswith("sha256:") for row in claims)
+    attendance = archive.read(f"{event.slug}/attendance.csv").decode()
+    assert attendance.count("\n") == 1 + 4 * 61
+    summary = list(
+        csv.DictReader(io.StringIO(archive.read(f"{event.slug}/evaluation_summary.csv").decode()))
+    )
+    assert [(row["answers"], row["mean"]) for row in summary] == [
+        ("4", "4.00"),
+        ("4", "4.00"),
+        ("4", ""),
+    ]
+    everything = b"".join(archive.read(n) for n in archive.namelist()).decode()
+    assert outsider.email not in everything
+    assert VALID_NPI not in everything
