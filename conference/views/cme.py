@@ -49,6 +49,7 @@ def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
         "attestation": cme.ATTESTATION_TEXT,
         "refresh": pending,
         "name_changed": _name_changed(request.user, certificates.values()),
+        "speakers": list(event.speakers.prefetch_related("disclosures")) if offers else [],
     }
     return render(request, "cme/my_cme.html", context)
 

@@ -13,7 +13,7 @@ from accounts.models import BoardCertification, Degree, ProfessionalProfile, Sta
 from conference.models import Certificate, Claim, ClaimStatus, EvaluationResponse
 from conference.services import cme
 from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
-from tests.factories import MembershipFactory, OrganizerFactory
+from tests.factories import DisclosureFactory, MembershipFactory, OrganizerFactory, SpeakerFactory
 
 __all__ = ["media_root"]
 
@@ -309,3 +309,15 @@ def test_reissue_after_name_change_queues_new_version_with_same_code(client, med
         (2, certificate.code, "Grace B. Hopper", "queued"),
         (1, certificate.code, "Grace Hopper", "issued"),
     ]
+
+
+def test_my_cme_page_shows_faculty_disclosures(client):
+    event, _session = make_event()
+    DisclosureFactory(speaker=SpeakerFactory(event=event, name="Dr Paid"), company="Acme Pharma")
+    SpeakerFactory(event=event, name="Dr Clean", has_nothing_to_disclose=True)
+    client.force_login(learner())
+
+    html = client.get(reverse("cme:event", kwargs={"event_slug": event.slug})).content.decode()
+
+    assert "Dr Paid, MD</strong>:\n      Acme Pharma (Consultant)" in html
+    assert "Dr Clean, MD</strong>:\n      nothing to disclose" in html
