@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import CharField, F, IntegerField, Value
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ProfessionalProfile, User
 from conference.live.errors import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -67,12 +68,6 @@ class HallAccess:
         return self.is_moderator or self.speaks_in_hall
 
 
-def _display_name(user) -> tuple[str, str]:
-    profile = getattr(user, "profile", None)
-    degree = profile.degree if profile else ""
-    return user.public_name, degree
-
-
 VENUE_CACHE_SECONDS = 10.0
 _venue_cache: dict[int, tuple[float, Hall, tuple[int, ...], list[Event]]] = {}
 
@@ -93,26 +88,88 @@ def _venue_context(hall_id: int) -> tuple[Hall | None, tuple[int, ...], list[Eve
     return hall, hall_ids, events
 
 
-def _pick_event(events: list[Event], user) -> tuple[Event, str] | None:
+@dataclass(frozen=True, slots=True)
+class _UserFacts:
+    registrations: dict[int, str]  # event id -> role
+    staff_of: set[int]  # organizer ids
+    removed: bool
+    speaks_in: set[int]  # event ids where the user speaks in this hall
+    degree: str
+    legal_name: str
+
+
+def _user_facts(user, hall: Hall, events: list[Event]) -> _UserFacts:
+    """Everything about `user` that entering `hall` depends on, in one query (UNION ALL):
+    registrations at the venue's events, organizer memberships, an active removal from the
+    hall, speaking in the hall, and the profile's degree."""
+    event_ids = [event.pk for event in events]
+
+    def rows(queryset, kind: str, key: str, value: str):
+        return (
+            queryset.annotate(
+                fact_kind=Value(kind, output_field=CharField()),
+                fact_key=F(key) if key != "0" else Value(0, output_field=IntegerField()),
+                fact_value=F(value) if value else Value("", output_field=CharField()),
+            )
+            .order_by()
+            .values_list("fact_kind", "fact_key", "fact_value")
+        )
+
+    union = rows(
+        Registration.objects.active().filter(user=user, event_id__in=event_ids),
+        "registration",
+        "event_id",
+        "role",
+    ).union(
+        rows(OrganizerMembership.objects.filter(user=user), "staff", "organizer_id", "role"),
+        rows(
+            HallRemoval.objects.filter(hall=hall, user=user, until__gt=timezone.now()),
+            "removed",
+            "hall_id",
+            "",
+        ),
+        rows(
+            Session.objects.filter(hall=hall, event_id__in=event_ids, speakers__user=user),
+            "speaks",
+            "event_id",
+            "",
+        ),
+        rows(ProfessionalProfile.objects.filter(user=user), "degree", "0", "degree"),
+        rows(ProfessionalProfile.objects.filter(user=user), "legal_name", "0", "legal_name"),
+        all=True,
+    )
+    found: dict = {"registration": {}, "staff": set(), "speaks": set(), "removed": False}
+    for kind, key, value in union:
+        if kind == "registration":
+            found["registration"][key] = value
+        elif kind in ("staff", "speaks"):
+            found[kind].add(key)
+        elif kind == "removed":
+            found["removed"] = True
+        else:
+            found[kind] = value
+    return _UserFacts(
+        registrations=found["registration"],
+        staff_of=found["staff"],
+        removed=found["removed"],
+        speaks_in=found["speaks"],
+        degree=found.get("degree", ""),
+        legal_name=found.get("legal_name", ""),
+    )
+
+
+def _pick_event(events: list[Event], user, facts: _UserFacts) -> tuple[Event, str] | None:
     """The event of the hall's venue that `user` may attend, with their role; None if none."""
     today = timezone.now().date()
-    events = list(events)
-    events.sort(
-        key=lambda e: (not (e.start_date <= today <= e.end_date), -e.start_date.toordinal())
+    ordered = sorted(
+        events,
+        key=lambda e: (not (e.start_date <= today <= e.end_date), -e.start_date.toordinal()),
     )
-    staff_of = set(
-        OrganizerMembership.objects.filter(user=user).values_list("organizer_id", "role")
-    )
-    staff_orgs = {org for org, _role in staff_of}
-    registrations = {
-        reg.event_id: reg.role
-        for reg in Registration.objects.active().filter(user=user, event__in=events)
-    }
-    for event in events:
-        if user.is_superuser or event.organizer_id in staff_orgs:
+    for event in ordered:
+        if user.is_superuser or event.organizer_id in facts.staff_of:
             return event, RegistrationRole.STAFF
-        if event.is_published and event.pk in registrations:
-            return event, registrations[event.pk]
+        if event.is_published and event.pk in facts.registrations:
+            return event, facts.registrations[event.pk]
     return None
 
 
@@ -121,7 +178,8 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
     hall, venue_hall_ids, events = _venue_context(hall_id)
     if hall is None:
         raise LiveError("not_found", "This hall does not exist.", close_code=CLOSE_NOT_FOUND)
-    picked = _pick_event(events, user)
+    facts = _user_facts(user, hall, events)
+    picked = _pick_event(events, user, facts)
     if picked is None:
         raise LiveError(
             "forbidden",
@@ -129,17 +187,14 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
             close_code=CLOSE_FORBIDDEN,
         )
     event, role = picked
-    if role not in MODERATING_ROLES and is_removed(hall.pk, user.pk):
+    if role not in MODERATING_ROLES and facts.removed:
         raise LiveError(
             "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
         )
-    name, degree = _display_name(user)
-    is_moderator = role in MODERATING_ROLES
-    speaks = Session.objects.filter(event=event, hall=hall, speakers__user_id=user.pk).exists()
     return HallAccess(
         user_id=user.pk,
-        user_name=name,
-        degree=degree,
+        user_name=user.display_name or facts.legal_name or user.email.split("@", 1)[0],
+        degree=facts.degree,
         hall_id=hall.pk,
         hall_name=hall.name,
         hall_capacity=hall.capacity,
@@ -150,8 +205,8 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         event_slug=event.slug,
         organizer_id=event.organizer_id,
         role=role,
-        is_moderator=is_moderator,
-        speaks_in_hall=speaks,
+        is_moderator=role in MODERATING_ROLES,
+        speaks_in_hall=event.pk in facts.speaks_in,
     )
 
 
