@@ -103,6 +103,23 @@ class ClaimRefused(Exception):
         return [code for code, _ in self.problems]
 
 
+def designate_credits(event: Event, maxima: dict[str, Decimal], **options: object) -> None:
+    """Offer these credit types at `event` with these designated maxima (idempotent: existing
+    designations are updated, others left alone) and make sure the evaluation form exists.
+    `options` are further `EventCredit` fields (e.g. `signatory_name`)."""
+    unknown = set(maxima) - set(PRESETS)
+    if unknown:
+        raise ValueError(f"unknown credit types: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        for code, maximum in maxima.items():
+            EventCredit.objects.update_or_create(
+                event=event,
+                credit_type=code,
+                defaults={"designated_max": Decimal(maximum), **options},
+            )
+        ensure_evaluation_form(event)
+
+
 # Building the engine's case -----------------------------------------------------------------
 
 
