@@ -170,8 +170,11 @@ def test_download_certificate_other_learner_gets_404(client, media_root):
 def test_download_certificate_staff_of_organizer_only(client, media_root):
     _owner, event, certificate = _issued()
     own_staff = MembershipFactory(organizer=event.organizer).user
+    own_moderator = MembershipFactory(organizer=event.organizer, role="moderator").user
     foreign_staff = MembershipFactory(organizer=OrganizerFactory()).user
 
+    client.force_login(own_moderator)
+    assert client.get(reverse("cme:certificate-download", args=[certificate.pk])).status_code == 404
     client.force_login(foreign_staff)
     assert client.get(reverse("cme:certificate-download", args=[certificate.pk])).status_code == 404
     client.force_login(own_staff)
