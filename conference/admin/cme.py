@@ -91,11 +91,18 @@ class EventCreditAdmin(OrganizerScopedAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_permission(request, event_credit):
             raise PermissionDenied
+        name = f"pars-{event_credit.event.slug}-{event_credit.credit_type}"
+        if request.GET.get("download") == "xlsx":
+            response = HttpResponse(
+                cme_reports.pars_learner_workbook(event_credit),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+            return response
         text, problems = cme_reports.pars_learner_file(event_credit)
         if request.GET.get("download") == "csv":
             response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-            name = f"pars-{event_credit.event.slug}-{event_credit.credit_type}.csv"
-            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return response
         context = {
             **self.admin_site.each_context(request),

@@ -117,6 +117,37 @@ def _row_and_problems(event_credit: EventCredit, claim: Claim) -> tuple[list[str
 
 def pars_learner_file(event_credit: EventCredit) -> tuple[str, list[ParsProblem]]:
     """CSV text of the valid, consenting learners and the problems of the others."""
+    rows, problems = pars_rows(event_credit)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(PARS_COLUMNS)
+    writer.writerows(rows)
+    return buffer.getvalue(), problems
+
+
+def pars_learner_workbook(event_credit: EventCredit) -> bytes:
+    """The same as an Excel workbook: sheet "Learners" (every cell text, so IDs keep their
+    leading zeros) and sheet "Problems"."""
+    from openpyxl import Workbook
+
+    rows, problems = pars_rows(event_credit)
+    workbook = Workbook()
+    learners = workbook.active
+    learners.title = "Learners"
+    learners.append(PARS_COLUMNS)
+    for row in rows:
+        learners.append([str(value) for value in row])
+    sheet = workbook.create_sheet("Problems")
+    sheet.append(("learner", "email", "problems"))
+    for problem in problems:
+        sheet.append((problem.learner, problem.email, "; ".join(problem.problems)))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def pars_rows(event_credit: EventCredit) -> tuple[list[list[str]], list[ParsProblem]]:
+    """Rows of the valid, consenting learners and the problems of the others."""
     claims = (
         Claim.objects.filter(
             event=event_credit.event,
@@ -128,9 +159,7 @@ def pars_learner_file(event_credit: EventCredit) -> tuple[str, list[ParsProblem]
         .prefetch_related("user__profile__licenses", "user__profile__boards", "corrections")
         .order_by("user__profile__legal_name", "pk")
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(PARS_COLUMNS)
+    rows: list[list[str]] = []
     problems: list[ParsProblem] = []
     for claim in claims:
         row, row_problems = _row_and_problems(event_credit, claim)
@@ -139,8 +168,8 @@ def pars_learner_file(event_credit: EventCredit) -> tuple[str, list[ParsProblem]
                 ParsProblem(claim.user.profile.legal_name, claim.user.email, tuple(row_problems))
             )
         else:
-            writer.writerow(row)
-    return buffer.getvalue(), problems
+            rows.append(row)
+    return rows, problems
 
 
 def _csv(header: tuple[str, ...], rows) -> str:

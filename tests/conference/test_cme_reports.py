@@ -4,6 +4,7 @@ import csv
 import io
 import zipfile
 
+import openpyxl
 import pytest
 
 from accounts.models import ProfessionalProfile, StateLicense
@@ -151,3 +152,19 @@ def test_audit_pack_zip_has_every_record_of_the_event_only(client):
     everything = b"".join(archive.read(n) for n in archive.namelist()).decode()
     assert outsider.email not in everything
     assert VALID_NPI not in everything
+
+
+def test_pars_admin_excel_has_learners_and_problems_sheets(client):
+    event, event_credit, bad = _world()
+    client.force_login(MembershipFactory(organizer=event.organizer).user)
+
+    response = client.get(
+        f"/admin/conference/eventcredit/{event_credit.pk}/pars/", {"download": "xlsx"}
+    )
+
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    learners = [list(r) for r in workbook["Learners"].iter_rows(values_only=True)]
+    problems = [list(r) for r in workbook["Problems"].iter_rows(values_only=True)]
+    assert learners[0] == list(PARS_COLUMNS)
+    assert [(r[3], r[8]) for r in learners[1:]] == [("Lovelace", VALID_NPI), ("Seacole", None)]
+    assert problems[1][:2] == ["Cher", bad.email]
