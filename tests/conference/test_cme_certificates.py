@@ -1,7 +1,9 @@
 """Certificates: PDF contents, Unicode and right-to-left names, long titles, the QR code, and the
 Celery task's idempotency and crash safety."""
 
+import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -30,6 +32,8 @@ from tests.conference.cme_support import (
 )
 
 __all__ = ["media_root"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 AMA_STATEMENT = (
     "Society of Test Medicine designates this live activity for a maximum of 1.00 AMA PRA "
@@ -387,3 +391,95 @@ def test_issue_certificate_emails_the_learner_once(
     assert [m.to for m in mailoutbox] == [[claim.user.email]]
     assert certificate.code in mailoutbox[0].body
     assert f"/cme/events/{claim.event.slug}/" in mailoutbox[0].body
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _bulk_claims(count: int) -> list[int]:
+    event, session = make_event()
+    ids = []
+    for i in range(count):
+        user = learner(legal_name=f"Learner {i}")
+        attend(user, session, minutes=60)
+        evaluate(user, event)
+        ids.append(cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True).pk)
+    return ids
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, tmp_path):
+    claim_ids = _bulk_claims(60)
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "conference.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(media_root),
+    }
+    queue = f"test-kill-{uuid.uuid4().hex[:10]}"
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [
+            ROOT / ".venv/bin/celery",
+            "-A",
+            "conference",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        celery_app = create_app(broker_url=settings.REDIS_URL)
+        celery_app.tasks["conference.issue_certificates"].apply_async(args=[claim_ids], queue=queue)
+        issued = Certificate.objects.filter(claim_id__in=claim_ids, status="issued")
+        folder = media_root / "certificates"
+        deadline = time.monotonic() + 60
+        while len(list(folder.glob("*.pdf"))) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        children = _children(worker.pid)
+        rendered_before_kill = len(list(folder.glob("*.pdf")))
+        assert len(children) == 1
+        os.kill(children[0], signal.SIGKILL)  # the child renders a batch; the parent re-queues
+        killed_at = issued.count()
+        deadline = time.monotonic() + 90
+        while issued.count() < len(claim_ids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+        project_app.set_current()
+        project_app.set_default()
+
+    codes = list(Certificate.objects.filter(claim_id__in=claim_ids).values_list("code", "status"))
+    assert (killed_at, 5 <= rendered_before_kill < len(claim_ids)) == (0, True)
+    assert len(codes) == len(claim_ids)
+    assert {status for _, status in codes} == {"issued"}
+    assert _files(media_root) == sorted(f"{code}-v1.pdf" for code, _ in codes)
