@@ -920,7 +920,8 @@ class TranscriptRow:
 
 
 def transcript_rows(user) -> list[TranscriptRow]:
-    """All of a learner's approved credits across events (after corrections)."""
+    """All of a learner's approved credits across events (after corrections); a claim whose
+    certificate was revoked is left out."""
     claims = (
         Claim.objects.filter(user=user, status=ClaimStatus.APPROVED)
         .select_related("event__organizer")
@@ -932,6 +933,8 @@ def transcript_rows(user) -> list[TranscriptRow]:
         corrections = sorted(claim.corrections.all(), key=lambda c: (c.created_at, c.pk))
         certificates = sorted(claim.certificates.all(), key=lambda c: -c.version)
         certificate = certificates[0] if certificates else None
+        if certificate and certificate.status == CertificateStatus.REVOKED:
+            continue
         rows.append(
             TranscriptRow(
                 event_title=claim.event.title,

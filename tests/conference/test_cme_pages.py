@@ -324,3 +324,16 @@ def test_my_cme_page_shows_faculty_disclosures(client):
 
     assert "Dr Paid, MD</strong>:\n      Acme Pharma (Consultant)" in html
     assert "Dr Clean, MD</strong>:\n      nothing to disclose" in html
+
+
+def test_transcript_leaves_out_revoked_certificates(client, media_root):
+    user, event, certificate = _issued()
+    second_event, session = make_event(days_ago=5)
+    attend(user, session, minutes=30)
+    evaluate(user, second_event)
+    cme.claim_credit(user, second_event, "AMA_PRA_1", amount="0.50", attested=True)
+    cme.revoke_certificate(certificate.claim, reason="Duplicate", actor=user)
+
+    rows = cme.transcript_rows(user)
+
+    assert [(r.event_title, r.credit) for r in rows] == [(second_event.title, Decimal("0.50"))]
