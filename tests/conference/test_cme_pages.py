@@ -327,7 +327,7 @@ def test_my_cme_page_shows_faculty_disclosures(client):
 
 
 def test_transcript_leaves_out_revoked_certificates(client, media_root):
-    user, event, certificate = _issued()
+    user, _event, certificate = _issued()
     second_event, session = make_event(days_ago=5)
     attend(user, session, minutes=30)
     evaluate(user, second_event)
