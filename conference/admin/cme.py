@@ -42,6 +42,7 @@ class EventCreditAdmin(OrganizerScopedAdmin):
         "evaluation_required",
         "pars_link",
         "audit_pack_link",
+        "attendance_link",
     ]
     list_filter = ["credit_type", ("event", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["event"]
@@ -63,14 +64,41 @@ class EventCreditAdmin(OrganizerScopedAdmin):
         url = reverse("admin:conference_eventcredit_audit_pack", args=[obj.pk])
         return format_html('<a href="{}">Zip of the event</a>', url)
 
+    @admin.display(description="Attendance")
+    def attendance_link(self, obj: EventCredit) -> str:
+        url = reverse("admin:conference_eventcredit_attendance", args=[obj.pk])
+        return format_html('<a href="{}">Per learner and session</a>', url)
+
     def get_urls(self):
         pars = self.admin_site.admin_view(self.pars_view)
         pack = self.admin_site.admin_view(self.audit_pack_view)
+        attendance = self.admin_site.admin_view(self.attendance_view)
         return [
+            path(
+                "<path:object_id>/attendance/",
+                attendance,
+                name="conference_eventcredit_attendance",
+            ),
             path("<path:object_id>/pars/", pars, name="conference_eventcredit_pars"),
             path("<path:object_id>/audit-pack/", pack, name="conference_eventcredit_audit_pack"),
             *super().get_urls(),
         ]
+
+    def attendance_view(self, request, object_id):
+        """Every learner's attendance segments per session and computed credit (recomputed)."""
+        event_credit = self.get_object(request, unquote(object_id))
+        if event_credit is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, event_credit):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": event_credit,
+            "title": f"Attendance and computed credit: {event_credit.event}",
+            "learners": cme_reports.attendance_overview(event_credit.event),
+        }
+        return TemplateResponse(request, "admin/conference/eventcredit/attendance.html", context)
 
     def audit_pack_view(self, request, object_id):
         """Attendance, claims, corrections, certificates, evaluations and audit trail (zip)."""

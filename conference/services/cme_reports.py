@@ -366,3 +366,53 @@ def audit_pack(event) -> bytes:
         for name, build in files.items():
             archive.writestr(f"{event.slug}/{name}", build(event))
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class LearnerAttendance:
+    email: str
+    name: str
+    total_minutes: int
+    credits: tuple[tuple[str, str, tuple[str, ...]], ...]
+    sessions: tuple[tuple[str, int, int, int, tuple[str, ...], int], ...]
+
+
+def attendance_overview(event) -> list[LearnerAttendance]:
+    """Per learner with attendance at `event`: per session attended, eligible and credited
+    minutes, reasons and segment count, and the credit per type (recomputed now)."""
+    from accounts.models import User
+    from conference.services.cme import compute_event_credit
+
+    learners = (
+        User.objects.filter(attendance_events__session__event=event)
+        .distinct()
+        .select_related("profile")
+        .order_by("email")
+    )
+    overview = []
+    for user in learners:
+        result = compute_event_credit(user, event)
+        profile = getattr(user, "profile", None)
+        overview.append(
+            LearnerAttendance(
+                email=user.email,
+                name=profile.legal_name if profile else "",
+                total_minutes=result.total_seconds // 60,
+                credits=tuple(
+                    (t.rule.code, format(t.credit, ".2f"), t.reasons) for t in result.credit_types
+                ),
+                sessions=tuple(
+                    (
+                        s.spec.title,
+                        s.attended_seconds // 60,
+                        s.eligible_seconds // 60,
+                        s.credited_seconds // 60,
+                        s.reasons,
+                        len(s.segments),
+                    )
+                    for s in result.sessions
+                    if s.attended_seconds
+                ),
+            )
+        )
+    return overview

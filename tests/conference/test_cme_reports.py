@@ -168,3 +168,24 @@ def test_pars_admin_excel_has_learners_and_problems_sheets(client):
     assert learners[0] == list(PARS_COLUMNS)
     assert [(r[3], r[8]) for r in learners[1:]] == [("Lovelace", VALID_NPI), ("Seacole", None)]
     assert problems[1][:2] == ["Cher", bad.email]
+
+
+def test_attendance_admin_page_per_learner_and_session(client):
+    event, session = make_event()
+    early = learner(legal_name="Early Leaver")
+    attend(early, session, minutes=7)
+    full = learner(legal_name="Full Stayer")
+    attend(full, session, minutes=60)
+    _other_event, other_session = make_event()
+    attend(learner(legal_name="Elsewhere Person"), other_session, minutes=60)
+    event_credit = EventCredit.objects.get(event=event, credit_type="AMA_PRA_1")
+    client.force_login(MembershipFactory(organizer=event.organizer).user)
+
+    html = client.get(f"/admin/conference/eventcredit/{event_credit.pk}/attendance/").content
+    html = html.decode()
+
+    assert "Early Leaver" in html
+    assert "AMA_PRA_1 0.00 (below_minimum)" in html
+    assert "Full Stayer" in html
+    assert "AMA_PRA_1 1.00" in html
+    assert "Elsewhere Person" not in html
