@@ -33,13 +33,23 @@ from conference.models import (
     RegistrationRole,
     Session,
 )
-from venues.models import Hall
+from venues.geometry import contains_point
+from venues.models import Hall, Zone, ZoneKind
 
 MODERATING_ROLES = {RegistrationRole.MODERATOR, RegistrationRole.STAFF}
 QUESTION_MAX_LENGTH = 500
 CHAT_MAX_LENGTH = 500
 RESUME_LIMIT = 500
 UPCOMING_WINDOW = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleZone:
+    """A zone of the hall that only some roles may enter (restricted areas, the podium)."""
+
+    label: str
+    polygon: tuple[tuple[float, float], ...]
+    roles: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,7 @@ class HallAccess:
     role: str
     is_moderator: bool
     speaks_in_hall: bool = False
+    role_zones: tuple[RoleZone, ...] = ()
 
     @property
     def sees_pending(self) -> bool:
@@ -69,23 +80,36 @@ class HallAccess:
 
 
 VENUE_CACHE_SECONDS = 10.0
-_venue_cache: dict[int, tuple[float, Hall, tuple[int, ...], list[Event]]] = {}
+_venue_cache: dict[int, tuple[float, Hall, tuple[int, ...], list[Event], tuple[RoleZone, ...]]] = {}
 
 
-def _venue_context(hall_id: int) -> tuple[Hall | None, tuple[int, ...], list[Event]]:
-    """The hall, its venue's hall ids and the venue's events, cached for a few seconds per
-    process: every socket joining a busy hall would otherwise read the same rows again."""
+def _role_zones(hall: Hall) -> tuple[RoleZone, ...]:
+    zones = Zone.objects.filter(hall=hall, kind__in=[ZoneKind.RESTRICTED, ZoneKind.PODIUM])
+    return tuple(
+        RoleZone(
+            label=zone.label,
+            polygon=tuple((float(x), float(z)) for x, z in zone.polygon),
+            roles=frozenset((zone.props or {}).get("roles", [])),
+        )
+        for zone in zones
+        if (zone.props or {}).get("roles")
+    )
+
+
+def _venue_context(hall_id: int):
+    """The hall, its venue's hall ids, the venue's events and the hall's role zones, cached for a
+    few seconds per process: every socket joining a busy hall would otherwise read them again."""
     now = time.monotonic()
     cached = _venue_cache.get(hall_id)
     if cached and now - cached[0] < VENUE_CACHE_SECONDS:
-        return cached[1], cached[2], cached[3]
+        return cached[1:]
     hall = Hall.objects.filter(pk=hall_id).first()
     if hall is None:
-        return None, (), []
+        return None, (), [], ()
     hall_ids = tuple(Hall.objects.filter(venue_id=hall.venue_id).values_list("pk", flat=True))
     events = list(Event.objects.filter(venue_id=hall.venue_id))
-    _venue_cache[hall_id] = (now, hall, hall_ids, events)
-    return hall, hall_ids, events
+    _venue_cache[hall_id] = (now, hall, hall_ids, events, _role_zones(hall))
+    return _venue_cache[hall_id][1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +199,7 @@ def _pick_event(events: list[Event], user, facts: _UserFacts) -> tuple[Event, st
 
 def resolve_hall_access(user, hall_id: int) -> HallAccess:
     """Check that `user` may enter hall `hall_id`; raise LiveError otherwise."""
-    hall, venue_hall_ids, events = _venue_context(hall_id)
+    hall, venue_hall_ids, events, role_zones = _venue_context(hall_id)
     if hall is None:
         raise LiveError("not_found", "This hall does not exist.", close_code=CLOSE_NOT_FOUND)
     facts = _user_facts(user, hall, events)
@@ -207,7 +231,20 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         role=role,
         is_moderator=role in MODERATING_ROLES,
         speaks_in_hall=event.pk in facts.speaks_in,
+        role_zones=role_zones,
     )
+
+
+def zone_refusing(access: HallAccess, x: float, z: float) -> RoleZone | None:
+    """The role zone that (x, z) lies in and this user may not enter, if any. Organizer staff
+    go everywhere; the hall's speakers count as speakers."""
+    if access.role == RegistrationRole.STAFF:
+        return None
+    roles = {access.role} | ({RegistrationRole.SPEAKER} if access.speaks_in_hall else set())
+    for zone in access.role_zones:
+        if not roles & zone.roles and contains_point(zone.polygon, (x, z)):
+            return zone
+    return None
 
 
 def current_session(access: HallAccess, *, now=None) -> Session | None:

@@ -192,3 +192,37 @@ async def test_losing_access_closes_the_socket_on_the_next_check(hall_setup, cha
     assert (await bob.request("chat.send", {"text": "still in"}))["ok"] is True
     await bob.close()
     await alice.ws.disconnect()
+
+
+async def test_restricted_zone_refuses_roles_it_does_not_list(hall_setup):
+    def add_zone_and_speaker():
+        from venues.models import Zone
+
+        Zone.objects.create(
+            hall=hall_setup["hall"],
+            kind="podium",
+            label="Podium",
+            polygon=[[-5, -10], [5, -10], [5, -6], [-5, -6]],
+            props={"roles": ["speaker", "moderator"]},
+        )
+        speaker = UserFactory()
+        RegistrationFactory(user=speaker, event=hall_setup["event"], role="speaker")
+        return speaker
+
+    speaker_user = await database_sync_to_async(add_zone_and_speaker)()
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    speaker = await join(speaker_user, hall_setup["hall"].pk)
+    # walk close to the podium first (speed cap), then try to step onto it
+    for client in (alice, speaker):
+        for z in (6.0, 2.0, -2.0, -5.0):
+            await client.request("presence.move", {"x": 0.0, "z": z})
+            await asyncio.sleep(0.3)
+    refused = await alice.request("presence.move", {"x": 0.0, "z": -8.0})
+    assert refused["error"] == {
+        "code": "restricted_zone",
+        "message": "Only moderator, speaker may enter Podium.",
+    }
+    allowed = await speaker.request("presence.move", {"x": 0.0, "z": -8.0})
+    assert allowed["data"]["z"] == -8.0
+    await alice.close()
+    await speaker.close()

@@ -29,6 +29,10 @@ async def move(consumer, data: dict) -> dict:
     now = time.monotonic()
     old = (consumer.person["x"], consumer.person["z"])
     x, z = cap_speed(old, (x, z), now - consumer.moved_at)
+    refusing = live.zone_refusing(access, x, z)
+    if refusing is not None:
+        allowed = ", ".join(sorted(refusing.roles))
+        raise LiveError("restricted_zone", f"Only {allowed} may enter {refusing.label}.")
     consumer.moved_at = now
     consumer.person = {**consumer.person, "x": round(x, 2), "z": round(z, 2), "yaw": round(yaw, 1)}
     _store, ticker = get_presence()
