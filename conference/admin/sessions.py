@@ -41,6 +41,15 @@ class SessionForm(forms.ModelForm):
         assume_scheme="https", widget=AdminURLFieldWidget
     )
 
+    def clean_attention_window_seconds(self) -> int:
+        """Empty means the default answer window (checks only run when an interval is set)."""
+        value = self.cleaned_data.get("attention_window_seconds")
+        return (
+            value
+            if value is not None
+            else Session._meta.get_field("attention_window_seconds").default
+        )
+
     class Meta:
         model = Session
         fields = [
@@ -57,10 +66,14 @@ class SessionForm(forms.ModelForm):
             "designated_minutes",
             "qa_moderation_required",
             "stream_url",
+            "attention_check_minutes",
+            "attention_window_seconds",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "attention_window_seconds" in self.fields:
+            self.fields["attention_window_seconds"].required = False
         event = self.parent_event or (self.instance.event if self.instance.event_id else None)
         help_text = (
             f"Local time of the event ({event.timezone})."
@@ -279,6 +292,8 @@ class SessionAdmin(OrganizerScopedAdmin):
                     "designated_minutes",
                     "qa_moderation_required",
                     "stream_url",
+                    "attention_check_minutes",
+                    "attention_window_seconds",
                 ]
             },
         ),

@@ -492,3 +492,10 @@ def test_hall_autocomplete_queries_do_not_grow_with_halls(staff_client, world):
     three = count_queries(staff_client, url)
 
     assert one == three
+
+
+def test_session_form_offers_attention_checks(client, superuser):
+    client.force_login(superuser)
+    html = client.get("/admin/conference/session/add/").content.decode()
+    assert 'name="attention_check_minutes"' in html
+    assert 'name="attention_window_seconds"' in html
