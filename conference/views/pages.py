@@ -109,4 +109,4 @@ def _venue_url(event: Event) -> str | None:
     """The 3D/2D venue of the event (served by the venue pages), when it has one."""
     if not event.venue_id:
         return None
-    return reverse("conference:event-detail", kwargs={"event_slug": event.slug}) + "venue/"
+    return reverse("venue:lobby", kwargs={"event_slug": event.slug})

@@ -9,6 +9,7 @@ is seeded.
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from conference.models import (
     Speaker,
     Track,
 )
+from conference.services.cme import designate_credits
 from conference.services.registrations import RegistrationError, register_attendee
 from conference.services.schedule import session_conflicts
 from venues.demo import build_demo_venue
@@ -162,12 +164,12 @@ PROGRAMME = [
     ),
 ]
 
+# The designation statement is printed from the credit type's template; this is the
+# accreditation statement alone.
 ACCREDITATION_STATEMENT = (
     "The Society for Cardiovascular Practice is accredited by the Accreditation Council for "
     "Continuing Medical Education (ACCME) to provide continuing medical education for "
-    "physicians. The Society for Cardiovascular Practice designates this live activity for a "
-    "maximum of 6.25 AMA PRA Category 1 Credits™. Physicians should claim only the credit "
-    "commensurate with the extent of their participation in the activity."
+    "physicians."
 )
 
 
@@ -256,8 +258,24 @@ class Command(BaseCommand):
         event = self._seed_event(organizer, venue, now=now, tz_name=tz_name)
         speakers = self._seed_speakers(event, now=now)
         self._seed_sessions(event, venue, speakers, now=now)
+        self._seed_credits(event)
         self._seed_registrations(event, users)
         return event
+
+    def _seed_credits(self, event: Event) -> None:
+        """Designate credit for the demo event: its CME sessions' minutes, in quarter hours."""
+        minutes = sum(
+            event.sessions.exclude(designated_minutes=None).values_list(
+                "designated_minutes", flat=True
+            )
+        )
+        maximum = (Decimal(minutes) / 60 * 4).to_integral_value(rounding=ROUND_DOWN) / 4
+        designate_credits(
+            event,
+            {"AMA_PRA_1": maximum, "ANCC": maximum, "PARTICIPATION": maximum},
+            signatory_name="Dr. Helen Marsh",
+            signatory_title="Chair, CME Committee",
+        )
 
     def _seed_users(self, password: str) -> dict[str, User]:
         flags = {
