@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: idempotent, an event on now in the machine's zone, working logins."""
 
+import datetime as dt
 import io
 import os
 import subprocess
@@ -83,6 +84,18 @@ def test_seed_demo_run_twice_gives_same_rows(machine_zone):
     assert empty == []
     assert Session.objects.count() == 7
     assert User.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_seed_demo_again_hours_later_moves_the_programme(machine_zone):
+    earlier = timezone.now()
+    seed("--at", earlier.isoformat())
+    before = dict(Session.objects.values_list("title", "starts_at"))
+    seed("--at", (earlier + dt.timedelta(hours=3)).isoformat())
+
+    after = dict(Session.objects.values_list("title", "starts_at"))
+    assert sorted(after) == sorted(before)
+    assert {after[title] - before[title] for title in before} == {dt.timedelta(hours=3)}
 
 
 @pytest.mark.django_db

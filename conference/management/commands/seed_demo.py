@@ -422,6 +422,7 @@ class Command(BaseCommand):
             for order, (name, color) in enumerate(TRACKS)
         }
         anchor = schedule_anchor(now, event.tzinfo)
+        seeded = []
         for start, length, hall, kind, title, track, names, minutes in PROGRAMME:
             session = upsert(
                 Session,
@@ -439,10 +440,14 @@ class Command(BaseCommand):
                 },
             )
             chosen = [speakers[name] for name in names]
+            session.speakers.set(chosen)
+            seeded.append((session, chosen))
+        # Checked once every session has moved: seeding again later shifts the whole programme,
+        # and a session checked halfway would clash with its neighbours' old times.
+        for session, chosen in seeded:
             problems = session_conflicts(session, speakers=chosen)
             if problems:
                 raise CommandError(f"The demo schedule is inconsistent: {problems}")
-            session.speakers.set(chosen)
 
     def _seed_registrations(self, event: Event, users: dict[str, User]) -> None:
         roles = {
