@@ -183,6 +183,13 @@ class HallConsumer(AsyncWebsocketConsumer):
         """Whether moderator-only feed items reach this socket."""
         return self.access.sees_pending
 
+    async def apply(self, service, *, reply_as: str, **options) -> dict:
+        """Run a service that stores a change and appends it to the hall's feed, broadcast the
+        feed item (its transaction has committed), and reply with it."""
+        item = await db(service)(self.access, **options)
+        await self.broadcast_item(item)
+        return {"seq": item.seq, reply_as: item.data}
+
     async def broadcast_item(self, item) -> None:
         """Send a stored feed item to everyone in the hall who may see it (after commit)."""
         await get_hub().publish(

@@ -22,9 +22,9 @@ def _options(data: dict) -> list[str]:
 @action("poll.create", bucket="write")
 async def create(consumer, data: dict) -> dict:
     question = require_text(data, "question", max_length=polls.QUESTION_MAX_LENGTH)
-    item = await db(polls.create_poll)(consumer.access, question=question, options=_options(data))
-    await consumer.broadcast_item(item)
-    return {"seq": item.seq, "poll": item.data}
+    return await consumer.apply(
+        polls.create_poll, reply_as="poll", question=question, options=_options(data)
+    )
 
 
 @action("poll.vote")
@@ -48,9 +48,9 @@ async def vote(consumer, data: dict) -> dict:
 
 @action("poll.close")
 async def close(consumer, data: dict) -> dict:
-    item = await db(polls.close_poll)(consumer.access, poll_id=require_int(data, "poll", minimum=1))
-    await consumer.broadcast_item(item)
-    return {"seq": item.seq, "poll": item.data}
+    return await consumer.apply(
+        polls.close_poll, reply_as="poll", poll_id=require_int(data, "poll", minimum=1)
+    )
 
 
 @action("poll.show_results")
@@ -58,11 +58,12 @@ async def show_results(consumer, data: dict) -> dict:
     visible = data.get("visible", True)
     if not isinstance(visible, bool):
         raise LiveError("invalid", "`visible` must be true or false.")
-    item = await db(polls.show_results)(
-        consumer.access, poll_id=require_int(data, "poll", minimum=1), visible=visible
+    return await consumer.apply(
+        polls.show_results,
+        reply_as="poll",
+        poll_id=require_int(data, "poll", minimum=1),
+        visible=visible,
     )
-    await consumer.broadcast_item(item)
-    return {"seq": item.seq, "poll": item.data}
 
 
 @action("poll.list")

@@ -20,20 +20,18 @@ async def ask(consumer, data: dict) -> dict:
 
 @action("qa.vote")
 async def vote(consumer, data: dict) -> dict:
-    item = await db(qa.vote_question)(
-        consumer.access, question_id=require_int(data, "question", minimum=1)
+    return await consumer.apply(
+        qa.vote_question, reply_as="question", question_id=require_int(data, "question", minimum=1)
     )
-    await consumer.broadcast_item(item)
-    return {"seq": item.seq, "question": item.data}
 
 
 @action("qa.withdraw")
 async def withdraw(consumer, data: dict) -> dict:
-    item = await db(qa.withdraw_question)(
-        consumer.access, question_id=require_int(data, "question", minimum=1)
+    return await consumer.apply(
+        qa.withdraw_question,
+        reply_as="question",
+        question_id=require_int(data, "question", minimum=1),
     )
-    await consumer.broadcast_item(item)
-    return {"seq": item.seq, "question": item.data}
 
 
 @action("qa.moderate")
@@ -41,11 +39,12 @@ async def moderate(consumer, data: dict) -> dict:
     op = data.get("op")
     if not isinstance(op, str):
         raise LiveError("invalid", "`op` must be a string.")
-    item = await db(qa.moderate_question)(
-        consumer.access, question_id=require_int(data, "question", minimum=1), op=op
+    return await consumer.apply(
+        qa.moderate_question,
+        reply_as="question",
+        question_id=require_int(data, "question", minimum=1),
+        op=op,
     )
-    await consumer.broadcast_item(item)
-    return {"seq": item.seq, "question": item.data}
 
 
 @action("qa.list")
