@@ -230,6 +230,8 @@ class LivePanels {
     this.pollForm.hidden = !this.moderates;
     this.presenterLink.hidden = !this.moderates;
     this.askForm.hidden = !data.session;
+    this.reactions.hidden = !data.session; // reactions are for the stage, when a session is on
+    this.burst.hidden = !data.session;
     this.say(data.session ? `Connected · ${data.session.title}` : "Connected · no session is on in this hall");
     this.refreshCounts();
     if (!reconnected) {
