@@ -62,9 +62,16 @@ def test_run_sigterm_stops_every_process(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
-    lines = [runner.stdout.readline() for _ in range(4)]
+    lines: list[str] = []
+    deadline = time.monotonic() + 20
+    while len(_child_pids("".join(lines))) < 2 and time.monotonic() < deadline:
+        line = runner.stdout.readline()
+        if not line:  # the runner ended: nothing more will come
+            break
+        lines.append(line)
     pids = _child_pids("".join(lines))
-    assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    assert len(pids) == 2, (lines, runner.poll())
+    assert all(_alive(pid) for pid in pids)
 
     runner.send_signal(signal.SIGTERM)
     output = runner.communicate(timeout=30)[0]
