@@ -472,8 +472,22 @@ class ClaimAdmin(OrganizerScopedAdmin):
             cme.revoke_certificate(claim, reason=data["reason"], actor=request.user)
 
 
+class ReadOnlyRecordAdmin(OrganizerScopedAdmin):
+    """Append-only records (certificates, the audit trail): shown, never added, changed or
+    deleted in the admin; they change only through the CME services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Certificate)
-class CertificateAdmin(OrganizerScopedAdmin):
+class CertificateAdmin(ReadOnlyRecordAdmin):
     organizer_lookup = "claim__event__organizer"
     list_display = ["code", "version", "status", "learner_name", "credit", "claim", "issued_at"]
     list_filter = ["status", ("claim__event", admin.RelatedOnlyFieldListFilter)]
@@ -481,29 +495,11 @@ class CertificateAdmin(OrganizerScopedAdmin):
     search_fields = ["code", "learner_name", "claim__user__email"]
     readonly_fields = [f.name for f in Certificate._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CmeAuditEntry)
-class CmeAuditEntryAdmin(OrganizerScopedAdmin):
+class CmeAuditEntryAdmin(ReadOnlyRecordAdmin):
     organizer_lookup = "event__organizer"
     list_display = ["created_at", "action", "object_type", "object_id", "actor", "event"]
     list_filter = ["action", "object_type"]
     list_select_related = ["actor", "event"]
     readonly_fields = [f.name for f in CmeAuditEntry._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
