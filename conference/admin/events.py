@@ -14,7 +14,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from conference.admin.schedule import build_schedule
-from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin
+from conference.admin.scoping import (
+    EventZoneFormMixin,
+    OrganizerScopedAdmin,
+    ScopedInlineMixin,
+)
 from conference.admin.sessions import SessionInline
 from conference.models import Event, Speaker, Track
 from conference.models.events import validate_timezone
@@ -79,7 +83,7 @@ class SpeakerInline(ScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(OrganizerScopedAdmin):
+class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
     organizer_lookup = "organizer"
     form = EventForm
     list_display = [
@@ -167,7 +171,7 @@ class EventAdmin(OrganizerScopedAdmin):
                 request, "admin/conference/event/schedule.html", context
             ).render()
 
-    def _form_zone(self, request, object_id) -> zoneinfo.ZoneInfo | None:
+    def form_zone(self, request, object_id) -> zoneinfo.ZoneInfo | None:
         """Existing events show times in their zone; new ones read them in the chosen zone."""
         if object_id is None:
             zone = request.POST.get("timezone", "")
@@ -182,16 +186,6 @@ class EventAdmin(OrganizerScopedAdmin):
         except ValidationError:
             return None
         return zoneinfo.ZoneInfo(zone)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        zone = self._form_zone(request, object_id)
-        if zone is None:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        with timezone.override(zone):
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()
-        return response
 
 
 @admin.register(Track)

@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Manager, Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from conference.services.organizers import organizers_editable_by, organizers_viewable_by
 
@@ -146,3 +147,22 @@ class ScopedInlineMixin(ScopedChoicesMixin):
 
     def has_delete_permission(self, request, obj=None):
         return self._parent_admin().has_change_permission(request, obj)
+
+
+class EventZoneFormMixin:
+    """Show and read a change form's times in the event's time zone. Subclasses say which zone
+    with `form_zone(request, object_id)` (None: leave the default)."""
+
+    def form_zone(self, request, object_id):
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        zone = self.form_zone(request, object_id)
+        if zone is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with timezone.override(zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # render while the zone is active: the template shows the times
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        return response

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from conference.admin.scoping import (
+    EventZoneFormMixin,
     OrganizerScopedAdmin,
     ScopedInlineMixin,
     organizer_ids,
@@ -251,7 +252,7 @@ class HallListFilter(admin.RelatedOnlyFieldListFilter):
 
 
 @admin.register(Session)
-class SessionAdmin(OrganizerScopedAdmin):
+class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
     """Times are shown and read in the event's zone: the session's event on its page, and on
     the add page the event chosen in the form (or given as `?event=<id>`) when it is saved."""
 
@@ -315,7 +316,7 @@ class SessionAdmin(OrganizerScopedAdmin):
     def speaker_names(self, obj: Session) -> str:
         return ", ".join(speaker.name for speaker in obj.speakers.all())
 
-    def _event_zone(self, request, object_id) -> zoneinfo.ZoneInfo | None:
+    def form_zone(self, request, object_id) -> zoneinfo.ZoneInfo | None:
         """The time zone to show and read times in: the session's event, or the chosen one."""
         try:
             if object_id is not None:
@@ -331,13 +332,3 @@ class SessionAdmin(OrganizerScopedAdmin):
         except (ValueError, ValidationError):
             return None
         return zoneinfo.ZoneInfo(zone) if zone else None
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        zone = self._event_zone(request, object_id)
-        if zone is None:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        with timezone.override(zone):
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()
-        return response
