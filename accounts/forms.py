@@ -15,7 +15,7 @@ from accounts.models import (
     StateLicense,
     User,
 )
-from accounts.services import DUPLICATE_EMAIL_MESSAGE, email_is_taken
+from accounts.services import DUPLICATE_EMAIL_MESSAGE, PROFILE_FIELDS, email_is_taken
 
 MONTH_CHOICES = [("", "—"), *((month, calendar.month_name[month]) for month in range(1, 13))]
 
@@ -123,17 +123,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = ProfessionalProfile
-        fields = [
-            "legal_name",
-            "degree",
-            "specialty",
-            "npi",
-            "nabp_eprofile_id",
-            "birth_month",
-            "birth_day",
-            "consent_share_with_boards",
-            "consent_share_with_exhibitors",
-        ]
+        fields = list(PROFILE_FIELDS)
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
