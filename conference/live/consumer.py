@@ -190,6 +190,14 @@ class HallConsumer(AsyncWebsocketConsumer):
         await self.broadcast_item(item)
         return {"seq": item.seq, reply_as: item.data}
 
+    async def apply_once(self, service, *, reply_as: str, **options) -> dict:
+        """Like `apply`, for a service that honours the client's idempotency key and returns
+        (item, created): a resubmission is answered with the first item and not broadcast again."""
+        item, created = await db(service)(self.access, **options)
+        if created:
+            await self.broadcast_item(item)
+        return {"seq": item.seq, reply_as: item.data, "duplicate": not created}
+
     async def broadcast_item(self, item) -> None:
         """Send a stored feed item to everyone in the hall who may see it (after commit)."""
         await get_hub().publish(

@@ -10,12 +10,9 @@ from conference.services import live, qa
 @action("qa.ask", bucket="write")
 async def ask(consumer, data: dict) -> dict:
     text = require_text(data, "text", max_length=live.QUESTION_MAX_LENGTH)
-    item, created = await db(live.ask_question)(
-        consumer.access, text=text, client_key=optional_key(data)
+    return await consumer.apply_once(
+        live.ask_question, reply_as="question", text=text, client_key=optional_key(data)
     )
-    if created:
-        await consumer.broadcast_item(item)
-    return {"seq": item.seq, "question": item.data, "duplicate": not created}
 
 
 @action("qa.vote")
