@@ -56,7 +56,11 @@ def test_run_one_process_exits_stops_the_other_with_its_code(tmp_path):
 
 
 def test_run_sigterm_stops_every_process(tmp_path):
-    printer = _python("import os, time; print('pid', os.getpid(), flush=True); time.sleep(60)")
+    # one write() per line: print() writes its pieces separately, and the two children's
+    # lines interleaved on a busy machine ("pidpid 19075", " 19076")
+    printer = _python(
+        "import os, time; os.write(1, f'pid {os.getpid()}\\n'.encode()); time.sleep(60)"
+    )
     runner = subprocess.Popen(
         [sys.executable, str(RUN), f"a={printer}", f"b={printer}"],
         stdout=subprocess.PIPE,
