@@ -155,6 +155,21 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 CELERY_BROKER_DIR = DATA_DIR / "broker"
 CELERY_LONGEST_TASK_SECONDS = env_int("CELERY_LONGEST_TASK_SECONDS", 3600, minimum=60)
 
+# --- Recordings -----------------------------------------------------------------------------------
+# Video files live here, outside MEDIA_ROOT: viewers reach them only through signed URLs.
+RECORDINGS_ROOT = Path(env_str("RECORDINGS_ROOT") or DATA_DIR / "recordings")
+RECORDING_MAX_UPLOAD_BYTES = env_int("RECORDING_MAX_UPLOAD_BYTES", 8 * 1024**3, minimum=1024)
+# Signed segment and playlist URLs stay valid this long.
+RECORDING_URL_TTL_SECONDS = env_int("RECORDING_URL_TTL_SECONDS", 4 * 3600, minimum=60)
+# Captures start this long before a session's start and end this long after its end.
+RECORDING_CAPTURE_MARGIN_SECONDS = env_int("RECORDING_CAPTURE_MARGIN_SECONDS", 300, minimum=0)
+# Long media tasks run on their own queue; their limit stays below the broker's visibility timeout.
+CELERY_MEDIA_QUEUE = "media"
+RECORDING_TASK_TIME_LIMIT_SECONDS = min(
+    env_int("RECORDING_TASK_TIME_LIMIT_SECONDS", CELERY_LONGEST_TASK_SECONDS, minimum=60),
+    CELERY_LONGEST_TASK_SECONDS,
+)
+
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

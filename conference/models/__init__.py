@@ -5,11 +5,16 @@ from conference.models.cme import (
     ClaimCorrection,
     ClaimStatus,
     CmeAuditEntry,
+    EnduringActivity,
+    EnduringCredit,
     EvaluationAnswer,
     EvaluationForm,
     EvaluationQuestion,
     EvaluationResponse,
     EventCredit,
+    PostTest,
+    PostTestAttempt,
+    PostTestQuestion,
     QuestionKind,
 )
 from conference.models.events import Event, Session, SessionKind, Track
@@ -30,6 +35,14 @@ from conference.models.live import (
     QuestionVote,
 )
 from conference.models.organizers import MembershipRole, Organizer, OrganizerMembership
+from conference.models.recordings import (
+    Recording,
+    RecordingCaption,
+    RecordingSource,
+    RecordingStatus,
+    WatchProgress,
+    WatchSpan,
+)
 from conference.models.registrations import Registration, RegistrationRole, RegistrationStatus
 from conference.models.speakers import Disclosure, RelationshipKind, Speaker
 
@@ -45,6 +58,8 @@ __all__ = [
     "ClaimStatus",
     "CmeAuditEntry",
     "Disclosure",
+    "EnduringActivity",
+    "EnduringCredit",
     "EvaluationAnswer",
     "EvaluationForm",
     "EvaluationQuestion",
@@ -61,10 +76,17 @@ __all__ = [
     "PollOption",
     "PollStatus",
     "PollVote",
+    "PostTest",
+    "PostTestAttempt",
+    "PostTestQuestion",
     "Question",
     "QuestionKind",
     "QuestionStatus",
     "QuestionVote",
+    "Recording",
+    "RecordingCaption",
+    "RecordingSource",
+    "RecordingStatus",
     "Registration",
     "RegistrationRole",
     "RegistrationStatus",
@@ -73,4 +95,6 @@ __all__ = [
     "SessionKind",
     "Speaker",
     "Track",
+    "WatchProgress",
+    "WatchSpan",
 ]

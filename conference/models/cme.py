@@ -7,7 +7,7 @@ version that supersedes the old one (same code, same first-issued date). Busines
 """
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from conference.services.credit.rules import PRESETS
@@ -41,6 +41,14 @@ class EventCredit(models.Model):
     )
     claim_closes_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never closes.")
     evaluation_required = models.BooleanField(default=True)
+    post_test = models.ForeignKey(
+        "conference.PostTest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A post-test the learner must pass before claiming this credit; empty for none.",
+    )
     signatory_name = models.CharField(max_length=120, blank=True)
     signatory_title = models.CharField(
         max_length=120, blank=True, help_text="e.g. Director of Continuing Medical Education"
@@ -137,6 +145,137 @@ class EvaluationAnswer(models.Model):
         return self.value[:60]
 
 
+class PostTest(models.Model):
+    """A knowledge test with a pass score announced in advance and a limited number of attempts."""
+
+    event = models.ForeignKey(
+        "conference.Event", on_delete=models.CASCADE, related_name="post_tests"
+    )
+    title = models.CharField(max_length=200, default="Post-test")
+    instructions = models.TextField(blank=True)
+    pass_percent = models.PositiveSmallIntegerField(
+        "pass score (%)",
+        default=70,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Announced to learners before they start.",
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="Empty for unlimited attempts.",
+    )
+
+    class Meta:
+        ordering = ["event", "title"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.event})"
+
+
+class PostTestQuestion(models.Model):
+    test = models.ForeignKey(PostTest, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=500)
+    choices = models.TextField(help_text="One answer option per line (at least two).")
+    correct_answer = models.CharField(
+        max_length=300, help_text="The correct option, exactly as written above."
+    )
+
+    class Meta:
+        ordering = ["test", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+
+class PostTestAttempt(models.Model):
+    """One submitted attempt (append-only): the answers given and the score."""
+
+    test = models.ForeignKey(PostTest, on_delete=models.PROTECT, related_name="attempts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="post_test_attempts"
+    )
+    number = models.PositiveSmallIntegerField()
+    answers = models.JSONField(default=dict)
+    score_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    passed = models.BooleanField()
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["test", "user", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["test", "user", "number"], name="unique_post_test_attempt"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.user_id}: {self.score_percent}%"
+
+
+class EnduringActivity(models.Model):
+    """A session's recording released as enduring material: an activity of its own."""
+
+    session = models.OneToOneField(
+        "conference.Session", on_delete=models.PROTECT, related_name="enduring"
+    )
+    title = models.CharField(max_length=300, blank=True, help_text="Empty: the session's title.")
+    release_date = models.DateField()
+    review_date = models.DateField(help_text="When the content was last reviewed.")
+    expiry_date = models.DateField(help_text="Credit cannot be claimed after this date.")
+    post_test = models.ForeignKey(
+        PostTest,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Credit is given once this test is passed.",
+    )
+    is_published = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-release_date"]
+        verbose_name_plural = "enduring activities"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expiry_date__gt=models.F("release_date")),
+                name="enduring_expires_after_release",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title or self.session.title} (enduring)"
+
+
+class EnduringCredit(models.Model):
+    """A credit type an enduring activity designates, and its amount."""
+
+    activity = models.ForeignKey(EnduringActivity, on_delete=models.CASCADE, related_name="credits")
+    credit_type = models.CharField(max_length=20, choices=CREDIT_TYPE_CHOICES)
+    designated_max = models.DecimalField(
+        "designated amount",
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+    activity_number = models.CharField(max_length=60, blank=True)
+    statement_override = models.TextField("designation statement", blank=True)
+
+    class Meta:
+        ordering = ["activity", "credit_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "credit_type"], name="unique_enduring_credit_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_credit_type_display()} — {self.designated_max}"
+
+
 class ClaimStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     NEEDS_REVIEW = "needs_review", "Waiting for staff review"
@@ -151,6 +290,14 @@ class Claim(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cme_claims"
     )
     event = models.ForeignKey("conference.Event", on_delete=models.PROTECT, related_name="claims")
+    # Set for a claim of enduring material (the recording); empty for the live activity.
+    enduring = models.ForeignKey(
+        EnduringActivity,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
+    )
     credit_type = models.CharField(max_length=20, choices=CREDIT_TYPE_CHOICES)
     degree = models.CharField(max_length=10)
     credited_seconds = models.PositiveIntegerField()
@@ -170,7 +317,14 @@ class Claim(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "event", "credit_type"], name="unique_claim_per_learner_type"
+                fields=["user", "event", "credit_type"],
+                condition=models.Q(enduring__isnull=True),
+                name="unique_claim_per_learner_type",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "enduring", "credit_type"],
+                condition=models.Q(enduring__isnull=False),
+                name="unique_enduring_claim_per_learner_type",
             ),
         ]
 

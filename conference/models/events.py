@@ -50,6 +50,11 @@ class Event(models.Model):
     accreditation_statement = models.TextField(
         blank=True, help_text="Printed verbatim on certificates, as set by the accreditor."
     )
+    recordings_public = models.BooleanField(
+        "recordings are public",
+        default=False,
+        help_text="Anyone may watch this event's recordings; otherwise registered attendees only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
