@@ -1,0 +1,1 @@
+"""The recording pipeline: ingest, probe, transcode to HLS, publish, serve, capture."""

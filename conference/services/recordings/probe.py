@@ -1,0 +1,98 @@
+"""Decide what a file is by probing its content with ffprobe, never by its name."""
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+PROBE_TIMEOUT_SECONDS = 60
+# Containers ffprobe reports for still images: a picture is not a recording.
+STILLS = {"png", "mjpeg"}
+IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif", "bmp_pipe", "tiff_pipe"}
+
+
+class NotAVideo(ValueError):
+    """The file is not a video we can process; the message says why, for the organizer."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    format_name: str
+    duration: Decimal
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str  # empty when the file has no audio
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_codec)
+
+
+def run_ffprobe(path: Path) -> dict:
+    command = [
+        "ffprobe",
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        str(path),
+    ]
+    try:
+        completed = subprocess.run(  # noqa: S603 - fixed argv, the path is ours
+            command, capture_output=True, timeout=PROBE_TIMEOUT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise NotAVideo("The file could not be read in time (ffprobe timed out).") from error
+    if completed.returncode != 0:
+        detail = completed.stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1].replace(f"{path}: ", "") if detail else "unknown format"
+        raise NotAVideo(f"This is not a video file ffmpeg can read ({reason}).")
+    return json.loads(completed.stdout or b"{}")
+
+
+def probe(path: Path) -> ProbeResult:
+    """Probe `path`; raise NotAVideo with a clear reason unless it is a playable video."""
+    data = run_ffprobe(path)
+    streams = data.get("streams") or []
+    fmt = data.get("format") or {}
+    format_name = str(fmt.get("format_name", ""))
+    video = [s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)]
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    still = format_name in IMAGE_FORMATS or (video and video[0].get("codec_name") in STILLS)
+    if still and _duration(fmt, video) <= 0:
+        raise NotAVideo("This is a still image, not a video.")
+    if not video:
+        raise NotAVideo("The file has no video stream.")
+    duration = _duration(fmt, video)
+    if duration <= 0:
+        raise NotAVideo("The video has no duration (the file may be truncated).")
+    stream = video[0]
+    return ProbeResult(
+        format_name=format_name,
+        duration=duration,
+        width=int(stream.get("width") or 0),
+        height=int(stream.get("height") or 0),
+        video_codec=str(stream.get("codec_name", "")),
+        audio_codec=str(audio[0].get("codec_name", "")) if audio else "",
+        raw=data,
+    )
+
+
+def _is_cover_art(stream: dict) -> bool:
+    return bool((stream.get("disposition") or {}).get("attached_pic"))
+
+
+def _duration(fmt: dict, video: list[dict]) -> Decimal:
+    for raw in [fmt.get("duration")] + [s.get("duration") for s in video]:
+        try:
+            value = Decimal(str(raw))
+        except (ArithmeticError, ValueError, TypeError):
+            continue
+        if value.is_finite() and value > 0:
+            return value.quantize(Decimal("0.001"))
+    return Decimal(0)
