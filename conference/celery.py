@@ -54,6 +54,8 @@ def configure(
         enable_utc=True,
         worker_hijack_root_logger=False,
         task_default_queue="default",
+        # Task modules beyond each app's `tasks` (found by autodiscovery).
+        imports=("conference.recording_tasks", "conference.capture_tasks"),
     )
 
 

@@ -1,0 +1,1 @@
+"""Celery tasks that process recordings (the `media` queue)."""
