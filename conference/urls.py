@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("cme/", include("conference.views.cme_urls")),
+    path("recordings/", include("conference.views.recording_urls")),
     path("verify/<str:code>/", cme_verify, name="cme-verify"),
     path("api/events/<slug:event_slug>/venue/", include("conference.api.venue_urls")),
     path("api/", include("conference.api.urls")),
