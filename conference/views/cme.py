@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.throttle import client_ip
-from conference.models import Certificate, CertificateStatus, Claim, Event
+from conference.models import Certificate, CertificateStatus, Claim, EnduringActivity, Event
 from conference.services import cme, cme_pdf
 
 VERIFY_LIMIT_PER_MINUTE = 30
@@ -136,6 +136,19 @@ def download_certificate(request: HttpRequest, certificate_id: int) -> FileRespo
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_GET
+def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
+    """An enduring-material activity (a session's recording offered for credit)."""
+    activity = get_object_or_404(
+        EnduringActivity.objects.select_related("session__event", "post_test").filter(
+            is_published=True, session__event__in=Event.objects.published()
+        ),
+        pk=activity_id,
+    )
+    return render(request, "cme/enduring.html", {"activity": activity})
 
 
 @login_required

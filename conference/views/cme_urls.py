@@ -14,6 +14,7 @@ urlpatterns = [
         cme.download_certificate,
         name="certificate-download",
     ),
+    path("enduring/<int:activity_id>/", cme.enduring, name="enduring"),
     path("transcript/", cme.transcript, name="transcript"),
     path("transcript.csv", cme.transcript_csv, name="transcript-csv"),
     path("transcript.pdf", cme.transcript_pdf, name="transcript-pdf"),
