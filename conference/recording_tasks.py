@@ -1,1 +1,35 @@
-"""Celery tasks that process recordings (the `media` queue)."""
+"""Celery tasks that process recordings (the `media` queue).
+
+`process_recording` is thin and idempotent: it takes the recording's id and runs the pipeline,
+which writes its final state (READY or FAILED) on the row. It is acknowledged late, so a worker
+killed mid-transcode hands it back to the broker and the next run starts a clean work folder.
+Only database connection errors are retried; a file ffmpeg cannot process is recorded as FAILED.
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+PROCESS_RECORDING = "conference.process_recording"
+
+
+@shared_task(
+    name=PROCESS_RECORDING,
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def process_recording(recording_id: int) -> None:
+    """Probe, transcode, make images and chapters, publish: READY or FAILED on the row."""
+    from conference.services.recordings import pipeline
+
+    recording = pipeline.process_recording(recording_id)
+    if recording is None:
+        logger.warning("process_recording: recording %s is gone", recording_id)
