@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -617,8 +617,41 @@ def issue_certificate(claim_id: int) -> Certificate | None:
     Idempotent: one file and one row per claim version however often it runs. The PDF is
     written to a temporary file and renamed into place, so a worker killed mid-render leaves
     no half file (a rerun removes its leftovers and renders again).
+
+    Where the database can lock rows without waiting (PostgreSQL), the claim's certificate is
+    rendered together with up to BATCH_SIZE - 1 other waiting ones that no other worker holds:
+    a burst of claims then costs one task's overhead per batch, and the tasks of the claims
+    already rendered find nothing to do. The locks last until the batch is marked issued, so
+    no two workers render the same certificate; a killed worker's locks go with its
+    connection and its redelivered task takes the batch again.
     """
-    return render_certificates([claim_id]).get(claim_id)
+    if not connection.features.has_select_for_update_skip_locked:
+        return render_certificates([claim_id]).get(claim_id)
+    with transaction.atomic():
+        claim_ids = _lock_waiting_batch(claim_id)
+        latest, errors = _render_latest(claim_ids) if claim_ids else ({}, [])
+    if errors:
+        raise errors[0]
+    return latest.get(claim_id) or current_certificate_of(claim_id)
+
+
+def _lock_waiting_batch(claim_id: int) -> list[int]:
+    """Lock the claim's renderable certificate and other waiting ones; [] when another
+    worker holds the claim's (it renders it) or nothing waits."""
+    waiting = Certificate.objects.select_for_update(skip_locked=True).filter(status__in=RENDERABLE)
+    own = list(waiting.filter(claim_id=claim_id).values_list("claim_id", flat=True)[:1])
+    if not own:
+        return []
+    others = (
+        waiting.exclude(claim_id=claim_id)
+        .order_by("created_at", "id")
+        .values_list("claim_id", flat=True)[: BATCH_SIZE - 1]
+    )
+    return [claim_id, *dict.fromkeys(others)]
+
+
+def current_certificate_of(claim_id: int) -> Certificate | None:
+    return Certificate.objects.filter(claim_id=claim_id).order_by("-version").first()
 
 
 def render_certificates(claim_ids: list[int]) -> dict[int, Certificate]:
@@ -627,6 +660,13 @@ def render_certificates(claim_ids: list[int]) -> dict[int, Certificate]:
     A certificate whose rendering fails is marked failed and the others go on; the first
     error is raised at the end, so a retry renders exactly the ones still missing.
     """
+    latest, errors = _render_latest(claim_ids)
+    if errors:
+        raise errors[0]
+    return latest
+
+
+def _render_latest(claim_ids: list[int]) -> tuple[dict[int, Certificate], list[Exception]]:
     latest = _latest_certificates(claim_ids)
     for claim_id in set(claim_ids) - set(latest):
         logger.warning("issue_certificate: claim %s has no certificate", claim_id)
@@ -640,9 +680,7 @@ def render_certificates(claim_ids: list[int]) -> dict[int, Certificate]:
             errors.append(error)
             _mark_failed(certificate, error)
     _mark_issued(rendered)
-    if errors:
-        raise errors[0]
-    return latest
+    return latest, errors
 
 
 def _latest_certificates(claim_ids: list[int]) -> dict[int, Certificate]:

@@ -483,3 +483,43 @@ def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, 
     assert len(codes) == len(claim_ids)
     assert {status for _, status in codes} == {"issued"}
     assert _files(media_root) == sorted(f"{code}-v1.pdf" for code, _ in codes)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_issue_certificate_renders_waiting_batch_once_on_postgres(media_root):
+    claim_ids = _bulk_claims(3)  # on commit each claim dispatched its task (eager: none ran)
+    Certificate.objects.filter(claim_id__in=claim_ids).update(status=CertificateStatus.QUEUED)
+
+    first = cme.issue_certificate(claim_ids[0])
+    rows = Certificate.objects.filter(claim_id__in=claim_ids)
+    statuses_after_first = sorted(rows.values_list("status", flat=True))
+    again = [cme.issue_certificate(claim_id) for claim_id in claim_ids[1:]]
+
+    assert first.status == CertificateStatus.ISSUED
+    assert statuses_after_first == [CertificateStatus.ISSUED] * 3
+    assert [c.version for c in again] == [1, 1]
+    assert sorted(rows.values_list("status", flat=True)) == [CertificateStatus.ISSUED] * 3
+    assert len(list((media_root / "certificates").glob("*.pdf"))) == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_issue_certificate_skips_one_another_worker_holds(media_root):
+    import psycopg
+
+    claim_ids = _bulk_claims(2)
+    Certificate.objects.filter(claim_id__in=claim_ids).update(status=CertificateStatus.QUEUED)
+    held = Certificate.objects.get(claim_id=claim_ids[1])
+    database = settings.DATABASES["default"]
+    dsn = f"host={database['HOST']} port={database['PORT']} user={database['USER']} "
+    with psycopg.connect(dsn + f"dbname={database['NAME']}") as other_worker:
+        other_worker.execute(
+            "SELECT id FROM conference_certificate WHERE id = %s FOR UPDATE", [held.pk]
+        )
+
+        assert cme.issue_certificate(claim_ids[1]).status == CertificateStatus.QUEUED
+        assert cme.issue_certificate(claim_ids[0]).status == CertificateStatus.ISSUED
+
+    held.refresh_from_db()
+    assert held.status == CertificateStatus.QUEUED
