@@ -44,6 +44,7 @@ from conference.models import (
     SessionKind,
     Speaker,
 )
+from conference.services import posttests
 from conference.services.credit import AttendanceEvent as EngineEvent
 from conference.services.credit import (
     CreditCase,
@@ -167,9 +168,14 @@ def _faculty_session_ids(user, event: Event) -> frozenset[str]:
 
 
 def build_credit_case(user, event: Event) -> CreditCase:
-    """The engine's input for `user` at `event`, from the database."""
+    """The engine's input for `user` at `event`, from the database. Sessions whose recording
+    the learner claimed as enduring material are left out (CME.md: nobody earns credit for
+    both the live session and its recording; see `services.enduring`)."""
+    from conference.services.enduring import sessions_claimed_as_enduring
+
     profile = profile_of(user)
-    sessions = list(credit_sessions(event))
+    excluded = sessions_claimed_as_enduring(user, event)
+    sessions = [s for s in credit_sessions(event) if s.pk not in excluded]
     credits = list(event.credits.all())
     rows = AttendanceEvent.objects.filter(user=user, session__in=[s.pk for s in sessions])
     return CreditCase(
@@ -268,6 +274,7 @@ def _offer_problems(
     opens: datetime | None,
     profile: ProfessionalProfile | None,
     evaluated: bool,
+    passed_tests: set[int],
     now: datetime,
 ) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
@@ -304,6 +311,9 @@ def _offer_problems(
     problems += [(code, ID_MESSAGES.get(code, code)) for code in result.id_problems]
     if event_credit.evaluation_required and not evaluated:
         problems.append(("evaluation_required", "Complete the evaluation first."))
+    test = event_credit.post_test
+    if test is not None and test.pk not in passed_tests:
+        problems.append(("post_test_required", posttests.requirement_message(test)))
     if result.credit <= 0 and "not_eligible_degree" not in result.reasons:
         problems.append(("no_credit", "You have no credit to claim for this activity."))
     return problems
@@ -315,10 +325,13 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
     result = compute_event_credit(user, event)
     profile = profile_of(user)
     evaluated = evaluation_done(user, event)
-    claims = {c.credit_type: c for c in Claim.objects.filter(user=user, event=event)}
+    claims = {c.credit_type: c for c in Claim.objects.filter(user=user, event=event, enduring=None)}
     by_code = {r.rule.code: r for r in result.credit_types}
+    event_credits = list(event.credits.select_related("post_test"))
+    passed = posttests.passed_test_ids(user, {c.post_test_id for c in event_credits} - {None})
+    recorded = _enduring_reasons(user, event)
     offers = []
-    for event_credit in event.credits.all():
+    for event_credit in event_credits:
         rule = rule_for(event_credit)
         type_result = by_code[rule.code]
         offers.append(
@@ -337,13 +350,28 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
                     opens=claim_opens_for(event_credit, result),
                     profile=profile,
                     evaluated=evaluated,
+                    passed_tests=passed,
                     now=now,
                 ),
                 sessions_to_come=later_sessions(result, now),
-                reasons=[REASON_MESSAGES.get(r, r) for r in type_result.reasons],
+                reasons=[REASON_MESSAGES.get(r, r) for r in type_result.reasons] + recorded,
             )
         )
     return offers
+
+
+def _enduring_reasons(user, event: Event) -> list[str]:
+    """Sessions left out of the live credit because their recording was claimed."""
+    from conference.services.enduring import sessions_claimed_as_enduring
+
+    ids = sessions_claimed_as_enduring(user, event)
+    titles = (
+        Session.objects.filter(pk__in=ids).order_by("starts_at").values_list("title", flat=True)
+    )
+    return [
+        f"“{title}” is not counted: you claimed its recording as enduring material."
+        for title in titles
+    ]
 
 
 # Claiming -------------------------------------------------------------------------------------
@@ -392,7 +420,9 @@ def claim_credit(
     the same type returns the existing claim unchanged. Raises `ClaimRefused` with every
     reason the claim is not possible.
     """
-    existing = Claim.objects.filter(user=user, event=event, credit_type=credit_type).first()
+    existing = Claim.objects.filter(
+        user=user, event=event, credit_type=credit_type, enduring=None
+    ).first()
     if existing is not None:
         return existing
     offer = next((o for o in credit_offers(user, event, now=now) if o.code == credit_type), None)
@@ -436,7 +466,7 @@ def _create_claim(
                 queue_certificate(claim, site_url=site_url)
     except IntegrityError:
         # A double submission that raced past the first check: the first one won.
-        return Claim.objects.get(user=user, event=event, credit_type=offer.code)
+        return Claim.objects.get(user=user, event=event, credit_type=offer.code, enduring=None)
     return claim
 
 
@@ -846,20 +876,21 @@ def verify_certificate(code: str) -> dict | None:
     certificate = (
         Certificate.objects.filter(code=code.strip().upper())
         .exclude(status__in=[CertificateStatus.QUEUED, CertificateStatus.FAILED])
-        .select_related("claim__event__organizer")
+        .select_related("claim__event__organizer", "claim__enduring__session")
         .order_by("-version")
         .first()
     )
     if certificate is None:
         return None
     event = certificate.claim.event
+    enduring = certificate.claim.enduring
     rule = PRESETS[certificate.claim.credit_type]
     status = {
         CertificateStatus.ISSUED: "valid",
         CertificateStatus.SUPERSEDED: "superseded",
         CertificateStatus.REVOKED: "revoked",
     }[certificate.status]
-    return {
+    info = {
         "code": certificate.code,
         "status": status,
         "version": certificate.version,
@@ -875,6 +906,18 @@ def verify_certificate(code: str) -> dict | None:
         "issued": _date(certificate.issued_at),
         "revoked_reason": certificate.revoked_reason if status == "revoked" else "",
     }
+    if enduring is not None:
+        # Enduring material: its own title and its release..expiry dates.
+        info["activity"] = enduring.title or enduring.session.title
+        info["activity_start"] = enduring.release_date.isoformat()
+        info["activity_end"] = enduring.expiry_date.isoformat()
+        info["enduring_material"] = {
+            "event": event.title,
+            "release_date": enduring.release_date.isoformat(),
+            "review_date": enduring.review_date.isoformat(),
+            "expiry_date": enduring.expiry_date.isoformat(),
+        }
+    return info
 
 
 def _date(moment: datetime | None) -> str | None:
@@ -955,6 +998,7 @@ class TranscriptRow:
     designated_max: Decimal
     status: str
     certificate_code: str
+    activity_format: str = "Live"
 
 
 def transcript_rows(user) -> list[TranscriptRow]:
@@ -962,9 +1006,9 @@ def transcript_rows(user) -> list[TranscriptRow]:
     certificate was revoked is left out."""
     claims = (
         Claim.objects.filter(user=user, status=ClaimStatus.APPROVED)
-        .select_related("event__organizer")
+        .select_related("event__organizer", "enduring__session")
         .prefetch_related("corrections", "certificates")
-        .order_by("event__start_date", "event__title", "credit_type")
+        .order_by("event__start_date", "event__title", "enduring_id", "credit_type")
     )
     rows = []
     for claim in claims:
@@ -973,17 +1017,24 @@ def transcript_rows(user) -> list[TranscriptRow]:
         certificate = certificates[0] if certificates else None
         if certificate and certificate.status == CertificateStatus.REVOKED:
             continue
+        enduring = claim.enduring
         rows.append(
             TranscriptRow(
-                event_title=claim.event.title,
+                event_title=enduring.title or enduring.session.title
+                if enduring
+                else claim.event.title,
                 provider=claim.event.cme_provider or claim.event.organizer.name,
-                start_date=claim.event.start_date.isoformat(),
-                end_date=claim.event.end_date.isoformat(),
+                # Enduring material: the release and expiry dates of the activity.
+                start_date=(
+                    enduring.release_date if enduring else claim.event.start_date
+                ).isoformat(),
+                end_date=(enduring.expiry_date if enduring else claim.event.end_date).isoformat(),
                 credit_type=PRESETS[claim.credit_type].name,
                 credit=corrections[-1].credit if corrections else claim.claimed_credit,
                 designated_max=claim.designated_max,
                 status=certificate.get_status_display() if certificate else "",
                 certificate_code=certificate.code if certificate else "",
+                activity_format="Enduring material" if enduring else "Live",
             )
         )
     return rows

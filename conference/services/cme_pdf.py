@@ -276,6 +276,9 @@ class CertificateData:
     version: int
     code: str
     verify_url: str
+    # Enduring material (a recording released for credit): printed instead of "Live virtual
+    # activity", with the release and expiry dates in start_date and end_date.
+    enduring: bool = False
 
 
 def designation_statement(event, event_credit, *, ama=None) -> str:
@@ -303,6 +306,8 @@ def certificate_data(certificate, *, credits: dict | None = None) -> Certificate
     query when the caller has them."""
     claim = certificate.claim
     event = claim.event
+    if claim.enduring_id:
+        return _enduring_data(certificate)
     if credits is None:
         credits = {c.credit_type: c for c in event.credits.all()}
     event_credit = credits[claim.credit_type]
@@ -332,6 +337,46 @@ def certificate_data(certificate, *, credits: dict | None = None) -> Certificate
         version=certificate.version,
         code=certificate.code,
         verify_url=certificate.verify_url,
+    )
+
+
+def _enduring_data(certificate) -> CertificateData:
+    """An enduring-material claim: the activity's own designations, title and dates."""
+    from conference.services.enduring import activity_title, enduring_statement
+
+    claim = certificate.claim
+    event = claim.event
+    activity = claim.enduring
+    credits = {c.credit_type: c for c in activity.credits.all()}
+    credit = credits.get(claim.credit_type)
+    ama = credits.get("AMA_PRA_1")
+    signatory = event.credits.filter(signatory_name__gt="").order_by("credit_type").first()
+    now = timezone.localdate(timezone.now(), event.tzinfo)
+    first = certificate.first_issued_at
+    return CertificateData(
+        learner_name=certificate.learner_name,
+        degree=certificate.degree if certificate.degree != "other" else "",
+        activity_title=activity_title(activity),
+        start_date=activity.release_date,
+        end_date=activity.expiry_date,
+        provider=event.cme_provider or event.organizer.name,
+        credit_type_name=PRESETS[claim.credit_type].name,
+        credit_code=claim.credit_type,
+        credit=certificate.credit,
+        designated_max=credit.designated_max if credit else claim.designated_max,
+        designation_statement=enduring_statement(activity, credit, ama=ama) if credit else "",
+        accreditation_statement=event.accreditation_statement,
+        participation=claim.credit_type == "PARTICIPATION",
+        ama_max=ama.designated_max if ama else None,
+        credited_minutes=claim.credited_seconds // 60,
+        signatory_name=signatory.signatory_name if signatory else "",
+        signatory_title=signatory.signatory_title if signatory else "",
+        issued_on=now,
+        first_issued_on=timezone.localdate(first, event.tzinfo) if first else now,
+        version=certificate.version,
+        code=certificate.code,
+        verify_url=certificate.verify_url,
+        enduring=True,
     )
 
 
@@ -415,7 +460,9 @@ def render_certificate(data: CertificateData, stream: BinaryIO) -> None:
         canvas,
         center,
         y - 4,
-        "participated in the live virtual activity",
+        "completed the enduring material"
+        if data.enduring
+        else "participated in the live virtual activity",
         style="Serif",
         size=12,
         width=text_width_max,
@@ -438,7 +485,11 @@ def render_certificate(data: CertificateData, stream: BinaryIO) -> None:
         width=text_width_max,
     )
     canvas.setFillColor(MUTED)
-    when = f"{date_range(data.start_date, data.end_date)} · Live virtual activity"
+    when = (
+        f"Enduring material · released {day(data.start_date)} · expires {day(data.end_date)}"
+        if data.enduring
+        else f"{date_range(data.start_date, data.end_date)} · Live virtual activity"
+    )
     y = draw_paragraph(canvas, center, y - 4, when, style="Sans", size=10.5, width=text_width_max)
     canvas.setFillColor(INK)
     y = draw_paragraph(
@@ -478,6 +529,8 @@ def render_certificate(data: CertificateData, stream: BinaryIO) -> None:
 
 def _award_line(data: CertificateData) -> str:
     credit = format(data.credit, ".2f")
+    if data.participation and data.enduring:
+        return f"Enduring material completed, post-test passed ({credit} hours of participation)"
     if data.participation:
         hours, minutes = divmod(data.credited_minutes, 60)
         spent = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
@@ -527,7 +580,7 @@ def render_transcript(name: str, rows: Sequence, stream: BinaryIO, *, generated:
     y = _transcript_header(canvas, name, generated, height)
     totals: dict[str, Decimal] = {}
     for row in rows:
-        lines = wrap(row.event_title, style="Sans", size=9, width=220)
+        lines = wrap(_transcript_title(row), style="Sans", size=9, width=220)
         needed = 14 * max(len(lines), 1) + 6
         if y - needed < 60:
             canvas.showPage()
@@ -544,6 +597,12 @@ def render_transcript(name: str, rows: Sequence, stream: BinaryIO, *, generated:
         draw_text(canvas, 50, y, "No credit claimed yet.", style="Sans", size=10)
     canvas.showPage()
     canvas.save()
+
+
+def _transcript_title(row) -> str:
+    if getattr(row, "activity_format", "Live") == "Live":
+        return row.event_title
+    return f"{row.event_title} — {row.activity_format.lower()} (until {row.end_date})"
 
 
 def _transcript_header(canvas: Canvas, name: str, generated: datetime, height: float) -> float:

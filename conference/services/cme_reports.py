@@ -153,6 +153,7 @@ def pars_rows(event_credit: EventCredit) -> tuple[list[list[str]], list[ParsProb
             event=event_credit.event,
             credit_type=event_credit.credit_type,
             status=ClaimStatus.APPROVED,
+            enduring=None,  # enduring material is an activity of its own
             user__profile__consent_share_with_boards=True,
         )
         .select_related("event", "user__profile")
@@ -212,6 +213,7 @@ def _claims_csv(event) -> str:
             "inputs_hash",
             "engine_version",
             "rule_version",
+            "enduring_activity",
         ),
         (
             (
@@ -229,6 +231,7 @@ def _claims_csv(event) -> str:
                 c.inputs_hash,
                 c.engine_version,
                 c.rule_version,
+                c.enduring_id or "",
             )
             for c in claims.prefetch_related("corrections")
         ),

@@ -9,14 +9,24 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.throttle import client_ip
-from conference.models import Certificate, CertificateStatus, Claim, EnduringActivity, Event
-from conference.services import cme, cme_pdf
+from conference.models import (
+    Certificate,
+    CertificateStatus,
+    Claim,
+    EnduringActivity,
+    Event,
+    PostTest,
+    PostTestAttempt,
+)
+from conference.services import cme, cme_pdf, posttests
+from conference.services import enduring as enduring_service
 
 VERIFY_LIMIT_PER_MINUTE = 30
 
@@ -50,6 +60,7 @@ def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
         "refresh": pending,
         "name_changed": _name_changed(request.user, certificates.values()),
         "speakers": list(event.speakers.prefetch_related("disclosures")) if offers else [],
+        "enduring_activities": list(enduring_service.published_activities(event)),
     }
     return render(request, "cme/my_cme.html", context)
 
@@ -138,17 +149,165 @@ def download_certificate(request: HttpRequest, certificate_id: int) -> FileRespo
     return response
 
 
+def _activity(activity_id: int) -> EnduringActivity:
+    """A published enduring activity of a published event (anything else: not found)."""
+    return get_object_or_404(
+        EnduringActivity.objects.select_related(
+            "session__event__organizer", "post_test__event"
+        ).filter(is_published=True, session__event__in=Event.objects.published()),
+        pk=activity_id,
+    )
+
+
 @login_required
 @require_GET
 def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
-    """An enduring-material activity (a session's recording offered for credit)."""
-    activity = get_object_or_404(
-        EnduringActivity.objects.select_related("session__event", "post_test").filter(
-            is_published=True, session__event__in=Event.objects.published()
-        ),
-        pk=activity_id,
+    """An enduring-material activity (a session's recording offered for credit): dates,
+    designations, disclosures, the recording, the post-test and the claim."""
+    activity = _activity(activity_id)
+    overview = enduring_service.enduring_overview(request.user, activity)
+    certificates = {
+        offer.code: cme.current_certificate(offer.claim) for offer in overview.offers if offer.claim
+    }
+    context = {
+        "activity": activity,
+        "event": activity.session.event,
+        "overview": overview,
+        "rows": [(offer, certificates.get(offer.code)) for offer in overview.offers],
+        "attestation": cme.ATTESTATION_TEXT,
+        "refresh": any(c and c.status == CertificateStatus.QUEUED for c in certificates.values()),
+        "speakers": list(activity.session.speakers.prefetch_related("disclosures")),
+    }
+    return render(request, "cme/enduring.html", context)
+
+
+@login_required
+@require_POST
+def enduring_claim(request: HttpRequest, activity_id: int) -> HttpResponse:
+    activity = _activity(activity_id)
+    try:
+        enduring_service.claim_enduring_credit(
+            request.user,
+            activity,
+            request.POST.get("credit_type", ""),
+            attested=request.POST.get("attest") == "yes",
+            site_url=_site_url(request),
+        )
+    except cme.ClaimRefused as refused:
+        for _, message in refused.problems:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Your claim is recorded; your certificate is being prepared.")
+    return redirect("cme:enduring", activity_id=activity.pk)
+
+
+def _post_test(request: HttpRequest, test_id: int) -> PostTest:
+    """The test, if the learner may take it; 404 for unknown tests or unpublished events."""
+    test = get_object_or_404(
+        PostTest.objects.select_related("event").filter(event__in=Event.objects.published()),
+        pk=test_id,
     )
-    return render(request, "cme/enduring.html", {"activity": activity})
+    if not posttests.may_take(request.user, test):
+        raise PermissionDenied("Only registered attendees of the event may take its post-test.")
+    return test
+
+
+def _post_test_context(request: HttpRequest, test: PostTest, **extra) -> dict:
+    return {
+        "test": test,
+        "event": test.event,
+        "status": posttests.attempt_status(request.user, test),
+        "setup_problems": posttests.setup_problems(test),
+        "activities": list(
+            EnduringActivity.objects.filter(post_test=test, is_published=True).select_related(
+                "session"
+            )
+        ),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def post_test(request: HttpRequest, test_id: int) -> HttpResponse:
+    """Before starting: the pass score, the number of questions and the attempts left."""
+    test = _post_test(request, test_id)
+    context = _post_test_context(request, test, question_count=test.questions.count())
+    return render(request, "cme/post_test.html", context)
+
+
+@login_required
+def take_post_test(request: HttpRequest, test_id: int) -> HttpResponse:
+    """The questions (GET) and their submission (POST). The form carries the number of the
+    attempt it creates, so submitting it twice stores one attempt."""
+    test = _post_test(request, test_id)
+    status = posttests.attempt_status(request.user, test)
+    if request.method == "POST":
+        answers = {
+            key.removeprefix("q"): value
+            for key, value in request.POST.items()
+            if key.startswith("q") and key[1:].isdigit()
+        }
+        try:
+            number = int(request.POST.get("attempt", ""))
+        except ValueError:
+            number = 0
+        try:
+            attempt, created = posttests.submit_attempt(request.user, test, answers, number=number)
+        except posttests.PostTestRefused as refused:
+            context = _post_test_context(
+                request,
+                test,
+                items=_question_items(test, answers, dict(refused.problems)),
+                errors=[message for _, message in refused.problems],
+                number=number or status.next_number,
+            )
+            return render(request, "cme/post_test_take.html", context, status=400)
+        if not created:
+            messages.info(request, "This attempt was already submitted; here is its result.")
+        return redirect("cme:post-test-result", test_id=test.pk, number=attempt.number)
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    if not status.can_attempt or posttests.setup_problems(test):
+        return redirect("cme:post-test", test_id=test.pk)
+    context = _post_test_context(
+        request, test, items=_question_items(test, {}, {}), errors=[], number=status.next_number
+    )
+    return render(request, "cme/post_test_take.html", context)
+
+
+def _question_items(test: PostTest, answers: dict[str, str], errors: dict[str, str]) -> list:
+    """Each question with its options (and whether the learner had chosen it, so a form sent
+    back with errors keeps the answers) and its error."""
+    return [
+        {
+            "question": question,
+            "options": [
+                (option, answers.get(str(question.pk), "") == option)
+                for option in question.choice_list()
+            ],
+            "error": errors.get(f"q{question.pk}", ""),
+        }
+        for question in test.questions.all()
+    ]
+
+
+@login_required
+@require_GET
+def post_test_result(request: HttpRequest, test_id: int, number: int) -> HttpResponse:
+    """One of the learner's own attempts (anyone else's: not found)."""
+    test = _post_test(request, test_id)
+    attempt = get_object_or_404(PostTestAttempt, test=test, user=request.user, number=number)
+    status = posttests.attempt_status(request.user, test)
+    context = _post_test_context(request, test, attempt=attempt, status=status)
+    context["answers"] = list(attempt.answers.values()) if status.reveal_answers else []
+    if status.reveal_answers:
+        correct = {str(q.pk): q.correct_answer for q in test.questions.all()}
+        context["answers"] = [
+            {**answer, "correct_answer": correct.get(key, "")}
+            for key, answer in attempt.answers.items()
+        ]
+    return render(request, "cme/post_test_result.html", context)
 
 
 @login_required
@@ -168,6 +327,7 @@ TRANSCRIPT_COLUMNS = (
     "designated_max",
     "certificate_status",
     "certificate_code",
+    "format",
 )
 
 
@@ -189,6 +349,7 @@ def transcript_csv(request: HttpRequest) -> HttpResponse:
                 f"{row.designated_max:.2f}",
                 row.status,
                 row.certificate_code,
+                row.activity_format,
             ]
         )
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

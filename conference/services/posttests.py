@@ -1,0 +1,249 @@
+"""Post-tests: questions with one correct option, a pass score announced in advance, a limited
+number of attempts (CME.md "Claiming", issue 6).
+
+An attempt is append-only: the answers, whether each was right (copied at submission, so
+later edits of a question do not rewrite history), the score and pass/fail. The form carries
+the attempt number it will create: submitting the same form twice (a double click, a repeated
+POST, a second tab) finds the attempt of that number and returns it instead of storing another
+one; the unique constraint (test, learner, number) decides a race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conference.models import (
+    EnduringActivity,
+    PostTest,
+    PostTestAttempt,
+    PostTestQuestion,
+    Registration,
+)
+
+MAX_ANSWER_LENGTH = 300
+MIN_CHOICES = 2
+
+
+class PostTestRefused(Exception):
+    """An attempt the rules do not allow; `problems` are (code, message) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+    @property
+    def codes(self) -> list[str]:
+        return [code for code, _ in self.problems]
+
+
+# Configuration ----------------------------------------------------------------------------
+
+
+def question_problems(*, choices: str, correct_answer: str) -> list[str]:
+    """Why a question cannot be used (admin validation): at least two distinct options, and
+    the correct answer exactly one of them."""
+    options = [line.strip() for line in choices.splitlines() if line.strip()]
+    problems = []
+    if len(options) < MIN_CHOICES:
+        problems.append("Give at least two answer options, one per line.")
+    if len(set(options)) != len(options):
+        problems.append("Each answer option must be different.")
+    if correct_answer.strip() not in options:
+        problems.append("The correct answer must be one of the options, exactly as written.")
+    return problems
+
+
+def setup_problems(test: PostTest) -> list[str]:
+    """Why a post-test cannot be taken yet (no questions, a broken question)."""
+    questions = list(test.questions.all())
+    if not questions:
+        return ["This post-test has no questions yet."]
+    return [
+        f"Question “{q.text}”: {problem}"
+        for q in questions
+        for problem in question_problems(choices=q.choices, correct_answer=q.correct_answer)
+    ]
+
+
+# Who may take it ----------------------------------------------------------------------------
+
+
+def may_take(user, test: PostTest) -> bool:
+    """Active registrants of the test's (published) event; when the event's recordings are
+    public, anyone signed in may take the test of one of its published enduring activities."""
+    if not user.is_authenticated or not test.event.is_published:
+        return False
+    if Registration.objects.active().filter(user=user, event_id=test.event_id).exists():
+        return True
+    return (
+        test.event.recordings_public
+        and EnduringActivity.objects.filter(post_test=test, is_published=True).exists()
+    )
+
+
+# Status --------------------------------------------------------------------------------------
+
+
+@dataclass
+class AttemptStatus:
+    """One learner's standing on one post-test."""
+
+    test: PostTest
+    attempts: list[PostTestAttempt] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return any(a.passed for a in self.attempts)
+
+    @property
+    def used(self) -> int:
+        return len(self.attempts)
+
+    @property
+    def attempts_left(self) -> int | None:
+        """None: unlimited."""
+        if self.test.max_attempts is None:
+            return None
+        return max(self.test.max_attempts - self.used, 0)
+
+    @property
+    def next_number(self) -> int:
+        return self.used + 1
+
+    @property
+    def can_attempt(self) -> bool:
+        return not self.passed and self.attempts_left != 0
+
+    @property
+    def best(self) -> PostTestAttempt | None:
+        return max(self.attempts, key=lambda a: (a.score_percent, -a.number), default=None)
+
+    @property
+    def reveal_answers(self) -> bool:
+        """Correct answers are shown only once they can no longer help: after passing or when
+        no attempt is left."""
+        return self.passed or self.attempts_left == 0
+
+
+def attempt_status(user, test: PostTest) -> AttemptStatus:
+    attempts = list(PostTestAttempt.objects.filter(test=test, user=user).order_by("number"))
+    return AttemptStatus(test=test, attempts=attempts)
+
+
+def has_passed(user, test: PostTest | int) -> bool:
+    test_id = test if isinstance(test, int) else test.pk
+    return PostTestAttempt.objects.filter(test_id=test_id, user=user, passed=True).exists()
+
+
+def passed_test_ids(user, test_ids: set[int]) -> set[int]:
+    """Which of these tests the learner has passed (one query)."""
+    if not test_ids or not user.is_authenticated:
+        return set()
+    return set(
+        PostTestAttempt.objects.filter(test_id__in=test_ids, user=user, passed=True)
+        .values_list("test_id", flat=True)
+        .distinct()
+    )
+
+
+def requirement_message(test: PostTest) -> str:
+    return f"Pass the post-test (pass score {test.pass_percent}%) to claim this credit."
+
+
+# Scoring and attempts ------------------------------------------------------------------------
+
+
+def answer_problems(
+    questions: list[PostTestQuestion], answers: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Every unanswered question and every answer that is not one of its options."""
+    problems = []
+    for number, question in enumerate(questions, start=1):
+        value = (answers.get(str(question.pk)) or "").strip()
+        if not value:
+            problems.append((f"q{question.pk}", f"Answer question {number}: {question.text}"))
+        elif len(value) > MAX_ANSWER_LENGTH or value not in question.choice_list():
+            problems.append((f"q{question.pk}", f"Choose one of the options of question {number}."))
+    return problems
+
+
+def score(questions: list[PostTestQuestion], answers: dict[str, str]) -> tuple[Decimal, int]:
+    """(percent with two decimals, number correct). Pass/fail compares exact fractions."""
+    correct = sum(
+        1 for q in questions if (answers.get(str(q.pk)) or "").strip() == q.correct_answer.strip()
+    )
+    percent = (Decimal(correct * 100) / Decimal(len(questions))).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+    return percent, correct
+
+
+def is_pass(test: PostTest, *, correct: int, total: int) -> bool:
+    return correct * 100 >= test.pass_percent * total
+
+
+def submit_attempt(
+    user,
+    test: PostTest,
+    answers: dict[str, str],
+    *,
+    number: int,
+    now: datetime | None = None,
+) -> tuple[PostTestAttempt, bool]:
+    """Store attempt `number` (the number the form was rendered for) with these answers
+    (question id -> chosen option). Returns (attempt, created): a repeated submission of the
+    same form returns the attempt already stored (created False). Raises `PostTestRefused`
+    (nothing stored) for a test that is not usable, no attempts left, an already passed test,
+    a stale form or bad answers."""
+    status = attempt_status(user, test)
+    duplicate = next((a for a in status.attempts if a.number == number), None)
+    if duplicate is not None:
+        return duplicate, False
+    _check_may_attempt(test, status, number)
+    questions = list(test.questions.all())
+    problems = answer_problems(questions, answers)
+    if problems:
+        raise PostTestRefused(problems)
+    percent, correct = score(questions, answers)
+    record = {
+        str(q.pk): {
+            "question": q.text,
+            "answer": answers[str(q.pk)].strip(),
+            "correct": answers[str(q.pk)].strip() == q.correct_answer.strip(),
+        }
+        for q in questions
+    }
+    try:
+        with transaction.atomic():
+            attempt = PostTestAttempt.objects.create(
+                test=test,
+                user=user,
+                number=number,
+                answers=record,
+                score_percent=percent,
+                passed=is_pass(test, correct=correct, total=len(questions)),
+                submitted_at=now or timezone.now(),
+            )
+    except IntegrityError:
+        # The same form submitted twice at once: the first one was stored.
+        return PostTestAttempt.objects.get(test=test, user=user, number=number), False
+    return attempt, True
+
+
+def _check_may_attempt(test: PostTest, status: AttemptStatus, number: int) -> None:
+    problems = [("test_not_ready", message) for message in setup_problems(test)]
+    if status.passed:
+        problems.append(("already_passed", "You have already passed this post-test."))
+    elif status.attempts_left == 0:
+        problems.append(("no_attempts_left", "You have used all your attempts at this test."))
+    elif number != status.next_number:
+        problems.append(
+            ("stale_form", "This form is out of date (another attempt was submitted); reload it.")
+        )
+    if problems:
+        raise PostTestRefused(problems)
