@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conference.models import Event, Registration, Session
+from conference.services.recordings.access import watchable_recording
 from conference.services.registrations import registration_closed_reason
 from conference.views.schedule import GROUPINGS, grouping_from, schedule_days
 
@@ -64,7 +65,17 @@ def session_detail(request, event_slug, session_id):
         event__is_published=True,
     )
     speakers = session.speakers.prefetch_related("disclosures").order_by("name")
-    context = {"session": session, "event": session.event, "speakers": list(speakers)}
+    recording = watchable_recording(session, request.user)
+    context = {
+        "session": session,
+        "event": session.event,
+        "speakers": list(speakers),
+        "recording_url": (
+            reverse("recordings:detail", kwargs={"recording_id": recording.pk})
+            if recording
+            else None
+        ),
+    }
     return render(request, "conference/session_detail.html", context)
 
 

@@ -10,6 +10,7 @@ const options = {
   entryPoints: {
     venue: new URL("./main.js", import.meta.url).pathname,
     presenter: new URL("./presenter.js", import.meta.url).pathname,
+    player: new URL("./player.js", import.meta.url).pathname,
   },
   bundle: true,
   format: "esm",

@@ -1,0 +1,205 @@
+"""Watching a recording: player heartbeats as evidence, merged progress, resume and chapters.
+
+Every heartbeat says "I played from `from` to `to`, and I am now at `position`". A valid one
+is kept as an append-only WatchSpan row and merged into the viewer's WatchProgress (sorted,
+non-overlapping ranges; the watched total; the resume position).
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.cache import cache
+from django.db import transaction
+
+from conference.models import Recording, WatchProgress, WatchSpan
+from conference.services.recordings.paths import published_folder
+
+HEARTBEAT_INTERVAL_SECONDS = 10
+# One heartbeat covers at most this much media (a few intervals, at up to double speed).
+MAX_SPAN_SECONDS = HEARTBEAT_INTERVAL_SECONDS * 4
+# At most this many heartbeats per viewer and recording in a rate window.
+RATE_LIMIT = 20
+RATE_WINDOW_SECONDS = 60
+# Ranges closer than this are joined (a heartbeat boundary is not a gap in viewing).
+JOIN_TOLERANCE = 0.5
+# Resume from the start when the viewer stopped this close to the end (at most 5 % of it).
+END_MARGIN_SECONDS = 5
+MILLIS = Decimal("0.001")
+
+
+class HeartbeatRejected(Exception):
+    """A heartbeat that is not kept; the message says why (shown to the client as JSON)."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float
+    end: float
+    title: str
+
+    @property
+    def label(self) -> str:
+        return format_clock(self.start)
+
+
+def _seconds(value: Decimal | float) -> Decimal:
+    return Decimal(str(value)).quantize(MILLIS, rounding=ROUND_HALF_UP)
+
+
+def duration_of(recording: Recording) -> float:
+    return float(recording.duration_seconds or 0)
+
+
+def _number(data: dict, key: str) -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or value is None:
+        raise HeartbeatRejected(f"'{key}' must be a number of seconds.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise HeartbeatRejected(f"'{key}' must be a number of seconds.") from None
+    if not math.isfinite(number):
+        raise HeartbeatRejected(f"'{key}' must be a finite number of seconds.")
+    return number
+
+
+def validate_heartbeat(data: dict, *, duration: float) -> tuple[float, float, float]:
+    """(from, to, position) of a heartbeat, or raise HeartbeatRejected with the reason."""
+    if not isinstance(data, dict):
+        raise HeartbeatRejected("Send an object with 'from', 'to' and 'position'.")
+    start, end = _number(data, "from"), _number(data, "to")
+    position = _number(data, "position") if data.get("position") is not None else end
+    limit = duration + 1 if duration > 0 else math.inf
+    if not 0 <= start < end <= limit:
+        raise HeartbeatRejected("'from' and 'to' must satisfy 0 <= from < to <= the duration.")
+    if end - start > MAX_SPAN_SECONDS:
+        raise HeartbeatRejected(f"One heartbeat may cover at most {MAX_SPAN_SECONDS} seconds.")
+    if not 0 <= position <= limit:
+        raise HeartbeatRejected("'position' must lie within the recording.")
+    return start, end, position
+
+
+def merge_ranges(ranges: list, start: float, end: float) -> list[list[float]]:
+    """`ranges` ([[a, b], ...], sorted, disjoint) with [start, end] added and joined."""
+    spans = [[float(a), float(b)] for a, b in ranges if float(b) > float(a)]
+    spans.append([float(start), float(end)])
+    spans.sort()
+    merged: list[list[float]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1] + JOIN_TOLERANCE:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [[round(a, 3), round(b, 3)] for a, b in merged]
+
+
+def covered_seconds(ranges: list) -> float:
+    return round(sum(b - a for a, b in ranges), 3)
+
+
+def _take_rate_slot(recording: Recording, user) -> bool:
+    key = f"recordings:heartbeats:{recording.pk}:{user.pk}"
+    if cache.add(key, 1, RATE_WINDOW_SECONDS):
+        return True
+    try:
+        return cache.incr(key) <= RATE_LIMIT
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, RATE_WINDOW_SECONDS)
+        return True
+
+
+def record_heartbeat(recording: Recording, *, user, data: dict) -> WatchProgress:
+    """Validate and keep one heartbeat of `user`; return the merged progress."""
+    start, end, position = validate_heartbeat(data, duration=duration_of(recording))
+    if not _take_rate_slot(recording, user):
+        raise HeartbeatRejected("Too many heartbeats; slow down.", status=429)
+    with transaction.atomic():
+        WatchSpan.objects.create(
+            recording=recording, user=user, start_seconds=_seconds(start), end_seconds=_seconds(end)
+        )
+        progress, _ = WatchProgress.objects.select_for_update().get_or_create(
+            recording=recording, user=user
+        )
+        progress.ranges = merge_ranges(progress.ranges or [], start, end)
+        progress.watched_seconds = _seconds(covered_seconds(progress.ranges))
+        progress.position_seconds = _seconds(position)
+        progress.save(update_fields=["ranges", "watched_seconds", "position_seconds", "updated_at"])
+    return progress
+
+
+def resume_position(recording: Recording, user) -> float:
+    """Where `user` left off (0 for a new viewer, or when they had reached the end)."""
+    if not user.is_authenticated:
+        return 0.0
+    progress = WatchProgress.objects.filter(recording=recording, user=user).first()
+    if progress is None:
+        return 0.0
+    position = float(progress.position_seconds)
+    duration = duration_of(recording)
+    if duration and position >= duration - min(END_MARGIN_SECONDS, duration * 0.05):
+        return 0.0
+    return position
+
+
+def progress_of(recording: Recording, user) -> WatchProgress | None:
+    if not user.is_authenticated:
+        return None
+    return WatchProgress.objects.filter(recording=recording, user=user).first()
+
+
+# --- chapters --------------------------------------------------------------------------------
+
+CUE_TIMING = re.compile(
+    r"^\s*((?:\d+:)?\d{1,2}:\d{2}\.\d{3})\s+-->\s+((?:\d+:)?\d{1,2}:\d{2}\.\d{3})"
+)
+MAX_CHAPTERS = 500
+
+
+def parse_clock(value: str) -> float:
+    parts = [float(part) for part in value.split(":")]
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+def format_clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def parse_chapters(text: str) -> list[Chapter]:
+    """The cues of a WebVTT chapters file, in order; malformed blocks are skipped."""
+    chapters: list[Chapter] = []
+    for block in re.split(r"\r?\n\s*\r?\n", text.replace("\ufeff", "")):
+        lines = [line for line in block.splitlines() if line.strip()]
+        for index, line in enumerate(lines):
+            match = CUE_TIMING.match(line)
+            if match:
+                title = " ".join(lines[index + 1 :]).strip()
+                if title:
+                    start, end = parse_clock(match[1]), parse_clock(match[2])
+                    chapters.append(Chapter(start=start, end=end, title=title[:200]))
+                break
+        if len(chapters) >= MAX_CHAPTERS:
+            break
+    return sorted(chapters, key=lambda chapter: chapter.start)
+
+
+def recording_chapters(recording: Recording) -> list[Chapter]:
+    folder = published_folder(recording)
+    if folder is None:
+        return []
+    path = folder / "chapters.vtt"
+    try:
+        return parse_chapters(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return []

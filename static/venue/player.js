@@ -1,0 +1,226 @@
+// Recording player: hls.js on a native <video>, keyboard shortcuts, chapters, captions,
+// resume and watch heartbeats. The on-demand page loads it as its own entry (dist/player.js);
+// the venue imports `playRecording` lazily for a hall's screen once its session is over.
+import Hls from "hls.js";
+
+const SEEK_SMALL = 5;
+const SEEK_LARGE = 10;
+// A jump larger than this between two time updates is a seek, not playback.
+const CONTINUOUS_GAP = 2.5;
+// The server accepts at most 40 s per heartbeat; longer spans are sent in pieces.
+const MAX_SPAN = 30;
+
+function clock(seconds) {
+  const whole = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = String(whole % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+/** Load the signed master playlist `url` into `video` with hls.js, from `startPosition`. */
+export function attachHls(video, url, { startPosition = -1 } = {}) {
+  if (!Hls.isSupported()) {
+    video.src = url; // Safari and others with native HLS
+    if (startPosition > 0) video.addEventListener("loadedmetadata", () => (video.currentTime = startPosition), { once: true });
+    return null;
+  }
+  const hls = new Hls({ enableWorker: true, startPosition, capLevelToPlayerSize: true });
+  hls.on(Hls.Events.ERROR, (_event, data) => {
+    if (!data.fatal) return;
+    if (data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+    else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    else hls.destroy();
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  return hls;
+}
+
+/** Which parts of `video` were played, sent to `url` every `interval` seconds and on leaving. */
+export class Heartbeats {
+  constructor(video, { url, interval = 10, csrf = "" }) {
+    Object.assign(this, { video, url, interval, csrf });
+    this.start = null;
+    this.last = null;
+    this.queue = [];
+    this.sent = 0;
+    video.addEventListener("timeupdate", () => this.observe());
+    video.addEventListener("seeking", () => this.cut());
+    video.addEventListener("pause", () => this.flush());
+    video.addEventListener("ended", () => this.flush());
+    window.addEventListener("pagehide", () => this.flush({ beacon: true }));
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.flush({ beacon: true });
+    });
+    this.timer = window.setInterval(() => this.flush(), interval * 1000);
+  }
+
+  observe() {
+    const t = this.video.currentTime;
+    if (this.video.paused || this.video.seeking) return;
+    if (this.start === null) {
+      this.start = this.last = t;
+    } else if (t >= this.last && t - this.last <= CONTINUOUS_GAP) {
+      this.last = t;
+    } else {
+      this.cut();
+      this.start = this.last = t;
+    }
+  }
+
+  cut() {
+    if (this.start !== null && this.last - this.start >= 0.05) {
+      for (let a = this.start; a < this.last; a += MAX_SPAN) this.queue.push([a, Math.min(a + MAX_SPAN, this.last)]);
+    }
+    this.start = this.last = null;
+  }
+
+  flush({ beacon = false } = {}) {
+    const resumeAt = this.last;
+    this.cut();
+    if (resumeAt !== null && !this.video.paused) this.start = this.last = resumeAt;
+    const spans = this.queue.splice(0, this.queue.length).filter(([a, b]) => b - a >= 0.05);
+    const position = this.video.currentTime;
+    for (const [from, to] of spans) this.send({ from: round(from), to: round(to), position: round(position) }, beacon);
+  }
+
+  send(body, beacon) {
+    if (!this.url) return;
+    this.sent += 1;
+    if (beacon && navigator.sendBeacon) {
+      const form = new URLSearchParams({ ...body, csrfmiddlewaretoken: this.csrf });
+      navigator.sendBeacon(this.url, form);
+      return;
+    }
+    fetch(this.url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": this.csrf },
+      body: JSON.stringify(body),
+    })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((progress) => {
+        if (progress) this.video.dispatchEvent(new CustomEvent("medvenue:progress", { detail: progress }));
+      })
+      .catch(() => {
+        /* offline for a moment: the next heartbeat carries on */
+      });
+  }
+}
+
+function round(value) {
+  return Math.round(value * 1000) / 1000;
+}
+
+function captionTracks(video) {
+  return [...video.textTracks].filter((track) => track.kind === "captions" || track.kind === "subtitles");
+}
+
+function showCaptions(video, language) {
+  for (const track of captionTracks(video)) track.mode = language && track.language === language ? "showing" : "disabled";
+}
+
+/** The on-demand page: wire the player section `root` up. */
+export function startPlayer(root) {
+  const video = root.querySelector("video");
+  const status = document.getElementById("player-status");
+  const timeLabel = document.getElementById("player-time");
+  const toggle = document.getElementById("player-toggle");
+  const captionMenu = document.getElementById("player-captions");
+  const chapters = [...document.querySelectorAll(".chapter")];
+  const resume = Number(root.dataset.resume) || 0;
+  const hls = attachHls(video, root.dataset.masterUrl, { startPosition: resume > 0 ? resume : -1 });
+  const heartbeats = root.dataset.heartbeatUrl
+    ? new Heartbeats(video, {
+        url: root.dataset.heartbeatUrl,
+        interval: Number(root.dataset.heartbeatInterval) || 10,
+        csrf: root.dataset.csrf || "",
+      })
+    : null;
+  let lastCaption = captionTracks(video)[0]?.language || "";
+
+  const seek = (delta) => {
+    const end = Number.isFinite(video.duration) ? video.duration : Infinity;
+    video.currentTime = Math.min(Math.max(0, video.currentTime + delta), end);
+  };
+  const playPause = () => (video.paused ? video.play().catch(() => {}) : video.pause());
+  const setCaptions = (language) => {
+    showCaptions(video, language);
+    if (captionMenu) captionMenu.value = language;
+    if (language) lastCaption = language;
+    status.textContent = language ? `Captions on: ${captionMenu?.selectedOptions[0]?.textContent || language}.` : "Captions off.";
+  };
+  const update = () => {
+    toggle.textContent = video.paused ? "Play" : "Pause";
+    toggle.setAttribute("aria-label", video.paused ? "Play the recording" : "Pause the recording");
+    timeLabel.textContent = `${clock(video.currentTime)} / ${clock(video.duration)}`;
+    let current = null;
+    for (const button of chapters) if (Number(button.dataset.start) <= video.currentTime + 0.25) current = button;
+    for (const button of chapters) {
+      if (button === current) button.setAttribute("aria-current", "true");
+      else button.removeAttribute("aria-current");
+    }
+  };
+
+  toggle.addEventListener("click", playPause);
+  document.getElementById("player-back").addEventListener("click", () => seek(-SEEK_LARGE));
+  document.getElementById("player-forward").addEventListener("click", () => seek(SEEK_LARGE));
+  captionMenu?.addEventListener("change", () => setCaptions(captionMenu.value));
+  for (const button of chapters) {
+    button.addEventListener("click", () => {
+      video.currentTime = Number(button.dataset.start);
+      video.play().catch(() => {});
+      status.textContent = `Playing from ${button.querySelector(".chapter__title")?.textContent || "the chapter"}.`;
+    });
+  }
+  for (const name of ["play", "pause", "timeupdate", "durationchange", "seeked"]) video.addEventListener(name, update);
+  root.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const tag = event.target.tagName;
+    if (tag === "SELECT" || tag === "INPUT" || tag === "TEXTAREA") return;
+    const onButton = tag === "BUTTON";
+    const actions = {
+      " ": () => !onButton && playPause(),
+      k: playPause,
+      ArrowLeft: () => seek(-SEEK_SMALL),
+      ArrowRight: () => seek(SEEK_SMALL),
+      j: () => seek(-SEEK_LARGE),
+      l: () => seek(SEEK_LARGE),
+      c: () => setCaptions(captionTracks(video).some((t) => t.mode === "showing") ? "" : lastCaption),
+      m: () => (video.muted = !video.muted),
+    };
+    const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
+    if (!action || (event.key === " " && onButton)) return;
+    event.preventDefault();
+    action();
+  });
+  showCaptions(video, "");
+  update();
+  window.medvenue = window.medvenue || {};
+  window.medvenue.player = { video, hls, heartbeats, setCaptions };
+  return window.medvenue.player;
+}
+
+/**
+ * A hall's screen after its session: play the recording into the panel's <video> (muted, so
+ * it may start by itself); the 3D screen shows the same element as a VideoTexture.
+ */
+export async function playRecording(video) {
+  const resume = Number(video.dataset.resume) || 0;
+  const hls = attachHls(video, video.dataset.masterUrl, { startPosition: resume > 0 ? resume : -1 });
+  if (video.dataset.heartbeatUrl) {
+    new Heartbeats(video, { url: video.dataset.heartbeatUrl, csrf: video.dataset.csrf || "" });
+  }
+  video.muted = true;
+  try {
+    await video.play();
+  } catch {
+    /* autoplay refused: the visitor starts it with the controls */
+  }
+  return { video, hls };
+}
+
+const page = document.getElementById("player");
+if (page) startPlayer(page);
