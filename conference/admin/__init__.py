@@ -5,6 +5,7 @@ from conference.admin import (  # noqa: F401
     events,
     organizers,
     people,
+    recordings,
     registrations,
     sessions,
     speakers,

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from conference.admin.recordings import SessionRecordingInline
 from conference.admin.scoping import (
     EventZoneFormMixin,
     OrganizerScopedAdmin,
@@ -281,6 +282,7 @@ class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
     search_fields = ["title", "event__title", "speakers__name"]
     autocomplete_fields = ["event", "hall", "track", "speakers"]
     ordering = ["starts_at", "title"]
+    inlines = [SessionRecordingInline]
     fieldsets = [
         (None, {"fields": ["event", "title", "kind", "abstract"]}),
         ("When and where", {"fields": ["starts_at", "ends_at", "hall", "track"]}),

@@ -1,0 +1,64 @@
+// The recording's change page: while it is queued or processing, ask the admin's status
+// endpoint every 2 s and update the progress bar, stage, status and failure reason in place.
+(function () {
+  "use strict";
+  var POLLED = { queued: true, processing: true, capturing: true };
+  var INTERVAL_MS = 2000;
+
+  function render(box, data) {
+    var bar = box.querySelector("progress");
+    bar.value = data.progress;
+    bar.textContent = data.progress + "%";
+    box.querySelector(".recording-progress-text").textContent =
+      data.progress + "%" + (data.stage ? " — " + data.stage : "");
+    box.querySelector(".recording-progress-status").textContent = data.status_label;
+    var error = box.querySelector(".recording-progress-error");
+    error.textContent = data.error;
+    error.hidden = !data.error;
+    box.dataset.status = data.status;
+  }
+
+  function poll(box, url, failures) {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.status === 403 || response.status === 404) {
+          throw new Error("stop");
+        }
+        if (!response.ok) {
+          throw new Error("retry");
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        render(box, data);
+        if (POLLED[data.status]) {
+          window.setTimeout(poll, INTERVAL_MS, box, url, 0);
+        } else {
+          box.querySelector(".recording-progress-done").hidden = false;
+        }
+      })
+      .catch(function (error) {
+        if (error.message === "stop") {
+          return;
+        }
+        // the server may be restarting: back off, up to 30 s between tries
+        var delay = Math.min(INTERVAL_MS * Math.pow(2, failures + 1), 30000);
+        window.setTimeout(poll, delay, box, url, failures + 1);
+      });
+  }
+
+  function start() {
+    var boxes = document.querySelectorAll(".recording-progress[data-status-url]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (box.dataset.statusUrl && POLLED[box.dataset.status]) {
+        window.setTimeout(poll, INTERVAL_MS, box, box.dataset.statusUrl, 0);
+      }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
