@@ -1,1 +1,48 @@
-"""Celery tasks that capture a session's live stream into a recording (the `media` queue)."""
+"""Celery tasks that capture a session's live stream into a recording.
+
+`schedule_captures` runs every minute from beat (on the default queue; it only writes rows and
+sends tasks). `capture_recording` records one chunk of a capture, or joins the chunks once the
+window has ended; it runs on the capture queue (`capture.CAPTURE_QUEUE`) and sends itself again
+for the next chunk. Both are idempotent: a second copy of a capture task finds the capture
+locked and returns, and a re-delivered one records into a new chunk file.
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+SCHEDULE_CAPTURES = "conference.schedule_captures"
+CAPTURE_RECORDING = "conference.capture_recording"
+
+
+@shared_task(name=SCHEDULE_CAPTURES, ignore_result=True)
+def schedule_captures() -> int:
+    """Start the captures that are due and resend stalled ones; the number started."""
+    from conference.services.recordings import capture
+
+    created = capture.schedule_captures()
+    for recording in created:
+        logger.info("schedule_captures: capture %s started", recording.pk)
+    return len(created)
+
+
+@shared_task(
+    name=CAPTURE_RECORDING,
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def capture_recording(recording_id: int) -> str:
+    """Record the next chunk of the capture, or finish it once its window has ended."""
+    from conference.services.recordings import capture
+
+    outcome = capture.capture_next(recording_id)
+    logger.info("capture_recording %s: %s", recording_id, outcome)
+    return outcome

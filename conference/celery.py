@@ -13,6 +13,17 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conference.settings")
 
 
+# Every minute: start the captures of sessions whose stream window opened (and resend stalled
+# ones). A tick nobody ran within 50 s is dropped; the next one does the same work.
+BEAT_SCHEDULE = {
+    "schedule-captures": {
+        "task": "conference.schedule_captures",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 50},
+    },
+}
+
+
 def broker_transport_options(broker_url: str, broker_dir: Path, longest_task: int) -> dict:
     """Transport options for `broker_url`: folders for the file-system broker, else a timeout."""
     if broker_url.startswith("filesystem://"):
@@ -56,6 +67,10 @@ def configure(
         task_default_queue="default",
         # Task modules beyond each app's `tasks` (found by autodiscovery).
         imports=("conference.recording_tasks", "conference.capture_tasks"),
+        # Periodic tasks, sent by exactly one `celery beat`; its state file stays in the data
+        # folder, not in the directory beat was started from.
+        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule_filename=str(settings.DATA_DIR / "celerybeat-schedule"),
     )
 
 

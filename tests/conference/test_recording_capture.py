@@ -1,0 +1,307 @@
+"""Capture of a session's live HLS stream: scheduling, chunks, joining, failures, a real worker.
+
+The stream is real: ffmpeg encodes a live HLS stream that a threaded http.server serves on
+loopback (tests/conference/capture_support.py), and the capture code's own ffmpeg records it.
+"""
+
+import datetime as dt
+import time
+from decimal import Decimal
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from conference.capture_tasks import capture_recording
+from conference.capture_tasks import schedule_captures as schedule_captures_task
+from conference.celery import BEAT_SCHEDULE, create_app
+from conference.celery import app as project_app
+from conference.models import Recording, RecordingSource, RecordingStatus
+from conference.services.recordings import capture
+from conference.services.recordings.probe import probe
+from tests.conference.capture_support import LiveHlsStream, closed_port
+from tests.factories import SessionFactory
+from tests.recording_support import needs_ffmpeg
+
+SECRET_URL = "http://stage:s3cret-pass@127.0.0.1:{port}/live/main.m3u8?token=t0ken-abc"
+
+
+@pytest.fixture(scope="module")
+def live_stream(tmp_path_factory):
+    with LiveHlsStream(tmp_path_factory.mktemp("hls")) as stream:
+        yield stream
+
+
+@pytest.fixture
+def recordings_root(settings, tmp_path):
+    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+    settings.RECORDING_CAPTURE_MARGIN_SECONDS = 0
+    return settings.RECORDINGS_ROOT
+
+
+@pytest.fixture
+def restore_default_app():
+    yield
+    project_app.set_current()
+    project_app.set_default()
+
+
+def _session_now(seconds: float, **kwargs):
+    now = timezone.now()
+    return SessionFactory(starts_at=now, ends_at=now + dt.timedelta(seconds=seconds), **kwargs)
+
+
+def _run_capture(recording_id: int, *, limit: int = 20) -> list[str]:
+    """Run the capture task in this process as the chain of workers would, to its end."""
+    outcomes = []
+    while len(outcomes) < limit:
+        outcomes.append(capture_recording(recording_id))
+        if outcomes[-1] != capture.CaptureOutcome.CHUNK:
+            break
+    return outcomes
+
+
+# --- Scheduling ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_schedule_captures_repeated_ticks_create_one_capture_per_due_session(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.RECORDING_CAPTURE_MARGIN_SECONDS = 300
+    now = timezone.now()
+    url = "https://cdn.example.org/hall-a/live.m3u8"
+
+    def session(title, start_minutes, end_minutes, stream_url=url):
+        SessionFactory(
+            title=title,
+            stream_url=stream_url,
+            starts_at=now + dt.timedelta(minutes=start_minutes),
+            ends_at=now + dt.timedelta(minutes=end_minutes),
+        )
+
+    session("in the start margin", 4, 60)
+    session("running for a while (catch up)", -40, 20)
+    session("in the end margin", -60, -4)
+    session("no stream", -10, 50, stream_url="")
+    session("later today", 7, 60)
+    session("over", -60, -6)
+
+    with django_capture_on_commit_callbacks() as first_tick:
+        first = capture.schedule_captures(now=now)
+    with django_capture_on_commit_callbacks() as second_tick:
+        second = capture.schedule_captures(now=now + dt.timedelta(seconds=30))
+
+    captures = Recording.objects.filter(source=RecordingSource.CAPTURE)
+    assert sorted(r.session.title for r in first) == [
+        "in the end margin",
+        "in the start margin",
+        "running for a while (catch up)",
+    ]
+    assert (second, len(first_tick), len(second_tick)) == ([], 3, 0)
+    assert captures.count() == 3
+    assert set(captures.values_list("status", flat=True)) == {RecordingStatus.SCHEDULED}
+    margin_start = captures.get(session__title="in the start margin")
+    assert margin_start.capture_starts_at == margin_start.session.starts_at - dt.timedelta(
+        minutes=5
+    )
+    assert margin_start.capture_ends_at == margin_start.session.ends_at + dt.timedelta(minutes=5)
+
+
+@pytest.mark.django_db
+def test_schedule_capture_twice_for_one_session_creates_one(recordings_root):
+    session = _session_now(600, stream_url="https://cdn.example.org/live.m3u8")
+
+    first = capture.schedule_capture(session)
+    second = capture.schedule_capture(session)  # a racing tick: the constraint refuses it
+
+    assert (first is not None, second) == (True, None)
+    assert Recording.objects.filter(session=session).count() == 1
+
+
+@pytest.mark.django_db
+def test_schedule_captures_non_http_stream_fails_without_capturing(
+    recordings_root, django_capture_on_commit_callbacks
+):
+    session = _session_now(600, stream_url="ftp://files.example.org/live.m3u8")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        [recording] = capture.schedule_captures()
+
+    assert (recording.session, recording.status, callbacks) == (
+        session,
+        RecordingStatus.FAILED,
+        [],
+    )
+    assert recording.error == (
+        "The stream at ftp://files.example.org/live.m3u8 cannot be captured: only http and "
+        "https stream URLs are supported."
+    )
+
+
+@pytest.mark.django_db
+def test_schedule_captures_resends_a_stalled_capture_once(
+    recordings_root, django_capture_on_commit_callbacks
+):
+    session = _session_now(3600, stream_url="https://cdn.example.org/live.m3u8")
+    recording = capture.schedule_capture(session)
+    later = timezone.now() + dt.timedelta(seconds=capture.STALE_SECONDS + 1)
+
+    with django_capture_on_commit_callbacks() as stalled_tick:
+        capture.schedule_captures(now=later)
+    with django_capture_on_commit_callbacks() as next_tick:
+        capture.schedule_captures(now=later + dt.timedelta(seconds=60))
+
+    assert (len(stalled_tick), len(next_tick)) == (1, 0)
+    recording.refresh_from_db()
+    assert recording.updated_at == later
+
+
+def test_beat_schedule_sends_schedule_captures_every_minute():
+    entry = BEAT_SCHEDULE["schedule-captures"]
+
+    assert entry["task"] == schedule_captures_task.name
+    assert (entry["schedule"], entry["options"]["queue"]) == (60.0, "default")
+    assert project_app.conf.beat_schedule == BEAT_SCHEDULE
+    assert project_app.conf.beat_schedule_filename.endswith("/celerybeat-schedule")
+    assert "/var/" in project_app.conf.beat_schedule_filename
+
+
+# --- URLs and chunk files -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://cdn.example.org/a/live.m3u8", "https://cdn.example.org/a/live.m3u8"),
+        (
+            "https://u:p@cdn.example.org:8443/live.m3u8?sig=1",
+            "https://cdn.example.org:8443/live.m3u8?...",
+        ),
+        ("http://[::1]:9000/live.m3u8", "http://[::1]:9000/live.m3u8"),
+    ],
+)
+def test_redact_url_drops_credentials_and_query(url, shown):
+    assert capture.redact_url(url) == shown
+
+
+def test_chunk_seconds_leave_room_below_the_task_limit(settings):
+    settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 3600
+    long_limit = capture.chunk_seconds()
+    settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 60
+
+    assert (long_limit, capture.chunk_seconds()) == (3480, 30)
+
+
+@pytest.mark.django_db
+def test_capture_next_while_another_task_records_returns_busy(recordings_root):
+    recording = capture.schedule_capture(_session_now(600, stream_url="http://127.0.0.1:9/x.m3u8"))
+
+    with capture.capture_lock(recording) as held:
+        outcome = capture_recording(recording.pk)
+
+    assert (held, outcome) == (True, capture.CaptureOutcome.BUSY)
+    assert Recording.objects.get(pk=recording.pk).status == RecordingStatus.SCHEDULED
+
+
+@pytest.mark.django_db
+def test_capture_recording_deleted_removes_its_folder(recordings_root):
+    recording = capture.schedule_capture(_session_now(600, stream_url="http://127.0.0.1:9/x.m3u8"))
+    capture.chunk_folder(recording).mkdir(parents=True)
+    (capture.chunk_folder(recording) / "chunk_00000.ts").write_bytes(b"x" * 100)
+    recording_id = recording.pk
+    recording.session.delete()
+
+    assert capture_recording(recording_id) == capture.CaptureOutcome.GONE
+    assert list(recordings_root.iterdir()) == []
+
+
+# --- Capturing a real stream --------------------------------------------------------------
+
+
+@needs_ffmpeg
+@pytest.mark.django_db
+def test_capture_live_stream_in_two_chunks_joins_them_and_queues_processing(
+    live_stream, recordings_root, settings, django_capture_on_commit_callbacks
+):
+    settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 6  # chunks of 3 s
+    session = _session_now(6, stream_url=live_stream.url)
+    [recording] = capture.schedule_captures()
+    # A killed worker's stub: kept, never overwritten, and left out when joining.
+    capture.chunk_folder(recording).mkdir(parents=True)
+    (capture.chunk_folder(recording) / "chunk_00000.ts").write_bytes(b"\x47" * 100)
+    seen_chunks = []
+
+    outcomes = _run_capture(recording.pk, limit=2)
+    seen_chunks = sorted(p.name for p in capture.chunk_folder(recording).glob("chunk_*.ts"))
+    with django_capture_on_commit_callbacks() as processing:
+        outcomes += _run_capture(recording.pk)
+
+    recording.refresh_from_db()
+    source = recordings_root / str(recording.pk) / "source" / "capture.ts"
+    result = probe(source)
+    assert outcomes == ["chunk", "chunk", "finished"]
+    assert seen_chunks == ["chunk_00000.ts", "chunk_00001.ts", "chunk_00002.ts"]
+    assert (recording.status, recording.source_path, recording.error) == (
+        RecordingStatus.QUEUED,
+        "source/capture.ts",
+        "",
+    )
+    assert len(processing) == 1  # pipeline.queue_processing sends the media task on commit
+    assert recording.size_bytes == source.stat().st_size
+    assert (result.width, result.height, result.has_audio) == (320, 180, True)
+    assert Decimal("4.5") <= result.duration <= Decimal("8.5"), result.duration
+    assert not capture.chunk_folder(recording).exists()
+    assert recording.session == session
+
+
+@needs_ffmpeg
+@pytest.mark.django_db
+def test_capture_unreachable_stream_fails_after_window_without_credentials(recordings_root):
+    port = closed_port()
+    session = _session_now(3, stream_url=SECRET_URL.format(port=port))
+    [recording] = capture.schedule_captures()
+    started = time.monotonic()
+
+    outcomes = _run_capture(recording.pk)
+
+    recording.refresh_from_db()
+    assert outcomes[-1] == capture.CaptureOutcome.FAILED
+    assert time.monotonic() - started < 15
+    assert recording.status == RecordingStatus.FAILED
+    assert recording.error.startswith(
+        f"The stream at http://127.0.0.1:{port}/live/main.m3u8?... could not be read: "
+    ), recording.error
+    assert recording.error.endswith("Connection refused"), recording.error
+    assert "s3cret" not in recording.error + recording.original_name
+    assert "t0ken" not in recording.error + recording.original_name
+    assert session.recordings.count() == 1
+
+
+@pytest.mark.postgres
+@needs_ffmpeg
+@pytest.mark.django_db(transaction=True)
+def test_capture_through_real_worker_records_and_queues(
+    live_stream, recordings_root, settings, tmp_path, restore_default_app
+):
+    settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 60
+    celery_app = create_app(broker_url="filesystem://", broker_dir=tmp_path / "broker")
+    session = _session_now(5, stream_url=live_stream.url)
+    with start_worker(
+        celery_app, perform_ping_check=False, queues=[capture.CAPTURE_QUEUE], shutdown_timeout=20
+    ):
+        [recording] = capture.schedule_captures()  # sends the task once this commits (now)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            recording.refresh_from_db()
+            if recording.status not in capture.OPEN_STATUSES:
+                break
+            time.sleep(0.2)
+
+    assert (recording.session, recording.status, recording.error) == (
+        session,
+        RecordingStatus.QUEUED,
+        "",
+    )
+    duration = probe(recordings_root / str(recording.pk) / recording.source_path).duration
+    assert Decimal("3.5") <= duration <= Decimal("7.5"), duration
