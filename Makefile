@@ -51,7 +51,9 @@ run: install frontend migrate seed static
 	@echo
 	PORT=$(PORT) exec $(BIN)/python scripts/run.py \
 		"web=$(BIN)/daphne -b 127.0.0.1 -p $(PORT) conference.asgi:application" \
-		"worker=$(BIN)/celery -A conference worker -l info"
+		"worker=$(BIN)/celery -A conference worker -l info -Q default,media -n worker@%h" \
+		"capture=$(BIN)/celery -A conference worker -l info -Q capture -P threads -c 8 -n capture@%h" \
+		"beat=$(BIN)/celery -A conference beat -l info"
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
