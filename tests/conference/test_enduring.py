@@ -1,0 +1,346 @@
+"""Enduring material: the activity page, claiming after the post-test, refusals, the
+live/recording exclusion in both orders, certificates, verification, transcript, permissions."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from conference.models import Claim, WatchProgress
+from conference.services import cme, enduring, posttests
+from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
+from tests.conference.posttest_support import (
+    answers,
+    make_enduring,
+    ready_recording,
+    registered_learner,
+)
+from tests.factories import DisclosureFactory, SessionFactory, SpeakerFactory
+
+__all__ = ["media_root"]
+
+pytestmark = pytest.mark.django_db
+
+
+def _activity(**options):
+    event, session = make_event()
+    activity = make_enduring(session, **options)
+    return event, session, activity
+
+
+def _passed(activity, user=None):
+    user = user or registered_learner(activity.session.event)
+    posttests.submit_attempt(user, activity.post_test, answers(activity.post_test), number=1)
+    return user
+
+
+def _text(path: Path) -> str:
+    return " ".join(PdfReader(path).pages[0].extract_text().split())
+
+
+# Claiming ------------------------------------------------------------------------------------
+
+
+def test_enduring_claim_gives_designated_credit_and_certificate(media_root):
+    event, session, activity = _activity()
+    recording = ready_recording(session)
+    user = _passed(activity)
+    WatchProgress.objects.create(recording=recording, user=user, watched_seconds=Decimal("90"))
+
+    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    certificate = cme.issue_certificate(claim.pk)
+
+    assert (claim.enduring_id, claim.event_id, claim.status, claim.claimed_credit) == (
+        activity.pk,
+        event.pk,
+        "approved",
+        Decimal("1.00"),
+    )
+    assert claim.engine_version == "enduring-1" and claim.inputs_hash.startswith("sha256:")
+    audit = claim_audit(claim)
+    assert (audit["watched_seconds"], audit["post_test_score"]) == ("90.000", "100.00")
+    text = _text(cme.certificate_file(certificate))
+    release, expiry = activity.release_date, activity.expiry_date
+    assert "completed the enduring material" in text
+    assert (
+        f"Enduring material · released {release.day} {release:%B %Y} · "
+        f"expires {expiry.day} {expiry:%B %Y}"
+    ) in text
+    assert "Live virtual activity" not in text
+    assert (
+        "Society of Test Medicine designates this enduring material for a maximum of 1.00 AMA "
+        "PRA Category 1 Credits™." in text
+    )
+    assert "Heart failure update (on demand)" in text
+
+
+def claim_audit(claim):
+    from conference.models import CmeAuditEntry
+
+    return CmeAuditEntry.objects.get(action="claim.submitted", object_id=claim.pk).detail
+
+
+def test_statement_override_is_printed_verbatim(media_root):
+    _event, session, activity = _activity()
+    activity.credits.filter(credit_type="AMA_PRA_1").update(
+        statement_override="The Board designates this enduring material for 1.00 credit. Exact."
+    )
+    ready_recording(session)
+    user = _passed(activity)
+
+    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+
+    text = _text(cme.certificate_file(cme.issue_certificate(claim.pk)))
+    assert "The Board designates this enduring material for 1.00 credit. Exact." in text
+
+
+def test_enduring_claim_is_once_per_learner_activity_and_type(media_root):
+    _event, session, activity = _activity()
+    ready_recording(session)
+    user = _passed(activity)
+
+    first = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    second = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+
+    assert first.pk == second.pk
+    assert Claim.objects.filter(user=user, enduring=activity).count() == 1
+
+
+def _refusal(activity, user, code="AMA_PRA_1", **kwargs):
+    with pytest.raises(cme.ClaimRefused) as refused:
+        enduring.claim_enduring_credit(user, activity, code, attested=True, **kwargs)
+    return refused.value.codes
+
+
+def test_claim_before_the_post_test_is_passed_is_refused(media_root):
+    _event, session, activity = _activity()
+    ready_recording(session)
+    user = registered_learner(activity.session.event)
+
+    assert _refusal(activity, user) == ["post_test_required"]
+
+
+def test_claim_before_release_is_refused(media_root):
+    _event, session, activity = _activity(release_days=3)
+    ready_recording(session)
+    user = _passed(activity)
+
+    assert _refusal(activity, user) == ["not_released"]
+
+
+def test_claim_after_expiry_is_refused_but_on_the_expiry_day_allowed(media_root):
+    _event, session, activity = _activity(release_days=-30, expiry_days=29)
+    ready_recording(session)
+    user = _passed(activity)
+
+    assert _refusal(activity, user) == ["expired"]
+    later_today = timezone.now() - dt.timedelta(days=1)
+    claim = enduring.claim_enduring_credit(
+        user, activity, "AMA_PRA_1", attested=True, now=later_today
+    )
+    assert claim.status == "approved"
+
+
+def test_claim_of_unpublished_activity_or_without_recording_is_refused(media_root):
+    _event, _session, activity = _activity(published=False)
+    user = _passed(activity)
+
+    assert _refusal(activity, user) == ["not_published", "no_recording"]
+
+
+def test_nurse_gets_participation_not_ama(media_root):
+    _event, session, activity = _activity()
+    ready_recording(session)
+    nurse = _passed(activity, registered_learner(activity.session.event, degree="RN"))
+
+    assert _refusal(activity, nurse) == ["not_eligible_degree"]
+    claim = enduring.claim_enduring_credit(nurse, activity, "PARTICIPATION", attested=True)
+    assert claim.claimed_credit == Decimal("1.00")
+
+
+def test_claim_needs_attestation_and_required_ids(media_root):
+    _event, session = make_event()
+    activity = make_enduring(session, credits=(("MOC_ABIM", "1.00"),))
+    ready_recording(session)
+    user = _passed(activity)
+
+    with pytest.raises(cme.ClaimRefused) as refused:
+        enduring.claim_enduring_credit(user, activity, "MOC_ABIM", attested=False)
+
+    assert refused.value.codes == ["birth_mmdd_missing", "board_id_missing", "attestation_required"]
+
+
+# Live versus recording ---------------------------------------------------------------------
+
+
+def test_enduring_claim_refused_after_live_claim_covering_the_session(media_root):
+    event, session, activity = _activity()
+    ready_recording(session)
+    user = _passed(activity)
+    attend(user, session, minutes=60)
+    evaluate(user, event)
+    cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+
+    assert _refusal(activity, user) == ["claimed_live"]
+    assert _refusal(activity, user, "PARTICIPATION") == ["claimed_live"]
+
+
+def test_live_claim_of_other_sessions_does_not_block_the_recording(media_root):
+    event, session, activity = _activity()
+    other = SessionFactory(
+        event=event,
+        hall=session.hall,
+        is_cme_eligible=True,
+        designated_minutes=60,
+        starts_at=session.ends_at,
+        ends_at=session.ends_at + dt.timedelta(hours=1),
+    )
+    ready_recording(session)
+    user = _passed(activity)
+    attend(user, other, minutes=60)
+    evaluate(user, event)
+    cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+
+    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+
+    assert claim.status == "approved"
+
+
+def test_live_credit_after_enduring_claim_leaves_the_session_out(media_root):
+    event, session, activity = _activity()
+    other = SessionFactory(
+        event=event,
+        hall=session.hall,
+        is_cme_eligible=True,
+        designated_minutes=60,
+        starts_at=session.ends_at,
+        ends_at=session.ends_at + dt.timedelta(hours=1),
+    )
+    ready_recording(session)
+    user = _passed(activity)
+    attend(user, session, minutes=60)
+    attend(user, other, minutes=30)
+    evaluate(user, event)
+    assert cme.compute_event_credit(user, event).total_seconds == 90 * 60
+    enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+
+    offer = next(o for o in cme.credit_offers(user, event) if o.code == "AMA_PRA_1")
+    live = cme.claim_credit(user, event, "AMA_PRA_1", amount="0.50", attested=True)
+
+    assert offer.credited_seconds == 30 * 60
+    assert offer.result.credit == Decimal("0.50")
+    assert f"“{session.title}” is not counted: you claimed its recording as enduring material." in (
+        offer.reasons
+    )
+    assert (live.enduring_id, live.credited_seconds, live.status) == (None, 30 * 60, "approved")
+    assert Claim.objects.filter(user=user, credit_type="AMA_PRA_1").count() == 2
+
+
+# Pages, verification, transcript, permissions -----------------------------------------------
+
+
+def test_enduring_page_shows_dates_designation_disclosures_and_pass_score(client):
+    event, session, activity = _activity()
+    speaker = SpeakerFactory(event=event, name="Dr. Disclosed")
+    session.speakers.add(speaker)
+    DisclosureFactory(speaker=speaker, company="Acme Pharma")
+    recording = ready_recording(session)
+    user = registered_learner(event)
+    client.force_login(user)
+
+    html = client.get(reverse("cme:enduring", args=[activity.pk])).content.decode()
+
+    assert activity.release_date.strftime("%B %Y") in html
+    assert "Pass score <strong>70%</strong>" in html
+    assert "designates this enduring material for a maximum of 1.00 AMA PRA" in html
+    assert "Dr. Disclosed" in html and "Acme Pharma" in html
+    assert reverse("cme:post-test", args=[activity.post_test_id]) in html
+    assert 'data-problem="post_test_required"' in html
+    assert "The recording is not available yet." not in html
+    assert recording.pk
+
+
+def test_enduring_page_full_flow_through_the_views(client, media_root):
+    event, session, activity = _activity()
+    ready_recording(session)
+    user = registered_learner(event)
+    client.force_login(user)
+    test = activity.post_test
+    data = {f"q{k}": v for k, v in answers(test).items()} | {"attempt": "1"}
+    client.post(reverse("cme:post-test-take", args=[test.pk]), data)
+
+    client.post(
+        reverse("cme:enduring-claim", args=[activity.pk]),
+        {"credit_type": "AMA_PRA_1", "attest": "yes"},
+    )
+    claim = Claim.objects.get(user=user, enduring=activity)
+    certificate = cme.issue_certificate(claim.pk)  # what the Celery task runs
+    html = client.get(reverse("cme:enduring", args=[activity.pk])).content.decode()
+
+    assert certificate.status == "issued"
+    assert reverse("cme:certificate-download", args=[certificate.pk]) in html
+    response = client.get(reverse("cme:certificate-download", args=[certificate.pk]))
+    assert response.status_code == 200
+
+
+def test_unpublished_activity_page_is_not_found(client):
+    _event, _session, activity = _activity(published=False)
+    client.force_login(learner())
+
+    assert client.get(reverse("cme:enduring", args=[activity.pk])).status_code == 404
+
+
+def test_verify_and_transcript_show_enduring_material(client, media_root):
+    event, session, activity = _activity()
+    ready_recording(session)
+    user = _passed(activity)
+    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    certificate = cme.issue_certificate(claim.pk)
+    client.force_login(user)
+
+    data = client.get(reverse("cme-verify", args=[certificate.code]), {"format": "json"}).json()
+    rows = list(csv.reader(io.StringIO(client.get(reverse("cme:transcript-csv")).content.decode())))
+
+    assert (data["activity"], data["activity_start"], data["activity_end"]) == (
+        "Heart failure update (on demand)",
+        activity.release_date.isoformat(),
+        activity.expiry_date.isoformat(),
+    )
+    assert data["enduring_material"]["event"] == event.title
+    assert rows[1][0] == "Heart failure update (on demand)"
+    assert rows[1][2:4] == [activity.release_date.isoformat(), activity.expiry_date.isoformat()]
+    assert rows[1][-1] == "Enduring material"
+    pdf = client.get(reverse("cme:transcript-pdf")).content
+    text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "Heart failure update (on demand) — enduring material" in text
+
+
+def test_another_learners_enduring_certificate_is_not_found(client, media_root):
+    _event, session, activity = _activity()
+    ready_recording(session)
+    user = _passed(activity)
+    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    certificate = cme.issue_certificate(claim.pk)
+    other = registered_learner(activity.session.event, legal_name="Curious Other")
+    client.force_login(other)
+
+    assert client.get(reverse("cme:certificate-download", args=[certificate.pk])).status_code == 404
+    html = client.get(reverse("cme:enduring", args=[activity.pk])).content.decode()
+    assert certificate.code not in html
+
+
+def test_public_recordings_let_any_signed_in_user_take_the_enduring_test(media_root):
+    event, _session, activity = _activity()
+    outsider = learner(legal_name="Public Viewer")
+    assert not posttests.may_take(outsider, activity.post_test)
+
+    event.recordings_public = True
+    event.save(update_fields=["recordings_public"])
+
+    assert posttests.may_take(outsider, activity.post_test)
