@@ -1,0 +1,99 @@
+"""Watching a recording in headless Chromium: hls.js plays it, chapters seek, captions listed."""
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from conference.models import WatchProgress, WatchSpan
+from tests.e2e.conftest import PageErrors, _launch, _logged_in_context
+from tests.factories import EventFactory, RegistrationFactory, SessionFactory
+from tests.recording_support import needs_ffmpeg
+from tests.recording_watch_support import publish_test_recording
+
+pytestmark = [pytest.mark.browser, needs_ffmpeg]
+
+TIMEOUT = 60_000
+CHAPTERS = ((0.0, "Welcome and objectives"), (3.0, "Case discussion"), (6.0, "Take-home points"))
+
+
+@pytest.fixture(scope="module")
+def chromium_autoplay(playwright_driver, bundle):
+    browser = _launch(playwright_driver, ["--autoplay-policy=no-user-gesture-required"])
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def watching(transactional_db, settings, tmp_path):
+    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+    event = EventFactory(slug="cardiology-2026", title="Cardiology Congress 2026")
+    session = SessionFactory(event=event, title="Heart failure in 2026: what changed")
+    recording = publish_test_recording(session, seconds=8, chapters=CHAPTERS)
+    user = RegistrationFactory(event=event).user
+    return {"event": event, "recording": recording, "user": user}
+
+
+@pytest.fixture
+def player_page(chromium_autoplay, live_server, watching):
+    errors = PageErrors(websocket_expected=False)
+    context = _logged_in_context(chromium_autoplay, live_server, watching["user"])
+    page = errors.attach(context.new_page())
+    yield page, errors
+    context.close()
+
+
+def test_recording_plays_seeks_by_chapter_and_lists_captions(
+    player_page, live_server, watching, screenshots, axe
+):
+    page, errors = player_page
+    recording, user = watching["recording"], watching["user"]
+    url = reverse("recordings:detail", kwargs={"recording_id": recording.pk})
+    page.goto(f"{live_server.url}{url}")
+    page.wait_for_function("window.medvenue && window.medvenue.player", timeout=TIMEOUT)
+
+    page.click("#player-toggle")
+    page.wait_for_function(
+        "document.getElementById('player-video').currentTime > 1.2", timeout=TIMEOUT
+    )
+    assert page.evaluate("document.getElementById('player-video').paused") is False
+
+    page.click("button.chapter >> text=Take-home points")
+    page.wait_for_function(
+        "document.getElementById('player-video').currentTime >= 6", timeout=TIMEOUT
+    )
+    current = page.wait_for_selector("button.chapter[aria-current='true']", timeout=TIMEOUT)
+    assert "Take-home points" in current.text_content()
+
+    tracks = page.evaluate(
+        "[...document.getElementById('player-video').textTracks]"
+        ".map((t) => [t.kind, t.language, t.label])"
+    )
+    assert ["captions", "en", "English"] in tracks
+    assert ["captions", "es", "Español"] in tracks
+    page.select_option("#player-captions", "en")
+    modes = page.evaluate(
+        "Object.fromEntries([...document.getElementById('player-video').textTracks]"
+        ".map((t) => [t.language, t.mode]))"
+    )
+    assert modes == {"en": "showing", "es": "disabled"}
+
+    # Keyboard: focus the video, K pauses, ArrowLeft goes back 5 s.
+    page.focus("#player-video")
+    page.keyboard.press("k")
+    page.wait_for_function("document.getElementById('player-video').paused")
+    before = page.evaluate("document.getElementById('player-video').currentTime")
+    page.keyboard.press("ArrowLeft")
+    after = page.evaluate("document.getElementById('player-video').currentTime")
+    assert after == pytest.approx(max(before - 5, 0), abs=0.3)
+
+    # Pausing sent the played spans: the server kept them as evidence.
+    page.wait_for_function("window.medvenue.player.heartbeats.sent > 0", timeout=TIMEOUT)
+    page.wait_for_timeout(500)
+    assert WatchSpan.objects.filter(recording=recording, user=user).exists()
+    progress = WatchProgress.objects.get(recording=recording, user=user)
+    assert float(progress.watched_seconds) > 1
+
+    page.screenshot(path=str(Path(screenshots) / "recording-on-demand.png"), full_page=True)
+    assert axe(page) == []
+    assert errors == []
