@@ -23,11 +23,44 @@ from conference.models import (
     ClaimCorrection,
     ClaimStatus,
     CmeAuditEntry,
+    EnduringActivity,
+    EnduringCredit,
     EvaluationForm,
     EvaluationQuestion,
     EventCredit,
+    PostTest,
+    PostTestAttempt,
+    PostTestQuestion,
 )
-from conference.services import cme, cme_reports
+from conference.services import cme, cme_reports, enduring, posttests
+
+
+class EventCreditForm(forms.ModelForm):
+    class Meta:
+        model = EventCredit
+        fields = [
+            "event",
+            "credit_type",
+            "designated_max",
+            "activity_number",
+            "statement_override",
+            "signatory_name",
+            "signatory_title",
+            "claim_opens_at",
+            "claim_closes_at",
+            "evaluation_required",
+            "post_test",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        event, test = data.get("event"), data.get("post_test")
+        if event and test:
+            if test.event_id != event.pk:
+                self.add_error("post_test", "Choose a post-test of this event.")
+            elif posttests.setup_problems(test):
+                self.add_error("post_test", " ".join(posttests.setup_problems(test)))
+        return data
 
 
 @admin.register(EventCredit)
@@ -51,8 +84,19 @@ class EventCreditAdmin(OrganizerScopedAdmin):
     fieldsets = [
         (None, {"fields": ["event", "credit_type", "designated_max", "activity_number"]}),
         ("Certificate", {"fields": ["statement_override", "signatory_name", "signatory_title"]}),
-        ("Claiming", {"fields": ["claim_opens_at", "claim_closes_at", "evaluation_required"]}),
+        (
+            "Claiming",
+            {"fields": ["claim_opens_at", "claim_closes_at", "evaluation_required", "post_test"]},
+        ),
     ]
+    form = EventCreditForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("post_test")
+        if obj is not None and field is not None:
+            field.queryset = field.queryset.filter(event=obj.event)
+        return form
 
     @admin.display(description="PARS")
     def pars_link(self, obj: EventCredit) -> str:
@@ -141,6 +185,204 @@ class EventCreditAdmin(OrganizerScopedAdmin):
             "problems": problems,
         }
         return TemplateResponse(request, "admin/conference/eventcredit/pars.html", context)
+
+
+class PostTestQuestionForm(forms.ModelForm):
+    class Meta:
+        model = PostTestQuestion
+        fields = ["order", "text", "choices", "correct_answer"]
+        widgets = {"choices": forms.Textarea(attrs={"rows": 4, "cols": 40})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("DELETE") or "choices" not in data or "correct_answer" not in data:
+            return data
+        data["correct_answer"] = data["correct_answer"].strip()
+        for field, problem in posttests.question_problems(
+            choices=data["choices"], correct_answer=data["correct_answer"]
+        ):
+            self.add_error(field, problem)
+        return data
+
+
+class PostTestQuestionInline(ScopedInlineMixin, admin.StackedInline):
+    model = PostTestQuestion
+    form = PostTestQuestionForm
+    extra = 1
+
+
+@admin.register(PostTest)
+class PostTestAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "event__organizer"
+    list_display = [
+        "title",
+        "event",
+        "pass_percent",
+        "max_attempts",
+        "question_count",
+        "attempt_count",
+        "usable",
+    ]
+    list_filter = [("event", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["event"]
+    search_fields = ["title", "event__title"]
+    autocomplete_fields = ["event"]
+    inlines = [PostTestQuestionInline]
+    fields = ["event", "title", "instructions", "pass_percent", "max_attempts"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                questions_total=Count("questions", distinct=True),
+                attempts_total=Count("attempts", distinct=True),
+            )
+        )
+
+    @admin.display(description="Questions", ordering="questions_total")
+    def question_count(self, obj) -> int:
+        return obj.questions_total
+
+    @admin.display(description="Attempts", ordering="attempts_total")
+    def attempt_count(self, obj) -> int:
+        return obj.attempts_total
+
+    @admin.display(description="Ready to use", boolean=True)
+    def usable(self, obj: PostTest) -> bool:
+        return not posttests.setup_problems(obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        for problem in posttests.setup_problems(form.instance):
+            messages.warning(request, f"Learners cannot take this test yet: {problem}")
+        if change and PostTestAttempt.objects.filter(test=form.instance).exists():
+            messages.info(
+                request,
+                "Learners have already taken this test: their attempts keep the questions and "
+                "answers as they were.",
+            )
+
+
+class EnduringCreditInline(ScopedInlineMixin, admin.TabularInline):
+    model = EnduringCredit
+    fields = ["credit_type", "designated_max", "activity_number", "statement_override"]
+    extra = 1
+
+
+class EnduringActivityForm(forms.ModelForm):
+    class Meta:
+        model = EnduringActivity
+        fields = [
+            "session",
+            "title",
+            "is_published",
+            "release_date",
+            "review_date",
+            "expiry_date",
+            "post_test",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        release, review, expiry = (
+            data.get("release_date"),
+            data.get("review_date"),
+            data.get("expiry_date"),
+        )
+        if release and review and expiry:
+            for field, problem in enduring.date_problems(
+                release=release, review=review, expiry=expiry
+            ).items():
+                self.add_error(field, problem)
+        session, test = data.get("session"), data.get("post_test")
+        if session and test:
+            if test.event_id != session.event_id:
+                self.add_error("post_test", "Choose a post-test of the session's event.")
+            elif posttests.setup_problems(test):
+                self.add_error("post_test", " ".join(posttests.setup_problems(test)))
+        return data
+
+
+@admin.register(EnduringActivity)
+class EnduringActivityAdmin(OrganizerScopedAdmin):
+    organizer_lookup = "session__event__organizer"
+    form = EnduringActivityForm
+    list_display = [
+        "__str__",
+        "event",
+        "release_date",
+        "expiry_date",
+        "is_published",
+        "claim_count",
+        "page_link",
+    ]
+    list_filter = ["is_published"]
+    list_select_related = ["session__event"]
+    search_fields = ["title", "session__title", "session__event__title"]
+    inlines = [EnduringCreditInline]
+    readonly_fields = ["claims_list", "page_link"]
+    fieldsets = [
+        (None, {"fields": ["session", "title", "is_published", "page_link"]}),
+        (
+            "Dates",
+            {
+                "fields": ["release_date", "review_date", "expiry_date"],
+                "description": "Expiry at most 3 years after the release or the latest review "
+                "(ACCME); credit can be claimed up to and including the expiry date.",
+            },
+        ),
+        ("Post-test", {"fields": ["post_test"]}),
+        ("Claims", {"fields": ["claims_list"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(claims_total=Count("claims", distinct=True))
+
+    @admin.display(description="Event", ordering="session__event__title")
+    def event(self, obj: EnduringActivity):
+        return obj.session.event
+
+    @admin.display(description="Claims", ordering="claims_total")
+    def claim_count(self, obj) -> int:
+        return getattr(obj, "claims_total", 0)
+
+    @admin.display(description="Learner page")
+    def page_link(self, obj: EnduringActivity) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("cme:enduring", kwargs={"activity_id": obj.pk})
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description="Claims of this activity")
+    def claims_list(self, obj: EnduringActivity) -> str:
+        if obj.pk is None:
+            return "—"
+        claims = obj.claims.select_related("user").order_by("created_at")
+        rows = (
+            (
+                reverse("admin:conference_claim_change", args=[c.pk]),
+                c.user.email,
+                c.get_credit_type_display(),
+                format(c.claimed_credit, ".2f"),
+                c.get_status_display(),
+                timezone.localtime(c.attested_at, obj.session.event.tzinfo).strftime(
+                    "%d %b %Y %H:%M"
+                ),
+            )
+            for c in claims
+        )
+        body = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            rows,
+        )
+        return format_html(
+            "<table><thead><tr><th>Learner</th><th>Credit type</th><th>Credit</th>"
+            "<th>Status</th><th>Claimed ({})</th></tr></thead><tbody>{}</tbody></table>",
+            obj.session.event.timezone,
+            body or format_html('<tr><td colspan="5">No claims yet.</td></tr>'),
+        )
 
 
 class EvaluationQuestionInline(ScopedInlineMixin, admin.TabularInline):
@@ -248,6 +490,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
     list_display = [
         "user",
         "event",
+        "activity",
         "credit_type",
         "minutes",
         "computed_credit",
@@ -258,7 +501,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
         "created_at",
     ]
     list_filter = ["status", "credit_type", ("event", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["user", "event"]
+    list_select_related = ["user", "event", "enduring__session"]
     search_fields = ["user__email", "user__profile__legal_name", "event__title"]
     date_hierarchy = "created_at"
     actions = ["bulk_issue_certificates"]
@@ -266,6 +509,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
     readonly_fields = [
         "user",
         "event",
+        "enduring",
         "credit_type",
         "degree",
         "status",
@@ -283,7 +527,20 @@ class ClaimAdmin(OrganizerScopedAdmin):
         "attendance_segments",
     ]
     fieldsets = [
-        (None, {"fields": ["user", "event", "credit_type", "degree", "status", "staff_tools"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "user",
+                    "event",
+                    "enduring",
+                    "credit_type",
+                    "degree",
+                    "status",
+                    "staff_tools",
+                ]
+            },
+        ),
         (
             "Credit",
             {
@@ -357,8 +614,14 @@ class ClaimAdmin(OrganizerScopedAdmin):
             ),
         )
 
+    @admin.display(description="Activity", ordering="enduring")
+    def activity(self, obj: Claim) -> str:
+        return str(obj.enduring) if obj.enduring_id else "Live"
+
     @admin.display(description="Sessions and segments")
     def attendance_segments(self, obj: Claim) -> str:
+        if obj.enduring_id:
+            return self._enduring_evidence(obj)
         result = cme.compute_event_credit(obj.user, obj.event)
         zone = obj.event.tzinfo
         rows = []
@@ -392,6 +655,41 @@ class ClaimAdmin(OrganizerScopedAdmin):
             ),
             result.total_seconds // 60,
             same,
+        )
+
+    def _enduring_evidence(self, obj: Claim) -> str:
+        """Enduring material: the post-test attempts and the watch coverage (evidence)."""
+        activity = obj.enduring
+        zone = obj.event.tzinfo
+        attempts = PostTestAttempt.objects.filter(test=activity.post_test, user=obj.user)
+        rows = (
+            (
+                a.number,
+                format(a.score_percent, ".2f"),
+                "passed" if a.passed else "not passed",
+                timezone.localtime(a.submitted_at, zone).strftime("%d %b %Y %H:%M"),
+            )
+            for a in attempts.order_by("number")
+        )
+        recording = enduring.ready_recording(activity.session)
+        coverage = enduring.watch_coverage(obj.user, recording)
+        watched = (
+            f"{coverage.watched_seconds:.0f} s of {recording.duration_seconds or '?'} s"
+            if coverage
+            else "no ready recording"
+        )
+        return format_html(
+            "<p>Enduring material “{}” (released {}, expires {}); post-test pass score {}%.</p>"
+            "<table><thead><tr><th>Attempt</th><th>Score %</th><th>Result</th>"
+            "<th>Submitted ({})</th></tr></thead><tbody>{}</tbody></table>"
+            "<p>Watched (evidence, not a clock): {}.</p>",
+            enduring.activity_title(activity),
+            activity.release_date,
+            activity.expiry_date,
+            activity.post_test.pass_percent,
+            obj.event.timezone,
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+            watched,
         )
 
     @admin.action(description="Issue certificates for the selected approved claims")
@@ -503,3 +801,12 @@ class CmeAuditEntryAdmin(ReadOnlyRecordAdmin):
     list_filter = ["action", "object_type"]
     list_select_related = ["actor", "event"]
     readonly_fields = [f.name for f in CmeAuditEntry._meta.fields]
+
+
+@admin.register(PostTestAttempt)
+class PostTestAttemptAdmin(ReadOnlyRecordAdmin):
+    organizer_lookup = "test__event__organizer"
+    list_display = ["user", "test", "number", "score_percent", "passed", "submitted_at"]
+    list_filter = ["passed", ("test", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "test__event"]
+    search_fields = ["user__email", "test__title"]

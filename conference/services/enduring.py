@@ -75,6 +75,37 @@ def live_credit_includes_session(user, activity: EnduringActivity) -> bool:
     return any(s.spec.id == session_id and s.credited_seconds > 0 for s in result.sessions)
 
 
+# Configuration -------------------------------------------------------------------------------
+
+MAX_TERM_YEARS = 3
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def date_problems(*, release: date, review: date, expiry: date) -> dict[str, str]:
+    """Admin validation of an activity's dates: expiry after release and (ACCME) at most three
+    years after the release or the latest review. A review on or before the release is fine
+    (content reviewed before it was released)."""
+    problems = {}
+    if expiry <= release:
+        problems["expiry_date"] = "The expiry date must be after the release date."
+    else:
+        limit = _years_after(max(release, review), MAX_TERM_YEARS)
+        if expiry > limit:
+            problems["expiry_date"] = (
+                f"Enduring material expires at most {MAX_TERM_YEARS} years after its release or "
+                f"latest review: {limit.isoformat()} at the latest."
+            )
+    if review > expiry:
+        problems["review_date"] = "The review date cannot be after the expiry date."
+    return problems
+
+
 # What the learner sees ----------------------------------------------------------------------
 
 

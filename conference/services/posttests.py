@@ -44,17 +44,22 @@ class PostTestRefused(Exception):
 # Configuration ----------------------------------------------------------------------------
 
 
-def question_problems(*, choices: str, correct_answer: str) -> list[str]:
-    """Why a question cannot be used (admin validation): at least two distinct options, and
-    the correct answer exactly one of them."""
+def question_problems(*, choices: str, correct_answer: str) -> list[tuple[str, str]]:
+    """Why a question cannot be used, as (field, message): at least two distinct options, and
+    the correct answer exactly one of them (admin validation)."""
     options = [line.strip() for line in choices.splitlines() if line.strip()]
     problems = []
     if len(options) < MIN_CHOICES:
-        problems.append("Give at least two answer options, one per line.")
+        problems.append(("choices", "Give at least two answer options, one per line."))
     if len(set(options)) != len(options):
-        problems.append("Each answer option must be different.")
+        problems.append(("choices", "Each answer option must be different."))
     if correct_answer.strip() not in options:
-        problems.append("The correct answer must be one of the options, exactly as written.")
+        problems.append(
+            (
+                "correct_answer",
+                "The correct answer must be one of the options, exactly as written.",
+            )
+        )
     return problems
 
 
@@ -66,7 +71,7 @@ def setup_problems(test: PostTest) -> list[str]:
     return [
         f"Question “{q.text}”: {problem}"
         for q in questions
-        for problem in question_problems(choices=q.choices, correct_answer=q.correct_answer)
+        for _field, problem in question_problems(choices=q.choices, correct_answer=q.correct_answer)
     ]
 
 

@@ -344,3 +344,123 @@ def test_public_recordings_let_any_signed_in_user_take_the_enduring_test(media_r
     event.save(update_fields=["recordings_public"])
 
     assert posttests.may_take(outsider, activity.post_test)
+
+
+# Admin ---------------------------------------------------------------------------------------
+
+ENDURING_ADMIN = "/admin/conference/enduringactivity/"
+
+
+def _staff_of(event):
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(organizer=event.organizer).user
+
+
+def _activity_post(session, test, *, release, review, expiry):
+    return {
+        "session": str(session.pk),
+        "title": "",
+        "is_published": "on",
+        "release_date": release.isoformat(),
+        "review_date": review.isoformat(),
+        "expiry_date": expiry.isoformat(),
+        "post_test": str(test.pk),
+        "credits-TOTAL_FORMS": "1",
+        "credits-INITIAL_FORMS": "0",
+        "credits-MIN_NUM_FORMS": "0",
+        "credits-MAX_NUM_FORMS": "1000",
+        "credits-0-credit_type": "AMA_PRA_1",
+        "credits-0-designated_max": "1.25",
+        "credits-0-activity_number": "",
+        "credits-0-statement_override": "",
+    }
+
+
+def test_date_problems_follow_the_three_year_rule():
+    day = dt.date(2024, 2, 29)
+
+    assert enduring.date_problems(release=day, review=day, expiry=dt.date(2027, 2, 28)) == {}
+    assert enduring.date_problems(
+        release=day, review=dt.date(2024, 1, 1), expiry=dt.date(2027, 3, 1)
+    ) == {
+        "expiry_date": "Enduring material expires at most 3 years after its release or latest "
+        "review: 2027-02-28 at the latest."
+    }
+    assert enduring.date_problems(release=day, review=dt.date(2025, 1, 1), expiry=day) == {
+        "expiry_date": "The expiry date must be after the release date.",
+        "review_date": "The review date cannot be after the expiry date.",
+    }
+
+
+def test_admin_creates_activity_with_credit_and_validates_dates(client):
+    from tests.conference.posttest_support import make_test
+
+    event, session = make_event()
+    test = make_test(event)
+    client.force_login(_staff_of(event))
+    today = timezone.localdate()
+
+    refused = client.post(
+        f"{ENDURING_ADMIN}add/",
+        _activity_post(
+            session, test, release=today, review=today, expiry=today + dt.timedelta(days=4 * 365)
+        ),
+    )
+    created = client.post(
+        f"{ENDURING_ADMIN}add/",
+        _activity_post(
+            session, test, release=today, review=today, expiry=today + dt.timedelta(days=365)
+        ),
+    )
+
+    assert "expires at most 3 years after its release" in refused.content.decode()
+    assert created.status_code == 302
+    activity = session.enduring
+    assert [(c.credit_type, c.designated_max) for c in activity.credits.all()] == [
+        ("AMA_PRA_1", Decimal("1.25"))
+    ]
+
+
+def test_admin_refuses_a_post_test_of_another_event(client):
+    from tests.conference.posttest_support import make_test
+
+    event, session = make_event()
+    other_event, _ = make_event(organizer=event.organizer)
+    client.force_login(_staff_of(event))
+    today = timezone.localdate()
+
+    response = client.post(
+        f"{ENDURING_ADMIN}add/",
+        _activity_post(
+            session,
+            make_test(other_event),
+            release=today,
+            review=today,
+            expiry=today + dt.timedelta(days=30),
+        ),
+    )
+
+    assert "Choose a post-test of the session&#x27;s event." in response.content.decode()
+
+
+def test_admin_is_scoped_and_lists_the_activitys_claims(client, media_root):
+    event, session, activity = _activity()
+    ready_recording(session)
+    user = _passed(activity)
+    enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    _other_event, other_session, other_activity = _activity()
+    other_session.title = "Their private session"
+    other_session.save()
+    client.force_login(_staff_of(event))
+
+    page = client.get(f"{ENDURING_ADMIN}{activity.pk}/change/").content.decode()
+    listing = client.get(ENDURING_ADMIN).content.decode()
+    claim = Claim.objects.get(enduring=activity)
+    claim_page = client.get(f"/admin/conference/claim/{claim.pk}/change/").content.decode()
+
+    assert user.email in page and "1.00" in page
+    assert "Their private session" not in page and "Their private session" not in listing
+    assert client.get(f"{ENDURING_ADMIN}{other_activity.pk}/change/").status_code == 302
+    assert "post-test pass score 70%" in claim_page
+    assert "100.00" in claim_page

@@ -122,8 +122,11 @@ def test_test_without_questions_cannot_be_taken():
 
 def test_question_problems_name_every_mistake():
     assert posttests.question_problems(choices="Only one", correct_answer="Other") == [
-        "Give at least two answer options, one per line.",
-        "The correct answer must be one of the options, exactly as written.",
+        ("choices", "Give at least two answer options, one per line."),
+        ("correct_answer", "The correct answer must be one of the options, exactly as written."),
+    ]
+    assert posttests.question_problems(choices="A\nA", correct_answer="A") == [
+        ("choices", "Each answer option must be different.")
     ]
     assert posttests.question_problems(choices="A\nB\n", correct_answer=" B ") == []
 
@@ -254,3 +257,114 @@ def test_live_claim_waits_for_a_passed_post_test(client, media_root):
         "approved",
         Decimal("1.00"),
     )
+
+
+# Admin ---------------------------------------------------------------------------------------
+
+POST_TESTS = "/admin/conference/posttest/"
+
+
+def _staff_of(event):
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(organizer=event.organizer).user
+
+
+def _question_post(event, *, choices, correct):
+    return {
+        "event": str(event.pk),
+        "title": "Sepsis post-test",
+        "instructions": "",
+        "pass_percent": "70",
+        "max_attempts": "3",
+        "questions-TOTAL_FORMS": "1",
+        "questions-INITIAL_FORMS": "0",
+        "questions-MIN_NUM_FORMS": "0",
+        "questions-MAX_NUM_FORMS": "1000",
+        "questions-0-order": "0",
+        "questions-0-text": "Sepsis bundle within",
+        "questions-0-choices": choices,
+        "questions-0-correct_answer": correct,
+    }
+
+
+def test_admin_refuses_a_correct_answer_that_is_not_an_option(client):
+    event, _session = make_event()
+    client.force_login(_staff_of(event))
+
+    response = client.post(
+        f"{POST_TESTS}add/", _question_post(event, choices="1 hour\n6 hours", correct="3 hours")
+    )
+
+    assert response.status_code == 200
+    assert "The correct answer must be one of the options, exactly as written." in (
+        response.content.decode()
+    )
+    assert not event.post_tests.exists()
+
+
+def test_admin_refuses_a_single_option(client):
+    event, _session = make_event()
+    client.force_login(_staff_of(event))
+
+    response = client.post(
+        f"{POST_TESTS}add/", _question_post(event, choices="1 hour", correct="1 hour")
+    )
+
+    assert "Give at least two answer options, one per line." in response.content.decode()
+    assert not event.post_tests.exists()
+
+
+def test_admin_saves_a_valid_test_and_warns_when_it_has_no_questions(client):
+    event, _session = make_event()
+    client.force_login(_staff_of(event))
+
+    client.post(
+        f"{POST_TESTS}add/", _question_post(event, choices="1 hour\n6 hours", correct="1 hour")
+    )
+    empty = _question_post(event, choices="", correct="") | {"questions-TOTAL_FORMS": "0"}
+    response = client.post(f"{POST_TESTS}add/", empty, follow=True)
+
+    saved = list(event.post_tests.order_by("pk"))
+    assert [t.questions.count() for t in saved] == [1, 0]
+    assert "Learners cannot take this test yet: This post-test has no questions yet." in (
+        response.content.decode()
+    )
+
+
+def test_admin_lists_only_own_organizers_tests(client):
+    mine_event, _ = make_event()
+    theirs_event, _ = make_event()
+    mine = make_test(mine_event)
+    theirs = make_test(theirs_event)
+    theirs.title = "Their secret test"
+    theirs.save()
+    client.force_login(_staff_of(mine_event))
+
+    html = client.get(POST_TESTS).content.decode()
+
+    assert f"{POST_TESTS}{mine.pk}/change/" in html
+    assert "Their secret test" not in html
+    assert client.get(f"{POST_TESTS}{theirs.pk}/change/").status_code == 302
+    attempts = client.get("/admin/conference/posttestattempt/").status_code
+    assert attempts == 200
+
+
+def test_event_credit_post_test_choices_are_the_events_tests(client):
+    event, _session = make_event()
+    own = make_test(event)
+    other_event, _ = make_event(organizer=event.organizer)
+    sibling = make_test(other_event)
+    sibling.title = "Sibling event test"
+    sibling.save()
+    foreign = make_test(make_event()[0])
+    foreign.title = "Foreign organizer test"
+    foreign.save()
+    credit = event.credits.get(credit_type="AMA_PRA_1")
+    client.force_login(_staff_of(event))
+    url = f"/admin/conference/eventcredit/{credit.pk}/change/"
+
+    html = client.get(url).content.decode()
+
+    assert f'<option value="{own.pk}">' in html
+    assert "Sibling event test" not in html and "Foreign organizer test" not in html
