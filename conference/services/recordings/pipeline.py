@@ -134,7 +134,9 @@ def process_recording(recording_id: int) -> Recording | None:
 def _start_run(recording_id: int) -> Recording | None:
     """Take the next generation and mark PROCESSING (re-checking under a row lock)."""
     with transaction.atomic():
-        recording = Recording.objects.select_for_update().filter(pk=recording_id).first()
+        recording = (
+            Recording.objects.select_for_update().filter(pk=recording_id).order_by("pk").first()
+        )
         if recording is None or recording.status not in WAITING:
             return recording
         recording.generation += 1
@@ -232,7 +234,9 @@ def _publish(recording: Recording, work: Path) -> Recording | None:
     published = f"gen-{recording.generation}"
     os.rename(work, paths.recording_root(recording) / published)
     with transaction.atomic():
-        current = Recording.objects.select_for_update().filter(pk=recording.pk).first()
+        current = (
+            Recording.objects.select_for_update().filter(pk=recording.pk).order_by("pk").first()
+        )
         if current is None:
             raise RecordingGone
         current.status = RecordingStatus.READY

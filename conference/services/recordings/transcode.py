@@ -356,4 +356,5 @@ def _bandwidth(folder: Path) -> tuple[int, int]:
     sizes = [(folder / s.uri).stat().st_size * 8 for s in segments]
     rates = [size / max(float(s.duration), 0.5) for size, s in zip(sizes, segments, strict=True)]
     total = sum(float(s.duration) for s in segments) or 1.0
-    return math.ceil(max(rates)), math.ceil(sum(sizes) / total)
+    average = math.ceil(sum(sizes) / total)
+    return max(math.ceil(max(rates)), average), average
