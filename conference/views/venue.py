@@ -11,10 +11,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from conference.models import Event, Registration
 from conference.services.organizers import organizers_viewable_by
+from conference.services.recordings.watching import hall_screen_recording
 from conference.services.venue_manifest import build_venue_manifest
 from venues.floorplan import render_floor_plan_svg
 from venues.models import Hall
@@ -152,6 +154,7 @@ def _render_venue(request, event: Event, manifest: dict, hall_slug: str):
     context = {
         "event": event,
         "manifest": manifest,
+        "hall_recording": _screen_recording(request, event, manifest, current),
         "halls": halls,
         "on_now": [h for h in halls if h.now],
         "hall": current,
@@ -161,6 +164,14 @@ def _render_venue(request, event: Event, manifest: dict, hall_slug: str):
         "floor_plan_svg": floor_plan_svg(event, hall_slug, manifest),
     }
     return render(request, "venue/hall.html", context)
+
+
+def _screen_recording(request, event: Event, manifest: dict, hall: TwinHall) -> dict | None:
+    """The recording the hall's screen plays for this viewer: only when no session is on now."""
+    if hall.now is not None or hall.kind == "lobby":
+        return None
+    hall_id = next(h["id"] for h in manifest["halls"] if h["slug"] == hall.slug)
+    return hall_screen_recording(event, hall_id, user=request.user, moment=timezone.now())
 
 
 @require_safe

@@ -76,6 +76,7 @@ function createApi(state) {
     position: () => (state.view ? { ...state.view.self } : null),
     walkTo: (x, z) => state.view?.walkTo(x, z),
     visibleLabels: () => (state.view ? state.view.crowd.visibleLabels() : []),
+    screenSource: () => state.view?.screenSource || null,
   };
 }
 
@@ -134,6 +135,7 @@ function boot() {
   window.medvenue = window.medvenue || {};
   window.medvenue.venue = createApi(state);
   startLiveLayer(root);
+  startHallRecording();
   const toggle = document.getElementById("venue-mode-toggle");
   if (!webglAvailable()) {
     document.body.dataset.venueMode = "2d";
@@ -149,6 +151,16 @@ function boot() {
     (next === "3d" ? document.getElementById("venue-canvas") : document.getElementById("twin-heading"))?.focus?.();
   });
   setMode(state, root, storedMode() === "2d" ? "2d" : "3d");
+}
+
+function startHallRecording() {
+  // After the hall's session its recording plays in the side panel (and on the 3D screen);
+  // the player and hls.js load in their own chunks, only then.
+  const video = document.getElementById("hall-recording");
+  if (!video) return;
+  import("./player.js")
+    .then(({ playRecording }) => playRecording(video))
+    .catch((error) => console.error("The recording could not start:", error));
 }
 
 function startLiveLayer(root) {

@@ -14,6 +14,7 @@ import {
   Scene,
   SRGBColorSpace,
   Vector2,
+  VideoTexture,
   WebGLRenderer,
 } from "three";
 import { RoomEnvironment } from "three/examples/jsm/environments/RoomEnvironment.js";
@@ -110,18 +111,47 @@ export class VenueView {
   }
 
   async attachStream(face) {
+    this.screenSource = "slide";
     const url = this.hall.now?.stream_url;
-    if (!url) return;
+    if (!url) {
+      this.attachRecording(face);
+      return;
+    }
     try {
       const video = await streamTexture(url, () => this.requestRender());
       if (video) {
         face.material.map = video;
         face.material.needsUpdate = true;
+        this.screenSource = "stream";
         this.requestRender();
       }
     } catch (error) {
       console.warn("The stream could not start; showing the session slide.", error);
     }
+  }
+
+  /**
+   * After the hall's session: the screen mirrors the side panel's recording <video> (one
+   * download, and the panel's controls drive both), from its first decoded frame on.
+   */
+  attachRecording(face) {
+    const video = document.getElementById("hall-recording");
+    if (!video || this.hall.now) return;
+    const show = () => {
+      const texture = new VideoTexture(video);
+      texture.colorSpace = SRGBColorSpace;
+      face.material.map = texture;
+      face.material.needsUpdate = true;
+      this.screenSource = "recording";
+      const tick = () => {
+        this.requestRender();
+        video.requestVideoFrameCallback(tick);
+      };
+      if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(tick);
+      this.requestRender();
+    };
+    if (video.readyState >= 2) show();
+    else video.addEventListener("loadeddata", show, { once: true });
   }
 
   // --- where the visitor stands -------------------------------------------------------------

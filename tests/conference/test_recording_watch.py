@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from conference.models import (
     EnduringActivity,
@@ -30,6 +31,7 @@ from tests.factories import (
 )
 from tests.recording_support import needs_ffmpeg
 from tests.recording_watch_support import publish_test_recording
+from venues.demo import build_demo_venue
 
 pytestmark = [pytest.mark.django_db, needs_ffmpeg]
 
@@ -508,3 +510,72 @@ def test_parse_chapters_reads_cues_and_skips_garbage():
     assert [c.title for c in chapters] == ["Welcome <b>all</b>", "Methods", "Late"]
     assert [c.start for c in chapters] == [0.0, 60.0, 3723.5]
     assert chapters[2].label == "1:02:03"
+
+
+# --- the hall's screen in the venue ----------------------------------------------------------
+
+
+@pytest.fixture
+def hall_world():
+    venue = build_demo_venue()
+    event = EventFactory(
+        start_date=timezone.now().date() - dt.timedelta(days=1),
+        end_date=timezone.now().date() + dt.timedelta(days=1),
+        venue=venue,
+    )
+    event.organizer.venues.add(venue)
+    moment = timezone.now().replace(second=0, microsecond=0)
+    auditorium = venue.halls.get(slug="auditorium")
+    earlier = SessionFactory(
+        event=event,
+        hall=auditorium,
+        title="Morning plenary",
+        starts_at=moment - dt.timedelta(hours=2),
+        ends_at=moment - dt.timedelta(hours=1),
+    )
+    return {
+        "event": event,
+        "auditorium": auditorium,
+        "moment": moment,
+        "earlier": earlier,
+        "recording": publish_test_recording(earlier),
+        "attendee": RegistrationFactory(event=event).user,
+        "url": reverse("venue:hall", kwargs={"event_slug": event.slug, "hall_slug": "auditorium"}),
+    }
+
+
+def test_hall_screen_plays_recording_after_the_session(hall_world):
+    user, recording = hall_world["attendee"], hall_world["recording"]
+    html = _client(user).get(hall_world["url"]).content.decode()
+
+    assert 'id="hall-recording"' in html
+    assert f'data-master-url="/recordings/{recording.pk}/files/{user.pk}.' in html
+    assert _detail(recording) in html
+    # The signed URL is per viewer, so it stays out of the shared manifest.
+    assert "/files/" not in re.search(r'id="venue-manifest"[^>]*>(.*?)</script>', html, re.S)[1]
+
+
+def test_hall_screen_keeps_live_session_while_one_is_on(hall_world):
+    moment = hall_world["moment"]
+    SessionFactory(
+        event=hall_world["event"],
+        hall=hall_world["auditorium"],
+        title="Live now",
+        starts_at=moment - dt.timedelta(minutes=5),
+        ends_at=moment + dt.timedelta(minutes=55),
+    )
+    html = _client(hall_world["attendee"]).get(hall_world["url"]).content.decode()
+    assert 'id="hall-recording"' not in html
+
+
+def test_hall_screen_only_replays_the_latest_session(hall_world):
+    moment = hall_world["moment"]
+    SessionFactory(
+        event=hall_world["event"],
+        hall=hall_world["auditorium"],
+        title="Unrecorded session",
+        starts_at=moment - dt.timedelta(minutes=50),
+        ends_at=moment - dt.timedelta(minutes=10),
+    )
+    html = _client(hall_world["attendee"]).get(hall_world["url"]).content.decode()
+    assert 'id="hall-recording"' not in html

@@ -12,8 +12,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 
-from conference.models import Recording, WatchProgress, WatchSpan
+from conference.models import Recording, RecordingStatus, Session, WatchProgress, WatchSpan
+from conference.services.recordings import access
 from conference.services.recordings.paths import published_folder
 
 HEARTBEAT_INTERVAL_SECONDS = 10
@@ -203,3 +205,54 @@ def recording_chapters(recording: Recording) -> list[Chapter]:
         return parse_chapters(path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return []
+
+
+# --- a hall's screen after its session -------------------------------------------------------
+
+
+def last_session_recording(event, hall_id: int, *, moment) -> Recording | None:
+    """The ready recording of the most recent session in the hall that has ended by `moment`.
+
+    Only that session counts: when the latest session has no ready recording, an older one is
+    not replayed in its place.
+    """
+    session = (
+        Session.objects.filter(event=event, hall_id=hall_id, ends_at__lte=moment)
+        .order_by("-ends_at", "-pk")
+        .first()
+    )
+    if session is None:
+        return None
+    return (
+        Recording.objects.filter(session=session, status=RecordingStatus.READY)
+        .exclude(published_dir="")
+        .select_related("session__event")
+        .order_by("-ready_at", "-created_at", "-pk")
+        .first()
+    )
+
+
+def hall_screen_recording(event, hall_id: int, *, user, moment) -> dict | None:
+    """What a hall's screen plays for `user` once its session is over, or None.
+
+    Per viewer (the URLs are signed for them), so it is not part of the shared manifest.
+    """
+    recording = last_session_recording(event, hall_id, moment=moment)
+    if recording is None or not access.may_watch(user, recording):
+        return None
+    token = access.sign_watch_token(recording, user=user)
+    folder = published_folder(recording)
+    has_poster = folder is not None and (folder / "poster.jpg").is_file()
+    return {
+        "id": recording.pk,
+        "title": recording.session.title,
+        "page_url": reverse("recordings:detail", kwargs={"recording_id": recording.pk}),
+        "master_url": access.media_url(recording, token, "master.m3u8"),
+        "poster_url": access.media_url(recording, token, "poster.jpg") if has_poster else "",
+        "heartbeat_url": (
+            reverse("recordings:heartbeat", kwargs={"recording_id": recording.pk})
+            if user.is_authenticated
+            else ""
+        ),
+        "resume": resume_position(recording, user),
+    }
