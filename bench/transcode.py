@@ -1,0 +1,260 @@
+"""Recording processing: the whole pipeline through a real Celery worker against bare ffmpeg.
+
+    .venv/bin/python bench/transcode.py [--seconds 120] [--size 1280x720] [--rounds 2]
+        [--database-url postgres://postgres@127.0.0.1:5432/medvenue_transcode_bench]
+        [--redis-url redis://127.0.0.1:6379/11]
+
+In one run, on PostgreSQL + Redis:
+
+1. recreates the bench database (migrations) and makes a test video with ffmpeg (lavfi
+   testsrc + sine, H.264/AAC; not timed);
+2. bare: runs the ffmpeg commands the pipeline runs (`transcode.build_commands`, the very
+   argv lists: poster frame, then the one transcode to every HLS rendition and the thumbnail
+   frames) one after the other in this process;
+3. pipeline: starts a real `celery worker` on the media queue (prefork, one process), waits
+   until it answers a ping, then queues the recording with `pipeline.queue_processing` (as the
+   admin does) and waits until the row is READY: broker, probe, progress written to the row,
+   poster and thumbnails with Pillow, master playlist, chapters, rename and publish;
+4. repeats 2-3 `--rounds` times, alternating, and prints the wall times, the ratio
+   pipeline / bare (target <= 1.10) and the CPU seconds of each (robust to other load).
+
+Figures are printed; they are recorded in docs/recordings.md.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(ROOT))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(database_url: str, redis_url: str, recordings: Path) -> None:
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="conference.settings",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        RECORDINGS_ROOT=str(recordings),
+        LOG_LEVEL="WARNING",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_video(path: Path, seconds: int, size: str) -> Path:
+    command = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i"]
+    command += [f"testsrc=size={size}:rate=25:duration={seconds}"]
+    command += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    command += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    command += ["-c:a", "aac", "-shortest", str(path)]
+    subprocess.run(command, check=True, timeout=600)
+    return path
+
+
+def bare_run(source: Path, scratch: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of the pipeline's ffmpeg commands, run bare."""
+    from conference.services.recordings import transcode
+    from conference.services.recordings.probe import probe
+
+    plan = transcode.plan_renditions(probe(source))
+    work = scratch / "bare-work"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "frames").mkdir(parents=True)
+    for rendition in plan.renditions:
+        (work / rendition.name).mkdir()
+    commands = transcode.build_commands(source, work, plan)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    for command in commands:
+        subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    shutil.rmtree(work)
+    return elapsed, cpu
+
+
+def start_worker(queue: str, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            *(str(ROOT / ".venv/bin/celery"), "-A", "conference", "worker"),
+            *("--pool", "prefork", "--concurrency", "1", "--loglevel", "WARNING"),
+            *("-Q", queue, "--without-gossip", "--without-mingle"),
+            *("--hostname", f"bench-media-{os.getpid()}@%h"),
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+    )
+
+
+def wait_for_worker(timeout: float = 60) -> None:
+    from conference.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=1.0):
+            return
+    raise SystemExit("the Celery worker did not answer within 60 s")
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """CPU of the worker, its pool processes and the children they reaped (ffmpeg)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root_pid in (pid, ppid):
+            total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
+    return total
+
+
+def new_recording(source: Path):
+    """A recording of a new session with a copy of `source` (not timed)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conference.models import Event, Organizer, Recording, Session
+    from conference.services.recordings import paths
+
+    organizer, _ = Organizer.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    today = timezone.now().date()
+    event, _ = Event.objects.get_or_create(
+        slug="bench-congress",
+        defaults={
+            "organizer": organizer,
+            "title": "Bench Congress",
+            "start_date": today,
+            "end_date": today,
+        },
+    )
+    starts = timezone.now()
+    session = Session.objects.create(
+        event=event, title="Bench session", starts_at=starts, ends_at=starts + timedelta(hours=1)
+    )
+    recording = Recording.objects.create(
+        session=session, status="queued", source_path=f"source/{source.name}"
+    )
+    folder = paths.source_folder(recording)
+    folder.mkdir(parents=True)
+    shutil.copyfile(source, folder / source.name)
+    return recording
+
+
+def pipeline_run(source: Path, worker: subprocess.Popen, log_name: str) -> tuple[float, float]:
+    """Wall seconds from queueing (commit) to READY, and the worker's CPU seconds."""
+    from django.db import transaction
+
+    from conference.models import Recording
+    from conference.services.recordings import pipeline
+
+    recording = new_recording(source)
+    cpu = cpu_seconds(worker.pid)
+    started = time.perf_counter()
+    with transaction.atomic():
+        pipeline.queue_processing(recording)
+    rows = Recording.objects.filter(pk=recording.pk)
+    while True:
+        status, error = rows.values_list("status", "error").get()
+        if status == "ready":
+            break
+        if status == "failed":
+            raise SystemExit(f"processing failed: {error}")
+        if worker.poll() is not None:
+            raise SystemExit(f"the worker died; see {log_name}")
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    return elapsed, cpu_seconds(worker.pid) - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/medvenue_transcode_bench"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="medvenue-transcode-bench-"))
+    recreate_database(args.database_url)
+    setup_django(args.database_url, args.redis_url, scratch / "recordings")
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(args.redis_url).flushdb()
+    source = make_video(scratch / "talk.mp4", args.seconds, args.size)
+    print(
+        f"{args.seconds} s {args.size} test video; {os.cpu_count()} CPUs; "
+        f"load {os.getloadavg()[0]:.2f}; {args.database_url}, broker {args.redis_url}",
+        flush=True,
+    )
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept for the worker's whole life
+        prefix="transcode-bench-worker-", suffix=".log", delete=False
+    )
+    worker = start_worker(settings.CELERY_MEDIA_QUEUE, log)
+    bare, piped = [], []
+    try:
+        wait_for_worker()
+        for round_ in range(1, args.rounds + 1):
+            bare.append(bare_run(source, scratch))
+            piped.append(pipeline_run(source, worker, log.name))
+            print(
+                f"round {round_}: bare ffmpeg {bare[-1][0]:6.2f} s (CPU {bare[-1][1]:6.2f} s), "
+                f"pipeline {piped[-1][0]:6.2f} s (CPU {piped[-1][1]:6.2f} s), "
+                f"ratio {piped[-1][0] / bare[-1][0]:.3f}",
+                flush=True,
+            )
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    bare_wall = statistics.median(b[0] for b in bare)
+    pipe_wall = statistics.median(p[0] for p in piped)
+    bare_cpu = statistics.median(b[1] for b in bare)
+    pipe_cpu = statistics.median(p[1] for p in piped)
+    print(
+        f"median of {args.rounds}: bare ffmpeg {bare_wall:.2f} s, pipeline {pipe_wall:.2f} s, "
+        f"overhead {100 * (pipe_wall / bare_wall - 1):+.1f}% wall (target <= +10%), "
+        f"{100 * (pipe_cpu / bare_cpu - 1):+.1f}% CPU ({bare_cpu:.2f} s vs {pipe_cpu:.2f} s)",
+        flush=True,
+    )
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
