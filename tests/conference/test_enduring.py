@@ -464,3 +464,36 @@ def test_admin_is_scoped_and_lists_the_activitys_claims(client, media_root):
     assert client.get(f"{ENDURING_ADMIN}{other_activity.pk}/change/").status_code == 302
     assert "post-test pass score 70%" in claim_page
     assert "100.00" in claim_page
+
+
+# The demo ------------------------------------------------------------------------------------
+
+
+def test_seed_demo_offers_enduring_material_the_physician_can_claim(settings, media_root):
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    settings.MACHINE_TIME_ZONE = "America/Chicago"
+    now = timezone.now()
+    call_command(
+        "seed_demo", "--at", (now - dt.timedelta(hours=3)).isoformat(), stdout=io.StringIO()
+    )
+    call_command("seed_demo", "--at", now.isoformat(), stdout=io.StringIO())  # hours later
+
+    from conference.models import EnduringActivity, PostTest
+
+    activity = EnduringActivity.objects.get()
+    assert PostTest.objects.count() == 1 and activity.post_test.questions.count() == 4
+    assert (activity.post_test.pass_percent, activity.post_test.max_attempts) == (70, 3)
+    assert activity.session.ends_at < now
+    assert activity.release_date == timezone.localdate(now, activity.session.event.tzinfo)
+    assert not activity.session.event.credits.exclude(post_test=None).exists()
+    physician = User.objects.get(email="physician@medvenue.test")
+    ready_recording(activity.session)
+    _passed(activity, physician)
+    claim = enduring.claim_enduring_credit(physician, activity, "AMA_PRA_1", attested=True)
+    text = _text(cme.certificate_file(cme.issue_certificate(claim.pk)))
+    assert "designates this enduring material for a maximum of 0.75 AMA PRA" in text

@@ -21,10 +21,14 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import Degree, ProfessionalProfile, StateLicense, User
 from conference.models import (
     Disclosure,
+    EnduringActivity,
+    EnduringCredit,
     Event,
     MembershipRole,
     Organizer,
     OrganizerMembership,
+    PostTest,
+    PostTestQuestion,
     Registration,
     RegistrationRole,
     RelationshipKind,
@@ -164,6 +168,47 @@ PROGRAMME = [
     ),
 ]
 
+# The on-demand recording offered as enduring material: a session that is over at seed time
+# (the programme starts an hour before the current hour; this one ends 10 minutes before it).
+ENDURING_SESSION = "ECG pitfalls every clinician should know"
+ENDURING_CREDIT = Decimal("0.75")
+POST_TEST_TITLE = "Post-test: ECG pitfalls every clinician should know"
+POST_TEST_QUESTIONS = [
+    (
+        "A regular wide-complex tachycardia in a patient with a prior myocardial infarction is "
+        "most likely:",
+        [
+            "Ventricular tachycardia",
+            "Supraventricular tachycardia with aberrancy",
+            "Sinus tachycardia",
+        ],
+        "Ventricular tachycardia",
+    ),
+    (
+        "Reversed left and right arm electrodes are suggested by:",
+        [
+            "Negative P wave and QRS complex in lead I",
+            "ST elevation in V1 to V3",
+            "A short PR interval",
+        ],
+        "Negative P wave and QRS complex in lead I",
+    ),
+    (
+        "The QT interval is corrected for heart rate because:",
+        [
+            "It shortens as the heart rate rises",
+            "It lengthens as the heart rate rises",
+            "It does not depend on the heart rate",
+        ],
+        "It shortens as the heart rate rises",
+    ),
+    (
+        "ST elevation in aVR with widespread ST depression in a patient with chest pain suggests:",
+        ["Left main or multivessel ischaemia", "Early repolarisation", "Hyperkalaemia"],
+        "Left main or multivessel ischaemia",
+    ),
+]
+
 # The designation statement is printed from the credit type's template; this is the
 # accreditation statement alone.
 ACCREDITATION_STATEMENT = (
@@ -259,6 +304,7 @@ class Command(BaseCommand):
         speakers = self._seed_speakers(event, now=now)
         self._seed_sessions(event, venue, speakers, now=now)
         self._seed_credits(event)
+        self._seed_enduring(event, now=now)
         self._seed_registrations(event, users)
         return event
 
@@ -276,6 +322,49 @@ class Command(BaseCommand):
             signatory_name="Dr. Helen Marsh",
             signatory_title="Chair, CME Committee",
         )
+
+    def _seed_enduring(self, event: Event, *, now: datetime) -> None:
+        """A post-test (pass score 70%, 3 attempts) and the recording of a session that is
+        already over released as enduring material today, valid one year. The live credits
+        require no post-test. Watching needs a READY recording (an organizer uploads one)."""
+        test = upsert(
+            PostTest,
+            {"event": event, "title": POST_TEST_TITLE},
+            {
+                "instructions": "Four questions on the session. Choose one answer each.",
+                "pass_percent": 70,
+                "max_attempts": 3,
+            },
+        )
+        for order, (text, choices, correct) in enumerate(POST_TEST_QUESTIONS):
+            upsert(
+                PostTestQuestion,
+                {"test": test, "order": order},
+                {"text": text, "choices": "\n".join(choices), "correct_answer": correct},
+            )
+        PostTestQuestion.objects.filter(test=test, order__gte=len(POST_TEST_QUESTIONS)).delete()
+        today = timezone.localdate(now, event.tzinfo)
+        session = Session.objects.get(event=event, title=ENDURING_SESSION)
+        activity = upsert(
+            EnduringActivity,
+            {"session": session},
+            {
+                "title": f"{ENDURING_SESSION} (on demand)",
+                "release_date": today,
+                "review_date": today,
+                "expiry_date": date(today.year + 1, today.month, today.day)
+                if (today.month, today.day) != (2, 29)
+                else date(today.year + 1, 2, 28),
+                "post_test": test,
+                "is_published": True,
+            },
+        )
+        for code in ("AMA_PRA_1", "ANCC", "PARTICIPATION"):
+            upsert(
+                EnduringCredit,
+                {"activity": activity, "credit_type": code},
+                {"designated_max": ENDURING_CREDIT},
+            )
 
     def _seed_users(self, password: str) -> dict[str, User]:
         flags = {
