@@ -21,6 +21,8 @@ from conference.models import (
     WatchSpan,
 )
 from conference.services.recordings import access, serving, watching
+from conference.services.recordings.pipeline import process_recording
+from tests.conference.recording_pipeline_support import recording_with_source
 from tests.factories import (
     EventFactory,
     MembershipFactory,
@@ -29,7 +31,7 @@ from tests.factories import (
     SpeakerFactory,
     UserFactory,
 )
-from tests.recording_support import needs_ffmpeg
+from tests.recording_support import make_test_video, needs_ffmpeg
 from tests.recording_watch_support import publish_test_recording
 from venues.demo import build_demo_venue
 
@@ -579,3 +581,30 @@ def test_hall_screen_only_replays_the_latest_session(hall_world):
     )
     html = _client(hall_world["attendee"]).get(hall_world["url"]).content.decode()
     assert 'id="hall-recording"' not in html
+
+
+# --- the real pipeline's output --------------------------------------------------------------
+
+
+def test_pipeline_output_is_served_with_every_uri_signed(world, tmp_path):
+    """A recording processed by the pipeline: master, media playlists and segments all open."""
+    source = make_test_video(tmp_path / "talk.mp4", seconds=3, size="640x360")
+    recording = recording_with_source(source, session=world["session_a"])
+    recording = process_recording(recording.pk)
+    assert recording.status == RecordingStatus.READY
+    user = world["attendee_a"]
+    client = _client(user)
+
+    master = client.get(_file_url(recording, user, "master.m3u8"))
+    assert master.status_code == 200
+    playlists = URI_LINE.findall(master.content.decode())
+    assert playlists
+    for playlist in playlists:
+        media = client.get(playlist)
+        assert media.status_code == 200, playlist
+        segments = URI_LINE.findall(media.content.decode())
+        assert segments and all(f"/files/{user.pk}." in s for s in segments)
+        first = client.get(segments[0])
+        assert (first.status_code, first["Content-Type"]) == (200, "video/mp2t")
+    html = client.get(_detail(recording)).content.decode()
+    assert 'class="chapter"' in html and "poster.jpg" in html
