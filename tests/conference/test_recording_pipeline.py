@@ -306,6 +306,39 @@ def test_queryset_delete_removes_folders(processed_small, django_capture_on_comm
 
 
 @pytest.mark.django_db
+def test_process_recording_deleted_mid_run_leaves_no_folder(
+    recordings_root, videos, monkeypatch, django_capture_on_commit_callbacks
+):
+    recording = recording_with_source(videos["360p"])
+    original = pipeline.ProgressReporter.report
+
+    def delete_then_report(self, stage, progress, *, force=False):
+        if stage == "transcoding":
+            with django_capture_on_commit_callbacks(execute=True):
+                pipeline.delete_recording(Recording.objects.get(pk=recording.pk))
+        original(self, stage, progress, force=force)
+
+    monkeypatch.setattr(pipeline.ProgressReporter, "report", delete_then_report)
+
+    result = pipeline.process_recording(recording.pk)
+
+    assert (result, paths.recording_root(recording).exists()) == (None, False)
+
+
+@pytest.mark.django_db
+def test_process_recording_source_outside_its_folder_fails(recordings_root, videos):
+    other = recording_with_source(videos["360p"])
+    recording = recording_with_source(videos["360p"])
+    outside = f"../{other.pk}/{other.source_path}"
+    assert (paths.recording_root(recording) / outside).is_file()
+    Recording.objects.filter(pk=recording.pk).update(source_path=outside)
+
+    result = pipeline.process_recording(recording.pk)
+
+    assert (result.status, result.error) == ("failed", "The source video file is missing.")
+
+
+@pytest.mark.django_db
 def test_ready_recording_is_newest_ready(recordings_root):
     session = SessionFactory()
     now = dt.datetime(2025, 5, 1, 12, tzinfo=UTC)

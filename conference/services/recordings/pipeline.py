@@ -176,7 +176,8 @@ def _run(recording: Recording) -> Recording | None:
 
 def _probe_source(recording: Recording) -> ProbeResult:
     source = paths.source_file(recording)
-    if source is None or not source.is_file():
+    root = paths.recording_root(recording).resolve()
+    if source is None or not source.resolve().is_relative_to(root) or not source.is_file():
         raise ProcessingFailed("The source video file is missing.")
     probed = probe(source)
     recording.probe = probed.raw

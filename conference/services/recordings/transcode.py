@@ -155,7 +155,7 @@ def _poster_command(source: Path, work: Path, plan: Plan) -> list[str]:
     top = plan.top
     return [
         *_ffmpeg_head(),
-        *("-ss", f"{plan.poster_at:.3f}", "-i", str(source)),
+        *("-ss", f"{plan.poster_at:.3f}", "-i", f"file:{source}"),
         *("-map", "0:v:0", "-frames:v", "1"),
         *("-vf", f"scale={top.width}:{top.height},setsar=1"),
         *("-c:v", "png", "-f", "image2", "-update", "1"),
@@ -175,7 +175,7 @@ def _transcode_command(source: Path, work: Path, plan: Plan) -> list[str]:
         f"[s{len(video)}]fps=1/{plan.thumb_interval},"
         f"scale={thumb_w}:{thumb_h}:force_original_aspect_ratio=decrease[thumbs]"
     )
-    command = [*_ffmpeg_head(), "-i", str(source), "-filter_complex", ";".join(graph)]
+    command = [*_ffmpeg_head(), "-i", f"file:{source}", "-filter_complex", ";".join(graph)]
     stream_map = []
     for i, rendition in enumerate(video):
         command += ["-map", f"[v{i}]"]
