@@ -368,3 +368,32 @@ def test_event_credit_post_test_choices_are_the_events_tests(client):
 
     assert f'<option value="{own.pk}">' in html
     assert "Sibling event test" not in html and "Foreign organizer test" not in html
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_submitting_at_once_store_one_attempt():
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    _event, _session, test, user = _setup()
+    barrier = Barrier(2)
+
+    def submit(wrong):
+        try:
+            barrier.wait(timeout=10)
+            attempt, created = posttests.submit_attempt(
+                user, test, answers(test, wrong=wrong), number=1
+            )
+            return attempt.pk, created
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(submit, [0, 4]))
+
+    assert len({pk for pk, _ in outcomes}) == 1
+    assert sorted(created for _, created in outcomes) == [False, True]
+    assert PostTestAttempt.objects.filter(user=user, test=test).count() == 1
