@@ -275,7 +275,6 @@ class RecordingAdmin(OrganizerScopedAdmin):
         "source",
         "status",
         "progress_bar",
-        "failure_reason",
         "original_name",
         "size",
         "duration",
@@ -297,7 +296,7 @@ class RecordingAdmin(OrganizerScopedAdmin):
             return [(None, {"fields": ["session", "video"]})]
         return [
             (None, {"fields": ["session", "source", "original_name", "created_by", "created_at"]}),
-            ("Processing", {"fields": ["status", "progress_bar", "failure_reason", "ready_at"]}),
+            ("Processing", {"fields": ["progress_bar", "ready_at"]}),
             ("Video", {"fields": ["duration", "dimensions", "size", "renditions", "poster"]}),
         ]
 
@@ -472,7 +471,7 @@ class RecordingAdmin(OrganizerScopedAdmin):
     def event(self, obj: Recording) -> str:
         return str(obj.session.event)
 
-    @admin.display(description="Progress")
+    @admin.display(description="Status")
     def progress_bar(self, obj: Recording) -> str:
         if obj.pk is None:
             return "—"
@@ -485,10 +484,6 @@ class RecordingAdmin(OrganizerScopedAdmin):
     @admin.display(description="Progress")
     def progress_summary(self, obj: Recording) -> str:
         return progress_html(obj)
-
-    @admin.display(description="Why it failed")
-    def failure_reason(self, obj: Recording) -> str:
-        return obj.error if obj.status == RecordingStatus.FAILED else "—"
 
     @admin.display(description="Duration", ordering="duration_seconds")
     def duration(self, obj: Recording) -> str:
