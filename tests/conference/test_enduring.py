@@ -313,6 +313,9 @@ def test_verify_and_transcript_show_enduring_material(client, media_root):
         activity.expiry_date.isoformat(),
     )
     assert data["enduring_material"]["event"] == event.title
+    page = client.get(reverse("cme-verify", args=[certificate.code])).content.decode()
+    assert f"enduring material of {event.title}" in page
+    assert f"released {activity.release_date.isoformat()}" in page
     assert rows[1][0] == "Heart failure update (on demand)"
     assert rows[1][2:4] == [activity.release_date.isoformat(), activity.expiry_date.isoformat()]
     assert rows[1][-1] == "Enduring material"
