@@ -361,12 +361,16 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
 
 
 def _enduring_reasons(user, event: Event) -> list[str]:
-    """Sessions left out of the live credit because their recording was claimed."""
+    """Sessions the learner attended live that are left out of the live credit because their
+    recording was claimed."""
     from conference.services.enduring import sessions_claimed_as_enduring
 
     ids = sessions_claimed_as_enduring(user, event)
+    attended = AttendanceEvent.objects.filter(user=user, session_id__in=ids)
     titles = (
-        Session.objects.filter(pk__in=ids).order_by("starts_at").values_list("title", flat=True)
+        Session.objects.filter(pk__in=attended.values("session_id"))
+        .order_by("starts_at")
+        .values_list("title", flat=True)
     )
     return [
         f"“{title}” is not counted: you claimed its recording as enduring material."
