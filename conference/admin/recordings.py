@@ -111,6 +111,10 @@ class RecordingUploadForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.probe_result = None
+        limit = settings.RECORDING_MAX_UPLOAD_BYTES
+        self.fields["video"].widget.attrs.update(
+            {"data-max-bytes": limit, "data-too-large": ingest.too_large_message(limit)}
+        )
         self.fields[
             "video"
         ].help_text += f" Up to {ingest.describe_limit(settings.RECORDING_MAX_UPLOAD_BYTES)}."
@@ -253,15 +257,12 @@ class CaptionInline(ScopedInlineMixin, admin.TabularInline):
 class RecordingAdmin(OrganizerScopedAdmin):
     organizer_lookup = "session__event__organizer"
     list_display = [
-        "__str__",
+        "label",
         "session",
-        "event",
-        "status",
         "progress_summary",
         "duration",
         "size",
         "renditions",
-        "created_at",
     ]
     list_filter = ["status", "source", ("session__event", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["session__event"]
@@ -287,7 +288,7 @@ class RecordingAdmin(OrganizerScopedAdmin):
     ]
 
     class Media:
-        js = ["admin/recordings-progress.js"]
+        js = ["admin/recordings-progress.js", "admin/recordings-upload.js"]
 
     # --- pages
 
@@ -467,6 +468,10 @@ class RecordingAdmin(OrganizerScopedAdmin):
 
     # --- columns and fields
 
+    @admin.display(description="Recording", ordering="pk")
+    def label(self, obj: Recording) -> str:
+        return f"#{obj.pk} {obj.original_name or obj.get_source_display()}"
+
     @admin.display(description="Event", ordering="session__event__title")
     def event(self, obj: Recording) -> str:
         return str(obj.session.event)
@@ -481,7 +486,7 @@ class RecordingAdmin(OrganizerScopedAdmin):
             url = reverse(f"admin:{info}_status", args=[obj.pk])
         return progress_html(obj, status_url=url)
 
-    @admin.display(description="Progress")
+    @admin.display(description="Status", ordering="status")
     def progress_summary(self, obj: Recording) -> str:
         return progress_html(obj)
 

@@ -7,6 +7,7 @@ import pytest
 from conference.models import Recording, RecordingStatus
 from tests.e2e.conftest import PageErrors, _logged_in_context
 from tests.factories import EventFactory, MembershipFactory, SessionFactory
+from tests.recording_support import make_test_video, needs_ffmpeg
 
 pytestmark = pytest.mark.browser
 
@@ -76,3 +77,82 @@ def test_progress_bar_follows_processing_without_reload(
         assert shot and [e for e in errors if "Failed to load resource" not in e] == []
     finally:
         context.close()
+
+
+@pytest.fixture
+def uploading(transactional_db, settings, tmp_path):
+    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+    session = SessionFactory(title="ECG pitfalls every clinician should know")
+    staff = MembershipFactory(organizer=session.event.organizer).user
+    return {"session": session, "staff": staff, "root": settings.RECORDINGS_ROOT}
+
+
+@pytest.fixture
+def add_page(chromium, live_server, uploading):
+    errors = PageErrors(websocket_expected=False)
+    context = _logged_in_context(chromium, live_server, uploading["staff"])
+    page = errors.attach(context.new_page())
+    posts = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    page.goto(
+        f"{live_server.url}/admin/conference/recording/add/?session={uploading['session'].pk}"
+    )
+    yield page, posts
+    context.close()
+
+
+@needs_ffmpeg
+def test_upload_in_the_browser_shows_progress_and_opens_the_recording(
+    add_page, uploading, tmp_path, screenshots
+):
+    page, posts = add_page
+    clip = make_test_video(tmp_path / "keynote.mp4", seconds=2, size="320x180")
+
+    page.set_input_files("input[name=video]", str(clip))
+    page.click("input[name=_save]")
+    page.wait_for_url("**/change/", timeout=TIMEOUT)
+    message = page.locator("ul.messagelist li")
+    message.wait_for(timeout=TIMEOUT)
+
+    recording = Recording.objects.get()
+    assert (recording.session, recording.original_name) == (uploading["session"], "keynote.mp4")
+    assert (uploading["root"] / str(recording.pk) / "source" / "video").is_file()
+    assert message.inner_text() == "“keynote.mp4” was uploaded and is queued for processing."
+    assert page.locator(".recording-progress-status").inner_text() == "Queued for processing"
+    assert len(posts) == 1
+    page.screenshot(path=str(Path(screenshots) / "admin-recording-uploaded.png"), full_page=True)
+
+
+def test_upload_in_the_browser_over_the_limit_is_refused_before_sending(
+    add_page, uploading, tmp_path, settings, live_server
+):
+    page, posts = add_page
+    settings.RECORDING_MAX_UPLOAD_BYTES = 2048
+    page.reload()
+    big = tmp_path / "big.mp4"
+    big.write_bytes(b"\0" * 10_000)
+
+    page.set_input_files("input[name=video]", str(big))
+    page.click("input[name=_save]")
+
+    error = page.locator(".recording-upload-error")
+    error.wait_for(timeout=TIMEOUT)
+    assert error.inner_text() == "The file is larger than the limit of 2 KB."
+    assert (posts, Recording.objects.count()) == ([], 0)
+
+
+@needs_ffmpeg
+def test_upload_in_the_browser_of_an_image_shows_the_servers_reason(add_page, uploading, tmp_path):
+    from PIL import Image
+
+    page, posts = add_page
+    picture = tmp_path / "slides.mp4"
+    Image.new("RGB", (64, 48), "teal").save(picture, format="PNG")
+
+    page.set_input_files("input[name=video]", str(picture))
+    page.click("input[name=_save]")
+
+    page.locator(".errorlist").first.wait_for(timeout=TIMEOUT)
+    assert page.locator(".errorlist").first.inner_text() == "This is a still image, not a video."
+    assert (len(posts), Recording.objects.count()) == (1, 0)
+    assert list((uploading["root"] / ".uploads").iterdir()) == []
