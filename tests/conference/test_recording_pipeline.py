@@ -498,7 +498,7 @@ def test_worker_killed_mid_transcode_then_redelivered_publishes_once(
 ):
     queue = f"test-media-{uuid.uuid4().hex[:10]}"
     settings.CELERY_MEDIA_QUEUE = queue
-    source = make_test_video(tmp_path / "long.mp4", seconds=12, size="1280x720")
+    source = make_test_video(tmp_path / "long.mp4", seconds=8, size="1280x720")
     recording = recording_with_source(source)
     worker = _start_worker(queue, recordings_root, tmp_path / "worker.log")
     rows = Recording.objects.filter(pk=recording.pk)
@@ -546,4 +546,4 @@ def test_worker_killed_mid_transcode_then_redelivered_publishes_once(
         assert all(
             (playlist.parent / s.uri).is_file() for s in transcode.read_media_playlist(playlist)
         )
-        assert abs(playlist_duration(playlist) - Decimal(12)) < Decimal("0.15")
+        assert abs(playlist_duration(playlist) - Decimal(8)) < Decimal("0.15")
