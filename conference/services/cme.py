@@ -837,7 +837,7 @@ def _mail_ready(certificates: list[Certificate]) -> None:
     for certificate in certificates:
         claim = certificate.claim
         base = certificate.verify_url.split("/verify/")[0]
-        page = base + reverse("cme:event", kwargs={"event_slug": claim.event.slug})
+        page = base + _claim_page(claim)
         messages.append(
             (
                 f"Your CME certificate for {claim.event.title} is ready",
@@ -851,6 +851,13 @@ def _mail_ready(certificates: list[Certificate]) -> None:
         send_mass_mail(messages)
     except OSError:
         logger.exception("certificates ready: the e-mails could not be sent")
+
+
+def _claim_page(claim: Claim) -> str:
+    """Where the learner finds the claim: the enduring activity's page or My CME of the event."""
+    if claim.enduring_id:
+        return reverse("cme:enduring", kwargs={"activity_id": claim.enduring_id})
+    return reverse("cme:event", kwargs={"event_slug": claim.event.slug})
 
 
 def certificate_file(certificate: Certificate) -> Path | None:

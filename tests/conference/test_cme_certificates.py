@@ -523,3 +523,29 @@ def test_issue_certificate_skips_one_another_worker_holds(media_root):
 
     held.refresh_from_db()
     assert held.status == CertificateStatus.QUEUED
+
+
+@pytest.mark.django_db
+def test_issue_certificate_email_for_enduring_claim_links_the_activity(
+    media_root, mailoutbox, django_capture_on_commit_callbacks
+):
+    from conference.services import enduring, posttests
+    from tests.conference.posttest_support import (
+        answers,
+        make_enduring,
+        ready_recording,
+        registered_learner,
+    )
+
+    event, session = make_event()
+    activity = make_enduring(session)
+    ready_recording(session)
+    user = registered_learner(event)
+    posttests.submit_attempt(user, activity.post_test, answers(activity.post_test), number=1)
+    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cme.issue_certificate(claim.pk)
+
+    (message,) = mailoutbox
+    assert f"/cme/enduring/{activity.pk}/" in message.body
