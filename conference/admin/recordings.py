@@ -530,6 +530,15 @@ class SessionRecordingInline(ScopedInlineMixin, admin.TabularInline):
     template = "admin/conference/recording/session_inline.html"
     verbose_name_plural = "Recordings"
 
+    def has_view_permission(self, request, obj=None):
+        """Only on a session's page: the add page posts no data for this inline."""
+        return obj is not None and super().has_view_permission(request, obj)
+
+    def get_queryset(self, request):
+        # the formset narrows this to the session, whose page the parent admin has scoped
+        queryset = Recording.objects.order_by("-created_at")
+        return queryset if self._parent_admin().has_view_permission(request) else queryset.none()
+
     def has_add_permission(self, request, obj=None):
         return False
 
