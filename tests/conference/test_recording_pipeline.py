@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from PIL import Image
@@ -323,6 +324,30 @@ def test_process_recording_deleted_mid_run_leaves_no_folder(
     result = pipeline.process_recording(recording.pk)
 
     assert (result, paths.recording_root(recording).exists()) == (None, False)
+
+
+@pytest.mark.django_db
+def test_process_recording_soft_time_limit_kills_ffmpeg_and_fails(
+    recordings_root, videos, monkeypatch, settings
+):
+    settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 600
+    recording = recording_with_source(videos["720p"])
+    running = []
+
+    def time_is_up(self, seconds):
+        running.extend(_ffmpeg_writing_into(recordings_root))
+        raise SoftTimeLimitExceeded
+
+    monkeypatch.setattr(pipeline.ProgressReporter, "transcoded", time_is_up)
+
+    result = pipeline.process_recording(recording.pk)
+
+    assert (result.status, result.error) == (
+        "failed",
+        "Processing took longer than the 600 s allowed.",
+    )
+    assert (len(running), _ffmpeg_writing_into(recordings_root)) == (1, [])
+    assert folders(paths.recording_root(recording)) == ["source"]
 
 
 @pytest.mark.django_db
