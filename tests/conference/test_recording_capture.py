@@ -5,11 +5,16 @@ loopback (tests/conference/capture_support.py), and the capture code's own ffmpe
 """
 
 import datetime as dt
+import os
+import signal
+import subprocess
 import time
+import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.utils import timezone
 
 from conference.capture_tasks import capture_recording
@@ -23,6 +28,7 @@ from tests.conference.capture_support import LiveHlsStream, closed_port
 from tests.factories import SessionFactory
 from tests.recording_support import needs_ffmpeg
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_URL = "http://stage:s3cret-pass@127.0.0.1:{port}/live/main.m3u8?token=t0ken-abc"
 
 
@@ -163,8 +169,7 @@ def test_beat_schedule_sends_schedule_captures_every_minute():
     assert entry["task"] == schedule_captures_task.name
     assert (entry["schedule"], entry["options"]["queue"]) == (60.0, "default")
     assert project_app.conf.beat_schedule == BEAT_SCHEDULE
-    assert project_app.conf.beat_schedule_filename.endswith("/celerybeat-schedule")
-    assert "/var/" in project_app.conf.beat_schedule_filename
+    assert project_app.conf.beat_schedule_filename == str(settings.DATA_DIR / "celerybeat-schedule")
 
 
 # --- URLs and chunk files -----------------------------------------------------------------
@@ -278,30 +283,94 @@ def test_capture_unreachable_stream_fails_after_window_without_credentials(recor
     assert session.recordings.count() == 1
 
 
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition, *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def _capture_worker(tmp_path: Path, recordings_root: Path) -> subprocess.Popen:
+    """`celery worker -Q capture` in a process of its own, on a file-system broker in tmp_path."""
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "conference.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "MEDVENUE_DATA_DIR": str(tmp_path),
+        "RECORDINGS_ROOT": str(recordings_root),
+        "RECORDING_CAPTURE_MARGIN_SECONDS": "0",
+    }
+    env.pop("REDIS_URL", None)
+    command = [ROOT / ".venv/bin/celery", "-A", "conference", "worker", "--pool", "prefork"]
+    command += ["-l", "info", "--concurrency", "1", "-Q", capture.CAPTURE_QUEUE, "--without-gossip"]
+    command += ["--without-mingle", "--hostname", f"capture-{uuid.uuid4().hex[:8]}@%h"]
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - the process keeps it
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+
+
 @pytest.mark.postgres
 @needs_ffmpeg
 @pytest.mark.django_db(transaction=True)
-def test_capture_through_real_worker_records_and_queues(
-    live_stream, recordings_root, settings, tmp_path, restore_default_app
+def test_capture_worker_killed_mid_chunk_continues_in_a_new_chunk(
+    live_stream, recordings_root, tmp_path, restore_default_app
 ):
-    settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 60
-    celery_app = create_app(broker_url="filesystem://", broker_dir=tmp_path / "broker")
-    session = _session_now(5, stream_url=live_stream.url)
-    with start_worker(
-        celery_app, perform_ping_check=False, queues=[capture.CAPTURE_QUEUE], shutdown_timeout=20
-    ):
+    """A real worker; its pool process is killed while ffmpeg records. The task comes back
+    (acks late), records the rest into the next chunk file, and both are joined."""
+    create_app(broker_url="filesystem://", broker_dir=tmp_path / "broker")  # the worker's broker
+    worker = _capture_worker(tmp_path, recordings_root)
+    try:
+        session = _session_now(60, stream_url=live_stream.url)
         [recording] = capture.schedule_captures()  # sends the task once this commits (now)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            recording.refresh_from_db()
-            if recording.status not in capture.OPEN_STATUSES:
-                break
-            time.sleep(0.2)
+        first = capture.chunk_folder(recording) / "chunk_00000.ts"
+        assert _wait_for(lambda: first.exists() and first.stat().st_size > 0, timeout=30)
+        [pool] = _children(worker.pid)
+        recorders = _children(pool)
+        os.kill(pool, signal.SIGKILL)
+        recorders_stopped = _wait_for(lambda: not any(map(_alive, recorders)), timeout=5)
+        # The session ends early; the task comes back after the worker's 10 s lost-worker wait.
+        session.ends_at = timezone.now() + dt.timedelta(seconds=14)
+        session.save()
+        assert _wait_for(
+            lambda: Recording.objects.get(pk=recording.pk).status not in capture.OPEN_STATUSES,
+            timeout=40,
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    log = (tmp_path / "worker.log").read_text()
 
+    recording.refresh_from_db()
+    duration = probe(recordings_root / str(recording.pk) / recording.source_path).duration
     assert (recording.session, recording.status, recording.error) == (
         session,
         RecordingStatus.QUEUED,
         "",
     )
-    duration = probe(recordings_root / str(recording.pk) / recording.source_path).duration
-    assert Decimal("3.5") <= duration <= Decimal("7.5"), duration
+    assert (len(recorders), recorders_stopped) == (1, True)  # ffmpeg died with its worker
+    assert f"Capture {recording.pk} joined from 2 chunk(s) and queued" in log
+    assert Decimal("2") <= duration <= Decimal("24"), duration

@@ -236,9 +236,9 @@ def _capture_or_finish(recording: Recording, *, now: Callable[[], datetime]) -> 
 
 
 def _follow_session(recording: Recording) -> None:
-    """A session that runs longer (its end moved later) is captured to its new end."""
+    """A session whose end moved (it overran, or ends early) is captured to its new end."""
     _, ends_at = capture_window(recording.session)
-    if ends_at > recording.capture_ends_at:
+    if ends_at != recording.capture_ends_at:
         recording.capture_ends_at = ends_at
         recording.save(update_fields=["capture_ends_at", "updated_at"])
 
@@ -337,7 +337,8 @@ def ffmpeg_capture_command(url: str, path: Path, *, seconds: float) -> list[str]
     # Start at the live edge: the chunk before ended there (a new capture starts there anyway).
     command += ["-live_start_index", "-1", "-i", url]
     command += ["-map", "0:v?", "-map", "0:a?", "-c", "copy", "-t", f"{seconds:.0f}"]
-    return [*command, "-f", "mpegts", str(path)]
+    # Every packet reaches the file at once: a killed worker loses nothing already received.
+    return [*command, "-flush_packets", "1", "-f", "mpegts", str(path)]
 
 
 def run_ffmpeg(
