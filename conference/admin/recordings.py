@@ -531,8 +531,10 @@ class SessionRecordingInline(ScopedInlineMixin, admin.TabularInline):
     verbose_name_plural = "Recordings"
 
     def has_view_permission(self, request, obj=None):
-        """Only on a session's page: the add page posts no data for this inline."""
-        return obj is not None and super().has_view_permission(request, obj)
+        """Shown on a session's page only, and only when reading it: session forms post
+        nothing for this read-only list, so it must not take part in their validation."""
+        shown = obj is not None and request.method in ("GET", "HEAD")
+        return shown and super().has_view_permission(request, obj)
 
     def get_queryset(self, request):
         # the formset narrows this to the session, whose page the parent admin has scoped

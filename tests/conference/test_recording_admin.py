@@ -584,3 +584,18 @@ def test_uploads_folder_keeps_no_stale_partial_files(root):
     assert ingest.remove_stale_uploads() == 1
     assert sorted(p.name for p in folder.iterdir()) == ["upload-new.part"]
     shutil.rmtree(folder)
+
+
+def test_session_form_post_needs_no_data_for_the_recordings_list(alpha, root):
+    make_recording(alpha, root, original_name="keynote.mp4")
+    client = Client()
+    client.force_login(alpha.staff)
+
+    response = client.post(
+        f"/admin/conference/session/{alpha.session.pk}/change/", {"event": alpha.event.pk}
+    )
+
+    assert response.status_code == 200
+    assert response.context["inline_admin_formsets"] == []
+    assert "ManagementForm" not in response.content.decode()
+    assert "title" in response.context["adminform"].form.errors
