@@ -190,6 +190,29 @@ def test_redact_url_drops_credentials_and_query(url, shown):
     assert capture.redact_url(url) == shown
 
 
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        (
+            "https://u:pw@cdn.example.org/live.m3u8?token=t0ken-abc: Server returned 404 Not Found",
+            "Server returned 404 Not Found",
+        ),
+        (
+            "[https @ 0x55d0c2a0] Opening 'https://cdn.example.org/s5.ts?sig=zz9' failed\n"
+            "Immediate exit requested",
+            "Opening 'https://cdn.example.org/s5.ts?...' failed",
+        ),
+        ("", "ffmpeg exited with code 1"),
+    ],
+)
+def test_read_error_gives_last_reason_without_secrets(output, reason):
+    url = "https://u:pw@cdn.example.org/live.m3u8?token=t0ken-abc"
+
+    assert capture.read_error(url, output, 1) == (
+        f"The stream at https://cdn.example.org/live.m3u8?... could not be read: {reason}"
+    )
+
+
 def test_chunk_seconds_leave_room_below_the_task_limit(settings):
     settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 3600
     long_limit = capture.chunk_seconds()

@@ -64,6 +64,7 @@ STOP_GRACE_SECONDS = 10
 READ_TIMEOUT_SECONDS = 15
 # What ffmpeg says when we stop it: not a reason.
 STOP_MESSAGES = ("Immediate exit requested", "Exiting normally", "received signal")
+ANY_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"]+", re.IGNORECASE)
 LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\] ")
 OPEN_STATUSES = (RecordingStatus.SCHEDULED, RecordingStatus.CAPTURING)
 
@@ -413,10 +414,11 @@ def read_error(url: str, output: str, returncode: int) -> str:
     ]
     reason = lines[-1] if lines else f"ffmpeg exited with code {returncode}"
     reason = LOG_PREFIX.sub("", reason)  # "[tcp @ 0x55d0c2a0] "
-    reason = reason.replace(f"{url}: ", "").replace(url, redact_url(url))
+    reason = reason.replace(f"{url}: ", "")
+    reason = ANY_URL.sub(lambda match: redact_url(match.group()), reason)
     parts = urlsplit(url)
-    for secret in (parts.password, parts.username, parts.query):
-        if secret:
+    for secret in (parts.password, parts.query):
+        if secret and len(secret) >= 6:  # a secret printed outside a URL (shorter: mangles text)
             reason = reason.replace(secret, "...")
     return f"The stream at {redact_url(url)} could not be read: {reason}"
 
