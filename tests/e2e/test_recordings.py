@@ -17,7 +17,8 @@ from venues.demo import build_demo_venue
 pytestmark = [pytest.mark.browser, needs_ffmpeg]
 
 TIMEOUT = 60_000
-CHAPTERS = ((0.0, "Welcome and objectives"), (3.0, "Case discussion"), (6.0, "Take-home points"))
+CHAPTERS = ((0.0, "Welcome and objectives"), (5.0, "Case discussion"), (10.0, "Take-home points"))
+SECONDS = 20
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def watching(transactional_db, settings, tmp_path):
     settings.RECORDINGS_ROOT = tmp_path / "recordings"
     event = EventFactory(slug="cardiology-2026", title="Cardiology Congress 2026")
     session = SessionFactory(event=event, title="Heart failure in 2026: what changed")
-    recording = publish_test_recording(session, seconds=8, chapters=CHAPTERS)
+    recording = publish_test_recording(session, seconds=SECONDS, chapters=CHAPTERS)
     user = RegistrationFactory(event=event).user
     return {"event": event, "recording": recording, "user": user}
 
@@ -63,16 +64,16 @@ def test_recording_plays_seeks_by_chapter_and_lists_captions(
 
     page.click("#player-toggle")
     page.wait_for_function(
-        "document.getElementById('player-video').currentTime > 1.2", timeout=TIMEOUT
+        "document.getElementById('player-video').currentTime > 2", timeout=TIMEOUT
     )
     assert page.evaluate("document.getElementById('player-video').paused") is False
 
     page.click("button.chapter >> text=Take-home points")
     page.wait_for_function(
-        "document.getElementById('player-video').currentTime >= 6", timeout=TIMEOUT
+        "document.getElementById('player-video').currentTime >= 10", timeout=TIMEOUT
     )
     page.wait_for_selector(
-        "button.chapter[aria-current='true'][data-start='6.000']", timeout=TIMEOUT
+        "button.chapter[aria-current='true'][data-start='10.000']", timeout=TIMEOUT
     )
     assert page.locator("button.chapter[aria-current='true']").count() == 1
 
@@ -132,7 +133,7 @@ def hall_after_session(transactional_db, settings, tmp_path):
         starts_at=moment - dt.timedelta(hours=2),
         ends_at=moment - dt.timedelta(hours=1),
     )
-    recording = publish_test_recording(session, seconds=8, chapters=CHAPTERS)
+    recording = publish_test_recording(session, seconds=SECONDS, chapters=CHAPTERS)
     user = RegistrationFactory(event=event).user
     url = reverse("venue:hall", kwargs={"event_slug": event.slug, "hall_slug": "auditorium"})
     return {"recording": recording, "user": user, "url": url}
