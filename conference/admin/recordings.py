@@ -452,7 +452,7 @@ class RecordingAdmin(OrganizerScopedAdmin):
     def reprocess(self, request, queryset):
         queued, skipped = 0, []
         with transaction.atomic():
-            for recording in queryset.select_for_update():
+            for recording in queryset.select_for_update(of=("self",)):
                 source = paths.source_file(recording)
                 if recording.status in BUSY_STATUSES:
                     skipped.append(f"{recording} (already {recording.get_status_display()})")
