@@ -140,7 +140,7 @@ def hall_after_session(transactional_db, settings, tmp_path):
 
 
 def test_hall_screen_plays_the_recording_after_the_session(
-    chromium_autoplay, live_server, hall_after_session, screenshots
+    chromium_autoplay, live_server, hall_after_session, screenshots, axe
 ):
     errors = PageErrors()
     context = _logged_in_context(chromium_autoplay, live_server, hall_after_session["user"])
@@ -161,6 +161,7 @@ def test_hall_screen_plays_the_recording_after_the_session(
         )
         page.wait_for_timeout(300)
         page.screenshot(path=str(Path(screenshots) / "recording-in-hall.png"))
+        assert axe(page) == []
         _leave(page)
         assert errors == []
     finally:
