@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -304,6 +305,32 @@ def test_capture_unreachable_stream_fails_after_window_without_credentials(recor
     assert "s3cret" not in recording.error + recording.original_name
     assert "t0ken" not in recording.error + recording.original_name
     assert session.recordings.count() == 1
+
+
+@pytest.mark.postgres
+@needs_ffmpeg
+@pytest.mark.django_db(transaction=True)
+def test_capture_session_deleted_mid_chunk_stops_ffmpeg_and_removes_files(
+    live_stream, recordings_root, monkeypatch
+):
+    monkeypatch.setattr(capture, "PROGRESS_EVERY_SECONDS", 0.5)
+    session = _session_now(60, stream_url=live_stream.url)
+    recording = capture.schedule_capture(session)
+    outcomes = []
+    runner = threading.Thread(target=lambda: outcomes.append(capture_recording(recording.pk)))
+    runner.start()
+    first = capture.chunk_folder(recording) / "chunk_00000.ts"
+    recorded = _wait_for(lambda: first.exists() and first.stat().st_size > 0, timeout=20)
+    recorders = [pid for pid in _children(os.getpid()) if pid != live_stream.encoder.pid]
+    session.delete()
+    started = time.monotonic()
+    runner.join(timeout=20)
+    stopped_after = time.monotonic() - started
+
+    assert (recorded, outcomes, stopped_after < 5) == (True, ["chunk"], True)
+    assert (len(recorders), any(map(_alive, recorders))) == (1, False)
+    assert capture_recording(recording.pk) == capture.CaptureOutcome.GONE
+    assert list(recordings_root.iterdir()) == []
 
 
 def _children(pid: int) -> list[int]:

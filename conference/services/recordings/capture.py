@@ -292,12 +292,13 @@ def record_chunk(
 ) -> str:
     """Record the stream until `deadline`, reconnecting with backoff while it is down.
 
-    Returns the last error when the stream could not be read at some point (else "").
+    Stops early when the recording is deleted or no longer capturing. Returns the last error
+    when the stream could not be read at some point (else "").
     """
     url = recording.session.stream_url
     error = ""
     delay = RETRY_FIRST_SECONDS
-    while now() < deadline:
+    while now() < deadline and still_capturing(recording.pk):
         path = next_chunk_path(recording)
         attempt = run_ffmpeg(url, path, deadline=deadline, now=now, on_tick=_touch(recording))
         if path.exists() and path.stat().st_size > 0:
@@ -314,10 +315,17 @@ def record_chunk(
     return error
 
 
-def _touch(recording: Recording) -> Callable[[datetime], None]:
-    def touch(at: datetime) -> None:
+def still_capturing(recording_id: int) -> bool:
+    return Recording.objects.filter(pk=recording_id, status__in=OPEN_STATUSES).exists()
+
+
+def _touch(recording: Recording) -> Callable[[datetime], bool]:
+    """Write progress on the row; False when the row is gone or no longer capturing."""
+
+    def touch(at: datetime) -> bool:
         progress = window_progress(recording, now=at)
-        Recording.objects.filter(pk=recording.pk).update(progress=progress, updated_at=at)
+        rows = Recording.objects.filter(pk=recording.pk, status__in=OPEN_STATUSES)
+        return rows.update(progress=progress, updated_at=at) > 0
 
     return touch
 
@@ -348,7 +356,7 @@ def run_ffmpeg(
     *,
     deadline: datetime,
     now: Callable[[], datetime] = timezone.now,
-    on_tick: Callable[[datetime], None] | None = None,
+    on_tick: Callable[[datetime], bool] | None = None,
 ) -> Attempt:
     """Run one ffmpeg capture until `deadline` (then stop it with SIGINT, as Ctrl-C would)."""
     # `-t` is a backstop only: the wall clock ends the capture, and the parent-death signal
@@ -381,16 +389,19 @@ def _wait_until(
     *,
     deadline: datetime,
     now: Callable[[], datetime],
-    on_tick: Callable[[datetime], None] | None,
+    on_tick: Callable[[datetime], bool] | None,
 ) -> bool:
-    """Wait for `process` to end or the deadline; True when the deadline came first."""
+    """Wait for `process` to end or the deadline; True when it has to be stopped.
+
+    `on_tick` runs every PROGRESS_EVERY_SECONDS; when it returns False, the wait ends early.
+    """
     while (remaining := (deadline - now()).total_seconds()) > 0:
         try:
             process.wait(timeout=min(remaining, PROGRESS_EVERY_SECONDS))
             return False
         except subprocess.TimeoutExpired:
-            if on_tick:
-                on_tick(now())
+            if on_tick and not on_tick(now()):
+                return True
     return process.poll() is None
 
 
