@@ -349,6 +349,16 @@ class RecordingAdmin(OrganizerScopedAdmin):
 
     def caption_change_view(self, request, object_id, form_url="", extra_context=None):
         """The change page, whose caption uploads are held in memory up to their limit only."""
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if request.method == "POST" and (
+            not declared.isdigit() or int(declared) > CAPTION_REQUEST_LIMIT
+        ):
+            self.message_user(
+                request,
+                "Nothing was saved: the upload is too large (caption files are at most 2 MB).",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
         request.upload_handlers = [CaptionUploadHandler(request)]
         return csrf_protect(self.change_view)(request, object_id, form_url, extra_context)
 

@@ -20,6 +20,7 @@ from tests.recording_support import make_test_video, needs_ffmpeg
 
 ADD_URL = "/admin/conference/recording/add/"
 LIST_URL = "/admin/conference/recording/"
+QUERIES_FOR_CHANGELIST = 12  # the same for 1 and 3 rows: no query per row
 
 
 def change_url(recording: Recording, action: str = "change") -> str:
@@ -599,3 +600,35 @@ def test_session_form_post_needs_no_data_for_the_recordings_list(alpha, root):
     assert response.context["inline_admin_formsets"] == []
     assert "ManagementForm" not in response.content.decode()
     assert "title" in response.context["adminform"].form.errors
+
+
+def test_change_page_post_over_the_caption_limit_saves_nothing(alpha, root, settings):
+    recording = make_recording(alpha, root)
+    client = Client()
+    client.force_login(alpha.staff)
+    huge = b"WEBVTT\n\n" + b"x" * (26 * 1024 * 1024)
+
+    response = client.post(
+        change_url(recording),
+        caption_post(recording, [{"language": "en", "label": "English", "file": vtt_file(huge)}]),
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(change_url(recording), 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was saved: the upload is too large (caption files are at most 2 MB)."
+    ]
+    assert not RecordingCaption.objects.exists()
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_changelist_queries_do_not_grow_with_rows(alpha, root, rows, django_assert_num_queries):
+    for _ in range(rows):
+        make_recording(alpha, root, status=RecordingStatus.PROCESSING, progress=10)
+    client = Client()
+    client.force_login(alpha.staff)
+
+    with django_assert_num_queries(QUERIES_FOR_CHANGELIST):
+        response = client.get(LIST_URL)
+
+    assert len(response.context["cl"].result_list) == rows
