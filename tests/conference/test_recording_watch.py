@@ -608,3 +608,21 @@ def test_pipeline_output_is_served_with_every_uri_signed(world, tmp_path):
         assert (first.status_code, first["Content-Type"]) == (200, "video/mp2t")
     html = client.get(_detail(recording)).content.decode()
     assert 'class="chapter"' in html and "poster.jpg" in html
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-9", (0, 9)),
+        ("bytes=90-", (90, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=95-200", (95, 99)),
+        ("bytes=100-", None),
+        ("bytes=9-3", None),
+        ("bytes=-", None),
+        ("bytes=0-1,5-6", None),
+        ("items=0-9", None),
+    ],
+)
+def test_parse_range_single_ranges_only(header, expected):
+    assert serving.parse_range(header, 100) == expected

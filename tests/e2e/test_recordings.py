@@ -98,6 +98,11 @@ def test_recording_plays_seeks_by_chapter_and_lists_captions(
     page.keyboard.press("ArrowLeft")
     after = page.evaluate("document.getElementById('player-video').currentTime")
     assert after == pytest.approx(max(before - 5, 0), abs=0.3)
+    page.keyboard.press("c")
+    assert page.evaluate(
+        "[...document.getElementById('player-video').textTracks].every((t) => t.mode !== 'showing')"
+    )
+    assert page.input_value("#player-captions") == ""
 
     # Pausing sent the played spans: the server kept them as evidence.
     page.wait_for_function("window.medvenue.player.heartbeats.sent > 0", timeout=TIMEOUT)
