@@ -115,9 +115,7 @@ class RecordingUploadForm(forms.ModelForm):
         self.fields["video"].widget.attrs.update(
             {"data-max-bytes": limit, "data-too-large": ingest.too_large_message(limit)}
         )
-        self.fields[
-            "video"
-        ].help_text += f" Up to {ingest.describe_limit(settings.RECORDING_MAX_UPLOAD_BYTES)}."
+        self.fields["video"].help_text += f" Up to {ingest.describe_limit(limit)}."
 
     def clean_video(self):
         handler = self.upload_handler
