@@ -144,9 +144,12 @@ def media(
         path = serving.published_file(recording, full_name)
     except serving.NotServable:
         raise Http404("No such file in this recording.") from None
-    if is_playlist:
-        return _playlist(recording, watch, full_name, path)
-    return _file(request, path, serving.content_type(name))
+    try:
+        if is_playlist:
+            return _playlist(recording, watch, full_name, path)
+        return _file(request, path, serving.content_type(name))
+    except OSError:  # an older generation removed while we were serving it
+        raise Http404("No such file in this recording.") from None
 
 
 def _playlist(recording: Recording, watch: access.WatchToken, name: str, path) -> HttpResponse:
@@ -176,7 +179,10 @@ def caption(request: HttpRequest, recording_id: int, token: str, language: str) 
         path = serving.caption_file(recording, language)
     except serving.NotServable:
         raise Http404("This recording has no captions in that language.") from None
-    return _file(request, path, serving.content_type("x.vtt"))
+    try:
+        return _file(request, path, serving.content_type("x.vtt"))
+    except OSError:
+        raise Http404("This recording has no captions in that language.") from None
 
 
 def _file(request: HttpRequest, path, content_type: str) -> HttpResponse:
