@@ -164,6 +164,26 @@ def test_schedule_captures_resends_a_stalled_capture_once(
     assert recording.updated_at == later
 
 
+@pytest.mark.django_db
+def test_capture_session_moved_later_drops_capture_until_its_new_window(
+    recordings_root, django_capture_on_commit_callbacks
+):
+    session = _session_now(600, stream_url="https://cdn.example.org/live.m3u8")
+    recording = capture.schedule_capture(session)
+    session.starts_at += dt.timedelta(days=1)
+    session.ends_at += dt.timedelta(days=1)
+    session.save()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the folder goes on commit
+        outcome = capture_recording(recording.pk)
+    today = capture.schedule_captures()
+    tomorrow = capture.schedule_captures(now=session.starts_at)
+
+    assert (outcome, today, [r.session for r in tomorrow]) == ("postponed", [], [session])
+    assert Recording.objects.filter(session=session).count() == 1
+    assert not (recordings_root / str(recording.pk)).exists()
+
+
 def test_beat_schedule_sends_schedule_captures_every_minute():
     entry = BEAT_SCHEDULE["schedule-captures"]
 

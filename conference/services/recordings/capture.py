@@ -76,6 +76,7 @@ class CaptureOutcome:
     CHUNK = "chunk"  # recorded one chunk; the next task is on its way
     FINISHED = "finished"  # joined and queued for processing
     FAILED = "failed"  # nothing could be captured
+    POSTPONED = "postponed"  # the session moved later; the capture is dropped until then
 
 
 # --- Scheduling -----------------------------------------------------------------------------
@@ -222,12 +223,22 @@ def capture_next(recording_id: int, *, now: Callable[[], datetime] = timezone.no
 
 
 def _capture_or_finish(recording: Recording, *, now: Callable[[], datetime]) -> str:
-    recording.refresh_from_db()
+    try:
+        recording.refresh_from_db()
+    except Recording.DoesNotExist:
+        return CaptureOutcome.GONE
     if recording.status not in OPEN_STATUSES:
         return CaptureOutcome.NOT_CAPTURING
-    _follow_session(recording)
+    starts_at, ends_at = capture_window(recording.session)
+    if now() < starts_at:
+        return _postpone(recording)
+    _follow_session_end(recording, ends_at)
     deadline = min(recording.capture_ends_at, now() + timedelta(seconds=chunk_seconds()))
-    if now() >= recording.capture_ends_at or not recording.session.stream_url:
+    url = recording.session.stream_url
+    problem = url_problem(url) if url else ""
+    if problem:  # changed to a URL we do not read: end with what was captured
+        recording.error = problem
+    if now() >= recording.capture_ends_at or not url or problem:
         return finish_capture(recording)
     _set_capturing(recording, now=now())
     error = record_chunk(recording, deadline=deadline, now=now)
@@ -236,9 +247,20 @@ def _capture_or_finish(recording: Recording, *, now: Callable[[], datetime]) -> 
     return CaptureOutcome.CHUNK
 
 
-def _follow_session(recording: Recording) -> None:
+def _postpone(recording: Recording) -> str:
+    """The session moved later: with nothing captured yet, the capture is dropped and the
+    scheduler makes a new one when the new window opens; else it ends with what it has."""
+    if usable_chunks(recording):
+        return finish_capture(recording)
+    from conference.services.recordings import pipeline
+
+    logger.info("Capture %s dropped: its session now starts later", recording.pk)
+    pipeline.delete_recording(recording)
+    return CaptureOutcome.POSTPONED
+
+
+def _follow_session_end(recording: Recording, ends_at: datetime) -> None:
     """A session whose end moved (it overran, or ends early) is captured to its new end."""
-    _, ends_at = capture_window(recording.session)
     if ends_at != recording.capture_ends_at:
         recording.capture_ends_at = ends_at
         recording.save(update_fields=["capture_ends_at", "updated_at"])
