@@ -55,9 +55,10 @@ CHUNK_MARGIN_SECONDS = 120
 # inside its window has lost its task (worker gone, broker lost the message) and is sent again.
 PROGRESS_EVERY_SECONDS = 30
 STALE_SECONDS = 180
-# Reconnecting to a stream that is down: 2, 4, 8 ... seconds, at most 30.
+# Reconnecting to a stream that is down: 2, 4, 8 seconds, then every 10 (a stage stream that
+# comes back is recorded again within seconds).
 RETRY_FIRST_SECONDS = 2
-RETRY_MAX_SECONDS = 30
+RETRY_MAX_SECONDS = 10
 # ffmpeg gets this long to stop after SIGINT before it is killed.
 STOP_GRACE_SECONDS = 10
 # Socket read/write timeout for each HTTP request ffmpeg makes.
@@ -241,9 +242,7 @@ def _capture_or_finish(recording: Recording, *, now: Callable[[], datetime]) -> 
     if now() >= recording.capture_ends_at or not url or problem:
         return finish_capture(recording)
     _set_capturing(recording, now=now())
-    error = record_chunk(recording, deadline=deadline, now=now)
-    if error:
-        Recording.objects.filter(pk=recording.pk).update(error=error, updated_at=now())
+    record_chunk(recording, deadline=deadline, now=now)
     return CaptureOutcome.CHUNK
 
 
@@ -330,11 +329,18 @@ def record_chunk(
         if attempt.error:
             error = attempt.error
             logger.warning("Capture %s: %s", recording.pk, error)
+            _note_error(recording, error, at=now())
         pause = min(delay, (deadline - now()).total_seconds())
         if attempt.ended_by_itself and pause > 0:
             time.sleep(pause)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
     return error
+
+
+def _note_error(recording: Recording, error: str, *, at: datetime) -> None:
+    """Keep the stream's latest problem on the row while capturing (shown to the organizer)."""
+    rows = Recording.objects.filter(pk=recording.pk, status__in=OPEN_STATUSES)
+    rows.update(error=error, updated_at=at)
 
 
 def still_capturing(recording_id: int) -> bool:
