@@ -234,6 +234,23 @@ def test_read_error_gives_last_reason_without_secrets(output, reason):
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://cdn.example.org/live.m3u8", ""),
+        ("HTTP://cdn.example.org/live.m3u8", ""),
+        ("http://[::1/live.m3u8", "The stream URL is not a valid URL."),
+        (
+            "file:///etc/passwd",
+            "The stream at file:///etc/passwd cannot be captured: only http and https stream "
+            "URLs are supported.",
+        ),
+    ],
+)
+def test_url_problem_accepts_only_http_and_https(url, problem):
+    assert capture.url_problem(url) == problem
+
+
 def test_chunk_seconds_leave_room_below_the_task_limit(settings):
     settings.RECORDING_TASK_TIME_LIMIT_SECONDS = 3600
     long_limit = capture.chunk_seconds()

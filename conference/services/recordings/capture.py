@@ -175,8 +175,12 @@ def dispatch_capture(recording_id: int) -> None:
 
 def url_problem(url: str) -> str:
     """Why `url` cannot be captured, or "" when it can."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ALLOWED_SCHEMES or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return "The stream URL is not a valid URL."
+    if parts.scheme.lower() not in ALLOWED_SCHEMES or not hostname:
         return (
             f"The stream at {redact_url(url)} cannot be captured: only http and https stream "
             "URLs are supported."
