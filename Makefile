@@ -8,6 +8,9 @@ INSTALLED := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 DEMO_PASSWORD ?= medvenue-demo
+# The web server: uvicorn streams request bodies (a video upload never sits in memory) and
+# delivered more hall messages per second than daphne (docs/performance.md, docs/recordings.md).
+UVICORN_OPTIONS ?= --ws websockets-sansio --ws-per-message-deflate false --ws-max-size 16384 --timeout-graceful-shutdown 5
 
 # The settings a production deployment checks itself against (no server is contacted).
 DEPLOY_ENV := MEDVENUE_PRODUCTION=1 \
@@ -50,7 +53,7 @@ run: install frontend migrate seed static
 	@echo "Log in with a demo login above, password: $(DEMO_PASSWORD). Ctrl-C stops everything."
 	@echo
 	PORT=$(PORT) exec $(BIN)/python scripts/run.py \
-		"web=$(BIN)/daphne -b 127.0.0.1 -p $(PORT) conference.asgi:application" \
+		"web=$(BIN)/uvicorn conference.asgi:application --host 127.0.0.1 --port $(PORT) $(UVICORN_OPTIONS)" \
 		"worker=$(BIN)/celery -A conference worker -l info -Q default,media -n worker@%h" \
 		"capture=$(BIN)/celery -A conference worker -l info -Q capture -P threads -c 8 -n capture@%h" \
 		"beat=$(BIN)/celery -A conference beat -l info"
