@@ -51,6 +51,7 @@ run: install frontend migrate seed static
 	@echo
 	@echo "MedVenue: http://127.0.0.1:$(PORT)/   (health: http://127.0.0.1:$(PORT)/healthz)"
 	@echo "Log in with a demo login above, password: $(DEMO_PASSWORD). Ctrl-C stops everything."
+	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || echo "WARNING: ffmpeg/ffprobe not found: recordings cannot be uploaded or processed (apt-get install -y ffmpeg)."
 	@echo
 	PORT=$(PORT) exec $(BIN)/python scripts/run.py \
 		"web=$(BIN)/uvicorn conference.asgi:application --host 127.0.0.1 --port $(PORT) $(UVICORN_OPTIONS)" \
