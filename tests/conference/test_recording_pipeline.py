@@ -178,6 +178,37 @@ def test_process_recording_poster_and_thumbnails_are_images(processed):
 
 
 @pytest.mark.django_db
+def test_process_recording_rotated_phone_video_is_portrait(recordings_root, videos, tmp_path):
+    rotated = tmp_path / "phone.mp4"
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-i", videos["360p"], "-metadata:s:v:0", "rotate=90"),
+            *("-c", "copy", rotated),
+        ],
+        check=True,
+        timeout=30,
+    )
+    recording = recording_with_source(rotated)
+
+    result = pipeline.process_recording(recording.pk)
+
+    folder = _published(result)
+    entries = master_entries(folder / "master.m3u8")
+    segment = folder / "360p" / transcode.read_media_playlist(folder / "360p/index.m3u8")[0].uri
+    video = next(s for s in ffprobe_streams(segment) if s["codec_type"] == "video")
+    with Image.open(folder / "poster.jpg") as poster:
+        poster_size = poster.size
+    assert (result.width, result.height, poster_size) == (360, 640, (360, 640))
+    assert [a.get("RESOLUTION") for a, _ in entries] == ["360x640", None]
+    assert (video["width"], video["height"]) == (360, 640)
+
+
+def test_plan_renditions_without_picture_size_refused():
+    with pytest.raises(transcode.TranscodeError, match="no picture size"):
+        transcode.plan_renditions(_probed(0, 0))
+
+
+@pytest.mark.django_db
 def test_process_recording_small_silent_source_has_one_rendition(recordings_root, videos):
     recording = recording_with_source(videos["360p-silent"])
 
@@ -190,8 +221,12 @@ def test_process_recording_small_silent_source_has_one_rendition(recordings_root
     assert folders(_published(result)) == ["360p", "thumbs"]
 
 
-def _probed(width: int, height: int, *, audio: str = "aac", sar: str = "1:1") -> ProbeResult:
+def _probed(
+    width: int, height: int, *, audio: str = "aac", sar: str = "1:1", rotation: int = 0
+) -> ProbeResult:
     stream = {"codec_type": "video", "sample_aspect_ratio": sar, "avg_frame_rate": "30000/1001"}
+    if rotation:
+        stream["side_data_list"] = [{"side_data_type": "Display Matrix", "rotation": rotation}]
     return ProbeResult("mov", Decimal("600"), width, height, "h264", audio, {"streams": [stream]})
 
 
@@ -203,8 +238,12 @@ def _probed(width: int, height: int, *, audio: str = "aac", sar: str = "1:1") ->
         (_probed(640, 480, audio=""), [("360p", 480, 360)]),
         (_probed(426, 240), [("360p", 426, 240), ("audio", 0, 0)]),
         (_probed(720, 576, sar="16:15"), [("360p", 480, 360), ("audio", 0, 0)]),
+        (
+            _probed(1920, 1080, rotation=-90),
+            [("360p", 360, 640), ("720p", 720, 1280), ("audio", 0, 0)],
+        ),
     ],
-    ids=["1080p", "360p", "4x3-silent", "240p", "anamorphic"],
+    ids=["1080p", "360p", "4x3-silent", "240p", "anamorphic", "portrait-phone"],
 )
 def test_plan_renditions_never_upscales(probed, expected):
     plan = transcode.plan_renditions(probed)

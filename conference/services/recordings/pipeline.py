@@ -180,15 +180,12 @@ def _probe_source(recording: Recording) -> ProbeResult:
     if source is None or not source.resolve().is_relative_to(root) or not source.is_file():
         raise ProcessingFailed("The source video file is missing.")
     probed = probe(source)
-    recording.probe = probed.raw
-    recording.duration_seconds = probed.duration
-    recording.width = probed.width
-    recording.height = probed.height
+    width, height = transcode.display_size(probed)  # as shown: rotation, pixel aspect
     updated = Recording.objects.filter(pk=recording.pk).update(
         probe=probed.raw,
         duration_seconds=probed.duration,
-        width=probed.width,
-        height=probed.height,
+        width=width,
+        height=height,
         size_bytes=source.stat().st_size,
         progress=PROGRESS_AFTER["probing"],
         stage="poster",

@@ -114,14 +114,21 @@ def display_size(probed: ProbeResult) -> tuple[int, int]:
 
 
 def plan_renditions(probed: ProbeResult) -> Plan:
-    """The renditions for `probed`: no upscaling, at least one video rung, audio-only if sound."""
+    """The renditions for `probed`: no upscaling, at least one video rung, audio-only if sound.
+
+    A rung's height applies to the picture's short side, so a portrait phone video gets
+    720x1280 for "720p" rather than a thumbnail-wide strip.
+    """
     width, height = display_size(probed)
-    rungs = [rung for rung in LADDER if rung.height <= height] or [LADDER[0]]
+    if width <= 0 or height <= 0:
+        raise TranscodeError("The video has no picture size ffmpeg can read.")
+    short = min(width, height)
+    rungs = [rung for rung in LADDER if rung.height <= short] or [LADDER[0]]
     renditions = []
     for rung in rungs:
-        out_height = min(rung.height, max(2, height // 2 * 2))
-        out_width = _even(width * out_height / height)
-        bitrate = rung.video_bitrate * out_height // rung.height
+        scale = min(rung.height, short) / short
+        out_width, out_height = _even(width * scale), _even(height * scale)
+        bitrate = int(rung.video_bitrate * min(rung.height, short) / rung.height)
         renditions.append(
             Rendition(rung.name, out_width, out_height, bitrate, rung, audio=probed.has_audio)
         )
