@@ -25,45 +25,20 @@ Figures are printed; they are recorded in docs/cme-claims.md.
 import argparse
 import io
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-sys.path.insert(0, str(ROOT))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(database_url: str, redis_url: str, media_root: str) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="conference.settings",
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        MEDIA_ROOT=media_root,
-        LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from support import (
+    cpu_seconds,
+    recreate_database,
+    setup_django,
+    start_worker,
+    stop_worker,
+    wait_for_worker,
+)
 
 
 def create_claims(count: int) -> list[int]:
@@ -161,56 +136,6 @@ def bare_rate(claim_ids: list[int]) -> tuple[float, float]:
     return len(data) / (time.perf_counter() - started), cpu_each
 
 
-def start_worker(concurrency: int, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/celery"),
-            "-A",
-            "conference",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"bench-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
-
-
-def cpu_seconds(root_pid: int) -> float:
-    """User + system CPU of a process and its children (Linux /proc)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if root_pid in (pid, ppid):
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
-
-
-def wait_for_worker(timeout: float = 60) -> None:
-    from conference.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=1.0):
-            return
-    raise SystemExit("the Celery worker did not answer within 60 s")
-
-
 def send_tasks(claim_ids: list[int], batch: int) -> None:
     """One task per claim (`batch` 1, as a claim does) or batches (as the admin's bulk
     action does, one Celery group)."""
@@ -234,7 +159,7 @@ def pipeline_rate(claim_ids: list[int], concurrency: int, batch: int) -> tuple[f
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept for the worker's whole life
         prefix="cert-bench-worker-", suffix=".log", delete=False
     )
-    worker = start_worker(concurrency, log)
+    worker = start_worker(log, concurrency=concurrency)
     try:
         wait_for_worker()
         cpu = cpu_seconds(worker.pid)
@@ -250,11 +175,7 @@ def pipeline_rate(claim_ids: list[int], concurrency: int, batch: int) -> tuple[f
         cpu_each = (cpu_seconds(worker.pid) - cpu) / len(claim_ids)
         return len(claim_ids) / elapsed, sent, cpu_each
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
 
 
 def report(label: str, result: tuple[float, float, float], bare: tuple[float, float], n: int):
@@ -290,7 +211,7 @@ def main() -> None:
 
     media = tempfile.mkdtemp(prefix="medvenue-cert-bench-")
     recreate_database(ARGS.database_url)
-    setup_django(ARGS.database_url, ARGS.redis_url, media)
+    setup_django(ARGS.database_url, ARGS.redis_url, MEDIA_ROOT=media)
     import redis
 
     redis.Redis.from_url(ARGS.redis_url).flushdb()

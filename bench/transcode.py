@@ -29,44 +29,21 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from support import (
+    cpu_seconds,
+    recreate_database,
+    setup_django,
+    start_worker,
+    stop_worker,
+    wait_for_worker,
+)
+
 SAMPLE_SECONDS = 0.02  # how often the bench looks whether the worker's ffmpeg runs
 DB_POLL_SECONDS = 0.1  # how often it reads the recording's status
-sys.path.insert(0, str(ROOT))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(database_url: str, redis_url: str, recordings: Path) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="conference.settings",
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        RECORDINGS_ROOT=str(recordings),
-        LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def make_video(path: Path, seconds: int, size: str) -> Path:
@@ -100,46 +77,6 @@ def bare_run(source: Path, scratch: Path) -> tuple[float, float]:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     shutil.rmtree(work)
     return elapsed, cpu
-
-
-def start_worker(queue: str, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            *(str(ROOT / ".venv/bin/celery"), "-A", "conference", "worker"),
-            *("--pool", "prefork", "--concurrency", "1", "--loglevel", "WARNING"),
-            *("-Q", queue, "--without-gossip", "--without-mingle"),
-            *("--hostname", f"bench-media-{os.getpid()}@%h"),
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
-
-
-def wait_for_worker(timeout: float = 60) -> None:
-    from conference.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=1.0):
-            return
-    raise SystemExit("the Celery worker did not answer within 60 s")
-
-
-def cpu_seconds(root_pid: int) -> float:
-    """CPU of the worker, its pool processes and the children they reaped (ffmpeg)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if root_pid in (pid, ppid):
-            total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
-    return total
 
 
 def new_recording(source: Path):
@@ -210,7 +147,7 @@ def pipeline_run(
     from conference.services.recordings import pipeline
 
     recording = new_recording(source)
-    cpu = cpu_seconds(worker.pid)
+    cpu = cpu_seconds(worker.pid, reaped=True)
     started = time.perf_counter()
     with transaction.atomic():
         pipeline.queue_processing(recording)
@@ -231,7 +168,11 @@ def pipeline_run(
         outside += 0 if running else now - last
         last = now
     elapsed = time.perf_counter() - started
-    return elapsed, cpu_seconds(worker.pid) - cpu, outside + (elapsed - (last - started))
+    return (
+        elapsed,
+        cpu_seconds(worker.pid, reaped=True) - cpu,
+        outside + (elapsed - (last - started)),
+    )
 
 
 def main() -> None:
@@ -247,7 +188,7 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="medvenue-transcode-bench-"))
     recreate_database(args.database_url)
-    setup_django(args.database_url, args.redis_url, scratch / "recordings")
+    setup_django(args.database_url, args.redis_url, RECORDINGS_ROOT=str(scratch / "recordings"))
     import redis
     from django.conf import settings
 
@@ -261,7 +202,7 @@ def main() -> None:
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept for the worker's whole life
         prefix="transcode-bench-worker-", suffix=".log", delete=False
     )
-    worker = start_worker(settings.CELERY_MEDIA_QUEUE, log)
+    worker = start_worker(log, queue=settings.CELERY_MEDIA_QUEUE, name="bench-media")
     bare, piped = [], []
     try:
         wait_for_worker()
@@ -276,11 +217,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
     bare_wall = statistics.median(b[0] for b in bare)
     pipe_wall = statistics.median(p[0] for p in piped)
     bare_cpu = statistics.median(b[1] for b in bare)
