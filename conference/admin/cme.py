@@ -35,6 +35,25 @@ from conference.models import (
 from conference.services import cme, cme_reports, enduring, posttests
 
 
+class CountedRelationsMixin:
+    """Annotates the admin's queryset with `<relation>_total`, the distinct count of each
+    relation named in `counted_relations` (for sortable count columns)."""
+
+    counted_relations: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        totals = {f"{name}_total": Count(name, distinct=True) for name in self.counted_relations}
+        return super().get_queryset(request).annotate(**totals)
+
+
+class QuestionCountMixin(CountedRelationsMixin):
+    """A form with questions: a sortable "Questions" column (`questions` must be counted)."""
+
+    @admin.display(description="Questions", ordering="questions_total")
+    def question_count(self, obj) -> int:
+        return obj.questions_total
+
+
 class EventCreditForm(forms.ModelForm):
     class Meta:
         model = EventCredit
@@ -212,7 +231,8 @@ class PostTestQuestionInline(ScopedInlineMixin, admin.StackedInline):
 
 
 @admin.register(PostTest)
-class PostTestAdmin(OrganizerScopedAdmin):
+class PostTestAdmin(QuestionCountMixin, OrganizerScopedAdmin):
+    counted_relations = ("questions", "attempts")
     organizer_lookup = "event__organizer"
     list_display = [
         "title",
@@ -229,20 +249,6 @@ class PostTestAdmin(OrganizerScopedAdmin):
     autocomplete_fields = ["event"]
     inlines = [PostTestQuestionInline]
     fields = ["event", "title", "instructions", "pass_percent", "max_attempts"]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                questions_total=Count("questions", distinct=True),
-                attempts_total=Count("attempts", distinct=True),
-            )
-        )
-
-    @admin.display(description="Questions", ordering="questions_total")
-    def question_count(self, obj) -> int:
-        return obj.questions_total
 
     @admin.display(description="Attempts", ordering="attempts_total")
     def attempt_count(self, obj) -> int:
@@ -305,7 +311,8 @@ class EnduringActivityForm(forms.ModelForm):
 
 
 @admin.register(EnduringActivity)
-class EnduringActivityAdmin(OrganizerScopedAdmin):
+class EnduringActivityAdmin(CountedRelationsMixin, OrganizerScopedAdmin):
+    counted_relations = ("claims",)
     organizer_lookup = "session__event__organizer"
     form = EnduringActivityForm
     list_display = [
@@ -335,9 +342,6 @@ class EnduringActivityAdmin(OrganizerScopedAdmin):
         ("Post-test", {"fields": ["post_test"]}),
         ("Claims", {"fields": ["claims_list"]}),
     ]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(claims_total=Count("claims", distinct=True))
 
     @admin.display(description="Event", ordering="session__event__title")
     def event(self, obj: EnduringActivity):
@@ -392,7 +396,8 @@ class EvaluationQuestionInline(ScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(EvaluationForm)
-class EvaluationFormAdmin(OrganizerScopedAdmin):
+class EvaluationFormAdmin(QuestionCountMixin, OrganizerScopedAdmin):
+    counted_relations = ("questions", "responses")
     organizer_lookup = "event__organizer"
     list_display = ["title", "event", "question_count", "response_count"]
     list_select_related = ["event"]
@@ -419,20 +424,6 @@ class EvaluationFormAdmin(OrganizerScopedAdmin):
             "</tr></thead><tbody>{}</tbody></table>",
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                questions_total=Count("questions", distinct=True),
-                responses_total=Count("responses", distinct=True),
-            )
-        )
-
-    @admin.display(description="Questions", ordering="questions_total")
-    def question_count(self, obj) -> int:
-        return obj.questions_total
 
     @admin.display(description="Responses", ordering="responses_total")
     def response_count(self, obj) -> int:
