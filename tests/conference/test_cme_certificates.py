@@ -30,10 +30,10 @@ from tests.conference.cme_support import (
     make_event,
     media_root,
 )
+from tests.process_support import child_pids, start_celery_worker
 
 __all__ = ["media_root"]
 
-ROOT = Path(__file__).resolve().parents[2]
 
 AMA_STATEMENT = (
     "Society of Test Medicine designates this live activity for a maximum of 1.00 AMA PRA "
@@ -393,18 +393,6 @@ def test_issue_certificate_emails_the_learner_once(
     assert f"/cme/events/{claim.event.slug}/" in mailoutbox[0].body
 
 
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
-
-
 def _bulk_claims(count: int) -> list[int]:
     event, session = make_event()
     ids = []
@@ -421,40 +409,9 @@ def _bulk_claims(count: int) -> list[int]:
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, tmp_path):
     claim_ids = _bulk_claims(60)
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "conference.settings",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "MEDIA_ROOT": str(media_root),
-    }
     queue = f"test-kill-{uuid.uuid4().hex[:10]}"
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(
-        [
-            ROOT / ".venv/bin/celery",
-            "-A",
-            "conference",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    worker = start_celery_worker(queue, log, MEDIA_ROOT=str(media_root))
     try:
         celery_app = create_app(broker_url=settings.REDIS_URL)
         celery_app.tasks["conference.issue_certificates"].apply_async(args=[claim_ids], queue=queue)
@@ -463,7 +420,7 @@ def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, 
         deadline = time.monotonic() + 60
         while len(list(folder.glob("*.pdf"))) < 5 and time.monotonic() < deadline:
             time.sleep(0.02)
-        children = _children(worker.pid)
+        children = child_pids(worker.pid)
         rendered_before_kill = len(list(folder.glob("*.pdf")))
         assert len(children) == 1
         os.kill(children[0], signal.SIGKILL)  # the child renders a batch; the parent re-queues

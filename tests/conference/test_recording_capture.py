@@ -27,6 +27,7 @@ from conference.services.recordings import capture
 from conference.services.recordings.probe import probe
 from tests.conference.capture_support import LiveHlsStream, closed_port
 from tests.factories import SessionFactory
+from tests.process_support import child_pids, worker_environment
 from tests.recording_support import needs_ffmpeg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -358,7 +359,7 @@ def test_capture_session_deleted_mid_chunk_stops_ffmpeg_and_removes_files(
     runner.start()
     first = capture.chunk_folder(recording) / "chunk_00000.ts"
     recorded = _wait_for(lambda: first.exists() and first.stat().st_size > 0, timeout=20)
-    recorders = [pid for pid in _children(os.getpid()) if pid != live_stream.encoder.pid]
+    recorders = [pid for pid in child_pids(os.getpid()) if pid != live_stream.encoder.pid]
     session.delete()
     started = time.monotonic()
     runner.join(timeout=20)
@@ -368,18 +369,6 @@ def test_capture_session_deleted_mid_chunk_stops_ffmpeg_and_removes_files(
     assert (len(recorders), any(map(_alive, recorders))) == (1, False)
     assert capture_recording(recording.pk) == capture.CaptureOutcome.GONE
     assert list(recordings_root.iterdir()) == []
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
 
 
 def _alive(pid: int) -> bool:
@@ -401,17 +390,12 @@ def _wait_for(condition, *, timeout: float) -> bool:
 
 def _capture_worker(tmp_path: Path, recordings_root: Path) -> subprocess.Popen:
     """`celery worker -Q capture` in a process of its own, on a file-system broker in tmp_path."""
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "conference.settings",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
-        "CELERY_BROKER_URL": "filesystem://",
-        "MEDVENUE_DATA_DIR": str(tmp_path),
-        "RECORDINGS_ROOT": str(recordings_root),
-        "RECORDING_CAPTURE_MARGIN_SECONDS": "0",
-    }
+    env = worker_environment(
+        CELERY_BROKER_URL="filesystem://",
+        MEDVENUE_DATA_DIR=str(tmp_path),
+        RECORDINGS_ROOT=str(recordings_root),
+        RECORDING_CAPTURE_MARGIN_SECONDS="0",
+    )
     env.pop("REDIS_URL", None)
     command = [ROOT / ".venv/bin/celery", "-A", "conference", "worker", "--pool", "prefork"]
     command += ["-l", "info", "--concurrency", "1", "-Q", capture.CAPTURE_QUEUE, "--without-gossip"]
@@ -435,8 +419,8 @@ def test_capture_worker_killed_mid_chunk_continues_in_a_new_chunk(
         [recording] = capture.schedule_captures()  # sends the task once this commits (now)
         first = capture.chunk_folder(recording) / "chunk_00000.ts"
         assert _wait_for(lambda: first.exists() and first.stat().st_size > 0, timeout=30)
-        [pool] = _children(worker.pid)
-        recorders = _children(pool)
+        [pool] = child_pids(worker.pid)
+        recorders = child_pids(pool)
         os.kill(pool, signal.SIGKILL)
         recorders_stopped = _wait_for(lambda: not any(map(_alive, recorders)), timeout=5)
         # The session ends early; the task comes back after the worker's 10 s lost-worker wait.

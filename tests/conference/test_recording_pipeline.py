@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
@@ -29,11 +28,11 @@ from tests.conference.recording_pipeline_support import (
     recordings_root,
 )
 from tests.factories import HallFactory, SessionFactory, SpeakerFactory
+from tests.process_support import child_pids, start_celery_worker
 from tests.recording_support import make_test_video, needs_ffmpeg
 
 __all__ = ["recordings_root"]
 
-ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.UTC
 
 pytestmark = needs_ffmpeg
@@ -496,18 +495,6 @@ def test_recording_chapters_follow_the_hall_schedule(recordings_root):
 # --- A real worker killed mid-transcode --------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
-
-
 def _ffmpeg_writing_into(root: Path) -> list[int]:
     pids = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
@@ -518,30 +505,6 @@ def _ffmpeg_writing_into(root: Path) -> list[int]:
         if argv and argv[0].endswith(b"ffmpeg") and any(str(root).encode() in a for a in argv):
             pids.append(int(cmdline.parent.name))
     return pids
-
-
-def _start_worker(queue: str, recordings: Path, log_path: Path) -> subprocess.Popen:
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "conference.settings",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "RECORDINGS_ROOT": str(recordings),
-    }
-    return subprocess.Popen(
-        [
-            *(ROOT / ".venv/bin/celery", "-A", "conference", "worker", "--pool", "prefork"),
-            *("--concurrency", "1", "-Q", queue, "--without-gossip", "--without-mingle"),
-            *("--hostname", f"{queue}@%h"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def _wait(condition, *, seconds: float, step: float = 0.02):
@@ -564,7 +527,8 @@ def test_worker_killed_mid_transcode_then_redelivered_publishes_once(
     settings.CELERY_MEDIA_QUEUE = queue
     source = make_test_video(tmp_path / "long.mp4", seconds=8, size="1280x720")
     recording = recording_with_source(source)
-    worker = _start_worker(queue, recordings_root, tmp_path / "worker.log")
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
+    worker = start_celery_worker(queue, log, RECORDINGS_ROOT=str(recordings_root))
     rows = Recording.objects.filter(pk=recording.pk)
     try:
         with transaction.atomic():
@@ -572,7 +536,7 @@ def test_worker_killed_mid_transcode_then_redelivered_publishes_once(
         transcoding = _wait(
             lambda: rows.filter(stage="transcoding", progress__gt=4).exists(), seconds=40
         )
-        children = _children(worker.pid)
+        children = child_pids(worker.pid)
         ffmpeg_before = _ffmpeg_writing_into(recordings_root)
         work_before = folders(paths.recording_root(recording))
         os.kill(children[0], signal.SIGKILL)  # the parent re-queues the task (acks late)
@@ -588,6 +552,7 @@ def test_worker_killed_mid_transcode_then_redelivered_publishes_once(
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+        log.close()
         project_app.set_current()
         project_app.set_default()
 

@@ -1,0 +1,54 @@
+"""Processes for the real-worker tests: a child's pids from /proc, and a `celery worker` of
+its own against the test database."""
+
+import os
+import subprocess
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child_pids(pid: int) -> list[int]:
+    """The pids of the processes whose parent is `pid` (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def worker_environment(**environ: str) -> dict[str, str]:
+    """This process's environment with production settings against the test database, plus
+    `environ`."""
+    database = settings.DATABASES["default"]
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "conference.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+        **environ,
+    }
+
+
+def start_celery_worker(queue: str, log: IO[bytes], **environ: str) -> subprocess.Popen:
+    """`celery worker` (prefork, one pool process) on `queue` only, on the Redis broker, in a
+    session of its own; its output goes to `log`."""
+    return subprocess.Popen(
+        [
+            *(ROOT / ".venv/bin/celery", "-A", "conference", "worker", "--pool", "prefork"),
+            *("--concurrency", "1", "-Q", queue, "--without-gossip", "--without-mingle"),
+            *("--hostname", f"{queue}@%h"),
+        ],
+        cwd=ROOT,
+        env=worker_environment(REDIS_URL=settings.REDIS_URL, **environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
