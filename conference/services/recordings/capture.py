@@ -16,17 +16,15 @@ processing (`pipeline.queue_processing`); if nothing was received, it is FAILED 
 The stream URL is only ever shown without its user name, password and query string.
 """
 
-import fcntl
 import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,6 +37,7 @@ from django.utils import timezone
 from conference.models import Recording, RecordingSource, RecordingStatus, Session
 from conference.services.recordings import paths
 from conference.services.recordings.probe import NotAVideo, probe
+from conference.services.recordings.processes import exclusive_lock, stop_process
 
 logger = logging.getLogger(__name__)
 
@@ -282,24 +281,12 @@ def window_progress(recording: Recording, *, now: datetime) -> int:
     return max(0, min(100, int(100 * done / total))) if total > 0 else 0
 
 
-@contextmanager
-def capture_lock(recording: Recording) -> Iterator[bool]:
+def capture_lock(recording: Recording) -> AbstractContextManager[bool]:
     """An exclusive lock on the recording's capture; yields False when another task holds it.
 
     The kernel drops the lock when its holder dies, so a killed worker never leaves it behind.
     """
-    folder = chunk_folder(recording)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(chunk_folder(recording) / ".lock")
 
 
 def chunk_folder(recording: Recording) -> Path:
@@ -402,7 +389,7 @@ def run_ffmpeg(
         try:
             stopped = _wait_until(process, deadline=deadline, now=now, on_tick=on_tick)
         finally:
-            _stop(process)
+            stop_process(process, interrupt_grace=STOP_GRACE_SECONDS)
         log.seek(0)
         output = log.read().decode(errors="replace")
     failed = process.returncode != 0 and not stopped
@@ -435,17 +422,6 @@ def _wait_until(
             if on_tick and not on_tick(now()):
                 return True
     return process.poll() is None
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def read_error(url: str, output: str, returncode: int) -> str:

@@ -15,13 +15,10 @@ task starts a clean one. Failures are recorded on the row (FAILED, `error`); onl
 errors propagate (the task retries those).
 """
 
-import contextlib
-import fcntl
 import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,6 +30,7 @@ from django.utils import timezone
 from conference.models import Recording, RecordingStatus
 from conference.services.recordings import chapters, images, paths, transcode
 from conference.services.recordings.probe import NotAVideo, ProbeResult, probe
+from conference.services.recordings.processes import exclusive_lock
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +117,7 @@ def process_recording(recording_id: int) -> Recording | None:
     if recording is None or recording.status not in WAITING:
         return recording
     root = paths.recording_root(recording_id)
-    with _exclusive(root) as locked:
+    with exclusive_lock(root / LOCK_NAME) as locked:
         if not locked:
             logger.info("Recording %s is already being processed", recording_id)
             return recording
@@ -305,22 +303,6 @@ class ProgressReporter:
 
 
 # --- Files -------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _exclusive(root: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking lock on the recording's folder for this process's lifetime."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _remove_stale_outputs(recording: Recording) -> None:

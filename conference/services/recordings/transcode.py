@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from conference.services.recordings.probe import ProbeResult
+from conference.services.recordings.processes import stop_process
 
 SEGMENT_SECONDS = 4
 X264_PRESET = "veryfast"
@@ -260,9 +261,7 @@ def run_ffmpeg(
         except subprocess.TimeoutExpired as error:
             raise TranscodeError("ffmpeg did not finish in time.") from error
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            stop_process(process)
         if returncode != 0:
             log.seek(0)
             raise TranscodeError(_failure_reason(returncode, log.read()[-FFMPEG_LOG_TAIL:]))
