@@ -10,7 +10,8 @@ locked and returns, and a re-delivered one records into a new chunk file.
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from conference.recording_tasks import MEDIA_TASK_OPTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -29,16 +30,7 @@ def schedule_captures() -> int:
     return len(created)
 
 
-@shared_task(
-    name=CAPTURE_RECORDING,
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
-)
+@shared_task(name=CAPTURE_RECORDING, **MEDIA_TASK_OPTIONS)
 def capture_recording(recording_id: int) -> str:
     """Record the next chunk of the capture, or finish it once its window has ended."""
     from conference.services.recordings import capture

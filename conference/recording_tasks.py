@@ -15,17 +15,20 @@ logger = logging.getLogger(__name__)
 
 PROCESS_RECORDING = "conference.process_recording"
 
+# Long media tasks (processing, capture): acknowledged late and handed back to the broker when
+# the worker dies; database connection errors retried a few times with backoff.
+MEDIA_TASK_OPTIONS = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "retry_jitter": True,
+    "max_retries": 3,
+}
 
-@shared_task(
-    name=PROCESS_RECORDING,
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
-)
+
+@shared_task(name=PROCESS_RECORDING, **MEDIA_TASK_OPTIONS)
 def process_recording(recording_id: int) -> None:
     """Probe, transcode, make images and chapters, publish: READY or FAILED on the row."""
     from conference.services.recordings import pipeline
