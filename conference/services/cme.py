@@ -57,6 +57,7 @@ from conference.services.credit import (
 )
 from conference.services.credit.engine import CreditTypeResult
 from conference.services.credit.rules import PRESETS
+from conference.services.refusals import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -92,16 +93,8 @@ ID_MESSAGES = {
 }
 
 
-class ClaimRefused(Exception):
+class ClaimRefused(Refused):
     """A claim that the rules do not allow; `problems` are (code, message) pairs."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(message for _, message in problems))
-        self.problems = problems
-
-    @property
-    def codes(self) -> list[str]:
-        return [code for code, _ in self.problems]
 
 
 def designate_credits(event: Event, maxima: dict[str, Decimal], **options: object) -> None:

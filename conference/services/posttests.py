@@ -24,21 +24,14 @@ from conference.models import (
     PostTestQuestion,
     Registration,
 )
+from conference.services.refusals import Refused
 
 MAX_ANSWER_LENGTH = 300
 MIN_CHOICES = 2
 
 
-class PostTestRefused(Exception):
+class PostTestRefused(Refused):
     """An attempt the rules do not allow; `problems` are (code, message) pairs."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(message for _, message in problems))
-        self.problems = problems
-
-    @property
-    def codes(self) -> list[str]:
-        return [code for code, _ in self.problems]
 
 
 # Configuration ----------------------------------------------------------------------------
