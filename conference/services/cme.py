@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -259,6 +260,28 @@ def _local(moment: datetime, event: Event) -> str:
     return timezone.localtime(moment, event.tzinfo).strftime("%d %b %Y %H:%M %Z")
 
 
+def learner_problems(
+    rule: CreditTypeRule, profile: ProfessionalProfile | None, *, id_codes: Iterable[str]
+) -> list[tuple[str, str]]:
+    """What keeps this learner from claiming `rule`'s credit type, whatever the activity: no
+    legal name, a degree it is not for, and the `id_codes` (missing or invalid learner ids)."""
+    problems: list[tuple[str, str]] = []
+    if profile is None or not profile.legal_name.strip():
+        problems.append(
+            ("profile_missing", "Add your legal name and degree to your profile first.")
+        )
+    if not rule.degree_is_eligible(profile.degree if profile else "other"):
+        allowed = ", ".join(rule.eligible_degrees)
+        problems.append(
+            (
+                "not_eligible_degree",
+                f"{rule.name} is only for {allowed}; claim a certificate of participation instead.",
+            )
+        )
+    problems += [(code, ID_MESSAGES.get(code, code)) for code in id_codes]
+    return problems
+
+
 def _offer_problems(
     event_credit: EventCredit,
     rule: CreditTypeRule,
@@ -289,19 +312,7 @@ def _offer_problems(
                 f"The claim window closed at {_local(closes, event_credit.event)}.",
             )
         )
-    if profile is None or not profile.legal_name.strip():
-        problems.append(
-            ("profile_missing", "Add your legal name and degree to your profile first.")
-        )
-    if not rule.degree_is_eligible(profile.degree if profile else "other"):
-        allowed = ", ".join(rule.eligible_degrees)
-        problems.append(
-            (
-                "not_eligible_degree",
-                f"{rule.name} is only for {allowed}; claim a certificate of participation instead.",
-            )
-        )
-    problems += [(code, ID_MESSAGES.get(code, code)) for code in result.id_problems]
+    problems += learner_problems(rule, profile, id_codes=result.id_problems)
     if event_credit.evaluation_required and not evaluated:
         problems.append(("evaluation_required", "Complete the evaluation first."))
     test = event_credit.post_test

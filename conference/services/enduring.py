@@ -224,23 +224,9 @@ def availability_problems(
 def _type_problems(
     rule: CreditTypeRule, profile, *, passed: bool, test, live_conflict: bool
 ) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    if profile is None or not profile.legal_name.strip():
-        problems.append(
-            ("profile_missing", "Add your legal name and degree to your profile first.")
-        )
-    if not rule.degree_is_eligible(profile.degree if profile else "other"):
-        allowed = ", ".join(rule.eligible_degrees)
-        problems.append(
-            (
-                "not_eligible_degree",
-                f"{rule.name} is only for {allowed}; claim a certificate of participation instead.",
-            )
-        )
-    problems += [
-        (code, cme.ID_MESSAGES.get(code, code))
-        for code in id_problems(rule, cme.learner_ids(profile))
-    ]
+    problems = cme.learner_problems(
+        rule, profile, id_codes=id_problems(rule, cme.learner_ids(profile))
+    )
     if not passed:
         problems.append(("post_test_required", posttests.requirement_message(test)))
     if live_conflict:
