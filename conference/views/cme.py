@@ -3,6 +3,8 @@ and the public certificate verification page. Rules live in `conference.services
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from hashlib import sha256
 
 from django.conf import settings
@@ -72,6 +74,17 @@ def _name_changed(user, certificates) -> bool:
     )
 
 
+@contextmanager
+def _refusal_shown(request: HttpRequest) -> Iterator[None]:
+    """Run the block; when the rules refuse what it does, show each problem as an error message
+    (the rest of the block, e.g. its success message, does not run)."""
+    try:
+        yield
+    except cme.ClaimRefused as refused:
+        for _, message in refused.problems:
+            messages.error(request, message)
+
+
 @login_required
 @require_POST
 def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
@@ -79,12 +92,8 @@ def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
     answers = {
         key.removeprefix("q"): value for key, value in request.POST.items() if key.startswith("q")
     }
-    try:
+    with _refusal_shown(request):
         cme.submit_evaluation(request.user, event, answers)
-    except cme.ClaimRefused as refused:
-        for _, message in refused.problems:
-            messages.error(request, message)
-    else:
         messages.success(request, "Thank you: your evaluation is recorded.")
     return redirect("cme:event", event_slug=event.slug)
 
@@ -93,7 +102,7 @@ def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
 @require_POST
 def claim(request: HttpRequest, event_slug: str) -> HttpResponse:
     event = _event(event_slug)
-    try:
+    with _refusal_shown(request):
         created = cme.claim_credit(
             request.user,
             event,
@@ -102,10 +111,6 @@ def claim(request: HttpRequest, event_slug: str) -> HttpResponse:
             attested=request.POST.get("attest") == "yes",
             site_url=_site_url(request),
         )
-    except cme.ClaimRefused as refused:
-        for _, message in refused.problems:
-            messages.error(request, message)
-    else:
         messages.success(request, _claim_message(created))
     return redirect("cme:event", event_slug=event.slug)
 
@@ -185,7 +190,7 @@ def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
 @require_POST
 def enduring_claim(request: HttpRequest, activity_id: int) -> HttpResponse:
     activity = _activity(activity_id)
-    try:
+    with _refusal_shown(request):
         enduring_service.claim_enduring_credit(
             request.user,
             activity,
@@ -193,10 +198,6 @@ def enduring_claim(request: HttpRequest, activity_id: int) -> HttpResponse:
             attested=request.POST.get("attest") == "yes",
             site_url=_site_url(request),
         )
-    except cme.ClaimRefused as refused:
-        for _, message in refused.problems:
-            messages.error(request, message)
-    else:
         messages.success(request, "Your claim is recorded; your certificate is being prepared.")
     return redirect("cme:enduring", activity_id=activity.pk)
 
