@@ -40,6 +40,18 @@ def _passed(activity, user=None):
     return user
 
 
+def _next_session(session):
+    """A credit-eligible hour in the same hall, right after `session`."""
+    return SessionFactory(
+        event=session.event,
+        hall=session.hall,
+        is_cme_eligible=True,
+        designated_minutes=60,
+        starts_at=session.ends_at,
+        ends_at=session.ends_at + dt.timedelta(hours=1),
+    )
+
+
 def _text(path: Path) -> str:
     return " ".join(PdfReader(path).pages[0].extract_text().split())
 
@@ -193,14 +205,7 @@ def test_enduring_claim_refused_after_live_claim_covering_the_session(media_root
 
 def test_live_claim_of_other_sessions_does_not_block_the_recording(media_root):
     event, session, activity = _activity()
-    other = SessionFactory(
-        event=event,
-        hall=session.hall,
-        is_cme_eligible=True,
-        designated_minutes=60,
-        starts_at=session.ends_at,
-        ends_at=session.ends_at + dt.timedelta(hours=1),
-    )
+    other = _next_session(session)
     ready_recording(session)
     user = _passed(activity)
     attend(user, other, minutes=60)
@@ -214,14 +219,7 @@ def test_live_claim_of_other_sessions_does_not_block_the_recording(media_root):
 
 def test_live_credit_after_enduring_claim_leaves_the_session_out(media_root):
     event, session, activity = _activity()
-    other = SessionFactory(
-        event=event,
-        hall=session.hall,
-        is_cme_eligible=True,
-        designated_minutes=60,
-        starts_at=session.ends_at,
-        ends_at=session.ends_at + dt.timedelta(hours=1),
-    )
+    other = _next_session(session)
     ready_recording(session)
     user = _passed(activity)
     attend(user, session, minutes=60)
