@@ -54,6 +54,16 @@ class QuestionCountMixin(CountedRelationsMixin):
         return obj.questions_total
 
 
+def _check_post_test(
+    form: forms.ModelForm, test: PostTest, *, event_id: int, other_event: str
+) -> None:
+    """A form's chosen post-test must belong to the event and be ready to use."""
+    if test.event_id != event_id:
+        form.add_error("post_test", f"Choose a post-test of {other_event}.")
+    elif problems := posttests.setup_problems(test):
+        form.add_error("post_test", " ".join(problems))
+
+
 class EventCreditForm(forms.ModelForm):
     class Meta:
         model = EventCredit
@@ -75,10 +85,7 @@ class EventCreditForm(forms.ModelForm):
         data = super().clean()
         event, test = data.get("event"), data.get("post_test")
         if event and test:
-            if test.event_id != event.pk:
-                self.add_error("post_test", "Choose a post-test of this event.")
-            elif posttests.setup_problems(test):
-                self.add_error("post_test", " ".join(posttests.setup_problems(test)))
+            _check_post_test(self, test, event_id=event.pk, other_event="this event")
         return data
 
 
@@ -303,10 +310,9 @@ class EnduringActivityForm(forms.ModelForm):
                 self.add_error(field, problem)
         session, test = data.get("session"), data.get("post_test")
         if session and test:
-            if test.event_id != session.event_id:
-                self.add_error("post_test", "Choose a post-test of the session's event.")
-            elif posttests.setup_problems(test):
-                self.add_error("post_test", " ".join(posttests.setup_problems(test)))
+            _check_post_test(
+                self, test, event_id=session.event_id, other_event="the session's event"
+            )
         return data
 
 
