@@ -3,10 +3,14 @@ its own against the test database."""
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from django.conf import settings
+
+from conference.celery import app as project_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,3 +56,19 @@ def start_celery_worker(queue: str, log: IO[bytes], **environ: str) -> subproces
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+@contextmanager
+def celery_worker(queue: str, log_path: Path, **environ: str) -> Iterator[subprocess.Popen]:
+    """`start_celery_worker` for the block, its output in `log_path`; afterwards the worker is
+    stopped and the project's Celery app made current and default again (the block may have
+    created another app)."""
+    with open(log_path, "wb") as log:
+        worker = start_celery_worker(queue, log, **environ)
+        try:
+            yield worker
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+            project_app.set_current()
+            project_app.set_default()

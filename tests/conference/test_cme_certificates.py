@@ -30,7 +30,7 @@ from tests.conference.cme_support import (
     make_event,
     media_root,
 )
-from tests.process_support import child_pids, start_celery_worker
+from tests.process_support import celery_worker, child_pids
 
 __all__ = ["media_root"]
 
@@ -410,9 +410,7 @@ def _bulk_claims(count: int) -> list[int]:
 def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, tmp_path):
     claim_ids = _bulk_claims(60)
     queue = f"test-kill-{uuid.uuid4().hex[:10]}"
-    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = start_celery_worker(queue, log, MEDIA_ROOT=str(media_root))
-    try:
+    with celery_worker(queue, tmp_path / "worker.log", MEDIA_ROOT=str(media_root)) as worker:
         celery_app = create_app(broker_url=settings.REDIS_URL)
         celery_app.tasks["conference.issue_certificates"].apply_async(args=[claim_ids], queue=queue)
         issued = Certificate.objects.filter(claim_id__in=claim_ids, status="issued")
@@ -428,12 +426,6 @@ def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, 
         deadline = time.monotonic() + 90
         while issued.count() < len(claim_ids) and time.monotonic() < deadline:
             time.sleep(0.2)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.close()
-        project_app.set_current()
-        project_app.set_default()
 
     codes = list(Certificate.objects.filter(claim_id__in=claim_ids).values_list("code", "status"))
     assert (killed_at, 5 <= rendered_before_kill < len(claim_ids)) == (0, True)

@@ -15,7 +15,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from PIL import Image
 
-from conference.celery import app as project_app
 from conference.models import Recording, RecordingSource, RecordingStatus
 from conference.services.recordings import chapters, paths, pipeline, transcode
 from conference.services.recordings.probe import ProbeResult
@@ -28,7 +27,7 @@ from tests.conference.recording_pipeline_support import (
     recordings_root,
 )
 from tests.factories import HallFactory, SessionFactory, SpeakerFactory
-from tests.process_support import child_pids, start_celery_worker
+from tests.process_support import celery_worker, child_pids
 from tests.recording_support import make_test_video, needs_ffmpeg
 
 __all__ = ["recordings_root"]
@@ -527,10 +526,9 @@ def test_worker_killed_mid_transcode_then_redelivered_publishes_once(
     settings.CELERY_MEDIA_QUEUE = queue
     source = make_test_video(tmp_path / "long.mp4", seconds=8, size="1280x720")
     recording = recording_with_source(source)
-    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = start_celery_worker(queue, log, RECORDINGS_ROOT=str(recordings_root))
     rows = Recording.objects.filter(pk=recording.pk)
-    try:
+    worker_log = tmp_path / "worker.log"
+    with celery_worker(queue, worker_log, RECORDINGS_ROOT=str(recordings_root)) as worker:
         with transaction.atomic():
             pipeline.queue_processing(recording)
         transcoding = _wait(
@@ -549,12 +547,6 @@ def test_worker_killed_mid_transcode_then_redelivered_publishes_once(
             return status == RecordingStatus.READY
 
         assert _wait(ready, seconds=60, step=0.1)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.close()
-        project_app.set_current()
-        project_app.set_default()
 
     recording.refresh_from_db()
     folder = _published(recording)
