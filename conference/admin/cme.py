@@ -114,8 +114,40 @@ class EventCreditAdmin(OrganizerScopedAdmin):
             "Claiming",
             {"fields": ["claim_opens_at", "claim_closes_at", "evaluation_required", "post_test"]},
         ),
+        (
+            "Credit rule (empty fields keep the credit type's default)",
+            {
+                "fields": [
+                    "increment",
+                    "minimum",
+                    "rounding",
+                    "eligible_degrees",
+                    "required_ids",
+                    "reporting_deadline_days",
+                    "effective_rule",
+                ]
+            },
+        ),
     ]
+    readonly_fields = ["effective_rule"]
     form = EventCreditForm
+
+    @admin.display(description="rule in effect")
+    def effective_rule(self, obj: EventCredit | None) -> str:
+        if obj is None or not obj.pk:
+            return "Shown once saved."
+        rule = cme.rule_for(obj)
+        return format_html(
+            "increment {} · minimum {} · rounding {} · degrees {} · learner IDs {} · "
+            "reporting deadline {} · rule version {}",
+            rule.increment,
+            rule.minimum,
+            rule.rounding,
+            ", ".join(rule.eligible_degrees) or "all",
+            ", ".join(rule.required_ids) or "none",
+            f"{rule.reporting_deadline_days} days" if rule.reporting_deadline_days else "none",
+            rule.version,
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

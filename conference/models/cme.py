@@ -6,13 +6,37 @@ version that supersedes the old one (same code, same first-issued date). Busines
 `conference.services.cme`.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from conference.services.credit.rules import PRESETS
+from conference.services.credit.rules import (
+    ID_KINDS,
+    KNOWN_DEGREES,
+    PRESETS,
+    ROUNDING_MODES,
+    parse_codes,
+)
 
 CREDIT_TYPE_CHOICES = [(code, rule.name) for code, rule in PRESETS.items()]
+ROUNDING_CHOICES = [(mode, f"{mode} (to the increment)") for mode in ROUNDING_MODES]
+
+
+def validate_degree_list(value: str) -> None:
+    try:
+        parse_codes(value, KNOWN_DEGREES, "degrees")
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
+
+
+def validate_learner_id_list(value: str) -> None:
+    try:
+        parse_codes(value, ID_KINDS, "learner IDs")
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
 
 
 class EventCredit(models.Model):
@@ -41,6 +65,50 @@ class EventCredit(models.Model):
     )
     claim_closes_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never closes.")
     evaluation_required = models.BooleanField(default=True)
+    # The credit type's rule for this activity: empty fields keep the preset's value.
+    increment = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Credit is counted in steps of this size (e.g. 0.25). Empty: the type's default.",
+    )
+    minimum = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Less credit than this counts as 0. Empty: the type's default.",
+    )
+    rounding = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=ROUNDING_CHOICES,
+        help_text="How the total is rounded to the increment. Empty: the type's default.",
+    )
+    eligible_degrees = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_degree_list],
+        help_text="Comma-separated degrees that may earn this credit (e.g. MD, DO). "
+        "Empty: the type's default.",
+    )
+    required_ids = models.CharField(
+        "required learner IDs",
+        max_length=100,
+        blank=True,
+        validators=[validate_learner_id_list],
+        help_text="Comma-separated: npi, nabp_eprofile_id, birth_mmdd, board_id. "
+        "Empty: the type's default.",
+    )
+    reporting_deadline_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days after the activity by which credit must be reported. "
+        "Empty: the type's default.",
+    )
     post_test = models.ForeignKey(
         "conference.PostTest",
         on_delete=models.PROTECT,

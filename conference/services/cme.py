@@ -57,7 +57,13 @@ from conference.services.credit import (
     compute_credit,
 )
 from conference.services.credit.engine import CreditTypeResult
-from conference.services.credit.rules import PRESETS
+from conference.services.credit.rules import (
+    ID_KINDS,
+    KNOWN_DEGREES,
+    PRESETS,
+    customised_rule,
+    parse_codes,
+)
 from conference.services.refusals import Refused
 
 logger = logging.getLogger(__name__)
@@ -119,7 +125,16 @@ def designate_credits(event: Event, maxima: dict[str, Decimal], **options: objec
 
 
 def rule_for(event_credit: EventCredit) -> CreditTypeRule:
-    return PRESETS[event_credit.credit_type]
+    """The credit type's rule as this activity configures it (the preset where fields are empty)."""
+    return customised_rule(
+        event_credit.credit_type,
+        increment=event_credit.increment,
+        minimum=event_credit.minimum,
+        rounding=event_credit.rounding,
+        eligible_degrees=parse_codes(event_credit.eligible_degrees, KNOWN_DEGREES, "degrees"),
+        required_ids=parse_codes(event_credit.required_ids, ID_KINDS, "learner IDs"),
+        reporting_deadline_days=event_credit.reporting_deadline_days,
+    )
 
 
 def credit_sessions(event: Event) -> QuerySet[Session]:

@@ -5,6 +5,7 @@ minimum, rounding mode), what the learner must identify themselves with, and the
 designation statement. The presets follow CME.md; an activity may override any field.
 """
 
+import hashlib
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -156,6 +157,48 @@ def rule_with_overrides(code: str, **overrides: object) -> CreditTypeRule:
     return replace(PRESETS[code], **overrides)
 
 
+def parse_codes(text: str, known: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """A comma-separated list of codes from `known` (case as in `known`); ValueError names the
+    unknown ones."""
+    by_lower = {code.lower(): code for code in known}
+    codes = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [code for code in codes if code.lower() not in by_lower]
+    if unknown:
+        raise ValueError(f"Unknown {what}: {', '.join(unknown)} (known: {', '.join(known)}).")
+    return tuple(dict.fromkeys(by_lower[code.lower()] for code in codes))
+
+
+def customised_rule(
+    code: str,
+    *,
+    increment: Decimal | None = None,
+    minimum: Decimal | None = None,
+    rounding: str = "",
+    eligible_degrees: tuple[str, ...] = (),
+    required_ids: tuple[str, ...] = (),
+    reporting_deadline_days: int | None = None,
+) -> CreditTypeRule:
+    """The preset `code` with an activity's own values; unchanged when none are given.
+
+    A customised rule's version is the preset's plus a digest of the values, so a claim's
+    stored rule version tells which rule computed it.
+    """
+    given = {
+        "increment": increment,
+        "minimum": minimum,
+        "rounding": rounding,
+        "eligible_degrees": tuple(eligible_degrees),
+        "required_ids": tuple(required_ids),
+        "reporting_deadline_days": reporting_deadline_days,
+    }
+    overrides = {key: value for key, value in given.items() if value not in (None, "", ())}
+    preset = PRESETS[code]
+    if not overrides:
+        return preset
+    digest = hashlib.sha256(repr(sorted(overrides.items())).encode()).hexdigest()[:8]
+    return replace(preset, **overrides, version=f"{preset.version}+{digest}")
+
+
 def round_credit(seconds: int, rule: CreditTypeRule) -> Decimal:
     """Turn attended seconds into credit: hours rounded ONCE to the rule's increment.
 
@@ -180,6 +223,8 @@ __all__ = [
     "PRESETS",
     "ROUNDING_MODES",
     "CreditTypeRule",
+    "customised_rule",
+    "parse_codes",
     "round_credit",
     "rule_with_overrides",
 ]
