@@ -21,7 +21,7 @@ from conference.admin.scoping import (
     organizer_ids,
     scope_queryset,
 )
-from conference.models import Event, Session, SessionKind
+from conference.models import Event, Session, SessionCreditExclusion, SessionKind
 from conference.services.schedule import session_conflicts
 from venues.models import Hall
 
@@ -252,6 +252,14 @@ class HallListFilter(admin.RelatedOnlyFieldListFilter):
         return [(hall.pk, str(hall)) for hall in halls]
 
 
+class CreditExclusionInline(admin.TabularInline):
+    """Breaks and non-accredited segments inside a session, in minutes from its start."""
+
+    model = SessionCreditExclusion
+    extra = 0
+    fields = ["offset_minutes", "length_minutes", "reason"]
+
+
 @admin.register(Session)
 class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
     """Times are shown and read in the event's zone: the session's event on its page, and on
@@ -282,7 +290,7 @@ class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
     search_fields = ["title", "event__title", "speakers__name"]
     autocomplete_fields = ["event", "hall", "track", "speakers"]
     ordering = ["starts_at", "title"]
-    inlines = [SessionRecordingInline]
+    inlines = [CreditExclusionInline, SessionRecordingInline]
     fieldsets = [
         (None, {"fields": ["event", "title", "kind", "abstract"]}),
         ("When and where", {"fields": ["starts_at", "ends_at", "hall", "track"]}),
@@ -293,6 +301,7 @@ class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
                 "fields": [
                     "is_cme_eligible",
                     "designated_minutes",
+                    "is_cancelled",
                     "qa_moderation_required",
                     "stream_url",
                     "attention_check_minutes",

@@ -17,7 +17,7 @@ from conference.models.cme import (
     PostTestQuestion,
     QuestionKind,
 )
-from conference.models.events import Event, Session, SessionKind, Track
+from conference.models.events import Event, Session, SessionCreditExclusion, SessionKind, Track
 from conference.models.live import (
     AttendanceEvent,
     AttendanceKind,
@@ -92,6 +92,7 @@ __all__ = [
     "RegistrationStatus",
     "RelationshipKind",
     "Session",
+    "SessionCreditExclusion",
     "SessionKind",
     "Speaker",
     "Track",

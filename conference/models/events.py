@@ -142,6 +142,9 @@ class Session(models.Model):
     ends_at = models.DateTimeField()
     speakers = models.ManyToManyField("conference.Speaker", related_name="sessions", blank=True)
     is_cme_eligible = models.BooleanField("CME eligible", default=False)
+    is_cancelled = models.BooleanField(
+        "cancelled", default=False, help_text="A cancelled session earns no credit."
+    )
     designated_minutes = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -197,3 +200,36 @@ class Session(models.Model):
         errors = session_conflicts(self, speakers=None)
         if errors:
             raise ValidationError(errors)
+
+
+class SessionCreditExclusion(models.Model):
+    """A part of a session that earns no credit (a break, a non-accredited segment), given in
+    minutes from the session's start so it needs no time zone."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="credit_exclusions")
+    offset_minutes = models.PositiveIntegerField(
+        "starts after (minutes)", help_text="Minutes from the session's start."
+    )
+    length_minutes = models.PositiveIntegerField(
+        "length (minutes)", validators=[MinValueValidator(1), MaxValueValidator(24 * 60)]
+    )
+    reason = models.CharField(max_length=120, help_text="e.g. Coffee break, industry segment")
+
+    class Meta:
+        ordering = ["session", "offset_minutes"]
+        verbose_name = "part without credit"
+        verbose_name_plural = "parts without credit (breaks, non-accredited segments)"
+
+    def __str__(self) -> str:
+        return f"{self.reason}: +{self.offset_minutes} min for {self.length_minutes} min"
+
+    def clean(self) -> None:
+        super().clean()
+        session = getattr(self, "session", None)
+        known = (self.offset_minutes, self.length_minutes)
+        if session is None or session.starts_at is None or session.ends_at is None:
+            return
+        if None not in known and sum(known) > session.duration_minutes:
+            raise ValidationError(
+                f"This part ends after the session ({session.duration_minutes} minutes)."
+            )

@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -57,6 +57,7 @@ from conference.services.credit import (
     compute_credit,
 )
 from conference.services.credit.engine import CreditTypeResult
+from conference.services.credit.intervals import subtract
 from conference.services.credit.rules import (
     ID_KINDS,
     KNOWN_DEGREES,
@@ -139,7 +140,11 @@ def rule_for(event_credit: EventCredit) -> CreditTypeRule:
 
 def credit_sessions(event: Event) -> QuerySet[Session]:
     """The event's credit-eligible sessions (breaks never are)."""
-    return event.sessions.filter(is_cme_eligible=True).exclude(kind=SessionKind.BREAK)
+    return (
+        event.sessions.filter(is_cme_eligible=True)
+        .exclude(kind=SessionKind.BREAK)
+        .prefetch_related("credit_exclusions")
+    )
 
 
 def profile_of(user) -> ProfessionalProfile | None:
@@ -159,14 +164,33 @@ def learner_ids(profile: ProfessionalProfile | None) -> LearnerIds:
 
 
 def _session_spec(session: Session) -> SessionSpec:
+    """The session for the engine: its credit-eligible windows are its time minus the parts
+    without credit (prefetched `credit_exclusions`)."""
+    whole = (session.starts_at, session.ends_at)
+    cuts = [
+        (
+            session.starts_at + timedelta(minutes=part.offset_minutes),
+            session.starts_at + timedelta(minutes=part.offset_minutes + part.length_minutes),
+        )
+        for part in session.credit_exclusions.all()
+    ]
     return SessionSpec(
         id=str(session.pk),
         start=session.starts_at,
         end=session.ends_at,
         title=session.title,
+        eligible_windows=_eligible_windows(whole, cuts),
         designated_minutes=session.designated_minutes,
-        cancelled=bool(getattr(session, "is_cancelled", False)),
+        cancelled=session.is_cancelled,
     )
+
+
+def _eligible_windows(whole: tuple[datetime, datetime], cuts: list) -> tuple:
+    """() means the whole session to the engine; a session cut away entirely keeps one empty
+    window, which counts nothing."""
+    if not cuts:
+        return ()
+    return tuple(subtract([whole], cuts)) or ((whole[0], whole[0]),)
 
 
 def _faculty_session_ids(user, event: Event) -> frozenset[str]:

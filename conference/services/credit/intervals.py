@@ -40,6 +40,20 @@ def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
     return result
 
 
+def subtract(a: Sequence[Interval], b: Iterable[Interval]) -> list[Interval]:
+    """The parts of `a` outside every interval of `b` (both any lists; result merged)."""
+    result = merge(a)
+    for cut_start, cut_end in merge(b):
+        kept: list[Interval] = []
+        for start, end in result:
+            if start < cut_start:
+                kept.append((start, min(end, cut_start)))
+            if end > cut_end:
+                kept.append((max(start, cut_end), end))
+        result = merge(kept)
+    return result
+
+
 def total_seconds(intervals: Iterable[Interval]) -> int:
     return sum(seconds_between(start, end) for start, end in intervals)
 
