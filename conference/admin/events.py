@@ -117,6 +117,7 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
             {"fields": ["registration_opens_at", "registration_closes_at", "capacity"]},
         ),
         ("CME", {"fields": ["cme_provider", "accreditation_statement"]}),
+        ("Recordings", {"fields": ["recordings_public"]}),
     ]
 
     def get_queryset(self, request):

@@ -379,3 +379,24 @@ def test_registration_search_by_user_email(client, world):
 
 def test_speaker_and_session_counts_unchanged_by_other_staff(world):
     assert (Session.objects.count(), Speaker.objects.count()) == (2, 2)
+
+
+def test_event_admin_releases_recordings_publicly(client, world):
+    client.force_login(world.staff_a)
+    event = world.event_a
+    data = {
+        "organizer": world.organizer_a.pk,
+        "title": event.title,
+        "slug": event.slug,
+        "timezone": event.timezone,
+        "start_date": event.start_date.isoformat(),
+        "end_date": event.end_date.isoformat(),
+        "recordings_public": "on",
+        **inline_management("tracks", "speakers", "sessions"),
+    }
+
+    response = client.post(f"/admin/conference/event/{event.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event.refresh_from_db()
+    assert event.recordings_public is True
