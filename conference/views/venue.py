@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from conference.models import Event, Registration
 from conference.services.organizers import organizers_viewable_by
-from conference.services.recordings.watching import hall_screen_recording
+from conference.services.recordings.watching import hall_recordings, hall_screen_recording
 from conference.services.venue_manifest import build_venue_manifest
 from venues.floorplan import render_floor_plan_svg
 from venues.models import Hall
@@ -155,6 +155,7 @@ def _render_venue(request, event: Event, manifest: dict, hall_slug: str):
         "event": event,
         "manifest": manifest,
         "hall_recording": _screen_recording(request, event, manifest, current),
+        "hall_recordings": _hall_recordings(request, event, manifest, current),
         "halls": halls,
         "on_now": [h for h in halls if h.now],
         "hall": current,
@@ -172,6 +173,14 @@ def _screen_recording(request, event: Event, manifest: dict, hall: TwinHall) -> 
         return None
     hall_id = next(h["id"] for h in manifest["halls"] if h["slug"] == hall.slug)
     return hall_screen_recording(event, hall_id, user=request.user, moment=timezone.now())
+
+
+def _hall_recordings(request, event: Event, manifest: dict, hall: TwinHall) -> list[dict]:
+    """The hall's earlier recordings this viewer may watch ("Play here" works even while live)."""
+    if hall.kind == "lobby":
+        return []
+    hall_id = next(h["id"] for h in manifest["halls"] if h["slug"] == hall.slug)
+    return hall_recordings(event, hall_id, user=request.user, moment=timezone.now())
 
 
 @require_safe

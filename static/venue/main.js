@@ -77,6 +77,8 @@ function createApi(state) {
     walkTo: (x, z) => state.view?.walkTo(x, z),
     visibleLabels: () => (state.view ? state.view.crowd.visibleLabels() : []),
     screenSource: () => state.view?.screenSource || null,
+    showRecording: () => state.view?.showRecording(),
+    showLive: () => state.view?.showLive(),
   };
 }
 
@@ -136,6 +138,7 @@ function boot() {
   window.medvenue.venue = createApi(state);
   startLiveLayer(root);
   startHallRecording();
+  startHallRecordingList(state);
   const toggle = document.getElementById("venue-mode-toggle");
   if (!webglAvailable()) {
     document.body.dataset.venueMode = "2d";
@@ -157,10 +160,66 @@ function startHallRecording() {
   // After the hall's session its recording plays in the side panel (and on the 3D screen);
   // the player and hls.js load in their own chunks, only then.
   const video = document.getElementById("hall-recording");
-  if (!video) return;
+  if (!video?.dataset.masterUrl) return;
   import("./player.js")
     .then(({ playRecording }) => playRecording(video))
     .catch((error) => console.error("The recording could not start:", error));
+}
+
+/**
+ * "Recordings from this hall": "Play here" loads an earlier session's recording into the
+ * panel's player and onto the 3D screen, even while a session is live; "Back to live" returns.
+ */
+function startHallRecordingList(state) {
+  const list = document.getElementById("hall-recordings");
+  const video = document.getElementById("hall-recording");
+  if (!list || !video) return;
+  const slot = document.getElementById("hall-recording-slot");
+  const status = document.getElementById("hall-recordings-status");
+  const back = document.getElementById("hall-back-to-live");
+  const buttons = [...list.querySelectorAll(".hall-recordings__play")];
+  let chosen = null;
+  const mark = (id) => {
+    for (const item of list.querySelectorAll(".hall-recordings__item")) item.classList.toggle("is-playing", item.dataset.recordingId === id);
+    for (const button of buttons) {
+      if (button.dataset.recordingId === id) button.setAttribute("aria-current", "true");
+      else button.removeAttribute("aria-current");
+    }
+  };
+  const play = async (button) => {
+    const data = button.dataset;
+    chosen = button;
+    slot.hidden = false;
+    document.getElementById("hall-recording-title").textContent = data.title;
+    document.getElementById("hall-recording-link").href = data.pageUrl;
+    video.setAttribute("aria-label", `Recording of ${data.title}`);
+    video.dataset.chosen = "1";
+    mark(data.recordingId);
+    status.textContent = `Loading the recording of “${data.title}”…`;
+    try {
+      const { playRecording } = await import("./player.js");
+      await playRecording(video, data, { muted: false });
+      status.textContent = `Playing the recording of “${data.title}” here${back ? "; “Back to live” returns to the live session" : ""}.`;
+    } catch (error) {
+      console.error("The recording could not start:", error);
+      status.textContent = "The recording could not start; open its recording page instead.";
+    }
+    state.view?.showRecording();
+  };
+  for (const button of buttons) {
+    button.hidden = false;
+    button.addEventListener("click", () => play(button));
+  }
+  back?.addEventListener("click", async () => {
+    const { stopRecording } = await import("./player.js");
+    stopRecording(video);
+    delete video.dataset.chosen;
+    slot.hidden = true;
+    mark(null);
+    state.view?.showLive();
+    status.textContent = "Back to the live session.";
+    chosen?.focus();
+  });
 }
 
 function startLiveLayer(root) {

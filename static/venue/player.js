@@ -56,9 +56,16 @@ export class Heartbeats {
     this.timer = window.setInterval(() => this.flush(), interval * 1000);
   }
 
+  /** Send what is left and stop listening (the hall's player switches recordings). */
+  stop() {
+    this.flush();
+    this.stopped = true;
+    window.clearInterval(this.timer);
+  }
+
   observe() {
     const t = this.video.currentTime;
-    if (this.video.paused || this.video.seeking) return;
+    if (this.stopped || this.video.paused || this.video.seeking) return;
     if (this.start === null) {
       this.start = this.last = t;
     } else if (t >= this.last && t - this.last <= CONTINUOUS_GAP) {
@@ -77,6 +84,7 @@ export class Heartbeats {
   }
 
   flush({ beacon = false } = {}) {
+    if (this.stopped) return;
     const resumeAt = this.last;
     this.cut();
     if (resumeAt !== null && !this.video.paused) this.start = this.last = resumeAt;
@@ -203,23 +211,49 @@ export function startPlayer(root) {
   return window.medvenue.player;
 }
 
+// What the hall's <video> is playing: its hls.js instance and heartbeats, so a switch stops them.
+const playing = new WeakMap();
+
 /**
- * A hall's screen after its session: play the recording into the panel's <video> (muted, so
- * it may start by itself); the 3D screen shows the same element as a VideoTexture.
+ * A hall's recording player: play `data` (the signed `masterUrl`, `posterUrl`, `heartbeatUrl`,
+ * `resume`; by default the <video>'s own data attributes, the recording after the session)
+ * into the panel's <video>; the 3D screen shows the same element as a VideoTexture. Muted by
+ * default so it may start by itself; "Play here" (a click) asks for sound.
  */
-export async function playRecording(video) {
-  const resume = Number(video.dataset.resume) || 0;
-  const hls = attachHls(video, video.dataset.masterUrl, { startPosition: resume > 0 ? resume : -1 });
-  if (video.dataset.heartbeatUrl) {
-    new Heartbeats(video, { url: video.dataset.heartbeatUrl, csrf: video.dataset.csrf || "" });
-  }
-  video.muted = true;
+export async function playRecording(video, data = video.dataset, { muted = true } = {}) {
+  stopRecording(video);
+  if (data.posterUrl) video.poster = data.posterUrl;
+  else video.removeAttribute("poster");
+  const resume = Number(data.resume) || 0;
+  const hls = attachHls(video, data.masterUrl, { startPosition: resume > 0 ? resume : -1 });
+  const heartbeats = data.heartbeatUrl ? new Heartbeats(video, { url: data.heartbeatUrl, csrf: video.dataset.csrf || "" }) : null;
+  playing.set(video, { hls, heartbeats });
+  video.muted = muted;
   try {
     await video.play();
   } catch {
-    /* autoplay refused: the visitor starts it with the controls */
+    video.muted = true; // sound refused: play muted; the controls unmute
+    try {
+      await video.play();
+    } catch {
+      /* autoplay refused: the visitor starts it with the controls */
+    }
   }
-  return { video, hls };
+  return { video, hls, heartbeats };
+}
+
+/** Stop whatever the hall's <video> plays (its last heartbeat is sent). */
+export function stopRecording(video) {
+  const current = playing.get(video);
+  if (!current) return;
+  playing.delete(video);
+  video.pause();
+  current.heartbeats?.stop();
+  if (current.hls) current.hls.destroy();
+  else {
+    video.removeAttribute("src");
+    video.load();
+  }
 }
 
 const page = document.getElementById("player");

@@ -111,19 +111,18 @@ export class VenueView {
   }
 
   async attachStream(face) {
+    this.screenFace = face;
+    this.live = { map: face.material.map, source: "slide" };
     this.screenSource = "slide";
+    this.attachRecording(face);
     const url = this.hall.now?.stream_url;
-    if (!url) {
-      this.attachRecording(face);
-      return;
-    }
+    if (!url) return;
     try {
       const video = await streamTexture(url, () => this.requestRender());
       if (video) {
-        face.material.map = video;
-        face.material.needsUpdate = true;
-        this.screenSource = "stream";
-        this.requestRender();
+        this.live = { map: video, source: "stream" };
+        // A recording the visitor chose ("Play here") keeps the screen until "Back to live".
+        if (this.screenSource !== "recording") this.showLive();
       }
     } catch (error) {
       console.warn("The stream could not start; showing the session slide.", error);
@@ -131,27 +130,46 @@ export class VenueView {
   }
 
   /**
-   * After the hall's session: the screen mirrors the side panel's recording <video> (one
-   * download, and the panel's controls drive both), from its first decoded frame on.
+   * The screen mirrors the side panel's recording <video> (one download, and the panel's
+   * controls drive both), from its first decoded frame on: after the hall's session, or while
+   * one is live when the visitor chose an earlier recording ("Play here", `data-chosen`).
    */
   attachRecording(face) {
     const video = document.getElementById("hall-recording");
-    if (!video || this.hall.now) return;
+    const wanted = () => video && (!this.hall.now || video.dataset.chosen === "1");
+    if (!wanted()) return;
     const show = () => {
-      const texture = new VideoTexture(video);
-      texture.colorSpace = SRGBColorSpace;
-      face.material.map = texture;
+      if (!wanted()) return;
+      if (!this.recordingTexture) {
+        this.recordingTexture = new VideoTexture(video);
+        this.recordingTexture.colorSpace = SRGBColorSpace;
+        const tick = () => {
+          this.requestRender();
+          video.requestVideoFrameCallback(tick);
+        };
+        if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(tick);
+      }
+      face.material.map = this.recordingTexture;
       face.material.needsUpdate = true;
       this.screenSource = "recording";
-      const tick = () => {
-        this.requestRender();
-        video.requestVideoFrameCallback(tick);
-      };
-      if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(tick);
       this.requestRender();
     };
     if (video.readyState >= 2) show();
     else video.addEventListener("loadeddata", show, { once: true });
+  }
+
+  /** "Play here": show the panel's recording on the screen (see attachRecording). */
+  showRecording() {
+    if (this.screenFace) this.attachRecording(this.screenFace);
+  }
+
+  /** "Back to live": the live session's slide or stream again. */
+  showLive() {
+    if (!this.screenFace || !this.live) return;
+    this.screenFace.material.map = this.live.map;
+    this.screenFace.material.needsUpdate = true;
+    this.screenSource = this.live.source;
+    this.requestRender();
   }
 
   // --- where the visitor stands -------------------------------------------------------------

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from conference.models import Recording, RecordingStatus, Session, WatchProgress, WatchSpan
 from conference.services.recordings import access
@@ -256,3 +257,84 @@ def hall_screen_recording(event, hall_id: int, *, user, moment) -> dict | None:
         ),
         "resume": resume_position(recording, user),
     }
+
+
+# --- a hall's earlier recordings, reachable while a session is on -----------------------------
+
+
+def _session_time(session, zone) -> str:
+    """ "Wed 25 Nov, 09:00–10:00 CST" in the event's time zone."""
+    start = timezone.localtime(session.starts_at, zone)
+    end = timezone.localtime(session.ends_at, zone)
+    return f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M} {start.tzname()}"
+
+
+def _resume_positions(recordings: list[Recording], user) -> dict[int, float]:
+    """resume_position of every recording for `user`, from one query."""
+    if not user.is_authenticated or not recordings:
+        return {}
+    rows = WatchProgress.objects.filter(recording__in=recordings, user=user).values_list(
+        "recording_id", "position_seconds"
+    )
+    positions = dict(rows)
+    result = {}
+    for recording in recordings:
+        position = float(positions.get(recording.pk, 0))
+        duration = duration_of(recording)
+        if duration and position >= duration - min(END_MARGIN_SECONDS, duration * 0.05):
+            position = 0.0
+        result[recording.pk] = position
+    return result
+
+
+def playable_entry(recording: Recording, *, user, resume: float) -> dict:
+    """What the hall's player needs for `recording` and `user`: signed URLs (per viewer)."""
+    token = access.sign_watch_token(recording, user=user)
+    folder = published_folder(recording)
+    has_poster = folder is not None and (folder / "poster.jpg").is_file()
+    return {
+        "id": recording.pk,
+        "title": recording.session.title,
+        "page_url": reverse("recordings:detail", kwargs={"recording_id": recording.pk}),
+        "master_url": access.media_url(recording, token, "master.m3u8"),
+        "poster_url": access.media_url(recording, token, "poster.jpg") if has_poster else "",
+        "heartbeat_url": (
+            reverse("recordings:heartbeat", kwargs={"recording_id": recording.pk})
+            if user.is_authenticated
+            else ""
+        ),
+        "resume": resume,
+    }
+
+
+def hall_recordings(event, hall_id: int, *, user, moment) -> list[dict]:
+    """The hall's ended sessions of `event` with a ready recording `user` may watch.
+
+    Newest session first, one entry per session (its newest ready recording), each with the
+    session's time in the event's time zone and URLs signed for `user` (so never part of the
+    shared manifest). A fixed number of queries, however many recordings there are.
+    """
+    recordings = (
+        Recording.objects.filter(
+            session__event=event,
+            session__hall_id=hall_id,
+            session__ends_at__lte=moment,
+            status=RecordingStatus.READY,
+        )
+        .exclude(published_dir="")
+        .select_related("session__event")
+        .order_by("-session__ends_at", "-session_id", "-ready_at", "-created_at", "-pk")
+    )
+    newest: dict[int, Recording] = {}
+    for recording in recordings:
+        newest.setdefault(recording.session_id, recording)
+    allowed = access.watchable_among(user, list(newest.values()))
+    resumes = _resume_positions(allowed, user)
+    zone = event.tzinfo
+    entries = []
+    for recording in allowed:
+        entry = playable_entry(recording, user=user, resume=resumes.get(recording.pk, 0.0))
+        entry["when"] = _session_time(recording.session, zone)
+        entry["starts_at"] = recording.session.starts_at.isoformat()
+        entries.append(entry)
+    return entries
