@@ -171,3 +171,117 @@ def test_hall_screen_plays_the_recording_after_the_session(
         assert errors == []
     finally:
         context.close()
+
+
+# --- "Recordings from this hall" while a session is live ---------------------------------------
+
+
+@pytest.fixture
+def hall_with_live_session(transactional_db, settings, tmp_path):
+    """The seminar hall: a session is live now, and the earlier "ECG pitfalls" was recorded."""
+    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+    venue = build_demo_venue()
+    today = timezone.now().date()
+    event = EventFactory(
+        slug="cardiology-2026",
+        title="Cardiology Congress 2026",
+        start_date=today - dt.timedelta(days=1),
+        end_date=today + dt.timedelta(days=1),
+        venue=venue,
+    )
+    event.organizer.venues.add(venue)
+    moment = timezone.now().replace(second=0, microsecond=0)
+    hall = venue.halls.get(slug="seminar")
+    earlier = SessionFactory(
+        event=event,
+        hall=hall,
+        title="ECG pitfalls",
+        starts_at=moment - dt.timedelta(hours=3),
+        ends_at=moment - dt.timedelta(hours=2),
+    )
+    SessionFactory(
+        event=event,
+        hall=hall,
+        title="Workshop: point-of-care echocardiography",
+        starts_at=moment - dt.timedelta(minutes=10),
+        ends_at=moment + dt.timedelta(minutes=50),
+    )
+    recording = publish_test_recording(earlier, seconds=SECONDS, chapters=CHAPTERS)
+    user = RegistrationFactory(event=event).user
+    url = reverse("venue:hall", kwargs={"event_slug": event.slug, "hall_slug": "seminar"})
+    return {"recording": recording, "user": user, "url": url}
+
+
+PLAY_HERE = "#hall-recordings .hall-recordings__play"
+VIDEO_TIME = "document.getElementById('hall-recording').currentTime"
+
+
+def test_hall_plays_an_earlier_recording_while_a_session_is_live(
+    chromium_autoplay, live_server, hall_with_live_session, screenshots, axe
+):
+    world = hall_with_live_session
+    errors = PageErrors()
+    context = _logged_in_context(chromium_autoplay, live_server, world["user"])
+    page = errors.attach(context.new_page())
+    try:
+        page.goto(f"{live_server.url}{world['url']}")
+        page.wait_for_function("document.body.dataset.venueReady === '1'", timeout=90_000)
+        assert page.evaluate("window.medvenue.venue.screenSource()") == "slide"
+        assert page.is_hidden("#hall-recording-slot")
+        items = page.locator("#hall-recordings li")
+        assert items.count() == 1
+        assert "ECG pitfalls" in items.first.inner_text()
+        assert items.first.locator("a").get_attribute("href") == reverse(
+            "recordings:detail", kwargs={"recording_id": world["recording"].pk}
+        )
+        page.wait_for_selector(f"{PLAY_HERE}:visible")
+        page.screenshot(path=str(Path(screenshots) / "hall-recordings-list.png"))
+
+        page.click(PLAY_HERE)
+        page.wait_for_function(f"{VIDEO_TIME} > 1", timeout=TIMEOUT)
+        page.wait_for_function(
+            "window.medvenue.venue.screenSource() === 'recording'", timeout=TIMEOUT
+        )
+        assert page.is_visible("#hall-recording")
+        assert "ECG pitfalls" in page.inner_text("#hall-recordings-status")
+        assert page.get_attribute(PLAY_HERE, "aria-current") == "true"
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(Path(screenshots) / "hall-recordings-playing.png"))
+        assert axe(page) == []
+
+        page.click("#hall-back-to-live")
+        page.wait_for_function("window.medvenue.venue.screenSource() === 'slide'")
+        assert page.is_hidden("#hall-recording-slot")
+        assert page.evaluate("document.getElementById('hall-recording').paused")
+        assert page.inner_text("#hall-recordings-status") == "Back to the live session."
+        assert page.evaluate("document.activeElement.textContent") == "Play here"
+        _leave(page)
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_hall_recording_list_works_by_keyboard_in_the_2d_twin(
+    chromium_without_webgl, live_server, hall_with_live_session, screenshots
+):
+    world = hall_with_live_session
+    errors = PageErrors()
+    context = _logged_in_context(chromium_without_webgl, live_server, world["user"])
+    page = errors.attach(context.new_page())
+    try:
+        page.goto(f"{live_server.url}{world['url']}")
+        page.wait_for_selector(f"{PLAY_HERE}:visible")
+        assert page.evaluate("document.getElementById('venue').dataset.mode") == "2d"
+        page.focus(PLAY_HERE)
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"{VIDEO_TIME} > 1", timeout=TIMEOUT)
+        assert page.is_visible("#hall-recording")
+        page.screenshot(path=str(Path(screenshots) / "hall-recordings-2d.png"))
+        page.focus("#hall-back-to-live")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.getElementById('hall-recording').paused")
+        assert page.is_hidden("#hall-recording-slot")
+        _leave(page)
+        assert errors == []
+    finally:
+        context.close()
