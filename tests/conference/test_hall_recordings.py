@@ -246,6 +246,7 @@ def test_hall_without_live_session_keeps_autoplaying_the_latest_and_lists_it(sem
     assert 'id="hall-back-to-live"' not in html
     assert _listed_ids(html) == [seminar["recording"].pk]
     assert 'class="hall-recordings__item is-playing"' in html
+    assert 'hidden aria-current="true"' in html
 
 
 def test_lobby_has_no_recording_list(seminar):
