@@ -241,22 +241,7 @@ def hall_screen_recording(event, hall_id: int, *, user, moment) -> dict | None:
     recording = last_session_recording(event, hall_id, moment=moment)
     if recording is None or not access.may_watch(user, recording):
         return None
-    token = access.sign_watch_token(recording, user=user)
-    folder = published_folder(recording)
-    has_poster = folder is not None and (folder / "poster.jpg").is_file()
-    return {
-        "id": recording.pk,
-        "title": recording.session.title,
-        "page_url": reverse("recordings:detail", kwargs={"recording_id": recording.pk}),
-        "master_url": access.media_url(recording, token, "master.m3u8"),
-        "poster_url": access.media_url(recording, token, "poster.jpg") if has_poster else "",
-        "heartbeat_url": (
-            reverse("recordings:heartbeat", kwargs={"recording_id": recording.pk})
-            if user.is_authenticated
-            else ""
-        ),
-        "resume": resume_position(recording, user),
-    }
+    return playable_entry(recording, user=user, resume=resume_position(recording, user))
 
 
 # --- a hall's earlier recordings, reachable while a session is on -----------------------------
