@@ -222,11 +222,13 @@ def availability_problems(
 
 
 def _type_problems(
-    rule: CreditTypeRule, profile, *, passed: bool, test, live_conflict: bool
+    rule: CreditTypeRule, profile, *, passed: bool, evaluated: bool, test, live_conflict: bool
 ) -> list[tuple[str, str]]:
     problems = cme.learner_problems(
         rule, profile, id_codes=id_problems(rule, cme.learner_ids(profile))
     )
+    if not evaluated:
+        problems.append(("evaluation_required", "Complete the activity evaluation first."))
     if not passed:
         problems.append(("post_test_required", posttests.requirement_message(test)))
     if live_conflict:
@@ -259,6 +261,7 @@ def enduring_overview(
     profile = cme.profile_of(user)
     claims = {c.credit_type: c for c in Claim.objects.filter(user=user, enduring=activity)}
     live_conflict = not claims and live_credit_includes_session(user, activity)
+    evaluated = cme.evaluation_done(user, activity.session.event)
     credits = list(activity.credits.all())
     ama = next((c for c in credits if c.credit_type == "AMA_PRA_1"), None)
     offers = []
@@ -268,6 +271,7 @@ def enduring_overview(
             rule,
             profile,
             passed=status.passed,
+            evaluated=evaluated,
             test=activity.post_test,
             live_conflict=live_conflict,
         )

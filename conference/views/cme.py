@@ -14,7 +14,9 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.throttle import client_ip
@@ -95,6 +97,9 @@ def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
     with _refusal_shown(request):
         cme.submit_evaluation(request.user, event, answers)
         messages.success(request, "Thank you: your evaluation is recorded.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=False):
+        return redirect(back)
     return redirect("cme:event", event_slug=event.slug)
 
 
@@ -174,10 +179,16 @@ def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
     certificates = {
         offer.code: cme.current_certificate(offer.claim) for offer in overview.offers if offer.claim
     }
+    event = activity.session.event
+    form = cme.ensure_evaluation_form(event)
     context = {
         "activity": activity,
-        "event": activity.session.event,
+        "event": event,
         "overview": overview,
+        "evaluation_form": form,
+        "questions": list(form.questions.all()),
+        "evaluation_done": cme.evaluation_done(request.user, event),
+        "evaluation_next": reverse("cme:enduring", kwargs={"activity_id": activity.pk}),
         "rows": [(offer, certificates.get(offer.code)) for offer in overview.offers],
         "attestation": cme.ATTESTATION_TEXT,
         "refresh": any(c and c.status == CertificateStatus.QUEUED for c in certificates.values()),

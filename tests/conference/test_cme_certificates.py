@@ -490,6 +490,7 @@ def test_issue_certificate_email_for_enduring_claim_links_the_activity(
     activity = make_enduring(session)
     ready_recording(session)
     user = registered_learner(event)
+    evaluate(user, event)
     posttests.submit_attempt(user, activity.post_test, answers(activity.post_test), number=1)
     claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
 

@@ -35,7 +35,9 @@ def _activity(**options):
 
 
 def _passed(activity, user=None):
+    """A registered learner who evaluated the activity and passed its post-test."""
     user = user or registered_learner(activity.session.event)
+    evaluate(user, activity.session.event)
     posttests.submit_attempt(user, activity.post_test, answers(activity.post_test), number=1)
     return user
 
@@ -131,11 +133,21 @@ def _refusal(activity, user, code="AMA_PRA_1", **kwargs):
 
 
 def test_claim_before_the_post_test_is_passed_is_refused(media_root):
-    _event, session, activity = _activity()
+    event, session, activity = _activity()
     ready_recording(session)
-    user = registered_learner(activity.session.event)
+    user = registered_learner(event)
+    evaluate(user, event)
 
     assert _refusal(activity, user) == ["post_test_required"]
+
+
+def test_claim_before_the_evaluation_is_refused(media_root):
+    event, session, activity = _activity()
+    ready_recording(session)
+    user = registered_learner(event)
+    posttests.submit_attempt(user, activity.post_test, answers(activity.post_test), number=1)
+
+    assert _refusal(activity, user) == ["evaluation_required"]
 
 
 def test_claim_before_release_is_refused(media_root):
@@ -272,7 +284,22 @@ def test_enduring_page_full_flow_through_the_views(client, media_root):
     test = activity.post_test
     data = {f"q{k}": v for k, v in answers(test).items()} | {"attempt": "1"}
     client.post(reverse("cme:post-test-take", args=[test.pk]), data)
+    page = client.get(reverse("cme:enduring", args=[activity.pk]))
+    questions = page.context["questions"]
+    page_url = reverse("cme:enduring", args=[activity.pk])
+    evaluation = {
+        f"q{q.pk}": "4" if q.kind == "likert" else "Check lead placement first." for q in questions
+    }
+    evaluated = client.post(
+        reverse("cme:evaluation", args=[event.slug]), evaluation | {"next": page_url}
+    )
+    offsite = client.post(
+        reverse("cme:evaluation", args=[event.slug]), {"next": "https://evil.example/"}
+    )
 
+    assert 'data-problem="evaluation_required"' in page.content.decode()
+    assert evaluated.status_code == 302 and evaluated.url == page_url
+    assert offsite.url == reverse("cme:event", args=[event.slug])
     client.post(
         reverse("cme:enduring-claim", args=[activity.pk]),
         {"credit_type": "AMA_PRA_1", "attest": "yes"},
