@@ -151,11 +151,14 @@ def _render_venue(request, event: Event, manifest: dict, hall_slug: str):
     current = next((h for h in halls if h.slug == hall_slug), None)
     if current is None:
         raise Http404("This venue has no hall at this address.")
+    screen = _screen_recording(request, event, manifest, current)
+    listed = _hall_recordings(request, event, manifest, current)
     context = {
         "event": event,
         "manifest": manifest,
-        "hall_recording": _screen_recording(request, event, manifest, current),
-        "hall_recordings": _hall_recordings(request, event, manifest, current),
+        "hall_recording": screen,
+        "hall_recordings": listed,
+        "hall_recording_media": _recording_media(screen, listed),
         "halls": halls,
         "on_now": [h for h in halls if h.now],
         "hall": current,
@@ -173,6 +176,15 @@ def _screen_recording(request, event: Event, manifest: dict, hall: TwinHall) -> 
         return None
     hall_id = next(h["id"] for h in manifest["halls"] if h["slug"] == hall.slug)
     return hall_screen_recording(event, hall_id, user=request.user, moment=timezone.now())
+
+
+def _recording_media(screen: dict | None, listed: list[dict]) -> dict[str, dict]:
+    """Captions and chapters of each playable recording by id, for the panel's player (JSON)."""
+    entries = ([screen] if screen else []) + listed
+    return {
+        str(entry["id"]): {"captions": entry["captions"], "chapters": entry["chapters"]}
+        for entry in reversed(entries)  # the screen's own entry wins for its id
+    }
 
 
 def _hall_recordings(request, event: Event, manifest: dict, hall: TwinHall) -> list[dict]:

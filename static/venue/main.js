@@ -156,13 +156,38 @@ function boot() {
   setMode(state, root, storedMode() === "2d" ? "2d" : "3d");
 }
 
+/** Captions and chapters of the recording `id` (rendered into the page; per viewer). */
+function recordingMedia(id) {
+  const element = document.getElementById("hall-recording-media");
+  if (!element || !id) return { captions: [], chapters: [] };
+  try {
+    return JSON.parse(element.textContent)[id] || { captions: [], chapters: [] };
+  } catch {
+    return { captions: [], chapters: [] };
+  }
+}
+
+/** The panel's caption menu and chapter list, for player.js `showRecordingExtras`. */
+function recordingPanel() {
+  return {
+    menu: document.getElementById("hall-recording-captions"),
+    captionBox: document.getElementById("hall-recording-captions-box"),
+    list: document.getElementById("hall-recording-chapters"),
+    chapterBox: document.getElementById("hall-recording-chapters-box"),
+    status: document.getElementById("hall-recording-status"),
+  };
+}
+
 function startHallRecording() {
   // After the hall's session its recording plays in the side panel (and on the 3D screen);
   // the player and hls.js load in their own chunks, only then.
   const video = document.getElementById("hall-recording");
   if (!video?.dataset.masterUrl) return;
   import("./player.js")
-    .then(({ playRecording }) => playRecording(video))
+    .then(({ playRecording, showRecordingExtras }) => {
+      showRecordingExtras(video, recordingMedia(video.dataset.recordingId), recordingPanel());
+      return playRecording(video);
+    })
     .catch((error) => console.error("The recording could not start:", error));
 }
 
@@ -197,7 +222,8 @@ function startHallRecordingList(state) {
     mark(data.recordingId);
     status.textContent = `Loading the recording of “${data.title}”…`;
     try {
-      const { playRecording } = await import("./player.js");
+      const { playRecording, showRecordingExtras } = await import("./player.js");
+      showRecordingExtras(video, recordingMedia(data.recordingId), recordingPanel());
       await playRecording(video, data, { muted: false });
       status.textContent = `Playing the recording of “${data.title}” here${back ? "; “Back to live” returns to the live session" : ""}.`;
     } catch (error) {
@@ -211,8 +237,9 @@ function startHallRecordingList(state) {
     button.addEventListener("click", () => play(button));
   }
   back?.addEventListener("click", async () => {
-    const { stopRecording } = await import("./player.js");
+    const { stopRecording, showRecordingExtras } = await import("./player.js");
     stopRecording(video);
+    showRecordingExtras(video, {}, recordingPanel());
     delete video.dataset.chosen;
     slot.hidden = true;
     mark(null);

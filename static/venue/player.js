@@ -130,6 +130,32 @@ function showCaptions(video, language) {
   for (const track of captionTracks(video)) track.mode = language && track.language === language ? "showing" : "disabled";
 }
 
+/** Show the captions in `language` ("" turns them off), keep `menu` in step and say so. */
+function chooseCaptions(video, language, { menu, status }) {
+  showCaptions(video, language);
+  if (menu) menu.value = language;
+  if (status) status.textContent = language ? `Captions on: ${menu?.selectedOptions[0]?.textContent || language}.` : "Captions off.";
+}
+
+/** aria-current on the chapter button playing at `time` (the last one started by then). */
+function markChapters(buttons, time) {
+  let current = null;
+  for (const button of buttons) if (Number(button.dataset.start) <= time + 0.25) current = button;
+  for (const button of buttons) {
+    if (button === current) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+  }
+}
+
+/** A chapter button seeks `video` to its start and plays from there. */
+function wireChapter(button, video, status) {
+  button.addEventListener("click", () => {
+    video.currentTime = Number(button.dataset.start);
+    video.play().catch(() => {});
+    if (status) status.textContent = `Playing from ${button.querySelector(".chapter__title")?.textContent || "the chapter"}.`;
+  });
+}
+
 /** The on-demand page: wire the player section `root` up. */
 export function startPlayer(root) {
   const video = root.querySelector("video");
@@ -155,34 +181,21 @@ export function startPlayer(root) {
   };
   const playPause = () => (video.paused ? video.play().catch(() => {}) : video.pause());
   const setCaptions = (language) => {
-    showCaptions(video, language);
-    if (captionMenu) captionMenu.value = language;
+    chooseCaptions(video, language, { menu: captionMenu, status });
     if (language) lastCaption = language;
-    status.textContent = language ? `Captions on: ${captionMenu?.selectedOptions[0]?.textContent || language}.` : "Captions off.";
   };
   const update = () => {
     toggle.textContent = video.paused ? "Play" : "Pause";
     toggle.setAttribute("aria-label", video.paused ? "Play the recording" : "Pause the recording");
     timeLabel.textContent = `${clock(video.currentTime)} / ${clock(video.duration)}`;
-    let current = null;
-    for (const button of chapters) if (Number(button.dataset.start) <= video.currentTime + 0.25) current = button;
-    for (const button of chapters) {
-      if (button === current) button.setAttribute("aria-current", "true");
-      else button.removeAttribute("aria-current");
-    }
+    markChapters(chapters, video.currentTime);
   };
 
   toggle.addEventListener("click", playPause);
   document.getElementById("player-back").addEventListener("click", () => seek(-SEEK_LARGE));
   document.getElementById("player-forward").addEventListener("click", () => seek(SEEK_LARGE));
   captionMenu?.addEventListener("change", () => setCaptions(captionMenu.value));
-  for (const button of chapters) {
-    button.addEventListener("click", () => {
-      video.currentTime = Number(button.dataset.start);
-      video.play().catch(() => {});
-      status.textContent = `Playing from ${button.querySelector(".chapter__title")?.textContent || "the chapter"}.`;
-    });
-  }
+  for (const button of chapters) wireChapter(button, video, status);
   for (const name of ["play", "pause", "timeupdate", "durationchange", "seeked"]) video.addEventListener(name, update);
   root.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
@@ -240,6 +253,68 @@ export async function playRecording(video, data = video.dataset, { muted = true 
     }
   }
   return { video, hls, heartbeats };
+}
+
+// The hall panel's caption menu and chapter list, per <video>: { media, chapters (buttons) }.
+const extras = new WeakMap();
+
+/**
+ * Give the hall's <video> the captions and chapters of the recording it plays: one <track> per
+ * caption (the previous recording's are removed), the caption `menu` (<select>: Off and each
+ * language) and the chapter `list` (<ol>: buttons that seek, aria-current on the one playing),
+ * built like the recording page's. `captionBox`/`chapterBox` are hidden when there are none.
+ */
+export function showRecordingExtras(video, { captions = [], chapters = [] } = {}, panel = {}) {
+  const { menu, captionBox, list, chapterBox, status } = panel;
+  let state = extras.get(video);
+  if (!state) {
+    state = { buttons: [] };
+    extras.set(video, state);
+    menu?.addEventListener("change", () => chooseCaptions(video, menu.value, { menu, status }));
+    for (const name of ["timeupdate", "seeked", "durationchange"]) video.addEventListener(name, () => markChapters(state.buttons, video.currentTime));
+  }
+  for (const track of video.querySelectorAll("track")) track.remove();
+  for (const caption of captions) {
+    const track = document.createElement("track");
+    Object.assign(track, { kind: "captions", src: caption.url, srclang: caption.srclang, label: caption.label });
+    video.append(track);
+  }
+  showCaptions(video, "");
+  if (menu) {
+    const options = [new Option("Off", "")];
+    for (const caption of captions) options.push(new Option(caption.label, caption.srclang));
+    menu.replaceChildren(...options);
+    menu.value = "";
+  }
+  if (captionBox) captionBox.hidden = captions.length === 0;
+  state.buttons = chapters.map((chapter) => chapterButton(chapter, video, status));
+  list?.replaceChildren(
+    ...state.buttons.map((button) => {
+      const item = document.createElement("li");
+      item.append(button);
+      return item;
+    }),
+  );
+  if (chapterBox) chapterBox.hidden = chapters.length === 0;
+  markChapters(state.buttons, video.currentTime);
+  return state;
+}
+
+function chapterButton(chapter, video, status) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "chapter";
+  button.dataset.start = String(chapter.start);
+  if (video.id) button.setAttribute("aria-controls", video.id);
+  const time = document.createElement("span");
+  time.className = "chapter__time";
+  time.textContent = clock(chapter.start);
+  const title = document.createElement("span");
+  title.className = "chapter__title";
+  title.textContent = chapter.title;
+  button.append(time, " ", title);
+  wireChapter(button, video, status);
+  return button;
 }
 
 /** Stop whatever the hall's <video> plays (its last heartbeat is sent). */

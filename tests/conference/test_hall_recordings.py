@@ -5,6 +5,7 @@ shared manifest; it is there while a session is live, and the live behaviour is 
 """
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -237,6 +238,63 @@ def test_hall_recordings_carry_resume_position(seminar):
     )
 
 
+def test_hall_recordings_carry_signed_captions_and_chapters(seminar):
+    user, recording = seminar["attendee"], seminar["recording"]
+
+    (entry,) = watching.hall_recordings(
+        seminar["event"], seminar["hall"].pk, user=user, moment=timezone.now()
+    )
+
+    assert [(c["srclang"], c["label"]) for c in entry["captions"]] == [
+        ("en", "English"),
+        ("es", "Español"),
+    ]
+    for caption in entry["captions"]:
+        # Signed for this viewer, exactly as the recording page builds them.
+        token = re.search(rf"/recordings/{recording.pk}/captions/([^/]+)/", caption["url"])[1]
+        watch = access.read_watch_token(token, recording)
+        assert watch.viewer == access.viewer_of(user)
+        assert caption["url"] == access.caption_url(recording, token, caption["srclang"])
+    assert entry["chapters"] == [
+        {"start": 0.0, "title": "Welcome and objectives"},
+        {"start": 2.0, "title": "Case discussion"},
+    ]
+
+
+def test_hall_recording_without_chapters_or_captions_has_empty_lists(seminar):
+    bare = publish_test_recording(
+        _earlier_session(seminar, "No extras", hours_ago=1), chapters=(), captions=()
+    )
+
+    entries = watching.hall_recordings(
+        seminar["event"], seminar["hall"].pk, user=seminar["attendee"], moment=timezone.now()
+    )
+
+    assert entries[0]["id"] == bare.pk
+    assert entries[0]["captions"] == [] and entries[0]["chapters"] == []
+
+
+def test_hall_page_carries_captions_and_chapters_for_the_player(seminar):
+    user, recording = seminar["attendee"], seminar["recording"]
+    html = _page(user, seminar["url"])
+
+    media = json.loads(re.search(r'id="hall-recording-media"[^>]*>(.*?)</script>', html, re.S)[1])
+    entry = media[str(recording.pk)]
+    assert [c["srclang"] for c in entry["captions"]] == ["en", "es"]
+    assert entry["captions"][0]["url"].startswith(f"/recordings/{recording.pk}/captions/{user.pk}.")
+    assert [c["title"] for c in entry["chapters"]] == ["Welcome and objectives", "Case discussion"]
+    # The signed caption URL really serves the captions to this viewer.
+    response = _client(user).get(entry["captions"][0]["url"])
+    assert response.status_code == 200
+    assert b"[English] Test pattern" in b"".join(response.streaming_content)
+    # The panel's caption menu and chapter list are there, waiting for a recording.
+    assert '<label for="hall-recording-captions">Captions</label>' in html
+    assert 'id="hall-recording-chapters"' in html
+    # Per viewer: never in the shared manifest.
+    manifest = re.search(r'id="venue-manifest"[^>]*>(.*?)</script>', html, re.S)[1]
+    assert "/captions/" not in manifest
+
+
 def test_hall_without_live_session_keeps_autoplaying_the_latest_and_lists_it(seminar):
     seminar["live"].delete()
     html = _page(seminar["attendee"], seminar["url"])
@@ -276,7 +334,8 @@ def test_hall_page_query_count_does_not_grow_with_recordings(seminar):
 def test_hall_recordings_service_query_count_is_fixed(seminar, django_assert_max_num_queries):
     for index in range(2):
         publish_test_recording(_earlier_session(seminar, f"Extra session {index}", 4 + index))
-    with django_assert_max_num_queries(5):
+    # The recordings, the may-watch checks (3), the resume positions, the captions.
+    with django_assert_max_num_queries(6):
         entries = watching.hall_recordings(
             seminar["event"], seminar["hall"].pk, user=seminar["attendee"], moment=timezone.now()
         )

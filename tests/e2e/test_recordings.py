@@ -249,6 +249,48 @@ def test_hall_plays_an_earlier_recording_while_a_session_is_live(
         page.screenshot(path=str(Path(screenshots) / "hall-recordings-playing.png"))
         assert axe(page) == []
 
+        # Chapters, like the recording page: listed, a click seeks, aria-current follows.
+        chapters = page.locator("#hall-recording-chapters .chapter")
+        assert page.is_visible("#hall-recording-chapters-box")
+        assert chapters.all_text_contents() == [
+            "0:00 Welcome and objectives",
+            "0:05 Case discussion",
+            "0:10 Take-home points",
+        ]
+        page.click("#hall-recording-chapters .chapter >> text=Take-home points")
+        page.wait_for_function(f"{VIDEO_TIME} >= 10", timeout=TIMEOUT)
+        page.wait_for_function(
+            "document.querySelector('#hall-recording-chapters [aria-current=true]')"
+            "?.textContent.includes('Take-home points')",
+            timeout=TIMEOUT,
+        )
+        assert "Take-home points" in page.inner_text("#hall-recording-status")
+        # Captions: a <track> per language, chosen from the labelled menu.
+        tracks = page.evaluate(
+            "[...document.querySelectorAll('#hall-recording track')]"
+            ".map((t) => [t.kind, t.srclang, t.label, t.getAttribute('src')])"
+        )
+        assert [track[:3] for track in tracks] == [
+            ["captions", "en", "English"],
+            ["captions", "es", "Español"],
+        ]
+        assert all(f"/recordings/{world['recording'].pk}/captions/" in t[3] for t in tracks)
+        assert page.get_by_label("Captions").count() == 1
+        assert page.locator("#hall-recording-captions option").all_text_contents() == [
+            "Off",
+            "English",
+            "Español",
+        ]
+        page.select_option("#hall-recording-captions", "es")
+        modes = page.evaluate(
+            "[...document.getElementById('hall-recording').textTracks].map((t) => t.mode)"
+        )
+        assert modes == ["disabled", "showing"]
+        assert page.inner_text("#hall-recording-status") == "Captions on: Español."
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(Path(screenshots) / "hall-recordings-chapters.png"))
+        assert axe(page) == []
+
         page.click("#hall-back-to-live")
         page.wait_for_function("window.medvenue.venue.screenSource() === 'slide'")
         assert page.is_hidden("#hall-recording-slot")
@@ -277,6 +319,14 @@ def test_hall_recording_list_works_by_keyboard_in_the_2d_twin(
         page.wait_for_function(f"{VIDEO_TIME} > 1", timeout=TIMEOUT)
         assert page.is_visible("#hall-recording")
         page.screenshot(path=str(Path(screenshots) / "hall-recordings-2d.png"))
+        # A chapter by keyboard: Tab reaches it, Enter seeks.
+        page.focus("#hall-recording-captions")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        assert "Take-home points" in page.evaluate("document.activeElement.textContent")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"{VIDEO_TIME} >= 10", timeout=TIMEOUT)
         page.focus("#hall-back-to-live")
         page.keyboard.press("Enter")
         page.wait_for_function("document.getElementById('hall-recording').paused")

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
@@ -228,6 +229,7 @@ def last_session_recording(event, hall_id: int, *, moment) -> Recording | None:
         Recording.objects.filter(session=session, status=RecordingStatus.READY)
         .exclude(published_dir="")
         .select_related("session__event")
+        .prefetch_related("captions")
         .order_by("-ready_at", "-created_at", "-pk")
         .first()
     )
@@ -272,8 +274,29 @@ def _resume_positions(recordings: list[Recording], user) -> dict[int, float]:
     return result
 
 
+def caption_entries(recording: Recording, token: str) -> list[dict]:
+    """The recording's captions with URLs signed by `token` (prefetch `captions` for lists)."""
+    return [
+        {
+            "label": caption.label,
+            "srclang": caption.language,
+            "url": access.caption_url(recording, token, caption.language),
+        }
+        for caption in recording.captions.all()
+    ]
+
+
+def chapter_entries(recording: Recording) -> list[dict]:
+    """The published chapters.vtt as [{start (seconds), title}], for the hall's player."""
+    return [
+        {"start": chapter.start, "title": chapter.title}
+        for chapter in recording_chapters(recording)
+    ]
+
+
 def playable_entry(recording: Recording, *, user, resume: float) -> dict:
-    """What the hall's player needs for `recording` and `user`: signed URLs (per viewer)."""
+    """What the hall's player needs for `recording` and `user`: signed URLs (per viewer),
+    captions (signed like the recording page's) and chapters."""
     token = access.sign_watch_token(recording, user=user)
     folder = published_folder(recording)
     has_poster = folder is not None and (folder / "poster.jpg").is_file()
@@ -289,6 +312,8 @@ def playable_entry(recording: Recording, *, user, resume: float) -> dict:
             else ""
         ),
         "resume": resume,
+        "captions": caption_entries(recording, token),
+        "chapters": chapter_entries(recording),
     }
 
 
@@ -314,6 +339,7 @@ def hall_recordings(event, hall_id: int, *, user, moment) -> list[dict]:
     for recording in recordings:
         newest.setdefault(recording.session_id, recording)
     allowed = access.watchable_among(user, list(newest.values()))
+    prefetch_related_objects(allowed, "captions")
     resumes = _resume_positions(allowed, user)
     zone = event.tzinfo
     entries = []
