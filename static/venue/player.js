@@ -101,13 +101,18 @@ export class Heartbeats {
       navigator.sendBeacon(this.url, form);
       return;
     }
-    fetch(this.url, {
-      method: "POST",
-      credentials: "same-origin",
-      keepalive: true,
-      headers: { "Content-Type": "application/json", "X-CSRFToken": this.csrf },
-      body: JSON.stringify(body),
-    })
+    // One at a time: spans cut by a seek are not sent in parallel (they would race to create
+    // the viewer's progress row).
+    this.sending = (this.sending || Promise.resolve())
+      .then(() =>
+        fetch(this.url, {
+          method: "POST",
+          credentials: "same-origin",
+          keepalive: true,
+          headers: { "Content-Type": "application/json", "X-CSRFToken": this.csrf },
+          body: JSON.stringify(body),
+        }),
+      )
       .then((response) => (response.ok ? response.json() : null))
       .then((progress) => {
         if (progress) this.video.dispatchEvent(new CustomEvent("medvenue:progress", { detail: progress }));

@@ -164,6 +164,9 @@ def test_hall_screen_plays_the_recording_after_the_session(
         assert link == reverse(
             "recordings:detail", kwargs={"recording_id": hall_after_session["recording"].pk}
         )
+        # The autoplaying recording has its chapters and captions in the panel too.
+        assert page.locator("#hall-recording-chapters .chapter").count() == len(CHAPTERS)
+        assert page.evaluate("document.querySelectorAll('#hall-recording track').length") == 2
         page.wait_for_timeout(300)
         page.screenshot(path=str(Path(screenshots) / "recording-in-hall.png"))
         assert axe(page) == []
