@@ -21,6 +21,20 @@ CHAPTERS = ((0.0, "Welcome and objectives"), (5.0, "Case discussion"), (10.0, "T
 SECONDS = 20
 
 
+def _settled_time(page, selector: str) -> float:
+    """currentTime of a paused video once it has stopped moving (the media pipeline can report
+    a few hundred ms more right after pause() before it settles on the frame shown)."""
+    read = f"document.querySelector('{selector}').currentTime"
+    previous = page.evaluate(read)
+    for _ in range(20):
+        page.wait_for_timeout(100)
+        current = page.evaluate(read)
+        if current == previous:
+            return current
+        previous = current
+    return previous
+
+
 @pytest.fixture(scope="module")
 def chromium_autoplay(playwright_driver, bundle):
     browser = _launch(playwright_driver, ["--autoplay-policy=no-user-gesture-required"])
@@ -94,7 +108,7 @@ def test_recording_plays_seeks_by_chapter_and_lists_captions(
     page.focus("#player-video")
     page.keyboard.press("k")
     page.wait_for_function("document.getElementById('player-video').paused")
-    before = page.evaluate("document.getElementById('player-video').currentTime")
+    before = _settled_time(page, "#player-video")
     page.keyboard.press("ArrowLeft")
     after = page.evaluate("document.getElementById('player-video').currentTime")
     assert after == pytest.approx(max(before - 5, 0), abs=0.3)
