@@ -5,6 +5,7 @@ plus caption files and rows. Call it with settings.RECORDINGS_ROOT pointed at a 
 import shutil
 import subprocess
 import tempfile
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,23 @@ from PIL import Image
 
 from conference.models import Recording, RecordingCaption, RecordingStatus
 from conference.services.recordings.paths import captions_folder, recording_root
+from tests.factories import EventFactory
+from venues.demo import build_demo_venue
+
+
+def event_in_demo_venue(**event_fields):
+    """An event running yesterday to tomorrow in the demo venue, and the current minute."""
+    venue = build_demo_venue()
+    today = timezone.now().date()
+    event = EventFactory(
+        start_date=today - timedelta(days=1),
+        end_date=today + timedelta(days=1),
+        venue=venue,
+        **event_fields,
+    )
+    event.organizer.venues.add(venue)
+    return venue, event, timezone.now().replace(second=0, microsecond=0)
+
 
 DEFAULT_CHAPTERS = (
     (0.0, "Welcome and objectives"),

@@ -26,8 +26,7 @@ from tests.factories import (
     SpeakerFactory,
     UserFactory,
 )
-from tests.recording_watch_support import publish_test_recording
-from venues.demo import build_demo_venue
+from tests.recording_watch_support import event_in_demo_venue, publish_test_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -42,15 +41,7 @@ def recordings_root(settings, tmp_path):
 @pytest.fixture
 def seminar():
     """The demo venue; in its seminar hall a session is live and an earlier one is recorded."""
-    venue = build_demo_venue()
-    event = EventFactory(
-        timezone="America/Chicago",
-        start_date=timezone.now().date() - dt.timedelta(days=1),
-        end_date=timezone.now().date() + dt.timedelta(days=1),
-        venue=venue,
-    )
-    event.organizer.venues.add(venue)
-    moment = timezone.now().replace(second=0, microsecond=0)
+    venue, event, moment = event_in_demo_venue(timezone="America/Chicago")
     hall = venue.halls.get(slug="seminar")
     earlier = SessionFactory(
         event=event,

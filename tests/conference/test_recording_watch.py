@@ -9,7 +9,6 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from conference.models import (
     EnduringActivity,
@@ -32,8 +31,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.recording_support import make_test_video, needs_ffmpeg
-from tests.recording_watch_support import publish_test_recording
-from venues.demo import build_demo_venue
+from tests.recording_watch_support import event_in_demo_venue, publish_test_recording
 
 pytestmark = [pytest.mark.django_db, needs_ffmpeg]
 
@@ -519,14 +517,7 @@ def test_parse_chapters_reads_cues_and_skips_garbage():
 
 @pytest.fixture
 def hall_world():
-    venue = build_demo_venue()
-    event = EventFactory(
-        start_date=timezone.now().date() - dt.timedelta(days=1),
-        end_date=timezone.now().date() + dt.timedelta(days=1),
-        venue=venue,
-    )
-    event.organizer.venues.add(venue)
-    moment = timezone.now().replace(second=0, microsecond=0)
+    venue, event, moment = event_in_demo_venue()
     auditorium = venue.halls.get(slug="auditorium")
     earlier = SessionFactory(
         event=event,

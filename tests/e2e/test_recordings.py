@@ -5,14 +5,12 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from conference.models import WatchProgress, WatchSpan
 from tests.e2e.conftest import PageErrors, _launch, _logged_in_context
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory
 from tests.recording_support import needs_ffmpeg
-from tests.recording_watch_support import publish_test_recording
-from venues.demo import build_demo_venue
+from tests.recording_watch_support import event_in_demo_venue, publish_test_recording
 
 pytestmark = [pytest.mark.browser, needs_ffmpeg]
 
@@ -134,17 +132,9 @@ def test_recording_plays_seeks_by_chapter_and_lists_captions(
 @pytest.fixture
 def hall_after_session(transactional_db, settings, tmp_path):
     settings.RECORDINGS_ROOT = tmp_path / "recordings"
-    venue = build_demo_venue()
-    today = timezone.now().date()
-    event = EventFactory(
-        slug="cardiology-2026",
-        title="Cardiology Congress 2026",
-        start_date=today - dt.timedelta(days=1),
-        end_date=today + dt.timedelta(days=1),
-        venue=venue,
+    venue, event, moment = event_in_demo_venue(
+        slug="cardiology-2026", title="Cardiology Congress 2026"
     )
-    event.organizer.venues.add(venue)
-    moment = timezone.now().replace(second=0, microsecond=0)
     session = SessionFactory(
         event=event,
         hall=venue.halls.get(slug="auditorium"),
@@ -197,17 +187,9 @@ def test_hall_screen_plays_the_recording_after_the_session(
 def hall_with_live_session(transactional_db, settings, tmp_path):
     """The seminar hall: a session is live now, and the earlier "ECG pitfalls" was recorded."""
     settings.RECORDINGS_ROOT = tmp_path / "recordings"
-    venue = build_demo_venue()
-    today = timezone.now().date()
-    event = EventFactory(
-        slug="cardiology-2026",
-        title="Cardiology Congress 2026",
-        start_date=today - dt.timedelta(days=1),
-        end_date=today + dt.timedelta(days=1),
-        venue=venue,
+    venue, event, moment = event_in_demo_venue(
+        slug="cardiology-2026", title="Cardiology Congress 2026"
     )
-    event.organizer.venues.add(venue)
-    moment = timezone.now().replace(second=0, microsecond=0)
     hall = venue.halls.get(slug="seminar")
     earlier = SessionFactory(
         event=event,
