@@ -252,7 +252,7 @@ class HallListFilter(admin.RelatedOnlyFieldListFilter):
         return [(hall.pk, str(hall)) for hall in halls]
 
 
-class CreditExclusionInline(admin.TabularInline):
+class CreditExclusionInline(ScopedInlineMixin, admin.TabularInline):
     """Breaks and non-accredited segments inside a session, in minutes from its start."""
 
     model = SessionCreditExclusion

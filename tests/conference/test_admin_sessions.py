@@ -44,6 +44,7 @@ def session_data(event, *, day: int = 0, start: str = "09:30", end: str = "10:30
         "starts_at_1": start,
         "ends_at_0": date,
         "ends_at_1": end,
+        **inline_management("credit_exclusions"),
         **extra,
     }
 
@@ -499,3 +500,41 @@ def test_session_form_offers_attention_checks(client, superuser):
     html = client.get("/admin/conference/session/add/").content.decode()
     assert 'name="attention_check_minutes"' in html
     assert 'name="attention_window_seconds"' in html
+
+
+def test_staff_add_session_with_a_part_without_credit(staff_client, world):
+    data = session_data(world.event_a, start="14:00", end="15:00")
+    data.update(inline_management("credit_exclusions", total=1))
+    data.update(
+        {
+            "credit_exclusions-0-offset_minutes": "30",
+            "credit_exclusions-0-length_minutes": "15",
+            "credit_exclusions-0-reason": "Industry segment",
+        }
+    )
+
+    response = add_session(staff_client, data)
+
+    assert response.status_code == 302
+    session = Session.objects.get(title="New talk")
+    assert list(session.credit_exclusions.values_list("offset_minutes", "length_minutes")) == [
+        (30, 15)
+    ]
+
+
+def test_staff_part_without_credit_ending_after_the_session_is_refused(staff_client, world):
+    data = session_data(world.event_a, start="14:00", end="15:00")
+    data.update(inline_management("credit_exclusions", total=1))
+    data.update(
+        {
+            "credit_exclusions-0-offset_minutes": "50",
+            "credit_exclusions-0-length_minutes": "15",
+            "credit_exclusions-0-reason": "Overlong",
+        }
+    )
+
+    response = add_session(staff_client, data)
+
+    assert response.status_code == 200
+    assert "This part ends after the session (60 minutes)." in response.content.decode()
+    assert not Session.objects.filter(title="New talk").exists()

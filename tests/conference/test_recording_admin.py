@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from conference.models import Recording, RecordingCaption, RecordingStatus
+from tests.conference.test_admin_scoping import inline_management
 from tests.factories import (
     EventFactory,
     MembershipFactory,
@@ -593,11 +594,13 @@ def test_session_form_post_needs_no_data_for_the_recordings_list(alpha, root):
     client.force_login(alpha.staff)
 
     response = client.post(
-        f"/admin/conference/session/{alpha.session.pk}/change/", {"event": alpha.event.pk}
+        f"/admin/conference/session/{alpha.session.pk}/change/",
+        {"event": alpha.event.pk, **inline_management("credit_exclusions")},
     )
 
+    formsets = response.context["inline_admin_formsets"]
     assert response.status_code == 200
-    assert response.context["inline_admin_formsets"] == []
+    assert [f.formset.prefix for f in formsets] == ["credit_exclusions"]
     assert "ManagementForm" not in response.content.decode()
     assert "title" in response.context["adminform"].form.errors
 
