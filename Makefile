@@ -41,8 +41,9 @@ frontend:
 migrate: $(INSTALLED)
 	$(MANAGE) migrate --noinput
 
+# Seeds only an empty database: a restart keeps what was done in the demo.
 seed: migrate
-	$(MANAGE) seed_demo --password '$(DEMO_PASSWORD)'
+	$(MANAGE) seed_demo --if-empty --password '$(DEMO_PASSWORD)'
 
 static: $(INSTALLED) frontend
 	$(MANAGE) collectstatic --noinput -v0

@@ -5,13 +5,17 @@ from datetime import date, datetime, time, timedelta
 from itertools import combinations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminURLFieldWidget
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 
 from conference.admin.recordings import SessionRecordingInline
 from conference.admin.scoping import (
@@ -23,7 +27,10 @@ from conference.admin.scoping import (
 )
 from conference.models import Event, Session, SessionCreditExclusion, SessionKind
 from conference.services.schedule import session_conflicts
+from conference.services.timing import TimingRefused, apply_plan, plan_end_now, plan_start_now
 from venues.models import Hall
+
+TIMING_PLANS = {"start": plan_start_now, "end": plan_end_now}
 
 
 def local_time(moment: datetime, event: Event, fmt: str = "H:i") -> str:
@@ -277,6 +284,7 @@ class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
         "kind",
         "is_cme_eligible",
         "speaker_names",
+        "timing_links",
     ]
     list_filter = [
         ("event", admin.RelatedOnlyFieldListFilter),
@@ -311,8 +319,60 @@ class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
         ),
     ]
 
+    change_form_template = "admin/conference/session/change_form.html"
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("speakers")
+
+    @admin.display(description="Live")
+    def timing_links(self, obj: Session) -> str:
+        """ "Live now" with "End now" during the session, else "Start now"."""
+        now = timezone.now()
+        if obj.starts_at <= now < obj.ends_at:
+            url = reverse("admin:conference_session_timing", args=[obj.pk, "end"])
+            return format_html('Live now · <a href="{}">End now</a>', url)
+        url = reverse("admin:conference_session_timing", args=[obj.pk, "start"])
+        return format_html('<a href="{}">Start now</a>', url)
+
+    def get_urls(self):
+        timing = self.admin_site.admin_view(self.timing_view)
+        return [
+            path(
+                "<path:object_id>/timing/<str:action>/",
+                timing,
+                name="conference_session_timing",
+            ),
+            *super().get_urls(),
+        ]
+
+    def timing_view(self, request, object_id, action):
+        """Confirm, then do "Start now" / "End now"; the page states the CME effects first."""
+        if action not in TIMING_PLANS:
+            raise PermissionDenied
+        session = self.get_object(request, unquote(object_id))
+        if session is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, session):
+            raise PermissionDenied
+        change_url = reverse("admin:conference_session_change", args=[session.pk])
+        try:
+            plan = TIMING_PLANS[action](session)
+            if request.method == "POST":
+                apply_plan(plan, actor=request.user)
+                self.log_change(request, session, f"{action.capitalize()} now")
+                self.message_user(request, " ".join(plan.effects[:1]), messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        except TimingRefused as refusal:
+            self.message_user(request, str(refusal), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": session,
+            "title": f"{action.capitalize()} “{session}” now",
+            "plan": plan,
+        }
+        return TemplateResponse(request, "admin/conference/session/timing.html", context)
 
     @admin.display(description="Day", ordering="starts_at")
     def local_day(self, obj: Session) -> str:

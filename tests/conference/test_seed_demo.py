@@ -282,3 +282,44 @@ def test_seed_demo_command_line_uses_tz_variable(tmp_path):
     assert "admin@medvenue.test" in output
     assert "Password for every login: medvenue-demo" in output
     assert (tmp_path / "medvenue.sqlite3").exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_if_empty_keeps_an_existing_demo(machine_zone):
+    earlier = timezone.now()
+    seed("--at", earlier.isoformat())
+    Session.objects.filter(title__startswith="Opening plenary").update(title="Edited in admin")
+    before = dump()
+
+    output = seed("--if-empty", "--at", (earlier + dt.timedelta(hours=3)).isoformat())
+
+    assert dump() == before
+    assert "seed_demo --reset" in output
+
+
+@pytest.mark.django_db
+def test_seed_demo_if_empty_seeds_an_empty_database(machine_zone):
+    seed("--if-empty")
+    assert Session.objects.count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_reset_starts_over(machine_zone):
+    seed()
+    Session.objects.filter(title__startswith="Opening plenary").update(title="Edited in admin")
+    User.objects.create_user(email="someone@example.org", password="x" * 12)
+
+    seed("--reset")
+
+    assert not Session.objects.filter(title="Edited in admin").exists()
+    assert Session.objects.filter(title__startswith="Opening plenary").count() == 1
+    assert sorted(User.objects.values_list("email", flat=True)) == sorted(EMAILS)
+
+
+@pytest.mark.django_db
+def test_seed_demo_reset_refused_in_production(machine_zone, settings):
+    seed()
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="Refusing to erase"):
+        seed("--reset", "--force")
+    assert Session.objects.count() == 7

@@ -4,6 +4,11 @@ Idempotent: every row is matched on a natural key and written only when a value 
 second run changes nothing (except to move the schedule when the clock has moved on). The
 schedule is anchored on the current local hour minus one, so a session is on whenever the demo
 is seeded.
+
+`make run` passes `--if-empty`: a database that already has people in it is left as it is, so
+edits made in the demo survive a restart (the programme stays where the first seed put it; an
+organizer's "Start now" puts a session on again). `--reset` erases the whole database and
+seeds it afresh.
 """
 
 import zoneinfo
@@ -13,6 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 from django.utils import timezone
@@ -266,12 +272,36 @@ class Command(BaseCommand):
             help="Run even when MEDVENUE_PRODUCTION=1 (it creates a known superuser login).",
         )
         parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Seed only a database without any people yet; otherwise change nothing.",
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Erase every row of the database (all events, people, credit records) first "
+            "and seed afresh. Refused with MEDVENUE_PRODUCTION=1.",
+        )
+        parser.add_argument(
             "--at",
             metavar="ISO_DATETIME",
             help="Seed as if it were this moment (e.g. 2026-03-02T09:30+01:00); default: now.",
         )
 
-    def handle(self, *args, password: str, force: bool, at: str | None, **options) -> None:
+    def handle(
+        self,
+        *args,
+        password: str,
+        force: bool,
+        at: str | None,
+        if_empty: bool,
+        reset: bool,
+        **options,
+    ) -> None:
+        if reset and settings.PRODUCTION:
+            raise CommandError("Refusing to erase a production database (MEDVENUE_PRODUCTION=1).")
+        if reset and if_empty:
+            raise CommandError("Choose either --reset or --if-empty.")
         if settings.PRODUCTION and not force:
             raise CommandError(
                 "Refusing to seed demo logins into a production database "
@@ -281,6 +311,15 @@ class Command(BaseCommand):
             raise CommandError("--password must have at least 8 characters.")
         now = self._parse_at(at)
         tz_name = local_timezone_name()
+        if if_empty and User.objects.exists():
+            self.stdout.write(
+                "The database already has data: the demo is kept as it is (your edits too). "
+                "`manage.py seed_demo --reset` erases it and starts over."
+            )
+            return
+        if reset:
+            call_command("flush", interactive=False, verbosity=0)
+            self.stdout.write("Erased every row of the database.")
         with transaction.atomic():
             event = self._seed(password=password, now=now, tz_name=tz_name)
         self._print_logins(event, password)
@@ -556,6 +595,7 @@ class Command(BaseCommand):
         write = self.stdout.write
         write(self.style.SUCCESS(f"Demo ready: “{event.title}” ({event.get_absolute_url()})"))
         write(f"Event time zone: {event.timezone}; sessions start at the current hour minus one.")
+        write("Later starts keep this data; an organizer's “Start now” puts a session on again.")
         write("Logins:")
         for login in LOGINS:
             write(f"  {login.role:<10} {login.email:<26} {login.note}")
