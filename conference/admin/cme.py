@@ -86,7 +86,82 @@ class EventCreditForm(forms.ModelForm):
         event, test = data.get("event"), data.get("post_test")
         if event and test:
             _check_post_test(self, test, event_id=event.pk, other_event="this event")
+        self._check_designation(data)
         return data
+
+    def _check_designation(self, data: dict) -> None:
+        """Refuse a maximum above the most one learner could earn, with the computation."""
+        event, code, maximum = (
+            data.get("event"),
+            data.get("credit_type"),
+            data.get("designated_max"),
+        )
+        if not (event and code and maximum is not None) or self.errors:
+            return
+        draft = EventCredit(
+            event=event,
+            credit_type=code,
+            increment=data.get("increment"),
+            minimum=data.get("minimum"),
+            rounding=data.get("rounding") or "",
+            eligible_degrees=data.get("eligible_degrees") or "",
+            required_ids=data.get("required_ids") or "",
+            reporting_deadline_days=data.get("reporting_deadline_days"),
+        )
+        limit = cme.attainable_credit(event)
+        problem = cme.designation_problem(event, cme.rule_for(draft), maximum, limit=limit)
+        if problem:
+            self.add_error(
+                "designated_max",
+                format_html("{}<br>{}", problem, attainable_table(limit, event)),
+            )
+
+
+def attainable_table(limit, event) -> str:
+    """The computation of the attainable maximum as a small table (the best path)."""
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{} – {}</td><td>{}</td></tr>",
+        (
+            (
+                step.title,
+                timezone.localtime(step.start, event.tzinfo).strftime("%d %b %H:%M"),
+                timezone.localtime(step.end, event.tzinfo).strftime("%H:%M"),
+                _minutes_text(step.seconds),
+            )
+            for step in limit.path
+        ),
+    )
+    sessions = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                s.spec.title,
+                "cancelled" if s.spec.cancelled else _minutes_text(s.eligible_seconds),
+                "–" if s.spec.cancelled else _minutes_text(s.cap_seconds),
+                _minutes_text(s.counted_seconds),
+            )
+            for s in limit.sessions
+        ),
+    )
+    return format_html(
+        '<table class="attainable-path"><caption>Best path through the credit-eligible '
+        "time ({} in all; sessions side by side count once)</caption>"
+        "<thead><tr><th>session</th><th>time</th><th>counted</th></tr></thead>"
+        "<tbody>{}</tbody></table>"
+        '<table class="attainable-sessions"><caption>Credit-eligible sessions</caption>'
+        "<thead><tr><th>session</th><th>eligible</th><th>designated minutes</th>"
+        "<th>on the path</th></tr></thead><tbody>{}</tbody></table>",
+        _minutes_text(limit.seconds),
+        rows,
+        sessions,
+    )
+
+
+def _minutes_text(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min" + (f" {rest} s" if rest else "")
 
 
 @admin.register(EventCredit)
@@ -96,6 +171,7 @@ class EventCreditAdmin(OrganizerScopedAdmin):
         "event",
         "credit_type",
         "designated_max",
+        "attainable_list",
         "claim_opens_at",
         "claim_closes_at",
         "evaluation_required",
@@ -108,7 +184,18 @@ class EventCreditAdmin(OrganizerScopedAdmin):
     search_fields = ["event__title", "activity_number"]
     autocomplete_fields = ["event"]
     fieldsets = [
-        (None, {"fields": ["event", "credit_type", "designated_max", "activity_number"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "event",
+                    "credit_type",
+                    "designated_max",
+                    "attainable_maximum",
+                    "activity_number",
+                ]
+            },
+        ),
         ("Certificate", {"fields": ["statement_override", "signatory_name", "signatory_title"]}),
         (
             "Claiming",
@@ -129,8 +216,33 @@ class EventCreditAdmin(OrganizerScopedAdmin):
             },
         ),
     ]
-    readonly_fields = ["effective_rule"]
+    readonly_fields = ["effective_rule", "attainable_maximum"]
     form = EventCreditForm
+
+    @admin.display(description="attainable maximum")
+    def attainable_maximum(self, obj: EventCredit | None) -> str:
+        if obj is None or not obj.pk:
+            return (
+                "Shown once saved: the most one learner could earn, which the designated "
+                "maximum may not exceed."
+            )
+        limit = cme.attainable_credit(obj.event)
+        rule = cme.rule_for(obj)
+        return format_html(
+            "<strong>{}</strong> — {}<br>{}",
+            limit.max_credit(rule),
+            limit.explain(rule),
+            attainable_table(limit, obj.event),
+        )
+
+    @admin.display(description="attainable")
+    def attainable_list(self, obj: EventCredit) -> str:
+        allowed = cme.attainable_credit(obj.event).max_credit(cme.rule_for(obj))
+        if obj.designated_max > allowed:
+            return format_html(
+                '<strong class="errornote">{} (designation too high)</strong>', allowed
+            )
+        return str(allowed)
 
     @admin.display(description="rule in effect")
     def effective_rule(self, obj: EventCredit | None) -> str:

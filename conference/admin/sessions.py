@@ -26,6 +26,7 @@ from conference.admin.scoping import (
     scope_queryset,
 )
 from conference.models import Event, Session, SessionCreditExclusion, SessionKind
+from conference.services import cme
 from conference.services.schedule import session_conflicts
 from conference.services.timing import TimingRefused, apply_plan, plan_end_now, plan_start_now
 from venues.models import Hall
@@ -131,7 +132,21 @@ class SessionForm(forms.ModelForm):
                 self.add_error(
                     "speakers", f"{speaker.name} is a speaker of another event, not of {event}."
                 )
+        self._check_designated_minutes(cleaned)
         return cleaned
+
+    def _check_designated_minutes(self, cleaned: dict) -> None:
+        """At most the session's length (the parts without credit are checked by their
+        inline, which sees them as submitted)."""
+        minutes, starts, ends = (
+            cleaned.get(k) for k in ("designated_minutes", "starts_at", "ends_at")
+        )
+        if minutes is None or not starts or not ends:
+            return
+        draft = Session(designated_minutes=minutes, starts_at=starts, ends_at=ends)
+        problem = cme.session_designation_problem(draft, parts=[])
+        if problem:
+            self.add_error("designated_minutes", problem)
 
     def _post_clean(self):
         """After the model's own schedule check (without speakers), check the speakers."""
@@ -259,10 +274,30 @@ class HallListFilter(admin.RelatedOnlyFieldListFilter):
         return [(hall.pk, str(hall)) for hall in halls]
 
 
+class CreditExclusionFormSet(forms.BaseInlineFormSet):
+    """The session's designated minutes must fit in its time minus these parts."""
+
+    def clean(self):
+        super().clean()
+        session = self.instance
+        parts = [
+            (form.cleaned_data["offset_minutes"], form.cleaned_data["length_minutes"])
+            for form in self.forms
+            if form.is_valid()
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("offset_minutes") is not None
+            and form.cleaned_data.get("length_minutes") is not None
+        ]
+        problem = cme.session_designation_problem(session, parts=parts)
+        if problem:
+            raise ValidationError(f"Designated minutes: {problem}")
+
+
 class CreditExclusionInline(ScopedInlineMixin, admin.TabularInline):
     """Breaks and non-accredited segments inside a session, in minutes from its start."""
 
     model = SessionCreditExclusion
+    formset = CreditExclusionFormSet
     extra = 0
     fields = ["offset_minutes", "length_minutes", "reason"]
 

@@ -56,6 +56,8 @@ from conference.services.credit import (
     SessionSpec,
     compute_credit,
 )
+from conference.services.credit import designation as designation_rules
+from conference.services.credit.designation import Attainable, attainable
 from conference.services.credit.engine import CreditTypeResult
 from conference.services.credit.intervals import subtract
 from conference.services.credit.rules import (
@@ -105,21 +107,51 @@ class ClaimRefused(Refused):
     """A claim that the rules do not allow; `problems` are (code, message) pairs."""
 
 
+class DesignationRefused(ValueError):
+    """A designated maximum above what one learner could earn."""
+
+
 def designate_credits(event: Event, maxima: dict[str, Decimal], **options: object) -> None:
     """Offer these credit types at `event` with these designated maxima (idempotent: existing
     designations are updated, others left alone) and make sure the evaluation form exists.
-    `options` are further `EventCredit` fields (e.g. `signatory_name`)."""
+    `options` are further `EventCredit` fields (e.g. `signatory_name`). A maximum above the
+    attainable one (`attainable_credit`) raises `DesignationRefused` with the computation."""
     unknown = set(maxima) - set(PRESETS)
     if unknown:
         raise ValueError(f"unknown credit types: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         for code, maximum in maxima.items():
+            credit = EventCredit.objects.filter(event=event, credit_type=code).first()
+            rule = rule_for(credit) if credit else PRESETS[code]
+            problem = designation_problem(event, rule, Decimal(maximum))
+            if problem:
+                raise DesignationRefused(problem)
             EventCredit.objects.update_or_create(
                 event=event,
                 credit_type=code,
                 defaults={"designated_max": Decimal(maximum), **options},
             )
         ensure_evaluation_form(event)
+
+
+def attainable_credit(event: Event) -> Attainable:
+    """The best path through the event's credit-eligible time (docs/cme-claims.md
+    "Designation"): the most one learner could attend, whatever the credit type."""
+    return attainable([_session_spec(s) for s in credit_sessions(event)])
+
+
+def designation_problem(
+    event: Event, rule: CreditTypeRule, maximum: Decimal, *, limit: Attainable | None = None
+) -> str | None:
+    """Why `maximum` may not be designated for `rule` at `event`, or None when it may."""
+    limit = limit or attainable_credit(event)
+    allowed = limit.max_credit(rule)
+    if maximum <= allowed:
+        return None
+    return (
+        f"The designated maximum {maximum} is more than one learner could earn: "
+        f"{limit.explain(rule)}. Designate at most {allowed}."
+    )
 
 
 # Building the engine's case -----------------------------------------------------------------
@@ -136,6 +168,40 @@ def rule_for(event_credit: EventCredit) -> CreditTypeRule:
         required_ids=parse_codes(event_credit.required_ids, ID_KINDS, "learner IDs"),
         reporting_deadline_days=event_credit.reporting_deadline_days,
     )
+
+
+def session_designation_problem(
+    session: Session, parts: list[tuple[int, int]] | None = None
+) -> str | None:
+    """Why the session's `designated_minutes` are more than its credit-eligible time (its
+    length minus the parts without credit: `parts` as (offset, length) minutes, default the
+    saved ones), or None."""
+    if session.designated_minutes is None or not (session.starts_at and session.ends_at):
+        return None
+    if session.ends_at <= session.starts_at:
+        return None
+    if parts is None:
+        parts = (
+            [(p.offset_minutes, p.length_minutes) for p in session.credit_exclusions.all()]
+            if session.pk
+            else []
+        )
+    whole = (session.starts_at, session.ends_at)
+    cuts = [
+        (
+            session.starts_at + timedelta(minutes=offset),
+            session.starts_at + timedelta(minutes=offset + length),
+        )
+        for offset, length in parts
+    ]
+    spec = SessionSpec(
+        id=str(session.pk),
+        start=session.starts_at,
+        end=session.ends_at,
+        eligible_windows=_eligible_windows(whole, cuts),
+        designated_minutes=session.designated_minutes,
+    )
+    return designation_rules.session_designation_problem(spec)
 
 
 def credit_sessions(event: Event) -> QuerySet[Session]:
@@ -252,6 +318,8 @@ class CreditOffer:
     inputs_hash: str = ""
     engine_version: str = ""
     sessions_to_come: bool = False
+    attainable_max: Decimal | None = None
+    attainable_minutes: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
@@ -373,6 +441,7 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
     event_credits = list(event.credits.select_related("post_test"))
     passed = posttests.passed_test_ids(user, {c.post_test_id for c in event_credits} - {None})
     recorded = _enduring_reasons(user, event)
+    limit = attainable_credit(event) if event_credits else None
     offers = []
     for event_credit in event_credits:
         rule = rule_for(event_credit)
@@ -383,6 +452,8 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
                 rule=rule,
                 result=type_result,
                 credited_seconds=result.total_seconds,
+                attainable_max=limit.max_credit(rule) if limit else None,
+                attainable_minutes=limit.seconds // 60 if limit else 0,
                 claim=claims.get(rule.code),
                 inputs_hash=result.inputs_hash,
                 engine_version=result.engine_version,

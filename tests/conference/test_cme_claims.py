@@ -356,14 +356,14 @@ def test_claim_credit_without_attendance_before_any_session_ended_is_not_open():
 def test_designate_credits_is_idempotent_and_refuses_unknown_types():
     event, _session = make_event(credit_types=())
 
-    cme.designate_credits(event, {"AMA_PRA_1": Decimal("6.25"), "PARTICIPATION": "6.25"})
-    cme.designate_credits(event, {"AMA_PRA_1": Decimal("6.50")}, signatory_name="Dr Chair")
+    cme.designate_credits(event, {"AMA_PRA_1": Decimal("0.75"), "PARTICIPATION": "0.75"})
+    cme.designate_credits(event, {"AMA_PRA_1": Decimal("1.00")}, signatory_name="Dr Chair")
 
     assert sorted(
         EventCredit.objects.filter(event=event).values_list(
             "credit_type", "designated_max", "signatory_name"
         )
-    ) == [("AMA_PRA_1", Decimal("6.50"), "Dr Chair"), ("PARTICIPATION", Decimal("6.25"), "")]
+    ) == [("AMA_PRA_1", Decimal("1.00"), "Dr Chair"), ("PARTICIPATION", Decimal("0.75"), "")]
     assert event.evaluation_form.questions.count() == 3
     with pytest.raises(ValueError, match="NOPE"):
         cme.designate_credits(event, {"NOPE": Decimal(1)})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zoneinfo
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from conference.models import (
     Speaker,
     Track,
 )
+from conference.services import cme
 from conference.services.schedule import session_conflicts
 from venues.models import Hall, Placement, Venue, Zone
 
@@ -229,6 +231,21 @@ def test_seed_demo_programme_has_cme_and_disclosures(machine_zone):
     assert Disclosure.objects.count() == 3
     assert not Speaker.objects.filter(has_nothing_to_disclose=True, disclosures__isnull=False)
     assert all(speaker.credentials and speaker.affiliation for speaker in Speaker.objects.all())
+
+
+@pytest.mark.django_db
+def test_seed_demo_designates_the_attainable_maximum_not_the_sum(machine_zone):
+    seed()
+    event = Event.objects.get()
+
+    # 60+45+60+60+90+60 designated minutes in two tracks: one learner attends at most
+    # 60 + 60 + 90 = 210 minutes (3.50), not 375 (6.25)
+    assert dict(event.credits.values_list("credit_type", "designated_max")) == {
+        "AMA_PRA_1": Decimal("3.50"),
+        "ANCC": Decimal("3.50"),
+        "PARTICIPATION": Decimal("3.50"),
+    }
+    assert cme.attainable_credit(event).seconds == 210 * 60
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ seeds it afresh.
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -43,7 +43,8 @@ from conference.models import (
     Speaker,
     Track,
 )
-from conference.services.cme import designate_credits
+from conference.services.cme import attainable_credit, designate_credits
+from conference.services.credit.rules import PRESETS
 from conference.services.registrations import RegistrationError, register_attendee
 from conference.services.schedule import session_conflicts
 from venues.demo import build_demo_venue
@@ -176,6 +177,7 @@ PROGRAMME = [
 
 # The on-demand recording offered as enduring material: a session that is over at seed time
 # (the programme starts an hour before the current hour; this one ends 10 minutes before it).
+DEMO_CREDIT_TYPES = ("AMA_PRA_1", "ANCC", "PARTICIPATION")
 ENDURING_SESSION = "ECG pitfalls every clinician should know"
 ENDURING_CREDIT = Decimal("0.75")
 POST_TEST_TITLE = "Post-test: ECG pitfalls every clinician should know"
@@ -348,16 +350,12 @@ class Command(BaseCommand):
         return event
 
     def _seed_credits(self, event: Event) -> None:
-        """Designate credit for the demo event: its CME sessions' minutes, in quarter hours."""
-        minutes = sum(
-            event.sessions.exclude(designated_minutes=None).values_list(
-                "designated_minutes", flat=True
-            )
-        )
-        maximum = (Decimal(minutes) / 60 * 4).to_integral_value(rounding=ROUND_DOWN) / 4
+        """Designate credit for the demo event: the most one learner can attend (the best path
+        through its parallel tracks, `cme.attainable_credit`), in quarter hours: 3.50."""
+        limit = attainable_credit(event)
         designate_credits(
             event,
-            {"AMA_PRA_1": maximum, "ANCC": maximum, "PARTICIPATION": maximum},
+            {code: limit.max_credit(PRESETS[code]) for code in DEMO_CREDIT_TYPES},
             signatory_name="Dr. Helen Marsh",
             signatory_title="Chair, CME Committee",
         )

@@ -69,24 +69,48 @@ def allocate_wall_clock(
     the split between parallel sessions is one optimal split, chosen deterministically by the
     order of `eligible`. Without parallel sessions it equals min(eligible, cap) per session.
     """
+    credited = dict.fromkeys(eligible, 0)
+    for _start, _end, split in allocate_pieces(eligible, caps):
+        for sid, seconds in split.items():
+            credited[sid] += seconds
+    return credited
+
+
+def allocate_pieces(
+    eligible: Mapping[str, Sequence[Interval]], caps: Mapping[str, int]
+) -> list[tuple[datetime, datetime, dict[str, int]]]:
+    """The same maximum flow as `allocate_wall_clock`, piece by piece: for every elementary
+    wall-clock piece (start, end), the seconds of it credited to each session (only sessions
+    with seconds > 0; pieces nobody is credited for are left out). This is the path through
+    the timeline: which session each credited minute belongs to."""
     sessions = list(eligible)
     pieces = _elementary_pieces(eligible)
     graph = _FlowGraph(2 + len(pieces) + len(sessions))
     source, sink = 0, 1
     session_node = {sid: 2 + len(pieces) + n for n, sid in enumerate(sessions)}
-    for n, (length, covering) in enumerate(pieces):
+    piece_edges = []
+    for n, (start, end, covering) in enumerate(pieces):
+        length = seconds_between(start, end)
         graph.add_edge(source, 2 + n, length)
-        for sid in covering:
-            graph.add_edge(2 + n, session_node[sid], length)
-    sink_edges = {sid: graph.add_edge(session_node[sid], sink, caps[sid]) for sid in sessions}
+        piece_edges.append(
+            [(sid, graph.add_edge(2 + n, session_node[sid], length)) for sid in covering]
+        )
+    for sid in sessions:
+        graph.add_edge(session_node[sid], sink, caps[sid])
     graph.max_flow(source, sink)
-    return {sid: graph.flow(sink_edges[sid]) for sid in sessions}
+    result = []
+    for (start, end, _covering), edges in zip(pieces, piece_edges, strict=True):
+        split = {sid: graph.flow(edge) for sid, edge in edges if graph.flow(edge) > 0}
+        if split:
+            result.append((start, end, split))
+    return result
 
 
 def _elementary_pieces(
     eligible: Mapping[str, Sequence[Interval]],
-) -> list[tuple[int, list[str]]]:
-    """Cut the timeline at every boundary: (length, sessions covering it) for covered pieces."""
+) -> list[tuple[datetime, datetime, list[str]]]:
+    """Cut the timeline at every boundary: (start, end, sessions covering it) for covered
+    pieces."""
     points = sorted({p for intervals in eligible.values() for i in intervals for p in i})
     pieces = []
     for start, end in pairwise(points):
@@ -96,7 +120,7 @@ def _elementary_pieces(
             if any(s <= start and end <= e for s, e in intervals)
         ]
         if covering:
-            pieces.append((seconds_between(start, end), covering))
+            pieces.append((start, end, covering))
     return pieces
 
 
