@@ -769,7 +769,14 @@ class ClaimAdmin(OrganizerScopedAdmin):
         for session in result.sessions:
             segments = ", ".join(
                 f"{timezone.localtime(s.start, zone):%H:%M:%S}–"
-                f"{timezone.localtime(s.end, zone):%H:%M:%S} ({s.closed_by})"
+                f"{timezone.localtime(s.end, zone):%H:%M:%S} ({s.closed_by}"
+                + (
+                    f": no proof {timezone.localtime(s.gap.start, zone):%H:%M:%S}–"
+                    f"{timezone.localtime(s.gap.end, zone):%H:%M:%S}, {s.gap.seconds} s"
+                    if s.gap
+                    else ""
+                )
+                + ")"
                 for s in session.segments
             )
             rows.append(

@@ -65,6 +65,9 @@ def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
         "name_changed": _name_changed(request.user, certificates.values()),
         "speakers": list(event.speakers.prefetch_related("disclosures")) if offers else [],
         "enduring_activities": list(enduring_service.published_activities(event)),
+        "explanation": cme.explain_credit(cme.compute_event_credit(request.user, event), event)
+        if offers
+        else None,
     }
     return render(request, "cme/my_cme.html", context)
 

@@ -17,6 +17,7 @@ from conference.services.credit import (
 )
 from conference.services.credit.attendance import (
     ConflictingEventError,
+    Gap,
     IgnoredEvent,
     Segment,
     build_segments,
@@ -133,10 +134,78 @@ def test_normalize_events_same_id_different_content_refused():
 # Per session --------------------------------------------------------------------------------
 
 
-def test_engine_zero_length_segment_dropped():
+def test_engine_zero_length_segments_shown_and_count_nothing():
+    # join and leave in the same second (the leave sorts first: ignored, the join opens),
+    # then a join 2 minutes later: the first segment closes at 09:05 by the gap, the second
+    # never gets a proof after its join
     result = compute_credit(make_case([*visit(5, 5), ev("join", 7)]))
-    assert result.sessions[0].segments == ()
+
+    assert result.sessions[0].segments == (
+        Segment("s1", "tab-1", at(5), at(5), "heartbeat_gap", Gap(at(5), at(7), "join")),
+        Segment("s1", "tab-1", at(7), at(7), "no_leave"),
+    )
+    assert result.sessions[0].attended == ()
     assert credit(result) == (Decimal(0), ["no_eligible_attendance"])
+
+
+def test_engine_leave_after_the_tolerance_closes_at_the_last_proof_with_the_gap():
+    # join 09:00:00, leave 09:01:31 with no heartbeat (tolerance 90 s): not "leave without
+    # join"; a zero-length segment closed by the gap 09:00:00-09:01:31
+    events = [
+        AttendanceEvent("e1", "join", "s1", "tab-1", T0),
+        AttendanceEvent("e2", "leave", "s1", "tab-1", T0 + timedelta(seconds=91)),
+    ]
+
+    result = compute_credit(make_case(events))
+
+    assert result.sessions[0].segments == (
+        Segment(
+            "s1", "tab-1", T0, T0, "heartbeat_gap", Gap(T0, T0 + timedelta(seconds=91), "leave")
+        ),
+    )
+    assert result.ignored_events == (
+        IgnoredEvent("e2", "leave", "s1", T0 + timedelta(seconds=91), "leave_after_heartbeat_gap"),
+    )
+    assert result.total_seconds == 0
+
+
+def test_engine_leave_within_the_tolerance_closes_at_the_leave():
+    events = [
+        AttendanceEvent("e1", "join", "s1", "tab-1", T0),
+        AttendanceEvent("e2", "leave", "s1", "tab-1", T0 + timedelta(seconds=90)),
+    ]
+
+    result = compute_credit(make_case(events))
+
+    assert result.sessions[0].segments == (
+        Segment("s1", "tab-1", T0, T0 + timedelta(seconds=90), "leave"),
+    )
+    assert result.ignored_events == ()
+    assert result.total_seconds == 90
+
+
+def test_engine_heartbeats_after_a_gap_are_after_the_gap_until_the_next_join():
+    events = [
+        ev("join", 0, id="j1"),
+        ev("heartbeat", 1, id="h1"),
+        ev("heartbeat", 10, id="h2"),  # gap 09:01-09:10 closes at 09:01
+        ev("heartbeat", 11, id="h3"),
+        ev("join", 12, id="j2"),
+        ev("leave", 13, id="l1"),
+        ev("heartbeat", 14, id="h4"),
+    ]
+
+    result = compute_credit(make_case(events))
+
+    assert [(i.id, i.reason) for i in result.ignored_events] == [
+        ("h2", "heartbeat_after_heartbeat_gap"),
+        ("h3", "heartbeat_after_heartbeat_gap"),
+        ("h4", "heartbeat_without_join"),
+    ]
+    assert [(s.start, s.end, s.closed_by) for s in result.sessions[0].segments] == [
+        (at(0), at(1), "heartbeat_gap"),
+        (at(12), at(13), "leave"),
+    ]
 
 
 def test_engine_segment_clipped_to_session_bounds():

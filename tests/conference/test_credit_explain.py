@@ -30,8 +30,37 @@ def test_examples_exist():
     assert [p.name for p in EXAMPLES] == [
         "ama-quarter-hours.case.json",
         "faculty-cancelled-breaks.case.json",
+        "gap-closes-at-last-proof.case.json",
         "parallel-sessions.case.json",
     ]
+
+
+def test_gap_example_by_hand():
+    """Laptop 09:00-09:02 (gap to the leave at 09:20), phone joins 09:30 and leaves 91 s later
+    (zero-length, gap), phone 09:40-09:55 (leave): 2 + 0 + 15 = 17 min -> 0.25."""
+    out = run_command(str(ROOT / "docs" / "cme-examples" / "gap-closes-at-last-proof.case.json"))
+
+    (session,) = out["sessions"]
+    assert [
+        (s["connection"], s["start"][11:19], s["end"][11:19], s["seconds"], s["closed_by"])
+        for s in session["segments"]
+    ] == [
+        ("tab-1", "09:00:00", "09:02:00", 120, "heartbeat_gap"),
+        ("phone", "09:30:00", "09:30:00", 0, "heartbeat_gap"),
+        ("phone", "09:40:00", "09:55:00", 900, "leave"),
+    ]
+    assert session["segments"][1]["gap"] == {
+        "last_proof": "2025-05-01T09:30:00Z",
+        "next_event": "2025-05-01T09:31:31Z",
+        "next_kind": "leave",
+        "seconds": 91,
+    }
+    assert [(i["id"], i["reason"]) for i in out["attendance"]["ignored"]] == [
+        ("e4", "leave_after_heartbeat_gap"),
+        ("e6", "leave_after_heartbeat_gap"),
+    ]
+    assert out["total"]["credited_seconds"] == 17 * 60
+    assert out["credit_types"][0]["credit"] == "0.25"
 
 
 @pytest.mark.parametrize("case", EXAMPLES, ids=lambda p: p.name)

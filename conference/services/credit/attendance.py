@@ -58,12 +58,28 @@ class AttendanceEvent:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """Why a segment closed at its last proof: nothing came from `start` (the last proof of
+    presence) until `end`, the next event (of `next_kind`) on the connection, more than the
+    tolerance later."""
+
+    start: datetime
+    end: datetime
+    next_kind: str
+
+    @property
+    def seconds(self) -> int:
+        return (self.end - self.start) // timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
 class Segment:
     session: str
     connection: str
     start: datetime
     end: datetime
     closed_by: str
+    gap: Gap | None = None
 
     @property
     def seconds(self) -> int:
@@ -107,12 +123,15 @@ class _ConnectionTrack:
         self.connection = connection
         self.tolerance = tolerance
         self.open: _OpenSegment | None = None
+        self.after_gap = False
         self.segments: list[Segment] = []
         self.ignored: list[IgnoredEvent] = []
 
     def feed(self, event: AttendanceEvent) -> None:
         if self.open is not None and event.server_time - self.open.last_proof > self.tolerance:
-            self._close(self.open.last_proof, CLOSED_BY_HEARTBEAT_GAP)
+            gap = Gap(self.open.last_proof, event.server_time, event.kind)
+            self._close(self.open.last_proof, CLOSED_BY_HEARTBEAT_GAP, gap=gap)
+            self.after_gap = True
         if self.open is None:
             self._feed_closed(event)
         elif event.kind in PROOFS_OF_PRESENCE:
@@ -129,21 +148,25 @@ class _ConnectionTrack:
     def _feed_closed(self, event: AttendanceEvent) -> None:
         if event.kind == JOIN:
             self.open = _OpenSegment(start=event.server_time, last_proof=event.server_time)
+            self.after_gap = False
         else:
+            # After a gap closed the segment the connection did join: its later events are
+            # not "without join" but after the gap (the segment shows the gap's times).
+            reason = "after_heartbeat_gap" if self.after_gap else "without_join"
             self.ignored.append(
                 IgnoredEvent(
                     event.id,
                     event.kind,
                     event.session,
                     event.server_time,
-                    f"{event.kind}_without_join",
+                    f"{event.kind}_{reason}",
                 )
             )
 
-    def _close(self, end: datetime, closed_by: str) -> None:
+    def _close(self, end: datetime, closed_by: str, *, gap: Gap | None = None) -> None:
         assert self.open is not None  # noqa: S101 - callers check
         self.segments.append(
-            Segment(self.session, self.connection, self.open.start, end, closed_by)
+            Segment(self.session, self.connection, self.open.start, end, closed_by, gap)
         )
         self.open = None
 
@@ -154,9 +177,12 @@ def build_segments(
     """Segments (possibly zero-length, not yet clipped) and ignored events, from sorted events.
 
     A join opens a segment; a later join, heartbeat or passed attention check is proof of
-    presence; a leave closes at the leave, a missed check at the last proof; a gap between
-    proofs longer than the tolerance closes at the last proof; a segment still open at the end
-    closes at its last proof. Events on a closed track other than a join are ignored.
+    presence; a leave within the tolerance of the last proof closes at the leave, a missed
+    check at the last proof; any event more than the tolerance after the last proof (a leave
+    too) reveals a gap and closes the segment at the last proof, with the gap's times; a
+    segment still open at the end closes at its last proof. Events on a closed track other
+    than a join are ignored (`<kind>_after_heartbeat_gap` after a gap, else
+    `<kind>_without_join`).
     """
     tolerance = timedelta(seconds=heartbeat_tolerance_seconds)
     tracks: dict[tuple[str, str], _ConnectionTrack] = {}

@@ -168,14 +168,24 @@ def _ignored_key(event: IgnoredEvent) -> tuple:
 
 def _clip(segment: Segment, spec: SessionSpec) -> Segment:
     start, end = max(segment.start, spec.start), min(segment.end, spec.end)
-    closed_by = CLOSED_BY_SESSION_END if segment.end > spec.end else segment.closed_by
-    return Segment(segment.session, segment.connection, start, end, closed_by)
+    if segment.end > spec.end:
+        return Segment(segment.session, segment.connection, start, end, CLOSED_BY_SESSION_END)
+    return Segment(segment.session, segment.connection, start, end, segment.closed_by, segment.gap)
+
+
+def _shown(clipped: Segment, original: Segment) -> bool:
+    """Segments with time in the session, and zero-length ones inside it (a join followed by
+    a gap: kept so the explanation shows the gap; they add no time)."""
+    if clipped.end > clipped.start:
+        return True
+    return original.end == original.start and clipped.start == original.start == clipped.end
 
 
 def _session_draft(spec: SessionSpec, segments: list[Segment], learner: Learner) -> dict:
-    clipped = [_clip(s, spec) for s in segments if s.session == spec.id]
+    own = [s for s in segments if s.session == spec.id]
     kept = sorted(
-        (s for s in clipped if s.end > s.start), key=lambda s: (s.start, s.end, s.connection)
+        (c for c, s in ((_clip(s, spec), s) for s in own) if _shown(c, s)),
+        key=lambda s: (s.start, s.end, s.connection),
     )
     attended = merge((s.start, s.end) for s in kept)
     reasons = []

@@ -16,6 +16,7 @@ from .attendance import (
     EVENT_KINDS,
     AttendanceEvent,
     ConflictingEventError,
+    Segment,
 )
 from .eligibility import LearnerIds
 from .engine import (
@@ -462,22 +463,31 @@ def _describe_session(session: SessionResult) -> dict:
         "eligible_windows": _intervals(spec.windows()),
         "designated_minutes": spec.designated_minutes,
         "cap_minutes": minutes_display(session.cap_seconds),
-        "segments": [
-            {
-                "connection": s.connection,
-                "start": canonical_time(s.start),
-                "end": canonical_time(s.end),
-                "seconds": s.seconds,
-                "closed_by": s.closed_by,
-            }
-            for s in session.segments
-        ],
+        "segments": [_describe_segment(s) for s in session.segments],
         "attended": _intervals(session.attended),
         "eligible": _intervals(session.eligible),
         "seconds": seconds,
         "minutes": {k: minutes_display(v) for k, v in seconds.items()},
         "reasons": list(session.reasons),
     }
+
+
+def _describe_segment(segment: Segment) -> dict:
+    described = {
+        "connection": segment.connection,
+        "start": canonical_time(segment.start),
+        "end": canonical_time(segment.end),
+        "seconds": segment.seconds,
+        "closed_by": segment.closed_by,
+    }
+    if segment.gap is not None:
+        described["gap"] = {
+            "last_proof": canonical_time(segment.gap.start),
+            "next_event": canonical_time(segment.gap.end),
+            "next_kind": segment.gap.next_kind,
+            "seconds": segment.gap.seconds,
+        }
+    return described
 
 
 def _describe_credit_type(result: CreditTypeResult) -> dict:
