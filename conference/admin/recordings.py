@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin
 from conference.models import Recording, RecordingCaption, RecordingStatus
-from conference.services.recordings import captions, ingest, paths, pipeline
+from conference.services.recordings import captions, ingest, media_input, paths, pipeline
 from conference.services.recordings.probe import NotAVideo, probe
 
 POLLED_STATUSES = {RecordingStatus.QUEUED, RecordingStatus.PROCESSING, RecordingStatus.CAPTURING}
@@ -100,8 +100,8 @@ class RecordingUploadForm(forms.ModelForm):
     video = forms.FileField(
         required=False,
         widget=forms.FileInput(attrs={"accept": "video/*"}),
-        help_text="Any video ffmpeg can read (MP4, MOV, MKV, WebM ...). What the file is "
-        "is decided from its content, not its name.",
+        help_text=f"A video file ({media_input.ALLOWED_DESCRIPTION}), not a playlist. What the "
+        "file is is decided from its content, not its name.",
     )
 
     class Meta:

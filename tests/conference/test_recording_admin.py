@@ -148,6 +148,12 @@ def _truncated(path: Path, clip: Path) -> Path:
     return path
 
 
+def _playlist(path: Path) -> Path:
+    segment = path.parent / "recordings" / "4" / "gen-1" / "360p" / "seg_00000.ts"
+    path.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6.0,\n{segment}\n#EXT-X-ENDLIST\n")
+    return path
+
+
 def _png(path: Path) -> Path:
     from PIL import Image
 
@@ -159,11 +165,12 @@ def _png(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (_pdf, "This is not a video file ffmpeg can read"),
+        (_pdf, "This is a text file, not a video."),
         (_truncated, "This is not a video file ffmpeg can read"),
         (_png, "This is a still image, not a video."),
+        (_playlist, "This file is an HLS playlist (a list naming other files or addresses)"),
     ],
-    ids=["renamed-pdf", "truncated-mp4", "png-image"],
+    ids=["renamed-pdf", "truncated-mp4", "png-image", "hls-playlist"],
 )
 def test_upload_of_non_video_is_rejected_and_leaves_no_file(
     alpha, root, clip, tmp_path, make, message

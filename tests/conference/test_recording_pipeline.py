@@ -77,7 +77,7 @@ def _still(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (_pdf, "This is not a video file ffmpeg can read ("),
+        (_pdf, "This is a text file, not a video."),
         (_truncated, "This is not a video file ffmpeg can read ("),
         (_still, "This is a still image, not a video."),
     ],

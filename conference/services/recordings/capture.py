@@ -13,7 +13,10 @@ one. A lock file makes sure only one task records a recording at a time. Once th
 ended, the chunks are joined (`-c copy`) into `source/capture.ts` and the recording goes to
 processing (`pipeline.queue_processing`); if nothing was received, it is FAILED with the reason.
 
-The stream URL is only ever shown without its user name, password and query string.
+The stream URL is only ever shown without its user name, password and query string. ffmpeg
+reads it with HTTP(S) only and through a `StreamGate`, so the stream (its playlists and
+segments) can only be read from the URL's own scheme and host: a playlist naming a file, or a
+segment on another host, is refused and never read.
 """
 
 import logging
@@ -35,9 +38,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conference.models import Recording, RecordingSource, RecordingStatus, Session
-from conference.services.recordings import paths
+from conference.services.recordings import media_input, paths
 from conference.services.recordings.probe import NotAVideo, probe
 from conference.services.recordings.processes import exclusive_lock, stop_process
+from conference.services.recordings.stream_gate import StreamGate
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +49,9 @@ logger = logging.getLogger(__name__)
 # worker) of their own, so they never hold the media workers that transcode.
 CAPTURE_QUEUE = "capture"
 ALLOWED_SCHEMES = ("http", "https")
+# ffmpeg may only speak HTTP(S) (through the StreamGate proxy): no file:, no other protocol.
+PROTOCOL_WHITELIST = "http,https,tcp,tls,crypto,httpproxy"
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
 SOURCE_NAME = "capture.ts"
 CHUNK_PATTERN = "chunk_*.ts"
 # Each chunk leaves this much of the task time limit (at most half of it) for starting up,
@@ -355,10 +362,11 @@ class Attempt:
     error: str  # why it failed, with the URL redacted; "" when it did not fail
 
 
-def ffmpeg_capture_command(url: str, path: Path, *, seconds: float) -> list[str]:
-    """Copy `url` (HLS over http/https only) into an MPEG-TS file, for at most `seconds`."""
+def ffmpeg_capture_command(url: str, path: Path, *, seconds: float, proxy: str) -> list[str]:
+    """Copy `url` (HLS over http/https only) into an MPEG-TS file, for at most `seconds`, every
+    request going through the `proxy` (a `StreamGate` that reaches the URL's origin only)."""
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-    command += ["-protocol_whitelist", "http,https,tcp,tls,crypto"]
+    command += ["-protocol_whitelist", PROTOCOL_WHITELIST, "-http_proxy", proxy]
     command += ["-rw_timeout", str(READ_TIMEOUT_SECONDS * 1_000_000)]
     command += ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_on_network_error", "1"]
     command += ["-reconnect_delay_max", "10"]
@@ -367,6 +375,13 @@ def ffmpeg_capture_command(url: str, path: Path, *, seconds: float) -> list[str]
     command += ["-map", "0:v?", "-map", "0:a?", "-c", "copy", "-t", f"{seconds:.0f}"]
     # Every packet reaches the file at once: a killed worker loses nothing already received.
     return [*command, "-flush_packets", "1", "-f", "mpegts", str(path)]
+
+
+def ffmpeg_environment(proxy: str) -> dict[str, str]:
+    """The worker's environment with every http request of ffmpeg sent through `proxy` (nested
+    opens that do not inherit `-http_proxy` read `http_proxy`), and no proxy exceptions."""
+    environment = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
+    return {**environment, "http_proxy": proxy}
 
 
 def run_ffmpeg(
@@ -381,10 +396,14 @@ def run_ffmpeg(
     # `-t` is a backstop only: the wall clock ends the capture, and the parent-death signal
     # stops ffmpeg if the worker process dies.
     seconds = (deadline - now()).total_seconds() + 60
-    command = _with_parent_death_signal(ffmpeg_capture_command(url, path, seconds=seconds))
-    with tempfile.TemporaryFile() as log:
+    with StreamGate(url) as gate, tempfile.TemporaryFile() as log:
+        command = ffmpeg_capture_command(url, path, seconds=seconds, proxy=gate.proxy_url)
         process = subprocess.Popen(  # noqa: S603 - fixed argv; the URL is checked to be http(s)
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
+            _with_parent_death_signal(command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=ffmpeg_environment(gate.proxy_url),
         )
         try:
             stopped = _wait_until(process, deadline=deadline, now=now, on_tick=on_tick)
@@ -392,10 +411,24 @@ def run_ffmpeg(
             stop_process(process, interrupt_grace=STOP_GRACE_SECONDS)
         log.seek(0)
         output = log.read().decode(errors="replace")
+        refused, unreachable = list(gate.refused), gate.unreachable
     failed = process.returncode != 0 and not stopped
     # Stopped at the deadline while ffmpeg was still retrying: its last complaint is the reason.
     error = read_error(url, output, process.returncode) if failed or output.strip() else ""
+    if error and unreachable:  # ffmpeg only saw the gate's 502: say what the gate saw
+        error = read_error(url, unreachable, process.returncode)
+    if refused:
+        error = refused_error(url, refused)
     return Attempt(ended_by_itself=not stopped, error=error)
+
+
+def refused_error(url: str, refused: list[str]) -> str:
+    """The reason when the stream named addresses outside its own origin (never fetched)."""
+    named = ", ".join(redact_url(target) for target in refused[:3])
+    return (
+        f"The stream at {redact_url(url)} names addresses on other hosts, which are not read "
+        f"(only the stream's own scheme and host are): {named}"
+    )
 
 
 def _with_parent_death_signal(command: list[str]) -> list[str]:
@@ -484,15 +517,22 @@ def usable_chunks(recording: Recording) -> list[Path]:
 
 
 def join_chunks(chunks: list[Path], target: Path) -> None:
-    """Concatenate MPEG-TS chunks without re-encoding into `target` (written whole)."""
+    """Concatenate MPEG-TS chunks without re-encoding into `target` (written whole).
+
+    The concat list is ours and names the chunks relative to its own folder; ffmpeg reads it
+    in safe mode with the `file` protocol only, and each chunk as MPEG-TS only.
+    """
     partial = target.with_name(target.name + ".part")
+    folder = chunks[0].parent
     if len(chunks) == 1:
         shutil.copyfile(chunks[0], partial)
     else:
-        listing = target.with_name("chunks.txt")
-        listing.write_text("".join(f"file '{path}'\n" for path in chunks))
+        listing = folder / "chunks.txt"
+        names = [path.name for path in chunks if path.parent == folder]
+        listing.write_text("ffconcat version 1.0\n" + "".join(f"file '{n}'\n" for n in names))
         command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-        command += ["-f", "concat", "-safe", "0", "-i", str(listing)]
+        command += ["-protocol_whitelist", "file", "-format_whitelist", "concat,mpegts"]
+        command += ["-f", "concat", "-safe", "1", "-i", media_input.input_url(listing)]
         command += ["-map", "0", "-c", "copy", "-f", "mpegts", str(partial)]
         completed = subprocess.run(  # noqa: S603 - fixed argv over our own files
             command, capture_output=True, timeout=settings.RECORDING_TASK_TIME_LIMIT_SECONDS

@@ -1,10 +1,16 @@
-"""Decide what a file is by probing its content with ffprobe, never by its name."""
+"""Decide what a file is by probing its content with ffprobe, never by its name.
+
+ffprobe opens only the one file, in an allowed container format (`media_input`): a playlist,
+concat list or other list of inputs is refused before anything it names is opened.
+"""
 
 import json
 import subprocess
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+from conference.services.recordings import media_input
 
 PROBE_TIMEOUT_SECONDS = 60
 # Containers ffprobe reports for still images: a picture is not a recording.
@@ -30,17 +36,18 @@ class ProbeResult:
     def has_audio(self) -> bool:
         return bool(self.audio_codec)
 
+    @property
+    def demuxer(self) -> str:
+        """The allowed demuxer ffmpeg is forced to use on this file ("mov", "matroska" ...)."""
+        return media_input.checked_demuxer(self.format_name)
+
 
 def run_ffprobe(path: Path) -> dict:
+    """ffprobe's JSON for the file at `path`, opened as `media_input` allows (NotAVideo if not)."""
     command = [
-        "ffprobe",
-        "-v",
-        "error",
-        "-print_format",
-        "json",
-        "-show_format",
-        "-show_streams",
-        str(path),
+        *("ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"),
+        *media_input.input_options(),
+        media_input.input_url(path),
     ]
     try:
         completed = subprocess.run(  # noqa: S603 - fixed argv, the path is ours
@@ -49,18 +56,28 @@ def run_ffprobe(path: Path) -> dict:
     except subprocess.TimeoutExpired as error:
         raise NotAVideo("The file could not be read in time (ffprobe timed out).") from error
     if completed.returncode != 0:
-        detail = completed.stderr.decode(errors="replace").strip().splitlines()
-        reason = detail[-1].replace(f"{path}: ", "") if detail else "unknown format"
+        stderr = completed.stderr.decode(errors="replace")
+        if refusal := media_input.whitelist_refusal(stderr):
+            raise NotAVideo(refusal)
+        detail = stderr.strip().splitlines()
+        reason = detail[-1].split(": ", 1)[-1] if detail else "unknown format"
         raise NotAVideo(f"This is not a video file ffmpeg can read ({reason}).")
     return json.loads(completed.stdout or b"{}")
 
 
 def probe(path: Path) -> ProbeResult:
-    """Probe `path`; raise NotAVideo with a clear reason unless it is a playable video."""
+    """Probe `path`; raise NotAVideo with a clear reason unless it is a playable video in an
+    allowed container that names no other input."""
+    if reason := media_input.indirection_reason(path):
+        raise NotAVideo(reason)
     data = run_ffprobe(path)
     streams = data.get("streams") or []
     fmt = data.get("format") or {}
     format_name = str(fmt.get("format_name", ""))
+    try:
+        media_input.checked_demuxer(format_name)
+    except media_input.RefusedInput as error:
+        raise NotAVideo(str(error)) from error
     video = [s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)]
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     still = format_name in IMAGE_FORMATS or (video and video[0].get("codec_name") in STILLS)

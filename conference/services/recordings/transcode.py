@@ -1,5 +1,6 @@
 """Transcoding a source into adaptive HLS with one ffmpeg run, and reading its progress.
 
+Every run opens only the source file, with the probed demuxer forced (`media_input`).
 `plan_renditions` picks the ladder from the probe (360p and 720p without upscaling, plus an
 audio-only rendition when the source has sound). `build_commands` returns the exact argv lists
 the pipeline runs: a poster frame, then ONE transcode that decodes the source once, splits the
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from conference.services.recordings import media_input
 from conference.services.recordings.probe import ProbeResult
 from conference.services.recordings.processes import stop_process
 
@@ -90,6 +92,7 @@ class Plan:
     has_audio: bool
     thumb_interval: int
     poster_at: float
+    demuxer: str  # the probed container's demuxer, forced on every ffmpeg run (media_input)
 
     @property
     def video(self) -> tuple[Rendition, ...]:
@@ -143,6 +146,7 @@ def plan_renditions(probed: ProbeResult) -> Plan:
         has_audio=probed.has_audio,
         thumb_interval=interval,
         poster_at=round(min(float(duration) * 0.1, 30.0), 3),
+        demuxer=probed.demuxer,
     )
 
 
@@ -163,7 +167,7 @@ def _poster_command(source: Path, work: Path, plan: Plan) -> list[str]:
     top = plan.top
     return [
         *_ffmpeg_head(),
-        *("-ss", f"{plan.poster_at:.3f}", "-i", f"file:{source}"),
+        *("-ss", f"{plan.poster_at:.3f}", *media_input.input_arguments(source, plan.demuxer)),
         *("-map", "0:v:0", "-frames:v", "1"),
         *("-vf", f"scale={top.width}:{top.height},setsar=1"),
         *("-c:v", "png", "-f", "image2", "-update", "1"),
@@ -183,7 +187,11 @@ def _transcode_command(source: Path, work: Path, plan: Plan) -> list[str]:
         f"[s{len(video)}]fps=1/{plan.thumb_interval},"
         f"scale={thumb_w}:{thumb_h}:force_original_aspect_ratio=decrease[thumbs]"
     )
-    command = [*_ffmpeg_head(), "-i", f"file:{source}", "-filter_complex", ";".join(graph)]
+    command = [
+        *_ffmpeg_head(),
+        *media_input.input_arguments(source, plan.demuxer),
+        *("-filter_complex", ";".join(graph)),
+    ]
     stream_map = []
     for i, rendition in enumerate(video):
         command += ["-map", f"[v{i}]"]
