@@ -1,8 +1,11 @@
 """Schedule rules: sessions inside the event's days, no double-booked hall or speaker."""
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -58,3 +61,44 @@ def session_conflicts(
                 f"{booking.speaker.name} is speaking in “{booking.session.title}” at the same time."
             )
     return errors
+
+
+SOON_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Whether a session is on ("live"), starts within `SOON_MINUTES` ("soon", with the whole
+    minutes left, rounded up) or neither ("")."""
+
+    state: str
+    minutes: int = 0
+
+    @property
+    def is_live(self) -> bool:
+        return self.state == "live"
+
+    @property
+    def is_soon(self) -> bool:
+        return self.state == "soon"
+
+
+def live_state(starts_at: datetime | None, ends_at: datetime | None, *, now: datetime) -> LiveState:
+    if starts_at is None or ends_at is None:
+        return LiveState("")
+    if starts_at <= now < ends_at:
+        return LiveState("live")
+    seconds = (starts_at - now).total_seconds()
+    if 0 < seconds <= SOON_MINUTES * 60:
+        return LiveState("soon", math.ceil(seconds / 60))
+    return LiveState("")
+
+
+def venue_join_url(session: Session) -> str | None:
+    """The page of the session's hall in the event's venue, asking it to seat the visitor."""
+    event = session.event
+    hall = session.hall
+    if not (event.venue_id and hall and hall.venue_id == event.venue_id):
+        return None
+    url = reverse("venue:hall", kwargs={"event_slug": event.slug, "hall_slug": hall.slug})
+    return f"{url}?join=1"

@@ -4,7 +4,11 @@ import re
 from datetime import date
 
 from django import template
+from django.utils import timezone
 from django.utils.formats import date_format
+
+from conference.services.schedule import LiveState, live_state
+from conference.services.schedule import venue_join_url as join_url_of
 
 register = template.Library()
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
@@ -40,3 +44,18 @@ def css_color(value: str | None) -> str:
     if value and HEX_COLOR.fullmatch(value):
         return value
     return ""
+
+
+@register.simple_tag(takes_context=True)
+def session_live(context, session) -> LiveState:
+    """`{% session_live session as live %}`: live now, starting in N min, or neither.
+
+    The moment is the view's `now` when it gave one, else the clock."""
+    now = context.get("now") or timezone.now()
+    return live_state(session.starts_at, session.ends_at, now=now)
+
+
+@register.filter
+def venue_join_url(session) -> str | None:
+    """The hall page that seats the visitor ("Join in the venue"), or None without a hall."""
+    return join_url_of(session)

@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conference.models import Event, Registration, Session
+from conference.services.organizers import organizers_viewable_by
 from conference.services.recordings.access import watchable_recording
 from conference.services.registrations import registration_closed_reason
+from conference.services.schedule import venue_join_url
 from conference.views.schedule import GROUPINGS, grouping_from, schedule_days
 
 PAST_EVENTS_SHOWN = 12
@@ -54,6 +56,9 @@ def event_detail(request, event_slug):
         "venue_url": _venue_url(event),
         **registration_state(event, request.user),
     }
+    context["join_allowed"] = bool(context["registration"]) or may_enter_as_staff(
+        request.user, event
+    )
     return render(request, "conference/event_detail.html", context)
 
 
@@ -66,7 +71,11 @@ def session_detail(request, event_slug, session_id):
     )
     speakers = session.speakers.prefetch_related("disclosures").order_by("name")
     recording = watchable_recording(session, request.user)
+    event = session.event
+    hall_join_url = venue_join_url(session)
     context = {
+        "join_url": hall_join_url if _may_enter_venue(request.user, event) else None,
+        "hall_url": hall_join_url.removesuffix("?join=1") if hall_join_url else None,
         "session": session,
         "event": session.event,
         "speakers": list(speakers),
@@ -108,6 +117,18 @@ def registration_state(event: Event, user) -> dict:
         "closed_reason": registration_closed_reason(event),
         "seats_left": seats_left,
     }
+
+
+def may_enter_as_staff(user, event: Event) -> bool:
+    return organizers_viewable_by(user).filter(pk=event.organizer_id).exists()
+
+
+def _may_enter_venue(user, event: Event) -> bool:
+    """The venue's own rule (login, then an active registration or organizer staff)."""
+    if not user.is_authenticated:
+        return False
+    registered = Registration.objects.active().filter(event=event, user=user).exists()
+    return registered or may_enter_as_staff(user, event)
 
 
 def _registered_event_ids(user) -> set[int]:

@@ -109,6 +109,11 @@ export class Crowd {
     return true;
   }
 
+  /** The key of the visitor's own avatar among `entries`. */
+  get selfId() {
+    return SELF;
+  }
+
   /** Attendees other than the visitor. */
   count() {
     return this.entries.size - (this.entries.has(SELF) ? 1 : 0);

@@ -144,6 +144,7 @@ function boot() {
     document.body.dataset.venueMode = "2d";
     showNote();
     setMode(state, root, "2d");
+    joinFromLink(state);
     return;
   }
   toggle.hidden = false;
@@ -154,6 +155,38 @@ function boot() {
     (next === "3d" ? document.getElementById("venue-canvas") : document.getElementById("twin-heading"))?.focus?.();
   });
   setMode(state, root, storedMode() === "2d" ? "2d" : "3d");
+  joinFromLink(state);
+}
+
+/**
+ * "Join in the venue" links carry `?join=1`: seat the visitor on the nearest free seat in 3D,
+ * or, in the 2D view, say where they are and move focus to the session panel. The parameter
+ * is removed from the address so a reload does not seat them again.
+ */
+function joinFromLink(state) {
+  const url = new URL(window.location.href);
+  if (url.searchParams.get("join") !== "1") return;
+  url.searchParams.delete("join");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  const note = document.getElementById("venue-joined");
+  const hallName = document.getElementById("venue-title")?.textContent || "the hall";
+  const say = (text) => {
+    if (!note) return;
+    note.textContent = text;
+    note.hidden = false;
+  };
+  if (state.mode !== "3d") {
+    say(`You have joined ${hallName}. The session, questions and chat are in the panel.`);
+    document.getElementById("panel-session-heading")?.setAttribute("tabindex", "-1");
+    document.getElementById("panel-session-heading")?.focus();
+    return;
+  }
+  state.ready.then((view) => {
+    const seat = view.sitNearest((text) => view.announce(text));
+    if (seat) say(`You have joined ${hallName}: ${seat.label}.`);
+    else say(`You have joined ${hallName}. ${document.getElementById("venue-status")?.textContent || ""}`.trim());
+    document.getElementById("venue-canvas")?.focus();
+  });
 }
 
 /** Captions and chapters of the recording `id` (rendered into the page; per viewer). */

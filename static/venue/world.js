@@ -264,19 +264,58 @@ export class VenueView {
       then: () => {
         Object.assign(this.self, { x: seat.x, z: seat.z, yaw: seat.yaw, seated: true });
         this.canvas.setAttribute("aria-label", `3D view of ${this.hall.name}. You are seated: ${seat.label}.`);
+        this.announce(`You are seated: ${seat.label}.`);
         this.requestRender();
       },
     });
   }
 
-  nearestSeat(maxDistance = 3) {
+  /** A sentence for the visitor in the view's status line (read by screen readers). */
+  announce(text) {
+    const status = document.getElementById("venue-status");
+    if (status) status.textContent = text;
+  }
+
+  /** Seats someone else sits on (an attendee seated within 0.35 m of it). */
+  takenSeats() {
+    const taken = new Set();
+    const others = [...this.crowd.entries.values()].filter((e) => e.seated && e.id !== this.crowd.selfId);
+    for (const [key, seat] of this.built.seats) {
+      if (others.some((e) => Math.hypot(e.x - seat.x, e.z - seat.z) < 0.35)) taken.add(key);
+    }
+    return taken;
+  }
+
+  /** The nearest seat nobody sits on, within `maxDistance` metres (any distance by default). */
+  nearestSeat(maxDistance = Infinity) {
+    const taken = this.takenSeats();
     let best = null;
     let bestDistance = maxDistance;
-    for (const seat of this.built.seats.values()) {
+    for (const [key, seat] of this.built.seats) {
+      if (taken.has(key)) continue;
       const d = Math.hypot(seat.x - this.self.x, seat.z - this.self.z);
       if (d < bestDistance) [best, bestDistance] = [seat, d];
     }
     return best;
+  }
+
+  /**
+   * Sit down on the nearest free seat (walking there), or say why not. Returns the seat or null;
+   * `say(text)` receives the sentence for the visitor.
+   */
+  sitNearest(say = () => {}) {
+    if (!this.built.seats.size) {
+      say(`${this.hall.name} has no seats; walk around or go through a portal.`);
+      return null;
+    }
+    const seat = this.nearestSeat();
+    if (!seat) {
+      say(`Every seat in ${this.hall.name} is taken.`);
+      return null;
+    }
+    say(`Walking to ${seat.label}.`);
+    this.sitOn(seat);
+    return seat;
   }
 
   turn(degrees) {
@@ -331,8 +370,7 @@ export class VenueView {
         this.self.seated = false;
         this.requestRender();
       } else {
-        const seat = this.nearestSeat();
-        if (seat) this.sitOn(seat);
+        this.sitNearest((text) => this.announce(text));
       }
     }
   }
