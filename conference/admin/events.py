@@ -43,6 +43,7 @@ class EventForm(forms.ModelForm):
             "capacity",
             "cme_provider",
             "accreditation_statement",
+            "cme_joint_providers",
         ]
 
     def clean(self):
@@ -116,7 +117,7 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
             "Registration",
             {"fields": ["registration_opens_at", "registration_closes_at", "capacity"]},
         ),
-        ("CME", {"fields": ["cme_provider", "accreditation_statement"]}),
+        ("CME", {"fields": ["cme_provider", "accreditation_statement", "cme_joint_providers"]}),
         ("Recordings", {"fields": ["recordings_public"]}),
     ]
 

@@ -48,7 +48,16 @@ class Event(models.Model):
         help_text="The provider named in the designation statement.",
     )
     accreditation_statement = models.TextField(
-        blank=True, help_text="Printed verbatim on certificates, as set by the accreditor."
+        blank=True,
+        help_text="Printed verbatim on certificates, as set by the accreditor. Empty: the "
+        "accreditor's standard statement for each credit type, naming the provider (and the "
+        "joint providers below).",
+    )
+    cme_joint_providers = models.TextField(
+        "joint providers",
+        blank=True,
+        help_text="Non-accredited organizations that planned the activity with the accredited "
+        "provider (joint providership), one per line; named in the standard ACCME statement.",
     )
     recordings_public = models.BooleanField(
         "recordings are public",

@@ -19,7 +19,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
@@ -45,7 +44,7 @@ from conference.models import (
     SessionKind,
     Speaker,
 )
-from conference.services import posttests
+from conference.services import cme_pdf, posttests, statements
 from conference.services.credit import AttendanceEvent as EngineEvent
 from conference.services.credit import (
     CreditCase,
@@ -427,6 +426,8 @@ class CreditOffer:
     sessions_to_come: bool = False
     attainable_max: Decimal | None = None
     attainable_minutes: int = 0
+    statement: str = ""
+    accreditation: str = ""
     problems: list[tuple[str, str]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
@@ -549,6 +550,7 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
     passed = posttests.passed_test_ids(user, {c.post_test_id for c in event_credits} - {None})
     recorded = _enduring_reasons(user, event)
     limit = attainable_credit(event) if event_credits else None
+    ama = next((c for c in event_credits if c.credit_type == "AMA_PRA_1"), None)
     offers = []
     for event_credit in event_credits:
         rule = rule_for(event_credit)
@@ -561,6 +563,8 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
                 credited_seconds=result.total_seconds,
                 attainable_max=limit.max_credit(rule) if limit else None,
                 attainable_minutes=limit.seconds // 60 if limit else 0,
+                statement=cme_pdf.designation_statement(event, event_credit, ama=ama),
+                accreditation=statements.event_accreditation_statement(event, rule.code),
                 claim=claims.get(rule.code),
                 inputs_hash=result.inputs_hash,
                 engine_version=result.engine_version,
@@ -1053,23 +1057,33 @@ def _supersede_older(issued: list[Certificate]) -> None:
 
 
 def _mail_ready(certificates: list[Certificate]) -> None:
-    """Tell the learners (console backend by default); mail trouble never fails the task."""
+    """Tell the learners (console backend by default); mail trouble never fails the task.
+    Plain text and HTML parts say the same; the HTML sets the AMA phrase in italics."""
+    from django.core.mail import EmailMultiAlternatives, get_connection
+
     messages = []
     for certificate in certificates:
         claim = certificate.claim
         base = certificate.verify_url.split("/verify/")[0]
         page = base + _claim_page(claim)
-        messages.append(
-            (
-                f"Your CME certificate for {claim.event.title} is ready",
-                f"Download it from {page}\nVerification code: {certificate.code} "
-                f"({certificate.verify_url})",
-                None,
-                [claim.user.email],
-            )
+        name = PRESETS[claim.credit_type].name
+        claimed = statements.credit_amount(claim.credit_type, certificate.credit, name)
+        lines = [
+            f"Your certificate for {claim.event.title} is ready: {claimed}.",
+            f"Download it from {page}",
+            f"Verification code: {certificate.code} ({certificate.verify_url})",
+        ]
+        message = EmailMultiAlternatives(
+            f"Your CME certificate for {claim.event.title} is ready",
+            "\n".join(lines),
+            to=[claim.user.email],
         )
+        message.attach_alternative(
+            "".join(f"<p>{statements.phrase_html(line)}</p>" for line in lines), "text/html"
+        )
+        messages.append(message)
     try:
-        send_mass_mail(messages)
+        get_connection().send_messages(messages)
     except OSError:
         logger.exception("certificates ready: the e-mails could not be sent")
 

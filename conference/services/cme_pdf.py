@@ -27,7 +27,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from conference.services import statements
 from conference.services.credit.rules import PRESETS
+from conference.services.statements import CREDIT_PHRASE, phrase_mask
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -38,11 +40,30 @@ FONT_DIRS = (
 FONT_FILES = {
     "Serif": ("DejaVuSerif.ttf", 0),
     "Serif-Bold": ("DejaVuSerif-Bold.ttf", 0),
+    "Serif-Italic": ("DejaVuSerif-Italic.ttf", 0),
+    "Serif-BoldItalic": ("DejaVuSerif-BoldItalic.ttf", 0),
     "Sans": ("DejaVuSans.ttf", 0),
     "Sans-Bold": ("DejaVuSans-Bold.ttf", 0),
+    "Sans-Italic": ("DejaVuSans-Oblique.ttf", 0),
+    "Sans-BoldItalic": ("DejaVuSans-BoldOblique.ttf", 0),
     "CJK": ("wqy-microhei.ttc", 0),
 }
-REQUIRED_FONTS = ("Serif", "Serif-Bold", "Sans", "Sans-Bold")
+REQUIRED_FONTS = (
+    "Serif",
+    "Serif-Bold",
+    "Serif-Italic",
+    "Serif-BoldItalic",
+    "Sans",
+    "Sans-Bold",
+    "Sans-Italic",
+    "Sans-BoldItalic",
+)
+ITALIC_OF = {
+    "Serif": "Serif-Italic",
+    "Serif-Bold": "Serif-BoldItalic",
+    "Sans": "Sans-Italic",
+    "Sans-Bold": "Sans-BoldItalic",
+}
 
 NAVY = HexColor("#1b2a4a")
 GOLD = HexColor("#b08d3c")
@@ -74,7 +95,10 @@ def fonts() -> dict[str, TTFont]:
         path = _find_font(filename)
         if path is None:
             if key in REQUIRED_FONTS:
-                raise FontMissing(f"{filename} not found: install the Debian fonts-dejavu-core")
+                raise FontMissing(
+                    f"{filename} not found: install the Debian fonts-dejavu-core and "
+                    "fonts-dejavu-extra"
+                )
             continue
         font = TTFont(f"MV-{key}", str(path), subfontIndex=index)
         pdfmetrics.registerFont(font)
@@ -84,9 +108,12 @@ def fonts() -> dict[str, TTFont]:
 
 @cache
 def chain(style: str) -> tuple[TTFont, ...]:
+    """The style's font, then the same style of DejaVu Sans, then the plain Sans of its
+    weight (glyphs missing from the italics), then CJK."""
     available = fonts()
-    family = "Sans-Bold" if style.endswith("Bold") else "Sans"
-    order = [style, family, "CJK"]
+    sans = style.replace("Serif", "Sans")
+    family = "Sans-Bold" if "Bold" in style else "Sans"
+    order = [style, sans, family, "CJK"]
     return tuple(available[key] for key in dict.fromkeys(order) if key in available)
 
 
@@ -135,10 +162,12 @@ def draw_text(
         x -= width / 2
     elif align == "right":
         x -= width
+    # One text object: text extraction reads the font changes inside it as one string.
+    text = canvas.beginText(x, y)
     for font_name, piece in runs(shown, style):
-        canvas.setFont(font_name, size)
-        canvas.drawString(x, y, piece)
-        x += pdfmetrics.stringWidth(piece, font_name, size)
+        text.setFont(font_name, size)
+        text.textOut(piece)
+    canvas.drawText(text)
 
 
 def _is_wide(char: str) -> bool:
@@ -204,10 +233,111 @@ def draw_paragraph(
     leading: float | None = None,
     align: str = "center",
 ) -> float:
-    """Draw wrapped text from baseline `y` down; return the y below the last line."""
+    """Draw wrapped text from baseline `y` down; return the y below the last line.
+
+    Left-to-right text with the AMA credit phrase is drawn by `draw_rich_paragraph` (the
+    phrase in the italic of `style`, never broken across lines)."""
     leading = leading or size * 1.3
+    if not is_rtl(text) and CREDIT_PHRASE.search(text):
+        return draw_rich_paragraph(
+            canvas, x, y, text, style=style, size=size, width=width, leading=leading, align=align
+        )
     for line in wrap(text, style=style, size=size, width=width):
         draw_text(canvas, x, y, line, style=style, size=size, align=align)
+        y -= leading
+    return y
+
+
+Word = tuple[list[tuple[str, str]], bool]  # (text, style) parts, followed by a space
+
+
+def rich_words(text: str, style: str) -> list[Word]:
+    """Words of `text` with the AMA phrase as one word in italics (its spaces are not break
+    points); CJK characters are words of their own, as in `wrap`."""
+    text = " ".join(text.split())
+    italic = ITALIC_OF.get(style, style)
+    words: list[Word] = []
+    parts: list[tuple[str, str]] = []
+    for char, inside in zip(text, phrase_mask(text), strict=True):
+        if char == " " and not inside:
+            if parts:
+                words.append((parts, True))
+                parts = []
+            elif words:
+                words[-1] = (words[-1][0], True)
+            continue
+        piece_style = italic if inside else style
+        if not inside and _is_wide(char):
+            if parts:
+                words.append((parts, False))
+                parts = []
+            words.append(([(char, piece_style)], False))
+        elif parts and parts[-1][1] == piece_style:
+            parts[-1] = (parts[-1][0] + char, piece_style)
+        else:
+            parts.append((char, piece_style))
+    if parts:
+        words.append((parts, False))
+    return words
+
+
+def _word_width(word: Word, size: float) -> float:
+    return sum(text_width(piece, piece_style, size) for piece, piece_style in word[0])
+
+
+def wrap_rich(text: str, *, style: str, size: float, width: float) -> list[list[Word]]:
+    """Greedy wrap of `rich_words`; a word wider than the line stays whole on its own line."""
+    lines: list[list[Word]] = []
+    line: list[Word] = []
+    line_width = 0.0
+    space = text_width(" ", style, size)
+    for word in rich_words(text, style):
+        word_width = _word_width(word, size)
+        gap = space if line and line[-1][1] else 0.0
+        if line and line_width + gap + word_width > width:
+            lines.append(line)
+            line, line_width, gap = [], 0.0, 0.0
+        line.append(word)
+        line_width += gap + word_width
+    if line:
+        lines.append(line)
+    return lines
+
+
+def rich_line_text(line: list[Word]) -> str:
+    return "".join(
+        "".join(piece for piece, _ in parts) + (" " if spaced else "") for parts, spaced in line
+    ).rstrip()
+
+
+def draw_rich_paragraph(
+    canvas: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    *,
+    style: str,
+    size: float,
+    width: float,
+    leading: float,
+    align: str = "center",
+) -> float:
+    space = text_width(" ", style, size)
+    for line in wrap_rich(text, style=style, size=size, width=width):
+        widths = [_word_width(word, size) for word in line]
+        total = sum(widths) + space * sum(1 for word in line[:-1] if word[1])
+        left = x - total / 2 if align == "center" else (x - total if align == "right" else x)
+        # One text object per line: extractors read a font change inside it as no gap.
+        text = canvas.beginText(left, y)
+        for index, (parts, spaced) in enumerate(line):
+            for piece, piece_style in parts:
+                for font_name, run in runs(piece, piece_style):
+                    text.setFont(font_name, size)
+                    text.textOut(run)
+            if spaced and index < len(line) - 1:
+                text.setFont(chain(style)[0].fontName, size)
+                text.textOut(" ")
+        canvas.drawText(text)
         y -= leading
     return y
 
@@ -281,24 +411,24 @@ class CertificateData:
     enduring: bool = False
 
 
-def designation_statement(event, event_credit, *, ama=None) -> str:
-    """The accreditor's wording (override, verbatim) or the type's template, filled in. The
-    participation template names the AMA designation when the activity has one."""
+def designation_statement(event, event_credit, *, ama=None, activity_format=statements.LIVE) -> str:
+    """The accreditor's wording (override, verbatim) or the type's default statement
+    (`services.statements`) for this activity's format. The participation statement names the
+    AMA designation when the activity has one."""
     if event_credit.statement_override:
         return event_credit.statement_override
-    rule = PRESETS[event_credit.credit_type]
-    designated = event_credit
-    if event_credit.credit_type == "PARTICIPATION" and ama is not None:
-        designated = ama
-    values = {
-        "provider": event.cme_provider or event.organizer.name,
-        "max_credits": format(designated.designated_max, ".2f"),
-        "activity_number": event_credit.activity_number,
-    }
-    try:
-        return rule.statement_template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return rule.statement_template
+    return statements.designation_statement(
+        event_credit.credit_type,
+        provider=event.cme_provider or event.organizer.name,
+        amount=event_credit.designated_max,
+        activity_format=activity_format,
+        activity_number=event_credit.activity_number,
+        ama_max=ama.designated_max if ama is not None else None,
+    )
+
+
+def accreditation_statement(event, code: str) -> str:
+    return statements.event_accreditation_statement(event, code)
 
 
 def certificate_data(certificate, *, credits: dict | None = None) -> CertificateData:
@@ -326,7 +456,7 @@ def certificate_data(certificate, *, credits: dict | None = None) -> Certificate
         credit=certificate.credit,
         designated_max=event_credit.designated_max,
         designation_statement=designation_statement(event, event_credit, ama=ama),
-        accreditation_statement=event.accreditation_statement,
+        accreditation_statement=accreditation_statement(event, claim.credit_type),
         participation=claim.credit_type == "PARTICIPATION",
         ama_max=ama.designated_max if ama else None,
         credited_minutes=claim.credited_seconds // 60,
@@ -365,7 +495,7 @@ def _enduring_data(certificate) -> CertificateData:
         credit=certificate.credit,
         designated_max=credit.designated_max if credit else claim.designated_max,
         designation_statement=enduring_statement(activity, credit, ama=ama) if credit else "",
-        accreditation_statement=event.accreditation_statement,
+        accreditation_statement=accreditation_statement(event, claim.credit_type),
         participation=claim.credit_type == "PARTICIPATION",
         ama_max=ama.designated_max if ama else None,
         credited_minutes=claim.credited_seconds // 60,
@@ -535,9 +665,8 @@ def _award_line(data: CertificateData) -> str:
         hours, minutes = divmod(data.credited_minutes, 60)
         spent = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
         return f"Credit-eligible attendance: {spent} ({credit} hours of participation)"
-    return (
-        f"{credit} {data.credit_type_name} claimed (maximum designated: {data.designated_max:.2f})"
-    )
+    claimed = statements.credit_amount(data.credit_code, data.credit, data.credit_type_name)
+    return f"{claimed} claimed (maximum designated: {data.designated_max:.2f})"
 
 
 def _footer(canvas: Canvas, data: CertificateData) -> None:
@@ -591,8 +720,17 @@ def render_transcript(name: str, rows: Sequence, stream: BinaryIO, *, generated:
     y -= 10
     canvas.setFillColor(NAVY)
     for credit_type, total in sorted(totals.items()):
-        draw_text(canvas, 50, y, f"Total {credit_type}: {total:.2f}", style="Sans-Bold", size=10)
-        y -= 14
+        y = draw_paragraph(
+            canvas,
+            50,
+            y,
+            f"Total {credit_type}: {total:.2f}",
+            style="Sans-Bold",
+            size=10,
+            width=500,
+            leading=14,
+            align="left",
+        )
     if not rows:
         draw_text(canvas, 50, y, "No credit claimed yet.", style="Sans", size=10)
     canvas.showPage()
@@ -634,6 +772,7 @@ def _transcript_row(canvas: Canvas, row, lines: list[str], y: float) -> None:
     for index, line in enumerate(lines):
         draw_text(canvas, 50, y - 14 * index, line, style="Sans", size=9)
     draw_text(canvas, 280, y, row.start_date, style="Sans", size=9)
-    for index, line in enumerate(wrap(row.credit_type, style="Sans", size=9, width=140)[:2]):
-        draw_text(canvas, 370, y - 14 * index, line, style="Sans", size=9)
+    draw_paragraph(
+        canvas, 370, y, row.credit_type, style="Sans", size=9, width=150, leading=14, align="left"
+    )
     draw_text(canvas, 560, y, f"{row.credit:.2f}", style="Sans", size=9, align="right")

@@ -114,26 +114,21 @@ def activity_title(activity: EnduringActivity) -> str:
 
 
 def enduring_statement(activity: EnduringActivity, credit: EnduringCredit, *, ama=None) -> str:
-    """The accreditor's wording verbatim, or the type's template adapted to enduring material
-    ("designates this enduring material for a maximum of ...")."""
+    """The accreditor's wording verbatim, or the type's default statement for enduring
+    material ("designates this enduring material for a maximum of ...")."""
+    from conference.services import statements
+
     if credit.statement_override:
         return credit.statement_override
     event = activity.session.event
-    designated = ama if credit.credit_type == "PARTICIPATION" and ama is not None else credit
-    template = (
-        PRESETS[credit.credit_type]
-        .statement_template.replace("this live activity", "this enduring material")
-        .replace("This live activity", "This enduring material")
+    return statements.designation_statement(
+        credit.credit_type,
+        provider=event.cme_provider or event.organizer.name,
+        amount=credit.designated_max,
+        activity_format=statements.ENDURING,
+        activity_number=credit.activity_number,
+        ama_max=ama.designated_max if ama is not None else None,
     )
-    values = {
-        "provider": event.cme_provider or event.organizer.name,
-        "max_credits": format(designated.designated_max, ".2f"),
-        "activity_number": credit.activity_number,
-    }
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return template
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,27 @@ def session_live(context, session) -> LiveState:
 def venue_join_url(session) -> str | None:
     """The hall page that seats the visitor ("Join in the venue"), or None without a hall."""
     return join_url_of(session)
+
+
+@register.filter
+def credit_phrase(text: object) -> str:
+    """Escape `text` and set each "AMA PRA Category 1 Credit(s)™" in italics, unbroken."""
+    from conference.services.statements import phrase_html
+
+    return phrase_html("" if text is None else str(text))
+
+
+@register.filter
+def credit_amount(amount: object, name: str) -> str:
+    """ "1.00 AMA PRA Category 1 Credit™" / "3.50 ... Credits™" (italic, unbroken), or the amount
+    and the credit type's name."""
+    from decimal import Decimal, InvalidOperation
+
+    from conference.services import statements
+
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return statements.phrase_html(f"{amount} {name}")
+    code = "AMA_PRA_1" if name == statements.AMA_SINGULAR else ""
+    return statements.phrase_html(statements.credit_amount(code, value, name))

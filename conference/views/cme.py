@@ -29,7 +29,7 @@ from conference.models import (
     PostTest,
     PostTestAttempt,
 )
-from conference.services import cme, cme_pdf, posttests
+from conference.services import cme, cme_pdf, posttests, statements
 from conference.services import enduring as enduring_service
 
 VERIFY_LIMIT_PER_MINUTE = 30
@@ -196,6 +196,7 @@ def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
         "attestation": cme.ATTESTATION_TEXT,
         "refresh": any(c and c.status == CertificateStatus.QUEUED for c in certificates.values()),
         "speakers": list(activity.session.speakers.prefetch_related("disclosures")),
+        "accreditation": statements.event_accreditation_statement(event, "AMA_PRA_1"),
     }
     return render(request, "cme/enduring.html", context)
 

@@ -37,7 +37,7 @@ __all__ = ["media_root"]
 
 AMA_STATEMENT = (
     "Society of Test Medicine designates this live activity for a maximum of 1.00 AMA PRA "
-    "Category 1 Credits™. Physicians should claim only the credit commensurate with the extent "
+    "Category 1 Credit™. Physicians should claim only the credit commensurate with the extent "
     "of their participation in the activity."
 )
 
@@ -105,7 +105,7 @@ def test_issue_certificate_non_physician_gets_participation(media_root):
 
     assert "Certificate of Participation" in text
     assert "Florence Nightingale, RN" in text
-    assert "designated for a maximum of 1.00 AMA PRA Category 1 Credits™" in text
+    assert "designated for a maximum of 1.00 AMA PRA Category 1 Credit™ for physicians" in text
 
 
 def _fonts_used(path: Path) -> set[str]:

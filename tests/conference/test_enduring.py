@@ -89,7 +89,7 @@ def test_enduring_claim_gives_designated_credit_and_certificate(media_root):
     assert "Live virtual activity" not in text
     assert (
         "Society of Test Medicine designates this enduring material for a maximum of 1.00 AMA "
-        "PRA Category 1 Credits™." in text
+        "PRA Category 1 Credit™." in text
     )
     assert "Heart failure update (on demand)" in text
 
@@ -268,7 +268,10 @@ def test_enduring_page_shows_dates_designation_disclosures_and_pass_score(client
 
     assert activity.release_date.strftime("%B %Y") in html
     assert "Pass score <strong>70%</strong>" in html
-    assert "designates this enduring material for a maximum of 1.00 AMA PRA" in html
+    assert (
+        "designates this enduring material for a maximum of 1.00 "
+        '<em class="credit-phrase" style="white-space:nowrap">AMA\u00a0PRA' in html
+    )
     assert "Dr. Disclosed" in html and "Acme Pharma" in html
     assert reverse("cme:post-test", args=[activity.post_test_id]) in html
     assert 'data-problem="post_test_required"' in html
