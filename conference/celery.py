@@ -1,8 +1,15 @@
 """The Celery application.
 
 Tasks are idempotent (they write their final state on the row), so they are acknowledged late
-and re-delivered when a worker dies. The broker's visibility timeout is longer than the longest
-task, so a task that is still running is never handed to a second worker.
+and re-delivered when a worker dies. Which broker decides how soon:
+
+- RabbitMQ (`amqp://`, the production broker): a message a worker had not acknowledged goes back
+  to the queue the moment that worker's connection closes — a SIGKILLed worker's task runs on
+  another worker within seconds. Publishing waits for the broker's confirmation.
+- Redis: the message comes back only after the visibility timeout (twice the longest task), so a
+  task that is still running is never handed to a second worker, and a killed worker's task
+  waits that long.
+- the file system (the embedded default): one machine, one worker.
 """
 
 import os
@@ -37,6 +44,9 @@ def broker_transport_options(broker_url: str, broker_dir: Path, longest_task: in
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         return {**{key: str(path) for key, path in folders.items()}, "store_processed": False}
+    if broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        # A dispatched task is stored by the broker before `apply_async` returns.
+        return {"confirm_publish": True}
     return {"visibility_timeout": longest_task * 2}
 
 

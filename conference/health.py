@@ -1,8 +1,20 @@
-"""`/healthz`: is every service the platform needs reachable right now?
+"""Health endpoints for load balancers and process managers.
+
+- `/healthz/live` (liveness): the process and its event loop answer. No service is contacted, so
+  a database or Redis outage never gets a healthy process restarted.
+- `/healthz/ready` (readiness): the services every request needs answer — the database, the
+  cache and the channel layer (Redis). A load balancer sends traffic only to ready processes.
+- `/healthz` (diagnostics): the readiness checks plus the Celery broker.
 
 Each check talks to the real service with a short timeout. A failure becomes `{"ok": false,
 "error": "<exception class>"}` — never a 500, never a URL or password — and the answer is 503
-naming what is down, so a load balancer takes the process out of rotation.
+with `"down"` naming what failed.
+
+The channel-layer check receives on a channel of the layer's default `specific.` kind: the layer
+reads every such channel of this process through one shared Redis list, so while a websocket
+consumer waits on its own channel, that waiting reader hands the check's message over. (A channel
+of another prefix lives in a list nobody reads while a consumer holds the layer's receive lock,
+so the check used to time out whenever a socket was open.)
 """
 
 import asyncio
@@ -30,10 +42,14 @@ class CheckFailed(Exception):
 
 
 def check_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        if cursor.fetchone() != (1,):
-            raise CheckFailed("SELECT 1 returned something else")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            if cursor.fetchone() != (1,):
+                raise CheckFailed("SELECT 1 returned something else")
+    finally:
+        # Back to the pool at once (with a pool, closing returns the connection).
+        connection.close()
 
 
 def check_cache() -> None:
@@ -51,7 +67,7 @@ async def check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise CheckFailed("no channel layer is configured")
-    channel = await layer.new_channel("healthz.")
+    channel = await layer.new_channel()
     message = {"type": "healthz.ping", "token": secrets.token_hex(8)}
     await layer.send(channel, message)
     if await layer.receive(channel) != message:
@@ -83,22 +99,45 @@ def _in_thread(check: Callable[[], None]) -> Callable[[], Awaitable[None]]:
     return sync_to_async(check, thread_sensitive=False, executor=_BLOCKING_CHECKS)
 
 
-async def run_checks() -> dict[str, dict]:
+def _checks(*, broker: bool) -> dict[str, Callable[[], Awaitable[None]]]:
     checks = {
-        "database": sync_to_async(check_database),
+        "database": _in_thread(check_database),
         "cache": _in_thread(check_cache),
         "channel_layer": check_channel_layer,
-        "broker": _in_thread(check_broker),
     }
+    if broker:
+        checks["broker"] = _in_thread(check_broker)
+    return checks
+
+
+async def run_checks(*, broker: bool = True) -> dict[str, dict]:
+    checks = _checks(broker=broker)
     results = await asyncio.gather(*(_run(check) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
 
 
-@never_cache
-async def healthz(request):
-    checks = await run_checks()
+async def _answer(*, broker: bool) -> JsonResponse:
+    checks = await run_checks(broker=broker)
     down = sorted(name for name, result in checks.items() if not result["ok"])
     body = {"status": "degraded" if down else "ok", "checks": checks}
     if down:
         body["down"] = down
     return JsonResponse(body, status=503 if down else 200)
+
+
+@never_cache
+async def healthz(request):
+    """Diagnostics: every service, the Celery broker included."""
+    return await _answer(broker=True)
+
+
+@never_cache
+async def healthz_ready(request):
+    """Readiness: the services a request needs (not the broker: tasks wait for it)."""
+    return await _answer(broker=False)
+
+
+@never_cache
+async def healthz_live(request):
+    """Liveness: the event loop answers; no service is contacted."""
+    return JsonResponse({"status": "ok"})

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "conference.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +76,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "conference.urls"
+# A load balancer probes the health endpoints over plain HTTP on the process's own port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$"]
 ASGI_APPLICATION = "conference.asgi.application"
 WSGI_APPLICATION = None
 
@@ -95,19 +98,38 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
+# PostgreSQL: each process keeps at most DATABASE_POOL_SIZE connections in a psycopg pool
+# (Django returns a connection to it when a request or task ends); a request that finds the pool
+# exhausted waits DATABASE_POOL_TIMEOUT seconds, then gets 503 (conference/errors.py).
+# DATABASE_POOL_SIZE=0 turns the pool off; connections then live DATABASE_CONN_MAX_AGE seconds.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10, minimum=0)
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
             conn_health_checks=True,
         )
     }
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        options = DATABASES["default"].setdefault("OPTIONS", {})
         # Fail fast (health check, workers) instead of waiting minutes for a lost server.
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
-        )
+        options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
+        if DATABASE_POOL_SIZE:
+            options["pool"] = {
+                "min_size": min(2, DATABASE_POOL_SIZE),
+                "max_size": DATABASE_POOL_SIZE,
+                "timeout": DATABASE_POOL_TIMEOUT,
+                # Connections idle this long are closed, down to min_size.
+                "max_idle": 300,
+            }
+            # The pool owns the connections: Django must return them after each use.
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Behind PgBouncer in transaction mode a server-side cursor (`.iterator()`) cannot live.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 elif PRODUCTION:
     raise ImproperlyConfigured("DATABASE_URL must be set when MEDVENUE_PRODUCTION=1")
 else:

@@ -21,3 +21,7 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F40
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": ""}  # in-memory for speed
+# No connection pool in the pytest process: tests open connections from many short-lived threads
+# and hold them in test transactions. The servers and workers the tests start run
+# conference.settings, pool included (tests/faults, tests/conference/test_db_pool.py).
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)

@@ -2,15 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.forms import ThrottledAdminAuthenticationForm
-from conference.health import healthz
+from conference.health import healthz, healthz_live, healthz_ready
 from conference.views.cme import verify as cme_verify
 from conference.views.presenter import presenter
 
 # The admin login shares the brute-force throttle of the attendee login.
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+# A database outage raised outside a view answers 503 + Retry-After (conference/unavailable.py).
+handler500 = "conference.unavailable.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz-live"),
+    path("healthz/ready", healthz_ready, name="healthz-ready"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("cme/", include("conference.views.cme_urls")),

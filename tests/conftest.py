@@ -53,11 +53,26 @@ def _missing_service(marker: str) -> str | None:
         except ImportError:
             return "needs the playwright Python package"
         return None
+    if marker == "faults":
+        return _missing_fault_service()
+    return None
+
+
+def _missing_fault_service() -> str | None:
+    """The fault suite starts its own redis-server and uses RabbitMQ (a virtual host of its own)."""
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    for program in ("redis-server", "rabbitmqctl"):
+        if not shutil.which(program):
+            return f"needs {program} on PATH"
+    rabbitmq = os.environ.get("MEDVENUE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672")
+    if not _reachable(rabbitmq, 5672):
+        return f"RabbitMQ at {urlsplit(rabbitmq).hostname}:{urlsplit(rabbitmq).port} is unreachable"
     return None
 
 
 def pytest_runtest_setup(item):
-    for marker in ("postgres", "redis", "browser"):
+    for marker in ("postgres", "redis", "browser", "faults"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = _missing_service(marker)

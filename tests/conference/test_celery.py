@@ -86,6 +86,15 @@ def test_celery_redis_broker_visibility_timeout_exceeds_longest_task():
     assert conf["broker_transport_options"] == {"visibility_timeout": 1800}
 
 
+def test_celery_rabbitmq_broker_confirms_publishing_and_has_no_visibility_timeout():
+    conf = _conf_in_subprocess(
+        REDIS_URL="redis://127.0.0.1:1/0", CELERY_BROKER_URL="amqp://u:p@127.0.0.1:1/medvenue"
+    )
+
+    assert conf["broker_url"] == "amqp://u:p@127.0.0.1:1/medvenue"
+    assert conf["broker_transport_options"] == {"confirm_publish": True}
+
+
 def test_celery_embedded_default_uses_filesystem_broker_in_data_dir(tmp_path):
     conf = _conf_in_subprocess(MEDVENUE_DATA_DIR=str(tmp_path))
 

@@ -1,6 +1,7 @@
 """`/healthz` against real services: the embedded ones, Redis, and a stopped service (a closed
 port, nothing mocked)."""
 
+import asyncio
 import json
 import socket
 import time
@@ -151,3 +152,64 @@ def test_healthz_postgres_database_up_returns_200(client):
 
     assert status == 200
     assert body["checks"]["database"]["ok"] is True
+
+
+# --- liveness and readiness -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_live_answers_without_contacting_any_service(client):
+    with override_settings(**_redis_settings(CLOSED_REDIS)):
+        response = client.get("/healthz/live")
+
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_healthz_ready_checks_what_requests_need_not_the_broker(client):
+    with override_settings(CELERY_BROKER_URL=CLOSED_REDIS):
+        response = client.get("/healthz/ready")
+
+    body = json.loads(response.content)
+    assert response.status_code == 200
+    assert _summary(body) == {"database": True, "cache": True, "channel_layer": True}
+
+
+@pytest.mark.django_db
+def test_healthz_ready_names_the_failing_dependency(client):
+    with override_settings(CACHES=_redis_settings(CLOSED_REDIS)["CACHES"]):
+        response = client.get("/healthz/ready")
+
+    body = json.loads(response.content)
+    assert response.status_code == 503
+    assert body["down"] == ["cache"]
+    assert body["checks"]["cache"] == {"ok": False, "error": "ConnectionError"}
+
+
+@pytest.mark.redis
+async def test_channel_layer_check_passes_while_a_consumer_waits_on_its_channel(settings):
+    """A websocket consumer holds the layer's receive lock while it waits on its own channel;
+    the check's message must still arrive (it timed out whenever a socket was open)."""
+    from channels.layers import channel_layers
+
+    from conference.health import check_channel_layer
+
+    settings.CHANNEL_LAYERS = _redis_settings(settings.REDIS_URL)["CHANNEL_LAYERS"]
+    channel_layers.backends.clear()
+    layer = channel_layers["default"]
+    consumer_channel = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(consumer_channel))
+    try:
+        await asyncio.sleep(0.2)  # the consumer now holds the receive lock
+        started = time.monotonic()
+        await asyncio.wait_for(check_channel_layer(), 3)
+        elapsed = time.monotonic() - started
+        await layer.send(consumer_channel, {"type": "still.served"})
+        assert await asyncio.wait_for(waiting, 3) == {"type": "still.served"}
+    finally:
+        waiting.cancel()
+        await layer.flush()
+        channel_layers.backends.clear()
+    assert elapsed < 1

@@ -1,5 +1,6 @@
 """Production settings, checked the way an operator starts the platform: a fresh process."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -108,3 +109,61 @@ def test_production_settings_are_hardened():
         '"django.db.backends.postgresql", "django.core.cache.backends.redis.RedisCache", '
         '"channels_redis.core.RedisChannelLayer", "redis://redis:6379/0"]'
     )
+
+
+def _database_settings(**overrides) -> dict:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "d = s.DATABASES['default']; print(json.dumps({k: d[k] for k in "
+        "('CONN_MAX_AGE', 'CONN_HEALTH_CHECKS', 'DISABLE_SERVER_SIDE_CURSORS', 'OPTIONS')}))"
+    )
+    env = {**production_env(**overrides), "DJANGO_SETTINGS_MODULE": "conference.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_database_connections_are_pooled_and_bounded():
+    database = _database_settings()
+
+    assert database == {
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+        "DISABLE_SERVER_SIDE_CURSORS": False,
+        "OPTIONS": {
+            "connect_timeout": 5,
+            "pool": {"min_size": 2, "max_size": 10, "timeout": 10, "max_idle": 300},
+        },
+    }
+
+
+def test_database_pool_size_and_timeout_come_from_the_environment():
+    database = _database_settings(
+        DATABASE_POOL_SIZE="4",
+        DATABASE_POOL_TIMEOUT="3",
+        DATABASE_CONN_MAX_AGE="600",
+        DATABASE_DISABLE_SERVER_SIDE_CURSORS="1",
+    )
+
+    assert database["OPTIONS"]["pool"] == {
+        "min_size": 2,
+        "max_size": 4,
+        "timeout": 3,
+        "max_idle": 300,
+    }
+    assert database["CONN_MAX_AGE"] == 0  # the pool returns connections, whatever the variable
+    assert database["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
+def test_database_pool_off_keeps_connections_per_conn_max_age():
+    database = _database_settings(DATABASE_POOL_SIZE="0", DATABASE_CONN_MAX_AGE="60")
+
+    assert "pool" not in database["OPTIONS"]
+    assert database["CONN_MAX_AGE"] == 60

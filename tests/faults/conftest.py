@@ -1,0 +1,101 @@
+"""Fixtures of the fault suite: a hall with a live session and many registered attendees, their
+sessions, static files for production settings, and the services the processes run on."""
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+
+from conference.models import Registration
+from tests.factories import EventFactory, HallFactory, ProfileFactory, SessionFactory, UserFactory
+from tests.faults import harness
+
+# Production settings hash with PBKDF2 (the test settings use MD5); one hash for every login user.
+LOGIN_PASSWORD = "fault-suite-password"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/faults/" in str(item.fspath):
+            item.add_marker(pytest.mark.faults)
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory) -> Path:
+    """Static files collected once for the run (production settings need the manifest)."""
+    root = tmp_path_factory.mktemp("faults-static")
+    env = harness.production_env(
+        name="faults-collectstatic",
+        redis_url="redis://127.0.0.1:1/0",
+        broker_url="memory://",
+        data_dir=root,
+        STATIC_ROOT=str(root / "static"),
+    )
+    harness.collectstatic(env)
+    return root / "static"
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = harness.RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker_url():
+    with harness.rabbitmq_vhost() as url:
+        yield url
+
+
+@dataclass
+class Hall:
+    event: object
+    hall: object
+    session: object
+    users: list
+    cookies: dict  # user id -> session key
+
+
+def session_key(user) -> str:
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return store.session_key
+
+
+def make_hall(count: int) -> Hall:
+    """A published event whose hall has a session on now (no Q&A moderation) and `count`
+    registered attendees, each with a logged-in session and the password LOGIN_PASSWORD."""
+    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
+    hall = HallFactory(capacity=max(500, count + 50))
+    event.venue = hall.venue
+    event.save()
+    now = timezone.now()
+    session = SessionFactory(
+        event=event,
+        hall=hall,
+        starts_at=now - dt.timedelta(minutes=10),
+        ends_at=now + dt.timedelta(hours=2),
+        qa_moderation_required=False,
+    )
+    encoded = PBKDF2PasswordHasher().encode(LOGIN_PASSWORD, "faultsuitesalt")
+    users = []
+    for _ in range(count):
+        user = UserFactory()
+        ProfileFactory(user=user)
+        Registration.objects.create(user=user, event=event)
+        users.append(user)
+    type(users[0]).objects.filter(pk__in=[u.pk for u in users]).update(password=encoded)
+    for user in users:
+        user.password = encoded
+    cookies = {user.pk: session_key(user) for user in users}
+    return Hall(event, hall, session, users, cookies)
