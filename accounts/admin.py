@@ -55,7 +55,7 @@ class PeopleScopeMixin:
     def visible_users(self, request, users):
         return users if request.user.is_superuser else users.none()
 
-    def scope_choices(self, request, queryset):
+    def scope_choices(self, request, queryset, *, area=None):
         users = self.visible_users(request, User.objects.all())
         return queryset.filter(**{f"{self.user_path}__in": users.values("pk")})
 

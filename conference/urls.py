@@ -4,6 +4,7 @@ from django.urls import include, path
 from accounts.forms import ThrottledAdminAuthenticationForm
 from conference.health import healthz, healthz_live, healthz_ready
 from conference.views.cme import verify as cme_verify
+from conference.views.invitations import invitation
 from conference.views.presenter import presenter
 
 # The admin login shares the brute-force throttle of the attendee login.
@@ -21,6 +22,7 @@ urlpatterns = [
     path("cme/", include("conference.views.cme_urls")),
     path("recordings/", include("conference.views.recording_urls")),
     path("verify/<str:code>/", cme_verify, name="cme-verify"),
+    path("invitations/<str:token>/", invitation, name="invitation"),
     path("api/events/<slug:event_slug>/venue/", include("conference.api.venue_urls")),
     path("api/", include("conference.api.urls")),
     path(

@@ -61,7 +61,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
     organizer = factory.SubFactory(OrganizerFactory)
     user = factory.SubFactory(UserFactory, is_staff=True)
-    role = MembershipRole.STAFF
+    role = MembershipRole.OWNER
 
 
 class VenueFactory(factory.django.DjangoModelFactory):

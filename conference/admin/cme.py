@@ -33,6 +33,7 @@ from conference.models import (
     PostTestQuestion,
 )
 from conference.services import cme, cme_reports, enduring, posttests
+from conference.services.organizers import Area
 
 
 class CountedRelationsMixin:
@@ -166,6 +167,7 @@ def _minutes_text(seconds: int) -> str:
 
 @admin.register(EventCredit)
 class EventCreditAdmin(OrganizerScopedAdmin):
+    area = Area.CME
     organizer_lookup = "event__organizer"
     list_display = [
         "event",
@@ -383,6 +385,7 @@ class PostTestQuestionInline(ScopedInlineMixin, admin.StackedInline):
 
 @admin.register(PostTest)
 class PostTestAdmin(QuestionCountMixin, OrganizerScopedAdmin):
+    area = Area.CME
     counted_relations = ("questions", "attempts")
     organizer_lookup = "event__organizer"
     list_display = [
@@ -462,6 +465,7 @@ class EnduringActivityForm(forms.ModelForm):
 
 @admin.register(EnduringActivity)
 class EnduringActivityAdmin(CountedRelationsMixin, OrganizerScopedAdmin):
+    area = Area.CME
     counted_relations = ("claims",)
     organizer_lookup = "session__event__organizer"
     form = EnduringActivityForm
@@ -547,6 +551,7 @@ class EvaluationQuestionInline(ScopedInlineMixin, admin.TabularInline):
 
 @admin.register(EvaluationForm)
 class EvaluationFormAdmin(QuestionCountMixin, OrganizerScopedAdmin):
+    area = Area.CME
     counted_relations = ("questions", "responses")
     organizer_lookup = "event__organizer"
     list_display = ["title", "event", "question_count", "response_count"]
@@ -627,6 +632,7 @@ CLAIM_ACTIONS = {
 
 @admin.register(Claim)
 class ClaimAdmin(OrganizerScopedAdmin):
+    area = Area.CME
     organizer_lookup = "event__organizer"
     list_display = [
         "user",
@@ -919,6 +925,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
 
 
 class ReadOnlyRecordAdmin(OrganizerScopedAdmin):
+    area = Area.CME
     """Append-only records (certificates, the audit trail): shown, never added, changed or
     deleted in the admin; they change only through the CME services."""
 

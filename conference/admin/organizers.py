@@ -4,72 +4,24 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
-from accounts.models import User
-from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin
-from conference.models import MembershipRole, Organizer, OrganizerMembership
+from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin, organizer_ids
+from conference.models import Organizer, OrganizerInvitation, OrganizerMembership
+from conference.services.memberships import invite_member, withdraw_invitation
+from conference.services.organizers import Area
 
 
-class MembershipForm(forms.ModelForm):
-    """Members are named by e-mail address, so nobody has to browse the list of all users."""
-
-    user_email = forms.EmailField(
-        label="E-mail address",
-        help_text="The person's MedVenue account. They need staff status to open the admin.",
-    )
-
-    class Meta:
-        model = OrganizerMembership
-        fields = ["role"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["user_email"].initial = self.instance.user.email
-            self.fields["user_email"].disabled = True
-
-    def clean_user_email(self):
-        email = self.cleaned_data["user_email"]
-        if self.instance.pk:
-            return email
-        user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            raise forms.ValidationError(
-                "No account uses this e-mail address; ask the person to sign up first."
-            )
-        organizer_id = self.instance.organizer_id
-        if organizer_id and user.memberships.filter(organizer_id=organizer_id).exists():
-            raise forms.ValidationError("This person is already a member of this organizer.")
-        self.instance.user = user
-        return email
-
-
-class MembershipFormSet(forms.BaseInlineFormSet):
-    def clean(self):
-        super().clean()
-        seen: set[str] = set()
-        for form in self.forms:
-            email = (form.cleaned_data or {}).get("user_email", "").lower()
-            if not email or form.cleaned_data.get("DELETE"):
-                continue
-            if email in seen:
-                form.add_error("user_email", "This person is listed twice.")
-            seen.add(email)
-
-
-class MembershipInline(ScopedInlineMixin, admin.TabularInline):
-    model = OrganizerMembership
-    form = MembershipForm
-    formset = MembershipFormSet
-    fields = ["user_email", "role", "created_at"]
-    readonly_fields = ["created_at"]
-    extra = 0
+class OwnerOnlyInlineMixin(ScopedInlineMixin):
+    """Members and invitations: seen and changed only by the organizer's owners."""
 
     def _is_owner(self, request, organizer) -> bool:
-        if request.user.is_superuser:
+        ids = organizer_ids(request, editable=True, area=Area.MEMBERS)
+        if ids is None:
             return True
-        if organizer is None:
-            return False
-        return organizer.memberships.filter(user=request.user, role=MembershipRole.OWNER).exists()
+        # without an organizer (the inline's own queryset, already limited to the parent)
+        return bool(ids) if organizer is None else organizer.pk in ids
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_owner(request, obj)
 
     def has_add_permission(self, request, obj=None):
         return self._is_owner(request, obj)
@@ -81,14 +33,62 @@ class MembershipInline(ScopedInlineMixin, admin.TabularInline):
         return self._is_owner(request, obj)
 
 
+class MembershipInline(OwnerOnlyInlineMixin, admin.TabularInline):
+    """Members join by accepting an invitation; owners change their role or remove them."""
+
+    model = OrganizerMembership
+    fields = ["member_email", "role", "created_at"]
+    readonly_fields = ["member_email", "created_at"]
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="E-mail address")
+    def member_email(self, obj: OrganizerMembership) -> str:
+        return obj.user.email if obj.pk else ""
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = OrganizerInvitation
+        fields = ["email", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for field in self.fields.values():
+                field.disabled = True
+
+
+class InvitationInline(OwnerOnlyInlineMixin, admin.TabularInline):
+    """Pending invitations: add one to invite an address (the same answer whether an account
+    uses it or not); delete one to withdraw it."""
+
+    model = OrganizerInvitation
+    form = InvitationForm
+    fields = ["email", "role", "invited_by", "created_at", "expires_at"]
+    readonly_fields = ["invited_by", "created_at", "expires_at"]
+    extra = 0
+    verbose_name = "invitation"
+    verbose_name_plural = "pending invitations (the person accepts with the e-mailed link)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(accepted_at__isnull=True)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Organizer)
 class OrganizerAdmin(OrganizerScopedAdmin):
+    area = Area.ORGANIZER
     organizer_lookup = "pk"
     list_display = ["name", "slug", "contact_email", "event_count", "member_count"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["venues"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, InvitationInline]
 
     def get_queryset(self, request):
         return (
@@ -114,3 +114,30 @@ class OrganizerAdmin(OrganizerScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def save_formset(self, request, form, formset, change):
+        """New invitations go through the invitation service (which e-mails the link)."""
+        if formset.model is not OrganizerInvitation:
+            return super().save_formset(request, form, formset, change)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for invitation in formset.deleted_forms:
+            if invitation.instance.pk:
+                withdraw_invitation(invitation.instance)
+                formset.deleted_objects.append(invitation.instance)
+        for invitation_form in formset.extra_forms:
+            if not invitation_form.has_changed() or invitation_form in formset.deleted_forms:
+                continue
+            invitation = invite_member(
+                form.instance,
+                email=invitation_form.cleaned_data["email"],
+                role=invitation_form.cleaned_data["role"],
+                invited_by=request.user,
+                base_url=request.build_absolute_uri("/"),
+            )
+            formset.new_objects.append(invitation)
+        if formset.new_objects:
+            self.message_user(
+                request,
+                "Invitations are e-mailed to the addresses given; a person becomes a member "
+                "once they accept.",
+            )

@@ -1,7 +1,12 @@
-"""Users and profiles for organizer staff: the people of their own organizers, read only.
+"""Users and profiles for organizer staff: the people of their own organizers, read only, and
+only the fields their role needs.
 
-A person is visible to the staff of an organizer when they registered for one of its events,
-speak at one, or are a member of it. Only superusers change accounts.
+A person is visible to an organizer's staff whose role covers people (owner, CME coordinator,
+docs/roles.md) when they are a member of the organizer, registered for one of its events, or
+the account linked to one of its speakers. Staff see the account's e-mail, name and join
+date (never permissions or last login) and, in the profile, the CME fields (legal name, degree,
+NPI, licences, boards, birth month and day, consent to share with boards). Only superusers
+change accounts.
 """
 
 from django.contrib import admin
@@ -11,6 +16,19 @@ from accounts.admin import EmailUserAdmin, ProfessionalProfileAdmin
 from accounts.models import ProfessionalProfile, User
 from conference.admin.scoping import organizer_ids
 from conference.models import OrganizerMembership, Registration, Speaker
+from conference.services.organizers import Area
+
+STAFF_USER_FIELDS = ["email", "display_name", "is_active", "date_joined"]
+STAFF_PROFILE_FIELDS = [
+    "user",
+    "legal_name",
+    "degree",
+    "specialty",
+    "npi",
+    "nabp_eprofile_id",
+    ("birth_month", "birth_day"),
+    "consent_share_with_boards",
+]
 
 
 def users_of_organizers(users, ids: frozenset[int] | None):
@@ -28,26 +46,50 @@ def users_of_organizers(users, ids: frozenset[int] | None):
 
 
 class OrganizerPeopleMixin:
+    area = Area.PEOPLE
+
+    def _ids(self, request):
+        return organizer_ids(request, editable=False, area=self.area)
+
     def visible_users(self, request, users):
-        return users_of_organizers(users, organizer_ids(request, editable=False))
+        return users_of_organizers(users, self._ids(request))
 
     def has_module_permission(self, request):
-        return organizer_ids(request, editable=False) != frozenset()
+        return request.user.is_superuser or self._ids(request) != frozenset()
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
             return True
-        if not organizer_ids(request, editable=False):
+        if not self._ids(request):
             return False
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
 
 class OrganizerUserAdmin(OrganizerPeopleMixin, EmailUserAdmin):
-    pass
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return [(None, {"fields": STAFF_USER_FIELDS})]
+
+    def get_list_display(self, request):
+        if request.user.is_superuser:
+            return super().get_list_display(request)
+        return ["email", "display_name", "is_active", "date_joined"]
+
+    def get_list_filter(self, request):
+        return super().get_list_filter(request) if request.user.is_superuser else ["is_active"]
+
+    def get_inlines(self, request, obj):
+        return super().get_inlines(request, obj) if request.user.is_superuser else []
 
 
 class OrganizerProfileAdmin(OrganizerPeopleMixin, ProfessionalProfileAdmin):
-    pass
+    area = Area.LEARNER_CME
+
+    def get_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fields(request, obj)
+        return STAFF_PROFILE_FIELDS
 
 
 admin.site.unregister(User)

@@ -8,11 +8,13 @@ from django.contrib import admin, messages
 
 from conference.admin.scoping import OrganizerScopedAdmin
 from conference.models import Registration
+from conference.services.organizers import Area
 from conference.services.registrations import RegistrationError, cancel_registration
 
 
 @admin.register(Registration)
 class RegistrationAdmin(OrganizerScopedAdmin):
+    area = Area.REGISTRATIONS
     organizer_lookup = "event__organizer"
     list_display = ["user_email", "user_name", "event", "role", "status", "created_at"]
     list_filter = [("event", admin.RelatedOnlyFieldListFilter), "role", "status"]

@@ -1,8 +1,11 @@
-"""One rule for every admin page: organizer staff see and change only their organizer's data.
+"""One rule for every admin page: organizer staff see and change only their organizer's data,
+and only the areas their role covers.
 
-Each scoped admin names the lookup from its model to `Organizer` (`organizer_lookup`). The
-organizers a user may view or edit come from `conference.services.organizers` and are computed
-once per request. Org staff need no Django model permissions: memberships decide.
+Each scoped admin names the lookup from its model to `Organizer` (`organizer_lookup`) and the
+area it belongs to (`area`: content, CME, registrations, ...). The organizers whose area a user
+may view or edit come from `conference.services.organizers` (the role matrix, docs/roles.md)
+and are computed once per request. Org staff need no Django model permissions: memberships
+and their roles decide.
 
 - change lists, change forms, history, delete and autocomplete go through `get_queryset()`,
   so another organizer's object by id is "not found";
@@ -19,21 +22,25 @@ from django.db.models import Manager, Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from conference.services.organizers import organizers_editable_by, organizers_viewable_by
+from conference.services.organizers import Area, member_roles, roles_for
 
 _CACHE_ATTRIBUTE = "_medvenue_organizer_scope"
 
 
-def organizer_ids(request: HttpRequest, *, editable: bool) -> frozenset[int] | None:
-    """Organizer ids the user may view (or edit); None means every organizer (superuser)."""
+def organizer_ids(
+    request: HttpRequest, *, editable: bool, area: Area | str = Area.CONTENT
+) -> frozenset[int] | None:
+    """Organizer ids whose `area` the user may view (or edit); None means every organizer
+    (superuser). The user's memberships are read once per request."""
     user = request.user
     if user.is_active and user.is_superuser:
         return None
-    cache = request.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
-    if editable not in cache:
-        organizers = organizers_editable_by(user) if editable else organizers_viewable_by(user)
-        cache[editable] = frozenset(organizers.values_list("pk", flat=True))
-    return cache[editable]
+    if _CACHE_ATTRIBUTE not in request.__dict__:
+        request.__dict__[_CACHE_ATTRIBUTE] = member_roles(user)
+    roles = roles_for(area, editable=editable)
+    return frozenset(
+        organizer for organizer, role in request.__dict__[_CACHE_ATTRIBUTE].items() if role in roles
+    )
 
 
 def scope_queryset(queryset: QuerySet, lookup: str, ids: frozenset[int] | None) -> QuerySet:
@@ -64,9 +71,11 @@ def organizer_ids_of(obj: Model, lookup: str) -> set[int]:
 
 
 class ScopedChoicesMixin:
-    """Narrow every foreign-key and many-to-many choice to what the user may edit."""
+    """Narrow every foreign-key and many-to-many choice to rows of organizers whose area (of
+    the form being edited) the user may edit, among the rows the related admin shows."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    area: Area = Area.CONTENT
 
     def get_field_queryset(self, db, db_field, request):
         queryset = super().get_field_queryset(db, db_field, request)
@@ -76,7 +85,7 @@ class ScopedChoicesMixin:
         related_admin = self.admin_site._registry.get(related_model)
         scope = getattr(related_admin, "scope_choices", None)
         if scope is not None:
-            return scope(request, queryset)
+            return scope(request, queryset, area=self.area)
         if request.user.is_superuser:
             return queryset
         return queryset.none()
@@ -86,21 +95,26 @@ class OrganizerScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     """A ModelAdmin whose rows belong to organizers through `organizer_lookup`."""
 
     organizer_lookup: str = "organizer"
+    area: Area = Area.CONTENT
 
-    def scope_choices(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        """Rows other forms may pick (e.g. in a foreign key): the user's editable ones."""
-        return scope_queryset(
-            queryset, self.organizer_lookup, organizer_ids(request, editable=True)
-        )
+    def scope_choices(
+        self, request: HttpRequest, queryset: QuerySet, *, area: Area | None = None
+    ) -> QuerySet:
+        """Rows another form (of `area`) may pick in a foreign key: rows the user may view
+        here, of organizers whose `area` the user may edit."""
+        editable = organizer_ids(request, editable=True, area=area or self.area)
+        visible = organizer_ids(request, editable=False, area=self.area)
+        queryset = scope_queryset(queryset, self.organizer_lookup, visible)
+        return scope_queryset(queryset, self.organizer_lookup, editable)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return scope_queryset(
-            queryset, self.organizer_lookup, organizer_ids(request, editable=False)
+            queryset, self.organizer_lookup, organizer_ids(request, editable=False, area=self.area)
         )
 
     def _allowed(self, request, obj, *, editable: bool) -> bool:
-        ids = organizer_ids(request, editable=editable)
+        ids = organizer_ids(request, editable=editable, area=self.area)
         if ids is None:
             return True
         if not ids:
@@ -122,10 +136,16 @@ class OrganizerScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request, obj, editable=True)
 
+    def get_actions(self, request):
+        """Actions change rows: none for a role that only views this area."""
+        if not self.has_change_permission(request):
+            return {}
+        return super().get_actions(request)
+
     def response_action(self, request, queryset):
         """Actions (including bulk delete) only touch rows the user may edit."""
         editable = scope_queryset(
-            queryset, self.organizer_lookup, organizer_ids(request, editable=True)
+            queryset, self.organizer_lookup, organizer_ids(request, editable=True, area=self.area)
         )
         return super().response_action(request, editable)
 
@@ -135,6 +155,10 @@ class ScopedInlineMixin(ScopedChoicesMixin):
 
     def _parent_admin(self):
         return self.admin_site._registry[self.parent_model]
+
+    @property
+    def area(self) -> Area:
+        return self._parent_admin().area
 
     def has_view_permission(self, request, obj=None):
         return self._parent_admin().has_view_permission(request, obj)

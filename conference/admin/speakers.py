@@ -4,8 +4,9 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
-from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin
+from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin, organizer_ids
 from conference.models import Disclosure, Speaker
+from conference.services.organizers import Area
 
 
 class DisclosureFormSet(forms.BaseInlineFormSet):
@@ -57,6 +58,31 @@ class SpeakerAdmin(OrganizerScopedAdmin):
         ("Biography", {"fields": ["bio"]}),
         ("Disclosure", {"fields": ["has_nothing_to_disclose", "disclosure_signed_at"]}),
     ]
+
+    def _sees_people(self, request, obj) -> bool:
+        ids = organizer_ids(request, editable=False, area=Area.PEOPLE)
+        if ids is None:
+            return True
+        return bool(ids) if obj is None else obj.event.organizer_id in ids
+
+    def get_fieldsets(self, request, obj=None):
+        """Roles without access to people (content managers) see whether a speaker has an
+        account, not which one; the link is kept as it is when they save."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if self._sees_people(request, obj):
+            return fieldsets
+        swap = {"user": "linked_account"}
+        return [
+            (name, {**options, "fields": [swap.get(f, f) for f in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "linked_account"]
+
+    @admin.display(description="MedVenue account")
+    def linked_account(self, obj: Speaker | None) -> str:
+        return "linked" if obj is not None and obj.user_id else "none"
 
     def get_queryset(self, request):
         return (

@@ -118,6 +118,6 @@ class HallAdmin(HallLayoutMixin, OrganizerScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("venue")
 
-    def scope_choices(self, request, queryset):
+    def scope_choices(self, request, queryset, *, area=None):
         """Hall labels name their venue: load it with the hall."""
-        return super().scope_choices(request, queryset).select_related("venue")
+        return super().scope_choices(request, queryset, area=area).select_related("venue")

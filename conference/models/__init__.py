@@ -34,7 +34,12 @@ from conference.models.live import (
     QuestionStatus,
     QuestionVote,
 )
-from conference.models.organizers import MembershipRole, Organizer, OrganizerMembership
+from conference.models.organizers import (
+    MembershipRole,
+    Organizer,
+    OrganizerInvitation,
+    OrganizerMembership,
+)
 from conference.models.recordings import (
     Recording,
     RecordingCaption,
@@ -71,6 +76,7 @@ __all__ = [
     "LiveItem",
     "MembershipRole",
     "Organizer",
+    "OrganizerInvitation",
     "OrganizerMembership",
     "Poll",
     "PollOption",

@@ -25,21 +25,23 @@ class Organizer(models.Model):
 
 
 class MembershipRole(models.TextChoices):
+    """What a member does for an organizer; `conference.services.organizers` maps each role to
+    the areas it may view and change (docs/roles.md)."""
+
     OWNER = "owner", "Owner"
-    STAFF = "staff", "Staff"
+    CME_COORDINATOR = "cme", "CME coordinator"
+    CONTENT_MANAGER = "content", "Content manager"
     MODERATOR = "moderator", "Moderator"
 
 
 class OrganizerMembership(models.Model):
-    """A user working for an organizer. Owners and staff edit its data; moderators view it."""
+    """A user working for an organizer in one role. Created only by accepting an invitation."""
 
     organizer = models.ForeignKey(Organizer, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(
-        max_length=12, choices=MembershipRole.choices, default=MembershipRole.STAFF
-    )
+    role = models.CharField(max_length=12, choices=MembershipRole.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -51,6 +53,36 @@ class OrganizerMembership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.organizer}"
 
-    @property
-    def can_edit(self) -> bool:
-        return self.role in (MembershipRole.OWNER, MembershipRole.STAFF)
+
+class OrganizerInvitation(models.Model):
+    """An owner's invitation of an e-mail address to a role. The invited person accepts it while
+    signed in (with the signed link of the e-mail); only then does a membership exist.
+
+    Nothing here says whether an account uses the address: the owner never learns it."""
+
+    organizer = models.ForeignKey(Organizer, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("e-mail address")
+    role = models.CharField(max_length=12, choices=MembershipRole.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="accepted_invitations",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.email} — {self.get_role_display()} of {self.organizer}"

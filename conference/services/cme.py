@@ -1103,15 +1103,16 @@ def certificate_file(certificate: Certificate) -> Path | None:
 
 
 def may_download(user, certificate: Certificate) -> bool:
-    """The learner, or staff (owners and staff, not moderators) of the event's organizer."""
-    from conference.services.organizers import organizers_editable_by
+    """The learner, or staff of the event's organizer whose role covers CME (owners and CME
+    coordinators)."""
+    from conference.services.organizers import Area, organizers_for
 
     if not user.is_authenticated:
         return False
     if certificate.claim.user_id == user.pk:
         return True
     organizer_id = certificate.claim.event.organizer_id
-    return user.is_staff and organizers_editable_by(user).filter(pk=organizer_id).exists()
+    return user.is_staff and organizers_for(user, Area.CME).filter(pk=organizer_id).exists()
 
 
 # Public verification ------------------------------------------------------------------------

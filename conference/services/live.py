@@ -26,6 +26,7 @@ from conference.models import (
     HallFeed,
     HallRemoval,
     LiveItem,
+    MembershipRole,
     OrganizerMembership,
     Question,
     QuestionStatus,
@@ -37,6 +38,9 @@ from venues.geometry import contains_point
 from venues.models import Hall, Zone, ZoneKind
 
 MODERATING_ROLES = {RegistrationRole.MODERATOR, RegistrationRole.STAFF}
+# Every member of the organizer enters its halls as staff; these roles also moderate there
+# (docs/roles.md). CME coordinators and content managers do not.
+MODERATING_MEMBERS = {MembershipRole.OWNER, MembershipRole.MODERATOR}
 QUESTION_MAX_LENGTH = 500
 CHAT_MAX_LENGTH = 500
 RESUME_LIMIT = 500
@@ -115,7 +119,7 @@ def _venue_context(hall_id: int):
 @dataclass(frozen=True, slots=True)
 class _UserFacts:
     registrations: dict[int, str]  # event id -> role
-    staff_of: set[int]  # organizer ids
+    staff_of: dict[int, str]  # organizer id -> membership role
     removed: bool
     speaks_in: set[int]  # event ids where the user speaks in this hall
     degree: str
@@ -162,11 +166,11 @@ def _user_facts(user, hall: Hall, events: list[Event]) -> _UserFacts:
         rows(ProfessionalProfile.objects.filter(user=user), "legal_name", "0", "legal_name"),
         all=True,
     )
-    found: dict = {"registration": {}, "staff": set(), "speaks": set(), "removed": False}
+    found: dict = {"registration": {}, "staff": {}, "speaks": set(), "removed": False}
     for kind, key, value in union:
-        if kind == "registration":
-            found["registration"][key] = value
-        elif kind in ("staff", "speaks"):
+        if kind in ("registration", "staff"):
+            found[kind][key] = value
+        elif kind == "speaks":
             found[kind].add(key)
         elif kind == "removed":
             found["removed"] = True
@@ -211,6 +215,11 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
             close_code=CLOSE_FORBIDDEN,
         )
     event, role = picked
+    registered_as = facts.registrations.get(event.pk)
+    is_moderator = RegistrationRole.MODERATOR in (role, registered_as) or (
+        role == RegistrationRole.STAFF
+        and (user.is_superuser or facts.staff_of.get(event.organizer_id) in MODERATING_MEMBERS)
+    )
     if role not in MODERATING_ROLES and facts.removed:
         raise LiveError(
             "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
@@ -229,7 +238,7 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         event_slug=event.slug,
         organizer_id=event.organizer_id,
         role=role,
-        is_moderator=role in MODERATING_ROLES,
+        is_moderator=is_moderator,
         speaks_in_hall=event.pk in facts.speaks_in,
         role_zones=role_zones,
     )

@@ -1,14 +1,67 @@
 """Who may see and change which organizer's data."""
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import QuerySet
 
-from conference.models import MembershipRole, Organizer
+from conference.models import MembershipRole, Organizer, OrganizerMembership
 
 
-def organizers_viewable_by(user) -> QuerySet[Organizer]:
+class Area(StrEnum):
+    """What organizer staff work on. Each admin page, export and live action belongs to one."""
+
+    ORGANIZER = "organizer"  # the organizer's own page (name, contact, venues)
+    MEMBERS = "members"  # memberships and invitations
+    CONTENT = "content"  # events, tracks, sessions, speakers, venues, halls, layouts, recordings
+    CME = "cme"  # credit designations, evaluations, post-tests, claims, certificates, exports
+    REGISTRATIONS = "registrations"  # the registrant list
+    PEOPLE = "people"  # accounts of members and registrants: names, e-mail, degree
+    LEARNER_CME = "learner_cme"  # learners' CME fields: NPI, licences, boards, birth month/day
+    MODERATION = "moderation"  # live moderation in the organizer's halls
+
+
+_ALL = frozenset(Area)
+# role -> (areas it may view, areas it may change). docs/roles.md is this table in prose.
+ROLE_AREAS: dict[str, tuple[frozenset[Area], frozenset[Area]]] = {
+    MembershipRole.OWNER: (_ALL, _ALL - {Area.PEOPLE, Area.LEARNER_CME}),
+    MembershipRole.CME_COORDINATOR: (
+        frozenset(
+            {
+                Area.ORGANIZER,
+                Area.CONTENT,
+                Area.CME,
+                Area.REGISTRATIONS,
+                Area.PEOPLE,
+                Area.LEARNER_CME,
+            }
+        ),
+        frozenset({Area.CME}),
+    ),
+    MembershipRole.CONTENT_MANAGER: (
+        frozenset({Area.ORGANIZER, Area.CONTENT}),
+        frozenset({Area.CONTENT}),
+    ),
+    MembershipRole.MODERATOR: (frozenset({Area.MODERATION}), frozenset({Area.MODERATION})),
+}
+
+
+def roles_for(area: Area | str, *, editable: bool) -> list[str]:
+    """The membership roles that may view (or change) `area`."""
+    index = 1 if editable else 0
+    return [role for role, areas in ROLE_AREAS.items() if Area(area) in areas[index]]
+
+
+def member_roles(user) -> dict[int, str]:
+    """Organizer id -> the user's membership role there (empty for inactive users)."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    return dict(OrganizerMembership.objects.filter(user=user).values_list("organizer_id", "role"))
+
+
+def organizers_of_member(user) -> QuerySet[Organizer]:
+    """Organizers `user` is a member of in any role (they may see its unpublished events)."""
     if not user.is_authenticated or not user.is_active:
         return Organizer.objects.none()
     if user.is_superuser:
@@ -16,15 +69,25 @@ def organizers_viewable_by(user) -> QuerySet[Organizer]:
     return Organizer.objects.filter(memberships__user=user)
 
 
-def organizers_editable_by(user) -> QuerySet[Organizer]:
+def organizers_for(user, area: Area | str, *, editable: bool = False) -> QuerySet[Organizer]:
+    """Organizers whose `area` the user's role lets them view (or change)."""
     if not user.is_authenticated or not user.is_active:
         return Organizer.objects.none()
     if user.is_superuser:
         return Organizer.objects.all()
     return Organizer.objects.filter(
-        memberships__user=user,
-        memberships__role__in=[MembershipRole.OWNER, MembershipRole.STAFF],
+        memberships__user=user, memberships__role__in=roles_for(area, editable=editable)
     )
+
+
+def organizers_viewable_by(user) -> QuerySet[Organizer]:
+    """Organizers whose events (published or not) the user may see: any membership."""
+    return organizers_of_member(user)
+
+
+def organizers_editable_by(user) -> QuerySet[Organizer]:
+    """Organizers whose content (events, sessions, venues, ...) the user may change."""
+    return organizers_for(user, Area.CONTENT, editable=True)
 
 
 def can_edit_organizer(user, organizer_id: int | None) -> bool:

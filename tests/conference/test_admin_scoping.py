@@ -68,6 +68,16 @@ class World:
             role=MembershipRole.MODERATOR,
             user__email="a-moderator@example.org",
         ).user
+        self.cme_a = MembershipFactory(
+            organizer=self.organizer_a,
+            role=MembershipRole.CME_COORDINATOR,
+            user__email="a-cme@example.org",
+        ).user
+        self.content_a = MembershipFactory(
+            organizer=self.organizer_a,
+            role=MembershipRole.CONTENT_MANAGER,
+            user__email="a-content@example.org",
+        ).user
 
 
 @pytest.fixture
@@ -177,8 +187,8 @@ def test_autocomplete_of_users_lists_only_people_of_the_organizer(client, world)
     assert emails == ["b-registrant@example.org", "b-speaker@example.org", "b-staff@example.org"]
 
 
-def test_moderator_sees_event_read_only(client, world):
-    client.force_login(world.moderator_a)
+def test_cme_coordinator_sees_event_read_only(client, world):
+    client.force_login(world.cme_a)
 
     response = client.get(admin_url("event", "change", world.event_a.pk))
 
@@ -187,8 +197,8 @@ def test_moderator_sees_event_read_only(client, world):
     assert response.context["has_delete_permission"] is False
 
 
-def test_moderator_cannot_change_or_delete_event(client, world):
-    client.force_login(world.moderator_a)
+def test_cme_coordinator_cannot_change_or_delete_event(client, world):
+    client.force_login(world.cme_a)
 
     change = client.post(admin_url("event", "change", world.event_a.pk), {"title": "Changed"})
     delete = client.post(admin_url("event", "delete", world.event_a.pk), {"post": "yes"})
@@ -198,8 +208,8 @@ def test_moderator_cannot_change_or_delete_event(client, world):
     assert world.event_a.title == "Alpha Congress"
 
 
-def test_moderator_cannot_add_events(client, world):
-    client.force_login(world.moderator_a)
+def test_cme_coordinator_cannot_add_events(client, world):
+    client.force_login(world.cme_a)
 
     assert client.get("/admin/conference/event/add/").status_code == 403
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from conference.models import Disclosure, MembershipRole, OrganizerMembership
+from conference.models import Disclosure
 from tests.conference.test_admin_scoping import World, inline_management
-from tests.factories import MembershipFactory, ProfileFactory, UserFactory
+from tests.factories import ProfileFactory
 from venues.models import Venue
 
 
@@ -92,79 +92,6 @@ def test_hall_form_offers_only_own_venues(client, world):
     response = client.get("/admin/venues/hall/add/")
 
     assert list(response.context["adminform"].form.fields["venue"].queryset) == [world.venue_b]
-
-
-def membership_data(organizer, rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        "name": organizer.name,
-        "slug": organizer.slug,
-        **inline_management("memberships", total=len(rows), initial=initial),
-    }
-    for index, row in enumerate(rows):
-        for key, value in row.items():
-            data[f"memberships-{index}-{key}"] = value
-        data[f"memberships-{index}-organizer"] = organizer.pk
-    return data
-
-
-def existing_rows(organizer) -> list[dict]:
-    return [
-        {"id": membership.pk, "role": membership.role}
-        for membership in organizer.memberships.order_by("pk")
-    ]
-
-
-def test_owner_adds_member_by_email(client, world):
-    owner = MembershipFactory(organizer=world.organizer_a, role=MembershipRole.OWNER).user
-    UserFactory(email="newcomer@example.org")
-    client.force_login(owner)
-    rows = existing_rows(world.organizer_a)
-    data = membership_data(
-        world.organizer_a,
-        [*rows, {"user_email": "NEWCOMER@example.org", "role": "staff"}],
-        initial=len(rows),
-    )
-
-    response = client.post(f"/admin/conference/organizer/{world.organizer_a.pk}/change/", data)
-
-    assert response.status_code == 302
-    assert OrganizerMembership.objects.filter(
-        organizer=world.organizer_a, user__email="newcomer@example.org", role="staff"
-    ).exists()
-
-
-def test_owner_gets_clear_errors_for_unknown_and_existing_members(client, world):
-    owner = MembershipFactory(organizer=world.organizer_a, role=MembershipRole.OWNER).user
-    client.force_login(owner)
-    rows = existing_rows(world.organizer_a)
-    data = membership_data(
-        world.organizer_a,
-        [
-            *rows,
-            {"user_email": "nobody@example.org", "role": "staff"},
-            {"user_email": world.staff_a.email, "role": "owner"},
-        ],
-        initial=len(rows),
-    )
-    before = OrganizerMembership.objects.count()
-
-    response = client.post(f"/admin/conference/organizer/{world.organizer_a.pk}/change/", data)
-
-    formset = response.context["inline_admin_formsets"][0].formset
-    assert [dict(form.errors) for form in formset.forms[len(rows) :]] == [
-        {"user_email": ["No account uses this e-mail address; ask the person to sign up first."]},
-        {"user_email": ["This person is already a member of this organizer."]},
-    ]
-    assert OrganizerMembership.objects.count() == before
-
-
-def test_staff_who_is_not_owner_cannot_change_members(client, world):
-    client.force_login(world.staff_a)
-
-    response = client.get(f"/admin/conference/organizer/{world.organizer_a.pk}/change/")
-
-    inline = response.context["inline_admin_formsets"][0]
-    assert (inline.has_add_permission, inline.has_change_permission) == (False, False)
 
 
 def test_speaker_with_nothing_to_disclose_cannot_list_relationships(client, world):

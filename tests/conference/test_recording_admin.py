@@ -21,7 +21,7 @@ from tests.recording_support import make_test_video, needs_ffmpeg
 
 ADD_URL = "/admin/conference/recording/add/"
 LIST_URL = "/admin/conference/recording/"
-QUERIES_FOR_CHANGELIST = 12  # the same for 1 and 3 rows: no query per row
+QUERIES_FOR_CHANGELIST = 11  # the same for 1 and 3 rows: no query per row
 
 
 def change_url(recording: Recording, action: str = "change") -> str:

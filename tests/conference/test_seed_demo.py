@@ -85,7 +85,7 @@ def test_seed_demo_run_twice_gives_same_rows(machine_zone):
     empty = [model.__name__ for model in SEEDED_MODELS if not model.objects.exists()]
     assert empty == []
     assert Session.objects.count() == 7
-    assert User.objects.count() == 5
+    assert User.objects.count() == 7
 
 
 @pytest.mark.django_db
@@ -179,8 +179,17 @@ def test_seed_demo_roles_and_memberships(machine_zone):
     assert users["staff@medvenue.test"].is_superuser is False
     assert memberships == {
         ("staff@medvenue.test", MembershipRole.OWNER),
+        ("cme@medvenue.test", MembershipRole.CME_COORDINATOR),
+        ("content@medvenue.test", MembershipRole.CONTENT_MANAGER),
         ("moderator@medvenue.test", MembershipRole.MODERATOR),
     }
+    assert [
+        users[f"{name}@medvenue.test"].is_staff for name in ("cme", "content", "moderator")
+    ] == [
+        True,
+        True,
+        False,
+    ]
     organizer = Organizer.objects.get()
     event = Event.objects.get()
     assert list(organizer.venues.all()) == [event.venue]
@@ -256,7 +265,7 @@ def test_seed_demo_production_refused_without_force(machine_zone):
 
     with override_settings(PRODUCTION=True):
         seed("--force")
-    assert User.objects.count() == 5
+    assert User.objects.count() == 7
 
 
 @pytest.mark.django_db

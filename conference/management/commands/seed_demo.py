@@ -64,7 +64,9 @@ class Login:
 LOGINS = [
     Login("admin", "admin@medvenue.test", "superuser: /admin/"),
     Login("organizer", "staff@medvenue.test", "owner of the society's events: /admin/"),
-    Login("moderator", "moderator@medvenue.test", "moderates Q&A in the halls"),
+    Login("cme", "cme@medvenue.test", "CME coordinator: credit, claims, certificates, PARS"),
+    Login("content", "content@medvenue.test", "content manager: sessions, speakers, recordings"),
+    Login("moderator", "moderator@medvenue.test", "moderates Q&A in the halls (no admin)"),
     Login("physician", "physician@medvenue.test", "MD attendee, registered"),
     Login("nurse", "nurse@medvenue.test", "RN attendee, registered"),
 ]
@@ -407,11 +409,14 @@ class Command(BaseCommand):
         flags = {
             "admin": {"is_staff": True, "is_superuser": True},
             "organizer": {"is_staff": True, "is_superuser": False},
-            "moderator": {"is_staff": True, "is_superuser": False},
+            "cme": {"is_staff": True, "is_superuser": False},
+            "content": {"is_staff": True, "is_superuser": False},
         }
         names = {
             "admin": "Demo Admin",
             "organizer": "Olivia Grant",
+            "cme": "Priya Natarajan",
+            "content": "Tomas Berg",
             "moderator": "Marcus Lee",
             "physician": "Dr. Sofia Alvarez",
             "nurse": "Jamal Carter",
@@ -473,6 +478,8 @@ class Command(BaseCommand):
         )
         for role, membership_role in (
             ("organizer", MembershipRole.OWNER),
+            ("cme", MembershipRole.CME_COORDINATOR),
+            ("content", MembershipRole.CONTENT_MANAGER),
             ("moderator", MembershipRole.MODERATOR),
         ):
             upsert(
