@@ -41,6 +41,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(
         default=False, help_text="May log in to the admin (organizer staff and superusers)."
     )
+    agenda_reminder_emails = models.BooleanField(
+        "e-mail me before sessions in my agenda",
+        default=True,
+        help_text="A reminder e-mail before sessions you added to your agenda start.",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("profile/reminders/", views.reminders, name="reminders"),
     path("my-data/", views.my_data, name="my-data"),
     path("my-data/export.json", views.export, name="export"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),

@@ -152,3 +152,18 @@ def export(request: HttpRequest) -> HttpResponse:
 @require_GET
 def my_data(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/my_data.html")
+
+
+@login_required
+@require_http_methods(["POST"])
+def reminders(request: HttpRequest) -> HttpResponse:
+    """The profile's "E-mail me before sessions in my agenda" switch."""
+    enabled = request.POST.get("agenda_reminder_emails") == "on"
+    if request.user.agenda_reminder_emails != enabled:
+        request.user.agenda_reminder_emails = enabled
+        request.user.save(update_fields=["agenda_reminder_emails"])
+    messages.success(
+        request,
+        "Reminder e-mails are on." if enabled else "Reminder e-mails are off.",
+    )
+    return redirect("accounts:profile")

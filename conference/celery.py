@@ -28,6 +28,13 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 50},
     },
+    # Every minute: reminder e-mails for favourite sessions starting within 10 minutes (one per
+    # person and time slot; the row is claimed before the e-mail leaves).
+    "agenda-reminders": {
+        "task": "conference.plan_agenda_reminders",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 50},
+    },
 }
 
 

@@ -66,3 +66,29 @@ def issue_certificates(claim_ids: list[int]) -> None:
     from conference.services import cme
 
     cme.render_certificates(claim_ids)
+
+
+@shared_task(name="conference.plan_agenda_reminders", ignore_result=True)
+def plan_agenda_reminders() -> int:
+    """Every minute (beat): claim the reminders due and send each in its own task."""
+    from conference.services import agenda
+
+    pending = agenda.plan_reminders()
+    for reminder_id in pending:
+        send_agenda_reminder.delay(reminder_id)
+    return len(pending)
+
+
+@shared_task(
+    name="conference.send_agenda_reminder",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def send_agenda_reminder(reminder_id: int) -> str:
+    """Send one reminder e-mail (idempotent: a sent or skipped reminder is left alone)."""
+    from conference.services import agenda
+
+    return agenda.send_reminder(reminder_id)

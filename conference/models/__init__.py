@@ -1,3 +1,4 @@
+from conference.models.agenda import AgendaFeed, AgendaReminder, FavouriteSession, ReminderStatus
 from conference.models.cme import (
     Certificate,
     CertificateStatus,
@@ -52,6 +53,8 @@ from conference.models.registrations import Registration, RegistrationRole, Regi
 from conference.models.speakers import Disclosure, RelationshipKind, Speaker
 
 __all__ = [
+    "AgendaFeed",
+    "AgendaReminder",
     "AttendanceEvent",
     "AttendanceKind",
     "Audience",
@@ -71,6 +74,7 @@ __all__ = [
     "EvaluationResponse",
     "Event",
     "EventCredit",
+    "FavouriteSession",
     "HallFeed",
     "HallRemoval",
     "LiveItem",
@@ -97,6 +101,7 @@ __all__ = [
     "RegistrationRole",
     "RegistrationStatus",
     "RelationshipKind",
+    "ReminderStatus",
     "Session",
     "SessionCreditExclusion",
     "SessionKind",

@@ -7,7 +7,7 @@ both sides of a daylight-saving change.
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 from django.db.models import QuerySet
@@ -35,8 +35,10 @@ def build_calendar(
     name: str,
     url_for: Callable[[Session], str],
     now: datetime | None = None,
+    alarm_minutes: int | None = None,
 ) -> bytes:
-    """Render `sessions` as an iCalendar file; `url_for` gives each session's absolute URL."""
+    """Render `sessions` as an iCalendar file; `url_for` gives each session's absolute URL.
+    With `alarm_minutes`, each session carries a display alarm that long before it starts."""
     stamp = now or timezone.now()
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
@@ -45,7 +47,10 @@ def build_calendar(
     calendar.add("x-wr-calname", name)
     days: list[date] = []
     for session in sessions:
-        calendar.add_component(_session_component(session, url=url_for(session), stamp=stamp))
+        component = _session_component(session, url=url_for(session), stamp=stamp)
+        if alarm_minutes is not None:
+            component.add_component(_alarm(session, alarm_minutes))
+        calendar.add_component(component)
         days += [session.starts_at.date(), session.ends_at.date()]
     if days:
         calendar.add_missing_timezones(
@@ -69,6 +74,14 @@ def _session_component(session: Session, *, url: str, stamp: datetime) -> icalen
     if session.track_id:
         component.add("categories", [session.track.name])
     return component
+
+
+def _alarm(session: Session, minutes: int) -> icalendar.Alarm:
+    alarm = icalendar.Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", f"Starts in {minutes} min: {session.title}")
+    alarm.add("trigger", timedelta(minutes=-minutes))
+    return alarm
 
 
 def _description(session: Session) -> str:

@@ -83,3 +83,9 @@ def credit_amount(amount: object, name: str) -> str:
         return statements.phrase_html(f"{amount} {name}")
     code = "AMA_PRA_1" if name == statements.AMA_SINGULAR else ""
     return statements.phrase_html(statements.credit_amount(code, value, name))
+
+
+@register.filter
+def lookup(mapping, key):
+    """`mapping|lookup:key`: the value for `key`, or None."""
+    return mapping.get(key) if mapping else None

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conference.models import Event, Registration, Session
+from conference.services import agenda
 from conference.services.organizers import organizers_viewable_by
 from conference.services.recordings.access import watchable_recording
 from conference.services.registrations import registration_closed_reason
@@ -59,7 +60,22 @@ def event_detail(request, event_slug):
     context["join_allowed"] = bool(context["registration"]) or may_enter_as_staff(
         request.user, event
     )
+    context.update(agenda_marks(request.user, list(sessions)))
     return render(request, "conference/event_detail.html", context)
+
+
+def agenda_marks(user, sessions) -> dict:
+    """The person's starred sessions among `sessions` and, per starred session, the titles of
+    the other starred sessions it overlaps."""
+    if not user.is_authenticated:
+        return {"favourite_ids": set(), "conflict_titles": {}}
+    ids = agenda.favourite_ids(user)
+    starred = [session for session in sessions if session.pk in ids]
+    clashes = agenda.conflicts(starred)
+    return {
+        "favourite_ids": ids,
+        "conflict_titles": {pk: [s.title for s in others] for pk, others in clashes.items()},
+    }
 
 
 def session_detail(request, event_slug, session_id):
@@ -73,7 +89,9 @@ def session_detail(request, event_slug, session_id):
     recording = watchable_recording(session, request.user)
     event = session.event
     hall_join_url = venue_join_url(session)
+    marks = agenda_marks(request.user, list(event.sessions.all()))
     context = {
+        **marks,
         "join_url": hall_join_url if _may_enter_venue(request.user, event) else None,
         "hall_url": hall_join_url.removesuffix("?join=1") if hall_join_url else None,
         "session": session,
@@ -100,7 +118,25 @@ def my_events(request):
     upcoming = [reg for reg in registrations if reg.event.ends_at > now]
     past = [reg for reg in registrations if reg.event.ends_at <= now]
     past.reverse()
-    return render(request, "conference/my_events.html", {"upcoming": upcoming, "past": past})
+    starred = [s for s in agenda.favourite_sessions(request.user) if s.ends_at > now]
+    clashes = agenda.conflicts(starred)
+    feed = agenda.agenda_feed(request.user, create=False)
+    context = {
+        "upcoming": upcoming,
+        "past": past,
+        "now": now,
+        "agenda": [
+            {"session": session, "event": session.event, "conflicts": clashes.get(session.pk, [])}
+            for session in starred
+        ],
+        "agenda_feed_url": (
+            request.build_absolute_uri(reverse("conference:agenda-ics", args=[feed.token]))
+            if feed
+            else None
+        ),
+        "reminder_minutes": agenda.REMINDER_MINUTES,
+    }
+    return render(request, "conference/my_events.html", context)
 
 
 def registration_state(event: Event, user) -> dict:

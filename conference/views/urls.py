@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conference.views import ical, pages, registration
+from conference.views import agenda, ical, pages, registration
 
 app_name = "conference"
 
@@ -18,7 +18,16 @@ urlpatterns = [
         ical.event_schedule_ics,
         name="event-schedule-ics",
     ),
+    path(
+        "events/<slug:event_slug>/sessions/<int:session_id>/favourite/",
+        agenda.favourite,
+        name="session-favourite",
+    ),
     path("my/events/", pages.my_events, name="my-events"),
+    path("my/agenda/feed/", agenda.feed, name="agenda-feed"),
+    path("my/agenda/upcoming.json", agenda.upcoming, name="agenda-upcoming"),
+    path("agenda/<str:token>.ics", agenda.feed_ics, name="agenda-ics"),
+    path("agenda/unsubscribe/<str:token>/", agenda.unsubscribe, name="agenda-unsubscribe"),
     path("my/schedule.ics", ical.my_schedule_ics, name="my-schedule-ics"),
     path(
         "my/registrations/<int:registration_id>/cancel/",

@@ -129,9 +129,77 @@ function showNote(text) {
   note.hidden = false;
 }
 
+const AGENDA_POLL_MS = 60_000;
+const DISMISSED_KEY = "medvenue:agenda-dismissed";
+
+function dismissedNotices() {
+  try {
+    return new Set(JSON.parse(sessionStorage.getItem(DISMISSED_KEY) || "[]"));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Reminders in the venue: every minute the page asks which starred sessions start within 10
+ * minutes (`data-agenda-url`, a small JSON endpoint) and shows each with a "Join" button until
+ * the visitor dismisses it or it starts.
+ */
+function startAgendaNotices(root) {
+  const box = document.getElementById("agenda-notices");
+  const url = root.dataset.agendaUrl;
+  if (!box || !url) return;
+  const render = (items) => {
+    const dismissed = dismissedNotices();
+    box.replaceChildren();
+    for (const item of items.filter((i) => !dismissed.has(i.id))) {
+      const notice = document.createElement("div");
+      notice.className = "agenda-notice";
+      notice.dataset.session = item.id;
+      const text = document.createElement("p");
+      text.textContent = `Starting in ${item.minutes} min${item.hall ? ` in ${item.hall}` : ""}: ${item.title}`;
+      notice.append(text);
+      if (item.join_url) {
+        const join = document.createElement("a");
+        join.className = "venue-button";
+        join.href = item.join_url;
+        join.textContent = "Join";
+        join.setAttribute("aria-label", `Join ${item.title}`);
+        notice.append(join);
+      }
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "agenda-notice__close";
+      close.textContent = "Dismiss";
+      close.setAttribute("aria-label", `Dismiss the reminder for ${item.title}`);
+      close.addEventListener("click", () => {
+        const seen = dismissedNotices();
+        seen.add(item.id);
+        try {
+          sessionStorage.setItem(DISMISSED_KEY, JSON.stringify([...seen]));
+        } catch {
+          /* storage may be disabled: the notice still goes away for this page */
+        }
+        notice.remove();
+      });
+      notice.append(close);
+      box.append(notice);
+    }
+    box.dataset.polls = String(Number(box.dataset.polls || 0) + 1);
+  };
+  const poll = () =>
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : { upcoming: [] }))
+      .then((data) => render(data.upcoming || []))
+      .catch(() => {});
+  poll();
+  setInterval(poll, AGENDA_POLL_MS);
+}
+
 function boot() {
   const root = document.getElementById("venue");
   if (!root) return;
+  startAgendaNotices(root);
   const state = { hallSlug: root.dataset.hall, mode: "2d", view: null, pending: new PendingCrowd(), starting: null };
   state.ready = new Promise((resolve) => (state.resolveReady = resolve));
   window.medvenue = window.medvenue || {};

@@ -67,7 +67,7 @@ def test_live_state_boundaries():
 
 
 def session_item(html: str, title: str) -> str:
-    items = re.findall(r'<li class="session-item.*?</li>', html, flags=re.S)
+    items = re.findall(r'<li id="session-\d+" class="session-item.*?</li>', html, flags=re.S)
     return next(item for item in items if title in item)
 
 

@@ -1,6 +1,8 @@
 """Join in the venue seats the visitor (3D) or points them at the session panel (2D); sitting
 by keyboard walks to the nearest free seat, or says why not."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -107,4 +109,39 @@ def test_keyboard_sit_in_a_hall_without_seats_says_so(page, live_server, congres
     assert page.text_content("#venue-status") == (
         "Grand Lobby has no seats; walk around or go through a portal."
     )
+    assert errors == []
+
+
+def test_venue_notice_for_a_starred_session_starting_soon(
+    page, live_server, congress, errors, screenshots
+):
+    from django.utils import timezone
+
+    from conference.services import agenda
+    from tests.factories import SessionFactory
+
+    event = congress["event"]
+    soon = SessionFactory(
+        event=event,
+        hall=congress["venue"].halls.get(slug="posters"),
+        title="Poster walk: heart failure",
+        starts_at=timezone.now() + dt.timedelta(minutes=5, seconds=30),
+        ends_at=timezone.now() + dt.timedelta(minutes=50),
+    )
+    agenda.add_favourite(congress["user"], soon)
+    page.goto(f"{live_server.url}{reverse('venue:lobby', kwargs={'event_slug': event.slug})}")
+    notice = page.locator(".agenda-notice")
+    notice.wait_for(timeout=TIMEOUT)
+
+    assert notice.locator("p").text_content() == (
+        "Starting in 6 min in Poster Hall: Poster walk: heart failure"
+    )
+    join = notice.get_by_role("link", name="Join Poster walk: heart failure")
+    assert join.get_attribute("href") == f"/events/{event.slug}/venue/posters/?join=1"
+    page.screenshot(path=str(screenshots / "venue-agenda-notice.png"))
+    notice.get_by_role("button", name="Dismiss the reminder for Poster walk: heart failure").click()
+    assert page.locator(".agenda-notice").count() == 0
+    page.reload()
+    page.wait_for_function("document.getElementById('agenda-notices').dataset.polls === '1'")
+    assert page.locator(".agenda-notice").count() == 0
     assert errors == []
