@@ -23,6 +23,7 @@ urlpatterns = [
     path("recordings/", include("conference.views.recording_urls")),
     path("verify/<str:code>/", cme_verify, name="cme-verify"),
     path("invitations/<str:token>/", invitation, name="invitation"),
+    path("verify/<str:code>/v<int:version>/", cme_verify, name="cme-verify-version"),
     path("api/events/<slug:event_slug>/venue/", include("conference.api.venue_urls")),
     path("api/", include("conference.api.urls")),
     path(

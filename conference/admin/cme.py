@@ -20,6 +20,7 @@ from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin
 from conference.models import (
     Certificate,
     Claim,
+    ClaimAddition,
     ClaimCorrection,
     ClaimStatus,
     CmeAuditEntry,
@@ -599,6 +600,32 @@ class ClaimCorrectionInline(ScopedInlineMixin, admin.TabularInline):
         return False
 
 
+class ClaimAdditionInline(ScopedInlineMixin, admin.TabularInline):
+    """Sessions the learner added to the claim: each new total (append-only)."""
+
+    model = ClaimAddition
+    fields = [
+        "created_at",
+        "claimed_credit",
+        "computed_credit",
+        "credited_seconds",
+        "sessions",
+        "inputs_hash",
+        "rule_version",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "sessions added (new total)"
+    verbose_name_plural = "sessions added to the claim (each a new total)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class CertificateInline(ScopedInlineMixin, admin.TabularInline):
     model = Certificate
     fields = ["version", "code", "status", "learner_name", "credit", "issued_at", "revoked_reason"]
@@ -652,7 +679,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
     search_fields = ["user__email", "user__profile__legal_name", "event__title"]
     date_hierarchy = "created_at"
     actions = ["bulk_issue_certificates"]
-    inlines = [ClaimCorrectionInline, CertificateInline]
+    inlines = [ClaimAdditionInline, ClaimCorrectionInline, CertificateInline]
     readonly_fields = [
         "user",
         "event",
@@ -796,7 +823,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
             )
         same = (
             "same inputs as the claim"
-            if result.inputs_hash == obj.inputs_hash
+            if result.inputs_hash == cme.latest_inputs_hash(obj)
             else ("inputs changed since the claim")
         )
         return format_html(

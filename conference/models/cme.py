@@ -400,6 +400,33 @@ class Claim(models.Model):
         return f"{self.user} — {self.credit_type} {self.claimed_credit} ({self.event})"
 
 
+class ClaimAddition(models.Model):
+    """Sessions that ended after a claim, added to it by the learner: the new total, computed
+    again over every ended session and rounded once (append-only; CME.md "Claiming")."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="additions")
+    credited_seconds = models.PositiveIntegerField()
+    computed_credit = models.DecimalField(max_digits=6, decimal_places=2)
+    claimed_credit = models.DecimalField(
+        "new total claimed", max_digits=6, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    sessions = models.JSONField(
+        default=list, help_text="Titles of the sessions counted in the new total."
+    )
+    attestation = models.TextField()
+    attested_at = models.DateTimeField()
+    inputs_hash = models.CharField(max_length=80)
+    engine_version = models.CharField(max_length=20)
+    rule_version = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"addition to claim {self.claim_id}: total {self.claimed_credit}"
+
+
 class ClaimCorrection(models.Model):
     """A staff correction of a claim's credit: a new row with a reason, never an edit."""
 

@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -30,6 +30,7 @@ from conference.models import (
     Certificate,
     CertificateStatus,
     Claim,
+    ClaimAddition,
     ClaimCorrection,
     ClaimStatus,
     CmeAuditEntry,
@@ -299,8 +300,22 @@ def build_credit_case(user, event: Event) -> CreditCase:
     )
 
 
-def compute_event_credit(user, event: Event) -> CreditResult:
-    return compute_credit(build_credit_case(user, event))
+def compute_event_credit(user, event: Event, *, ended_by: datetime | None = None) -> CreditResult:
+    """The learner's credit; with `ended_by`, over the sessions ended by then only (what a
+    claim at that moment counts)."""
+    case = build_credit_case(user, event)
+    return compute_credit(ended_case(case, ended_by) if ended_by else case)
+
+
+def ended_case(case: CreditCase, moment: datetime) -> CreditCase:
+    """The case restricted to the sessions that ended by `moment` (and their events)."""
+    ended = tuple(s for s in case.sessions if s.end <= moment)
+    ids = {s.id for s in ended}
+    return replace(
+        case,
+        sessions=ended,
+        attendance=tuple(e for e in case.attendance if e.session in ids),
+    )
 
 
 # How credit was computed, in words ------------------------------------------------------------
@@ -428,6 +443,7 @@ class CreditOffer:
     attainable_minutes: int = 0
     statement: str = ""
     accreditation: str = ""
+    credited_sessions: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
@@ -444,27 +460,43 @@ class CreditOffer:
         return self.claim is None and not self.problems
 
     @property
+    def current_credit(self) -> Decimal | None:
+        """The claim's credit now (after additions and corrections), or None."""
+        return effective_credit(self.claim) if self.claim else None
+
+    @property
+    def can_add(self) -> bool:
+        """Sessions that ended since the claim raise the computed total above the claim's."""
+        return (
+            self.claim is not None
+            and self.claim.status == ClaimStatus.APPROVED
+            and not self.problems
+            and self.credited_seconds > latest_credited_seconds(self.claim)
+            and self.result.credit > effective_credit(self.claim)
+        )
+
+    @property
     def needs_profile(self) -> bool:
         return any(code in ID_MESSAGES or code == "profile_missing" for code, _ in self.problems)
 
 
-def claim_opens_for(event_credit: EventCredit, result: CreditResult) -> datetime | None:
-    """When this learner may claim: once every credit-eligible session they attended has
-    ended (or, without attendance, the first one), and not before `claim_opens_at`."""
-    attended = [s.spec.end for s in result.sessions if s.attended_seconds]
-    ends = attended or [min((s.spec.end for s in result.sessions), default=None)]
-    ends = [end for end in ends if end is not None]
+def claim_opens_for(event_credit: EventCredit, case: CreditCase) -> datetime | None:
+    """When this learner may claim: once the first credit-eligible session they attended has
+    ended (without attendance: the first one), and not before `claim_opens_at`. Later
+    sessions are added to the claim when they end."""
+    attended = {e.session for e in case.attendance}
+    ends = [s.end for s in case.sessions if s.id in attended] or [s.end for s in case.sessions]
     if not ends:
         return None
-    opens = max(ends)
+    opens = min(ends)
     if event_credit.claim_opens_at:
         opens = max(opens, event_credit.claim_opens_at)
     return opens
 
 
-def later_sessions(result: CreditResult, now: datetime) -> bool:
-    """Whether credit-eligible sessions are still to come (they will not count after a claim)."""
-    return any(s.spec.end > now and not s.attended_seconds for s in result.sessions)
+def later_sessions(case: CreditCase, now: datetime) -> bool:
+    """Whether credit-eligible sessions are still to come (they can be added once ended)."""
+    return any(s.end > now for s in case.sessions)
 
 
 def evaluation_done(user, event: Event) -> bool:
@@ -533,7 +565,8 @@ def _offer_problems(
     test = event_credit.post_test
     if test is not None and test.pk not in passed_tests:
         problems.append(("post_test_required", posttests.requirement_message(test)))
-    if result.credit <= 0 and "not_eligible_degree" not in result.reasons:
+    not_open = any(code == "claim_not_open" for code, _ in problems)
+    if result.credit <= 0 and "not_eligible_degree" not in result.reasons and not not_open:
         problems.append(("no_credit", "You have no credit to claim for this activity."))
     return problems
 
@@ -541,7 +574,8 @@ def _offer_problems(
 def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[CreditOffer]:
     """Per credit type the event offers: the learner's computed credit and claim problems."""
     now = now or timezone.now()
-    result = compute_event_credit(user, event)
+    case = build_credit_case(user, event)
+    result = compute_credit(ended_case(case, now))
     profile = profile_of(user)
     evaluated = evaluation_done(user, event)
     claims = {c.credit_type: c for c in Claim.objects.filter(user=user, event=event, enduring=None)}
@@ -572,13 +606,14 @@ def credit_offers(user, event: Event, *, now: datetime | None = None) -> list[Cr
                     event_credit,
                     rule,
                     type_result,
-                    opens=claim_opens_for(event_credit, result),
+                    opens=claim_opens_for(event_credit, case),
                     profile=profile,
                     evaluated=evaluated,
                     passed_tests=passed,
                     now=now,
                 ),
-                sessions_to_come=later_sessions(result, now),
+                sessions_to_come=later_sessions(case, now),
+                credited_sessions=[s.spec.title for s in result.sessions if s.credited_seconds],
                 reasons=[REASON_MESSAGES.get(r, r) for r in type_result.reasons] + recorded,
             )
         )
@@ -644,16 +679,18 @@ def claim_credit(
 ) -> Claim:
     """Claim `amount` of `credit_type` at `event` for `user` (CME.md "Claiming").
 
-    Up to the computed credit the claim is approved and its certificate queued (rendered by
-    Celery after commit); above it the claim waits for staff review. A second submission of
-    the same type returns the existing claim unchanged. Raises `ClaimRefused` with every
+    Credit counts the sessions ended by `now`. Up to the computed credit the claim is
+    approved and its certificate queued (rendered by Celery after commit); above it the claim
+    waits for staff review. When the learner already holds an approved claim of the type,
+    sessions that ended since are added to it (`add_to_claim`); otherwise (or when nothing new
+    is to add) the existing claim is returned unchanged. Raises `ClaimRefused` with every
     reason the claim is not possible.
     """
     existing = Claim.objects.filter(
         user=user, event=event, credit_type=credit_type, enduring=None
     ).first()
     if existing is not None:
-        return existing
+        return add_to_claim(existing, amount=amount, attested=attested, site_url=site_url, now=now)
     offer = next((o for o in credit_offers(user, event, now=now) if o.code == credit_type), None)
     if offer is None:
         raise ClaimRefused([("credit_type_not_offered", "This event does not offer that credit.")])
@@ -711,9 +748,100 @@ def audit(actor, event: Event | None, action: str, obj, **detail: object) -> Cme
 
 
 def effective_credit(claim: Claim) -> Decimal:
-    """The claim's credit after staff corrections (the latest correction wins)."""
-    latest = claim.corrections.order_by("-created_at", "-id").first()
-    return latest.credit if latest else claim.claimed_credit
+    """The claim's credit now: the latest of its additions (the learner's new totals) and
+    staff corrections, else the amount first claimed."""
+    entries = [(c.created_at, c.pk, c.credit) for c in claim.corrections.all()]
+    entries += [(a.created_at, a.pk, a.claimed_credit) for a in claim.additions.all()]
+    return max(entries)[2] if entries else claim.claimed_credit
+
+
+def latest_credited_seconds(claim: Claim) -> int:
+    """The credited time the claim's latest computation counted (its last addition, else
+    itself): an addition needs more than this."""
+    addition = max(claim.additions.all(), key=lambda a: (a.created_at, a.pk), default=None)
+    return addition.credited_seconds if addition else claim.credited_seconds
+
+
+def latest_inputs_hash(claim: Claim) -> str:
+    """The inputs hash of the claim's latest computation (its last addition, else itself)."""
+    addition = max(claim.additions.all(), key=lambda a: (a.created_at, a.pk), default=None)
+    return addition.inputs_hash if addition else claim.inputs_hash
+
+
+def add_to_claim(
+    claim: Claim,
+    *,
+    amount: object,
+    attested: bool,
+    site_url: str = "",
+    now: datetime | None = None,
+) -> Claim:
+    """Add the sessions that ended since `claim` (CME.md: one claim per learner, activity and
+    type, but it grows). The credit is computed again over every ended session — rounded once
+    and capped once, on the total — and `amount` is the new total, at most that computed
+    credit. Stored as a `ClaimAddition` (append-only), audited, and a new certificate version
+    is queued (the older one verifies as superseded once it is issued).
+
+    Returns the claim unchanged when it is not approved or nothing new raises the total (a
+    double submission). Raises `ClaimRefused` with every problem.
+    """
+    if claim.status != ClaimStatus.APPROVED:
+        return claim
+    now = now or timezone.now()
+    offer = next(
+        o for o in credit_offers(claim.user, claim.event, now=now) if o.code == claim.credit_type
+    )
+    current = effective_credit(claim)
+    if offer.result.credit <= current or offer.credited_seconds <= latest_credited_seconds(claim):
+        return claim
+    problems = list(offer.problems)
+    if not attested:
+        problems.append(("attestation_required", f"Please attest: “{ATTESTATION_TEXT}”"))
+    value = parse_amount(amount)
+    problems += _amount_problems(value, offer)
+    if value <= current:
+        problems.append(("amount_not_more", f"Your claim already holds {current}."))
+    elif value > offer.result.credit:
+        problems.append(
+            (
+                "amount_over_computed",
+                f"Add up to the computed total {offer.result.credit}; ask the organizer for "
+                "a correction if you think it is more.",
+            )
+        )
+    if problems:
+        raise ClaimRefused(problems)
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        if value <= effective_credit(locked) or offer.credited_seconds <= latest_credited_seconds(
+            locked
+        ):  # another tab added the same sessions first
+            return locked
+        addition = ClaimAddition.objects.create(
+            claim=locked,
+            credited_seconds=offer.credited_seconds,
+            computed_credit=offer.result.credit,
+            claimed_credit=value,
+            sessions=offer.credited_sessions,
+            attestation=ATTESTATION_TEXT,
+            attested_at=now,
+            inputs_hash=offer.inputs_hash,
+            engine_version=offer.engine_version,
+            rule_version=offer.rule.version,
+        )
+        audit(
+            claim.user,
+            claim.event,
+            "claim.added",
+            locked,
+            addition=addition.pk,
+            previous=str(current),
+            total=str(value),
+            credited_seconds=offer.credited_seconds,
+            sessions=offer.credited_sessions,
+        )
+        queue_certificate(locked, site_url=site_url)
+    return locked
 
 
 def review_claim(claim: Claim, *, approve: bool, actor, note: str, site_url: str = "") -> Claim:
@@ -761,9 +889,14 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def verify_url(code: str, *, site_url: str = "") -> str:
+def verify_url(code: str, *, site_url: str = "", version: int | None = None) -> str:
+    """The public verification URL printed on a certificate: of its own version, so an
+    older printout verifies as superseded (and links the current one)."""
     base = site_url or getattr(settings, "MEDVENUE_SITE_URL", "") or "http://localhost:8000"
-    return base.rstrip("/") + reverse("cme-verify", kwargs={"code": code})
+    if version is None:
+        return base.rstrip("/") + reverse("cme-verify", kwargs={"code": code})
+    path = reverse("cme-verify-version", kwargs={"code": code, "version": version})
+    return base.rstrip("/") + path
 
 
 def current_certificate(claim: Claim) -> Certificate | None:
@@ -787,14 +920,15 @@ def queue_certificate(
     if latest and latest.learner_name == name and latest.credit == credit:
         return None
     code = latest.code if latest else _unique_code()
+    version = latest.version + 1 if latest else 1
     certificate = Certificate.objects.create(
         claim=claim,
-        version=latest.version + 1 if latest else 1,
+        version=version,
         code=code,
         learner_name=name,
         degree=claim.degree,
         credit=credit,
-        verify_url=verify_url(code, site_url=site_url),
+        verify_url=verify_url(code, site_url=site_url, version=version),
         first_issued_at=latest.first_issued_at if latest else None,
     )
     audit(None, claim.event, "certificate.queued", certificate, version=certificate.version)
@@ -1118,17 +1252,34 @@ def may_download(user, certificate: Certificate) -> bool:
 # Public verification ------------------------------------------------------------------------
 
 
-def verify_certificate(code: str) -> dict | None:
-    """What anyone with the code may see: never NPI, licenses, board IDs or birth dates."""
+def verify_certificate(code: str, *, version: int | None = None) -> dict | None:
+    """What anyone with the code may see: never NPI, licenses, board IDs or birth dates.
+
+    Without `version`, the newest issued (or superseded, revoked) version of the code; with
+    it, that version — a superseded one says so and names the current version and its URL
+    (`current_version`, `current_url`)."""
+    shown = Certificate.objects.filter(code=code.strip().upper()).exclude(
+        status__in=[CertificateStatus.QUEUED, CertificateStatus.FAILED]
+    )
     certificate = (
-        Certificate.objects.filter(code=code.strip().upper())
-        .exclude(status__in=[CertificateStatus.QUEUED, CertificateStatus.FAILED])
+        (shown.filter(version=version) if version is not None else shown)
         .select_related("claim__event__organizer", "claim__enduring__session")
         .order_by("-version")
         .first()
     )
     if certificate is None:
         return None
+    info = _verification_info(certificate)
+    if certificate.status == CertificateStatus.SUPERSEDED:
+        current = shown.order_by("-version").first()
+        info["current_version"] = current.version
+        info["current_url"] = reverse(
+            "cme-verify-version", kwargs={"code": current.code, "version": current.version}
+        )
+    return info
+
+
+def _verification_info(certificate: Certificate) -> dict:
     event = certificate.claim.event
     enduring = certificate.claim.enduring
     rule = PRESETS[certificate.claim.credit_type]
@@ -1254,12 +1405,11 @@ def transcript_rows(user) -> list[TranscriptRow]:
     claims = (
         Claim.objects.filter(user=user, status=ClaimStatus.APPROVED)
         .select_related("event__organizer", "enduring__session")
-        .prefetch_related("corrections", "certificates")
+        .prefetch_related("corrections", "additions", "certificates")
         .order_by("event__start_date", "event__title", "enduring_id", "credit_type")
     )
     rows = []
     for claim in claims:
-        corrections = sorted(claim.corrections.all(), key=lambda c: (c.created_at, c.pk))
         certificates = sorted(claim.certificates.all(), key=lambda c: -c.version)
         certificate = certificates[0] if certificates else None
         if certificate and certificate.status == CertificateStatus.REVOKED:
@@ -1277,7 +1427,7 @@ def transcript_rows(user) -> list[TranscriptRow]:
                 ).isoformat(),
                 end_date=(enduring.expiry_date if enduring else claim.event.end_date).isoformat(),
                 credit_type=PRESETS[claim.credit_type].name,
-                credit=corrections[-1].credit if corrections else claim.claimed_credit,
+                credit=effective_credit(claim),
                 designated_max=claim.designated_max,
                 status=certificate.get_status_display() if certificate else "",
                 certificate_code=certificate.code if certificate else "",

@@ -157,7 +157,9 @@ def pars_rows(event_credit: EventCredit) -> tuple[list[list[str]], list[ParsProb
             user__profile__consent_share_with_boards=True,
         )
         .select_related("event", "user__profile")
-        .prefetch_related("user__profile__licenses", "user__profile__boards", "corrections")
+        .prefetch_related(
+            "user__profile__licenses", "user__profile__boards", "corrections", "additions"
+        )
         .order_by("user__profile__legal_name", "pk")
     )
     rows: list[list[str]] = []
@@ -233,7 +235,7 @@ def _claims_csv(event) -> str:
                 c.rule_version,
                 c.enduring_id or "",
             )
-            for c in claims.prefetch_related("corrections")
+            for c in claims.prefetch_related("corrections", "additions")
         ),
     )
 

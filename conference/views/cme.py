@@ -124,6 +124,8 @@ def claim(request: HttpRequest, event_slug: str) -> HttpResponse:
 
 
 def _claim_message(created: Claim) -> str:
+    if created.additions.exists():
+        return "The sessions are added to your claim; a new certificate version is being prepared."
     if created.status == "needs_review":
         return "Your claim is above the computed credit and waits for staff review."
     return "Your claim is recorded; your certificate is being prepared."
@@ -405,14 +407,14 @@ def _verify_allowed(request: HttpRequest) -> bool:
 
 
 @require_GET
-def verify(request: HttpRequest, code: str) -> HttpResponse:
+def verify(request: HttpRequest, code: str, version: int | None = None) -> HttpResponse:
     """Public: is this certificate genuine? Never shows NPI, licenses, board IDs or birthdays."""
     wants_json = request.GET.get("format") == "json"
     if not _verify_allowed(request):
         if wants_json:
             return JsonResponse({"error": "too many requests, try again in a minute"}, status=429)
         return render(request, "cme/verify.html", {"limited": True, "code": code}, status=429)
-    info = cme.verify_certificate(code[:32])
+    info = cme.verify_certificate(code[:32], version=version)
     status = 200 if info else 404
     if wants_json:
         return JsonResponse(info or {"status": "not_found"}, status=status)

@@ -188,7 +188,7 @@ def test_issue_certificate_qr_decodes_to_verify_url(media_root, tmp_path):
     decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))]
 
     assert decoded == [certificate.verify_url]
-    assert certificate.verify_url.endswith(f"/verify/{certificate.code}/")
+    assert certificate.verify_url.endswith(f"/verify/{certificate.code}/v1/")
 
 
 @pytest.mark.django_db
