@@ -7,7 +7,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conference", "0010_event_joint_providers"),
+        ("conference", "0011_membership_roles_invitations"),
+        ("conference", "0011_personal_agenda"),
     ]
 
     operations = [
