@@ -41,6 +41,7 @@ from conference.models import (
     Event,
     EventCredit,
     QuestionKind,
+    Registration,
     Session,
     SessionKind,
     Speaker,
@@ -1339,7 +1340,12 @@ def ensure_evaluation_form(event: Event) -> EvaluationForm:
 
 
 def submit_evaluation(user, event: Event, answers: dict[str, str]) -> EvaluationResponse:
-    """Store the learner's answers (keys: question ids); once per learner and event."""
+    """Store the learner's answers (keys: question ids); once per learner and event, and only
+    from an attendee with an active registration for the event."""
+    if not Registration.objects.active().filter(user=user, event=event).exists():
+        raise ClaimRefused(
+            [("not_registered", "Only attendees registered for this event can evaluate it.")]
+        )
     form = ensure_evaluation_form(event)
     existing = EvaluationResponse.objects.filter(form=form, user=user).first()
     if existing:

@@ -5,7 +5,6 @@ Each learner row is validated on its own: a learner whose data an accreditor wou
 listed with the reasons instead of breaking the whole file.
 """
 
-import csv
 import io
 import json
 import zipfile
@@ -29,6 +28,7 @@ from conference.models import (
 )
 from conference.services.cme import effective_credit
 from conference.services.credit.rules import ID_BIRTH_MMDD, ID_BOARD, PRESETS
+from conference.services.spreadsheets import append_text_row, csv_text
 
 PARS_COLUMNS = (
     "activity_id",
@@ -118,11 +118,7 @@ def _row_and_problems(event_credit: EventCredit, claim: Claim) -> tuple[list[str
 def pars_learner_file(event_credit: EventCredit) -> tuple[str, list[ParsProblem]]:
     """CSV text of the valid, consenting learners and the problems of the others."""
     rows, problems = pars_rows(event_credit)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(PARS_COLUMNS)
-    writer.writerows(rows)
-    return buffer.getvalue(), problems
+    return csv_text(PARS_COLUMNS, rows), problems
 
 
 def pars_learner_workbook(event_credit: EventCredit) -> bytes:
@@ -134,13 +130,13 @@ def pars_learner_workbook(event_credit: EventCredit) -> bytes:
     workbook = Workbook()
     learners = workbook.active
     learners.title = "Learners"
-    learners.append(PARS_COLUMNS)
+    append_text_row(learners, PARS_COLUMNS)
     for row in rows:
-        learners.append([str(value) for value in row])
+        append_text_row(learners, row)
     sheet = workbook.create_sheet("Problems")
-    sheet.append(("learner", "email", "problems"))
+    append_text_row(sheet, ("learner", "email", "problems"))
     for problem in problems:
-        sheet.append((problem.learner, problem.email, "; ".join(problem.problems)))
+        append_text_row(sheet, (problem.learner, problem.email, "; ".join(problem.problems)))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -176,11 +172,7 @@ def pars_rows(event_credit: EventCredit) -> tuple[list[list[str]], list[ParsProb
 
 
 def _csv(header: tuple[str, ...], rows) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return csv_text(header, rows)
 
 
 def _attendance_csv(event) -> str:

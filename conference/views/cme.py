@@ -1,7 +1,6 @@
 """Attendee CME pages: my credit per event, evaluation, claim, certificate download, transcript,
 and the public certificate verification page. Rules live in `conference.services.cme`."""
 
-import csv
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +28,7 @@ from conference.models import (
     PostTest,
     PostTestAttempt,
 )
-from conference.services import cme, cme_pdf, posttests, statements
+from conference.services import cme, cme_pdf, posttests, spreadsheets, statements
 from conference.services import enduring as enduring_service
 
 VERIFY_LIMIT_PER_MINUTE = 30
@@ -352,32 +351,25 @@ TRANSCRIPT_COLUMNS = (
 @login_required
 @require_GET
 def transcript_csv(request: HttpRequest) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(TRANSCRIPT_COLUMNS)
-    for row in cme.transcript_rows(request.user):
-        writer.writerow(
-            [
-                _csv_safe(row.event_title),
-                _csv_safe(row.provider),
-                row.start_date,
-                row.end_date,
-                row.credit_type,
-                f"{row.credit:.2f}",
-                f"{row.designated_max:.2f}",
-                row.status,
-                row.certificate_code,
-                row.activity_format,
-            ]
-        )
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    rows = (
+        [
+            row.event_title,
+            row.provider,
+            row.start_date,
+            row.end_date,
+            row.credit_type,
+            f"{row.credit:.2f}",
+            f"{row.designated_max:.2f}",
+            row.status,
+            row.certificate_code,
+            row.activity_format,
+        ]
+        for row in cme.transcript_rows(request.user)
+    )
+    text = spreadsheets.csv_text(TRANSCRIPT_COLUMNS, rows)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cme-transcript.csv"'
     return response
-
-
-def _csv_safe(text: str) -> str:
-    """Keep spreadsheets from running a title as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 @login_required

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Degree
-from conference.models import AttendanceEvent, EventCredit, SessionKind
+from conference.models import AttendanceEvent, EventCredit, Registration, SessionKind
 from conference.services import cme
 from tests.factories import (
     EventFactory,
@@ -82,6 +82,8 @@ def learner(*, degree=Degree.MD, legal_name="Grace Hopper", **profile):
 
 
 def evaluate(user, event):
+    """Submit the event's evaluation as a registered attendee (registering `user` if needed)."""
+    Registration.objects.get_or_create(user=user, event=event)
     form = cme.ensure_evaluation_form(event)
     answers = {
         str(q.pk): ("4" if q.kind == "likert" else "Start sepsis bundles earlier.")

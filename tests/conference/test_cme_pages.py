@@ -10,7 +10,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from accounts.models import BoardCertification, Degree, ProfessionalProfile, StateLicense
-from conference.models import Certificate, Claim, ClaimStatus, EvaluationResponse
+from conference.models import Certificate, Claim, ClaimStatus, EvaluationResponse, Registration
 from conference.services import cme
 from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
 from tests.factories import DisclosureFactory, MembershipFactory, OrganizerFactory, SpeakerFactory
@@ -71,6 +71,31 @@ def test_my_cme_page_asks_for_missing_ids_with_profile_link(client):
     assert reverse("accounts:profile") in html
 
 
+@pytest.mark.parametrize("registration", [None, "cancelled", "other-event"])
+def test_evaluation_from_someone_not_registered_is_refused_and_nothing_saved(client, registration):
+    event, _session = make_event()
+    user = learner()
+    if registration == "cancelled":
+        Registration.objects.create(user=user, event=event, status="cancelled")
+    elif registration == "other-event":
+        Registration.objects.create(user=user, event=make_event()[0])
+    client.force_login(user)
+    form = cme.ensure_evaluation_form(event)
+    answers = {
+        f"q{q.pk}": "5" if q.kind == "likert" else '=HYPERLINK("http://x")'
+        for q in form.questions.all()
+    }
+
+    response = client.post(
+        reverse("cme:evaluation", kwargs={"event_slug": event.slug}), answers, follow=True
+    )
+
+    assert "Only attendees registered for this event can evaluate it." in (
+        response.content.decode()
+    )
+    assert EvaluationResponse.objects.count() == 0
+
+
 def test_my_cme_page_requires_login(client):
     event, _session = make_event()
 
@@ -83,6 +108,7 @@ def test_my_cme_page_requires_login(client):
 def test_claim_flow_through_pages(client, django_capture_on_commit_callbacks):
     event, session = make_event()
     user = learner()
+    Registration.objects.create(user=user, event=event)
     attend(user, session, minutes=45)
     client.force_login(user)
     form = cme.ensure_evaluation_form(event)
