@@ -31,8 +31,8 @@ class OrganizerSerializer(serializers.ModelSerializer):
 
 class EventSerializer(serializers.ModelSerializer):
     organizer = OrganizerSerializer(read_only=True)
-    registration_opens_at = UTCDateTimeField(read_only=True)
-    registration_closes_at = UTCDateTimeField(read_only=True)
+    registration_opens_at = UTCDateTimeField(read_only=True, allow_null=True)
+    registration_closes_at = UTCDateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Event
@@ -94,7 +94,7 @@ class SpeakerSerializer(serializers.ModelSerializer):
 
     event = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     disclosures = DisclosureSerializer(many=True, read_only=True)
-    disclosure_signed_at = UTCDateTimeField(read_only=True)
+    disclosure_signed_at = UTCDateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Speaker
