@@ -403,7 +403,56 @@ class PostTestAdmin(QuestionCountMixin, OrganizerScopedAdmin):
     search_fields = ["title", "event__title"]
     autocomplete_fields = ["event"]
     inlines = [PostTestQuestionInline]
-    fields = ["event", "title", "instructions", "pass_percent", "max_attempts"]
+    fields = [
+        "event",
+        "title",
+        "instructions",
+        "pass_percent",
+        "max_attempts",
+        "questions_per_attempt",
+        "item_analysis",
+    ]
+    readonly_fields = ["item_analysis"]
+
+    @admin.display(description="Item analysis")
+    def item_analysis(self, obj: PostTest | None) -> str:
+        """Per question over every submitted attempt: share correct, option distribution."""
+        if obj is None or not obj.pk:
+            return "Shown once learners have taken the test."
+        items = posttests.item_analysis(obj)
+        rows = format_html_join(
+            "",
+            '<tr data-question="{}"><td>{}</td><td>{}</td><td>{}</td><td><ul>{}</ul></td></tr>',
+            (
+                (
+                    item.question.pk,
+                    item.question.text,
+                    item.answered,
+                    "—" if item.share_correct is None else f"{item.share_correct}%",
+                    format_html_join(
+                        "",
+                        "<li>{}{}: {} ({})</li>",
+                        (
+                            (
+                                option,
+                                " ✔" if right else "",
+                                count,
+                                f"{count * 100 // item.answered}%" if item.answered else "0%",
+                            )
+                            for option, count, right in item.distribution
+                        ),
+                    ),
+                )
+                for item in items
+            ),
+        )
+        return format_html(
+            '<table class="item-analysis"><thead><tr><th>Question</th><th>Answered</th>'
+            "<th>Correct</th><th>Options chosen (✔ correct)</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>Every submitted attempt counts, first and repeated "
+            "ones alike; a question drawn from a pool counts in the attempts that drew it.</p>",
+            rows,
+        )
 
     @admin.display(description="Attempts", ordering="attempts_total")
     def attempt_count(self, obj) -> int:

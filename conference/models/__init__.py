@@ -16,6 +16,7 @@ from conference.models.cme import (
     EventCredit,
     PostTest,
     PostTestAttempt,
+    PostTestDraw,
     PostTestQuestion,
     QuestionKind,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "PollVote",
     "PostTest",
     "PostTestAttempt",
+    "PostTestDraw",
     "PostTestQuestion",
     "Question",
     "QuestionKind",

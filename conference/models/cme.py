@@ -234,6 +234,13 @@ class PostTest(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Empty for unlimited attempts.",
     )
+    questions_per_attempt = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Draw this many questions from the pool for each attempt; empty: every "
+        "question. Options are shuffled for each attempt either way.",
+    )
 
     class Meta:
         ordering = ["event", "title"]
@@ -270,6 +277,11 @@ class PostTestAttempt(models.Model):
     )
     number = models.PositiveSmallIntegerField()
     answers = models.JSONField(default=dict)
+    layout = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The questions drawn and each one's options in the order shown.",
+    )
     score_percent = models.DecimalField(max_digits=5, decimal_places=2)
     passed = models.BooleanField()
     submitted_at = models.DateTimeField()
@@ -284,6 +296,29 @@ class PostTestAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.user_id}: {self.score_percent}%"
+
+
+class PostTestDraw(models.Model):
+    """The questions and option order drawn for one attempt before it is answered (kept when
+    the page is reloaded, so reloading draws nothing new); the attempt copies it."""
+
+    test = models.ForeignKey(PostTest, on_delete=models.CASCADE, related_name="draws")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="post_test_draws"
+    )
+    number = models.PositiveSmallIntegerField()
+    layout = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["test", "user", "number"], name="unique_post_test_draw"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"draw {self.number} of {self.user_id} for test {self.test_id}"
 
 
 class EnduringActivity(models.Model):

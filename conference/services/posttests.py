@@ -1,8 +1,13 @@
 """Post-tests: questions with one correct option, a pass score announced in advance, a limited
 number of attempts (CME.md "Claiming", issue 6).
 
+Each attempt is drawn before it is shown (`draw_for`): the questions (all of them, or
+`questions_per_attempt` from the pool) and every question's options in a shuffled order,
+stored as a `PostTestDraw` so a reload shows the same; the submitted attempt copies that
+layout and is scored over exactly those questions.
+
 An attempt is append-only: the answers, whether each was right (copied at submission, so
-later edits of a question do not rewrite history), the score and pass/fail. The form carries
+later edits of a question do not rewrite history), the layout shown, the score and pass/fail. The form carries
 the attempt number it will create: submitting the same form twice (a double click, a repeated
 POST, a second tab) finds the attempt of that number and returns it instead of storing another
 one; the unique constraint (test, learner, number) decides a race.
@@ -10,6 +15,8 @@ one; the unique constraint (test, learner, number) decides a race.
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,6 +28,7 @@ from conference.models import (
     EnduringActivity,
     PostTest,
     PostTestAttempt,
+    PostTestDraw,
     PostTestQuestion,
     Registration,
 )
@@ -57,11 +65,18 @@ def question_problems(*, choices: str, correct_answer: str) -> list[tuple[str, s
 
 
 def setup_problems(test: PostTest) -> list[str]:
-    """Why a post-test cannot be taken yet (no questions, a broken question)."""
+    """Why a post-test cannot be taken yet (no questions, a broken question, a pool smaller
+    than the questions drawn per attempt)."""
     questions = list(test.questions.all())
     if not questions:
         return ["This post-test has no questions yet."]
-    return [
+    pool = []
+    if test.questions_per_attempt and test.questions_per_attempt > len(questions):
+        pool = [
+            f"It draws {test.questions_per_attempt} questions per attempt but has only "
+            f"{len(questions)}."
+        ]
+    return pool + [
         f"Question “{q.text}”: {problem}"
         for q in questions
         for _field, problem in question_problems(choices=q.choices, correct_answer=q.correct_answer)
@@ -185,6 +200,48 @@ def is_pass(test: PostTest, *, correct: int, total: int) -> bool:
     return correct * 100 >= test.pass_percent * total
 
 
+# Drawing an attempt ---------------------------------------------------------------------------
+
+_RANDOM = random.SystemRandom()
+
+
+def draw_layout(test: PostTest, *, rng: random.Random | None = None) -> list[dict]:
+    """The questions of one attempt (every one, or `questions_per_attempt` drawn from the
+    pool, in the test's order) with each one's options shuffled."""
+    rng = rng or _RANDOM
+    questions = list(test.questions.all())
+    if test.questions_per_attempt and test.questions_per_attempt < len(questions):
+        chosen = set(rng.sample(range(len(questions)), test.questions_per_attempt))
+        questions = [q for n, q in enumerate(questions) if n in chosen]
+    layout = []
+    for question in questions:
+        options = question.choice_list()
+        rng.shuffle(options)
+        layout.append({"question": question.pk, "options": options})
+    return layout
+
+
+def draw_for(user, test: PostTest, number: int, *, rng: random.Random | None = None) -> list:
+    """The layout of attempt `number`: drawn once, then the same on every reload."""
+    draw = PostTestDraw.objects.filter(test=test, user=user, number=number).first()
+    if draw is not None:
+        return draw.layout
+    try:
+        with transaction.atomic():
+            draw = PostTestDraw.objects.create(
+                test=test, user=user, number=number, layout=draw_layout(test, rng=rng)
+            )
+    except IntegrityError:  # two tabs drew at once: the first one counts
+        draw = PostTestDraw.objects.get(test=test, user=user, number=number)
+    return draw.layout
+
+
+def drawn_questions(test: PostTest, layout: list[dict]) -> list[PostTestQuestion]:
+    """The layout's questions, in its order (questions deleted since are left out)."""
+    by_id = {q.pk: q for q in test.questions.all()}
+    return [by_id[item["question"]] for item in layout if item["question"] in by_id]
+
+
 def submit_attempt(
     user,
     test: PostTest,
@@ -203,7 +260,8 @@ def submit_attempt(
     if duplicate is not None:
         return duplicate, False
     _check_may_attempt(test, status, number)
-    questions = list(test.questions.all())
+    layout = draw_for(user, test, number)
+    questions = drawn_questions(test, layout)
     problems = answer_problems(questions, answers)
     if problems:
         raise PostTestRefused(problems)
@@ -223,6 +281,7 @@ def submit_attempt(
                 user=user,
                 number=number,
                 answers=record,
+                layout=layout,
                 score_percent=percent,
                 passed=is_pass(test, correct=correct, total=len(questions)),
                 submitted_at=now or timezone.now(),
@@ -231,6 +290,53 @@ def submit_attempt(
         # The same form submitted twice at once: the first one was stored.
         return PostTestAttempt.objects.get(test=test, user=user, number=number), False
     return attempt, True
+
+
+# Item analysis (for the CME coordinator) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemAnalysis:
+    """One question across every submitted attempt that drew it."""
+
+    question: PostTestQuestion
+    answered: int
+    correct: int
+    distribution: list[tuple[str, int, bool]]  # (option, times chosen, is the correct one)
+
+    @property
+    def share_correct(self) -> Decimal | None:
+        if not self.answered:
+            return None
+        return (Decimal(self.correct * 100) / self.answered).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+
+
+def item_analysis(test: PostTest) -> list[ItemAnalysis]:
+    """Per question: how many attempts answered it, the share correct, and how often each
+    option was chosen (answers that are no longer an option are listed after the options)."""
+    chosen: dict[str, Counter] = {}
+    right: Counter = Counter()
+    for answers in PostTestAttempt.objects.filter(test=test).values_list("answers", flat=True):
+        for key, answer in answers.items():
+            chosen.setdefault(key, Counter())[answer.get("answer", "")] += 1
+            right[key] += bool(answer.get("correct"))
+    result = []
+    for question in test.questions.all():
+        counts = chosen.get(str(question.pk), Counter())
+        options = question.choice_list()
+        rows = [(o, counts.get(o, 0), o == question.correct_answer.strip()) for o in options]
+        rows += [(o, n, False) for o, n in sorted(counts.items()) if o not in options]
+        result.append(
+            ItemAnalysis(
+                question=question,
+                answered=sum(counts.values()),
+                correct=right[str(question.pk)],
+                distribution=rows,
+            )
+        )
+    return result
 
 
 def _check_may_attempt(test: PostTest, status: AttemptStatus, number: int) -> None:

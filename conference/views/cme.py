@@ -249,7 +249,9 @@ def _post_test_context(request: HttpRequest, test: PostTest, **extra) -> dict:
 def post_test(request: HttpRequest, test_id: int) -> HttpResponse:
     """Before starting: the pass score, the number of questions and the attempts left."""
     test = _post_test(request, test_id)
-    context = _post_test_context(request, test, question_count=test.questions.count())
+    pool = test.questions.count()
+    drawn = min(test.questions_per_attempt or pool, pool)
+    context = _post_test_context(request, test, question_count=drawn, pool_size=pool)
     return render(request, "cme/post_test.html", context)
 
 
@@ -272,12 +274,13 @@ def take_post_test(request: HttpRequest, test_id: int) -> HttpResponse:
         try:
             attempt, created = posttests.submit_attempt(request.user, test, answers, number=number)
         except posttests.PostTestRefused as refused:
+            shown = number if number == status.next_number else status.next_number
             context = _post_test_context(
                 request,
                 test,
-                items=_question_items(test, answers, dict(refused.problems)),
+                items=_question_items(request.user, test, shown, answers, dict(refused.problems)),
                 errors=[message for _, message in refused.problems],
-                number=number or status.next_number,
+                number=shown,
             )
             return render(request, "cme/post_test_take.html", context, status=400)
         if not created:
@@ -287,25 +290,36 @@ def take_post_test(request: HttpRequest, test_id: int) -> HttpResponse:
         return HttpResponse(status=405)
     if not status.can_attempt or posttests.setup_problems(test):
         return redirect("cme:post-test", test_id=test.pk)
+    number = status.next_number
     context = _post_test_context(
-        request, test, items=_question_items(test, {}, {}), errors=[], number=status.next_number
+        request,
+        test,
+        items=_question_items(request.user, test, number, {}, {}),
+        errors=[],
+        number=number,
     )
     return render(request, "cme/post_test_take.html", context)
 
 
-def _question_items(test: PostTest, answers: dict[str, str], errors: dict[str, str]) -> list:
-    """Each question with its options (and whether the learner had chosen it, so a form sent
-    back with errors keeps the answers) and its error."""
+def _question_items(
+    user, test: PostTest, number: int, answers: dict[str, str], errors: dict[str, str]
+) -> list:
+    """The questions drawn for attempt `number`, each with its options in the drawn order
+    (and whether the learner had chosen it, so a form sent back with errors keeps the
+    answers) and its error."""
+    layout = posttests.draw_for(user, test, number)
+    by_id = {q.pk: q for q in posttests.drawn_questions(test, layout)}
     return [
         {
-            "question": question,
+            "question": by_id[item["question"]],
             "options": [
-                (option, answers.get(str(question.pk), "") == option)
-                for option in question.choice_list()
+                (option, answers.get(str(item["question"]), "") == option)
+                for option in item["options"]
             ],
-            "error": errors.get(f"q{question.pk}", ""),
+            "error": errors.get(f"q{item['question']}", ""),
         }
-        for question in test.questions.all()
+        for item in layout
+        if item["question"] in by_id
     ]
 
 

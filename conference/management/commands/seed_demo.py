@@ -197,8 +197,8 @@ POST_TEST_QUESTIONS = [
     (
         "Reversed left and right arm electrodes are suggested by:",
         [
-            "Negative P wave and QRS complex in lead I",
             "ST elevation in V1 to V3",
+            "Negative P wave and QRS complex in lead I",
             "A short PR interval",
         ],
         "Negative P wave and QRS complex in lead I",
@@ -206,15 +206,15 @@ POST_TEST_QUESTIONS = [
     (
         "The QT interval is corrected for heart rate because:",
         [
-            "It shortens as the heart rate rises",
             "It lengthens as the heart rate rises",
             "It does not depend on the heart rate",
+            "It shortens as the heart rate rises",
         ],
         "It shortens as the heart rate rises",
     ),
     (
         "ST elevation in aVR with widespread ST depression in a patient with chest pain suggests:",
-        ["Left main or multivessel ischaemia", "Early repolarisation", "Hyperkalaemia"],
+        ["Early repolarisation", "Left main or multivessel ischaemia", "Hyperkalaemia"],
         "Left main or multivessel ischaemia",
     ),
 ]
