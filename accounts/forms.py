@@ -178,3 +178,26 @@ def formset_pairs(formset, key_field: str, value_field: str) -> list[tuple[str, 
         for form in formset.forms
         if form not in deleted and form.cleaned_data.get(key_field)
     ]
+
+
+class EraseAccountForm(forms.Form):
+    """Erasure is confirmed with the account's password."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.BooleanField(
+        label="I understand that my account is erased for good and cannot be restored.",
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError("This is not your password.", code="wrong_password")
+        return password

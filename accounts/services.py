@@ -1,4 +1,4 @@
-"""Account rules: sign-up, profile changes and the personal data export."""
+"""Account rules: sign-up and profile changes (export and erasure: `accounts.privacy`)."""
 
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -95,55 +95,3 @@ def update_profile(
     _replace_rows(profile, StateLicense, licenses, key_field="state", value_field="number")
     _replace_rows(profile, BoardCertification, boards, key_field="board", value_field="board_id")
     return profile
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _account_data(user: User) -> dict[str, Any]:
-    return {
-        "email": user.email,
-        "display_name": user.display_name,
-        "date_joined": _iso(user.date_joined),
-        "last_login": _iso(user.last_login),
-    }
-
-
-def _profile_data(profile: ProfessionalProfile | None) -> dict[str, Any] | None:
-    if profile is None:
-        return None
-    data = {field: getattr(profile, field) for field in PROFILE_FIELDS}
-    data["updated_at"] = _iso(profile.updated_at)
-    return data
-
-
-def _registrations_data(user: User) -> list[dict[str, Any]]:
-    # Registrations live in the conference app; reached through the reverse relation so that
-    # accounts does not import conference.
-    registrations = user.registrations.select_related("event").order_by("created_at", "pk")
-    return [
-        {
-            "event": registration.event.slug,
-            "event_title": registration.event.title,
-            "role": registration.role,
-            "status": registration.status,
-            "created_at": _iso(registration.created_at),
-            "cancelled_at": _iso(registration.cancelled_at),
-        }
-        for registration in registrations
-    ]
-
-
-def export_user_data(user: User) -> dict[str, Any]:
-    """Everything MedVenue keeps about `user`, as JSON-ready data (the "my data" download)."""
-    profile = ProfessionalProfile.objects.filter(user=user).first()
-    licenses = StateLicense.objects.filter(profile__user=user).order_by("state")
-    boards = BoardCertification.objects.filter(profile__user=user).order_by("board")
-    return {
-        "account": _account_data(user),
-        "profile": _profile_data(profile),
-        "state_licenses": [{"state": row.state, "number": row.number} for row in licenses],
-        "board_certifications": [{"board": row.board, "board_id": row.board_id} for row in boards],
-        "registrations": _registrations_data(user),
-    }

@@ -12,6 +12,8 @@ urlpatterns = [
     path("profile/reminders/", views.reminders, name="reminders"),
     path("my-data/", views.my_data, name="my-data"),
     path("my-data/export.json", views.export, name="export"),
+    path("my-data/export.zip", views.export_archive, name="export-zip"),
+    path("my-data/erase/", views.erase, name="erase"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

@@ -1,7 +1,7 @@
 import json
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,19 +9,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import throttle
 from accounts.forms import (
     BoardFormSet,
     EmailAuthenticationForm,
+    EraseAccountForm,
     LicenseFormSet,
     ProfileForm,
     SignupForm,
     formset_pairs,
 )
 from accounts.models import ProfessionalProfile
-from accounts.services import export_user_data, register_user, update_profile
+from accounts.privacy import erase_account, erasure_plan, export_user_data, export_zip
+from accounts.services import register_user, update_profile
 
 TOO_MANY_REQUESTS = 429
 
@@ -135,6 +138,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", context)
 
 
+@never_cache
 @login_required
 @require_GET
 def export(request: HttpRequest) -> HttpResponse:
@@ -148,6 +152,18 @@ def export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@never_cache
+@login_required
+@require_GET
+def export_archive(request: HttpRequest) -> HttpResponse:
+    """The JSON export and the person's certificate PDFs in one zip."""
+    stamp = timezone.now().strftime("%Y%m%d")
+    response = HttpResponse(export_zip(request.user), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="medvenue-my-data-{stamp}.zip"'
+    return response
+
+
+@never_cache
 @login_required
 @require_GET
 def my_data(request: HttpRequest) -> HttpResponse:
@@ -167,3 +183,16 @@ def reminders(request: HttpRequest) -> HttpResponse:
         "Reminder e-mails are on." if enabled else "Reminder e-mails are off.",
     )
     return redirect("accounts:profile")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def erase(request: HttpRequest) -> HttpResponse:
+    """What erasure removes and keeps (with reasons and periods); confirmed by password."""
+    form = EraseAccountForm(request.user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        erase_account(request.user)
+        logout(request)
+        return render(request, "accounts/erased.html")
+    return render(request, "accounts/erase.html", {"form": form, "plan": erasure_plan()})

@@ -11,8 +11,10 @@ class ConferenceConfig(AppConfig):
 
         from conference.live.control import on_user_logged_out
         from conference.models import Recording
+        from conference.services import privacy
         from conference.services.recordings.pipeline import remove_deleted_recording_folder
 
+        privacy.register()
         user_logged_out.connect(on_user_logged_out, dispatch_uid="live-close-on-logout")
         post_delete.connect(
             remove_deleted_recording_folder,
