@@ -1,5 +1,7 @@
 """Events, their tracks, speakers and sessions on one page, and the schedule grid."""
 
+import csv
+import io
 import zoneinfo
 
 from django import forms
@@ -7,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,6 +24,7 @@ from conference.admin.scoping import (
 from conference.admin.sessions import SessionInline
 from conference.models import Event, Speaker, Track
 from conference.models.events import validate_timezone
+from conference.services import dashboard
 from conference.services.organizers import organizer_may_use_venue
 
 
@@ -97,6 +100,7 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
         "is_published",
         "session_count",
         "schedule_link",
+        "dashboard_link",
     ]
     list_filter = [
         ("organizer", admin.RelatedOnlyFieldListFilter),
@@ -140,6 +144,11 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
         url = reverse("admin:conference_event_schedule", args=[obj.pk])
         return format_html('<a href="{}">Schedule</a>', url)
 
+    @admin.display(description="Dashboard")
+    def dashboard_link(self, obj: Event) -> str:
+        url = reverse("admin:conference_event_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">Dashboard</a>', url)
+
     @admin.action(description="Open the schedule of the selected event")
     def open_schedule(self, request, queryset):
         event = queryset.order_by("pk").first()
@@ -150,8 +159,10 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
 
     def get_urls(self):
         schedule = self.admin_site.admin_view(self.schedule_view)
+        dashboard_view = self.admin_site.admin_view(self.dashboard_view)
         return [
             path("<path:object_id>/schedule/", schedule, name="conference_event_schedule"),
+            path("<path:object_id>/dashboard/", dashboard_view, name="conference_event_dashboard"),
             *super().get_urls(),
         ]
 
@@ -173,6 +184,28 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
                 request, "admin/conference/event/schedule.html", context
             ).render()
 
+    def dashboard_view(self, request, object_id):
+        """How the event is going (plots with CSV downloads); `?csv=<figure>` downloads one."""
+        event = self.get_object(request, unquote(object_id))
+        if event is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, event):
+            raise PermissionDenied
+        key = request.GET.get("csv")
+        if key is not None:
+            if key not in dashboard.FIGURES:
+                raise Http404("No such figure.")
+            return _csv_response(dashboard.FIGURES[key](event), event)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": event,
+            "title": f"Dashboard of {event}",
+            "figures": dashboard.dashboard(event),
+            "generated_at": timezone.localtime(timezone.now(), event.tzinfo),
+        }
+        return TemplateResponse(request, "admin/conference/event/dashboard.html", context)
+
     def form_zone(self, request, object_id) -> zoneinfo.ZoneInfo | None:
         """Existing events show times in their zone; new ones read them in the chosen zone."""
         if object_id is None:
@@ -188,6 +221,25 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
         except ValidationError:
             return None
         return zoneinfo.ZoneInfo(zone)
+
+
+def _csv_response(figure, event: Event) -> HttpResponse:
+    """The figure's numbers as CSV; cells that a spreadsheet would run as formulas are quoted."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(figure.columns)
+    for row in figure.rows:
+        writer.writerow([_safe_cell(cell) for cell in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"{event.slug}-{figure.key}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _safe_cell(cell):
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell
 
 
 @admin.register(Track)
