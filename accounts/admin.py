@@ -37,6 +37,8 @@ class ProfessionalProfileInline(admin.StackedInline):
     extra = 0
     fields = [
         "legal_name",
+        ("given_name", "family_name"),
+        "name_needs_review",
         "degree",
         "specialty",
         "npi",

@@ -94,6 +94,25 @@ class ProfessionalProfile(models.Model):
     legal_name = models.CharField(
         max_length=200, blank=True, help_text="Your name as it must appear on certificates."
     )
+    given_name = models.CharField(
+        "given name(s)",
+        max_length=100,
+        blank=True,
+        help_text="First and middle names, as your licensing board and certifying board "
+        "know them (reported to accreditors).",
+    )
+    family_name = models.CharField(
+        "family name",
+        max_length=100,
+        blank=True,
+        help_text="Your surname as a whole, e.g. “García Márquez” or “van der Berg”.",
+    )
+    name_needs_review = models.BooleanField(
+        "names to be confirmed",
+        default=False,
+        help_text="Set when the given and family names were split automatically from the legal "
+        "name; cleared when the learner saves them.",
+    )
     degree = models.CharField(max_length=10, choices=Degree.choices, default=Degree.OTHER)
     specialty = models.CharField(max_length=120, blank=True)
     npi = models.CharField(

@@ -12,6 +12,8 @@ DUPLICATE_EMAIL_MESSAGE = "An account with this e-mail address already exists. L
 
 PROFILE_FIELDS = (
     "legal_name",
+    "given_name",
+    "family_name",
     "degree",
     "specialty",
     "npi",
@@ -87,6 +89,9 @@ def update_profile(
     for field in PROFILE_FIELDS:
         if field in profile_data:
             setattr(profile, field, profile_data[field])
+    if "given_name" in profile_data or "family_name" in profile_data:
+        # The learner has seen (and saved) the names: an automatic split is confirmed.
+        profile.name_needs_review = not (profile.given_name.strip() and profile.family_name.strip())
     profile.full_clean()
     profile.save()
     user.display_name = display_name.strip()

@@ -1,5 +1,9 @@
-"""Reporting: the PARS learner file of an activity (ACCME), only for learners who consented,
-and the audit pack of an event.
+"""Reporting: the learner file of an activity for PARS (ACCME), only for learners who
+consented, and the audit pack of an event.
+
+The column layout is MedVenue's own (docs/cme-claims.md "PARS learner file"): ACCME's batch
+upload template could not be found in the sources available, so this file is not claimed to be
+that template.
 
 Each learner row is validated on its own: a learner whose data an accreditor would reject is
 listed with the reasons instead of breaking the whole file.
@@ -9,8 +13,11 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
+from django.db.models import Max
+from django.utils import timezone
 
 from accounts.models import ProfessionalProfile
 from accounts.validators import validate_birth_month_day, validate_npi
@@ -54,12 +61,36 @@ class ParsProblem:
     problems: tuple[str, ...]
 
 
-def split_name(legal_name: str) -> tuple[str, str]:
-    """First and last name: the last word is the last name."""
-    parts = legal_name.split()
-    if len(parts) < 2:
-        return (parts[0] if parts else "", "")
-    return " ".join(parts[:-1]), parts[-1]
+def name_problems(profile: ProfessionalProfile) -> list[str]:
+    """Given and family names come from their own profile fields, never split here."""
+    if not (profile.given_name.strip() and profile.family_name.strip()):
+        return ["given and family names missing in the profile"]
+    if profile.name_needs_review:
+        return [
+            "given and family names were split automatically from the legal name; the learner "
+            "must confirm them in the profile"
+        ]
+    return []
+
+
+def completion_dates(event, user_ids: set[int]) -> dict[int, date]:
+    """Each learner's own completion date: the day (event's time zone) of their last proof of
+    presence in a credit-eligible session, cut at that session's end."""
+    rows = (
+        AttendanceEvent.objects.filter(
+            session__event=event, session__is_cme_eligible=True, user_id__in=user_ids
+        )
+        .values("user_id", "session__ends_at")
+        .annotate(last=Max("server_time"))
+    )
+    latest: dict[int, datetime] = {}
+    for row in rows:
+        moment = min(row["last"], row["session__ends_at"])
+        latest[row["user_id"]] = max(latest.get(row["user_id"], moment), moment)
+    return {
+        user_id: timezone.localtime(moment, event.tzinfo).date()
+        for user_id, moment in latest.items()
+    }
 
 
 def _birth_problems(profile: ProfessionalProfile, required: bool) -> list[str]:
@@ -82,13 +113,16 @@ def _identity_problems(profile: ProfessionalProfile, licenses: list) -> list[str
     return [] if licenses else ["neither an NPI nor a state license"]
 
 
-def _row_and_problems(event_credit: EventCredit, claim: Claim) -> tuple[list[str], list[str]]:
+def _row_and_problems(
+    event_credit: EventCredit, claim: Claim, completed: date | None
+) -> tuple[list[str], list[str]]:
     rule = PRESETS[claim.credit_type]
     profile = claim.user.profile
     licenses = list(profile.licenses.all())
     boards = {b.board: b.board_id for b in profile.boards.all()}
-    first, last = split_name(profile.legal_name)
-    problems = [] if last else ["first and last name needed"]
+    problems = name_problems(profile)
+    if completed is None:
+        problems.append("no attendance recorded to date the completion")
     problems += _identity_problems(profile, licenses)
     problems += _birth_problems(profile, ID_BIRTH_MMDD in rule.required_ids)
     board_id = boards.get(rule.board, "") if rule.board else ""
@@ -99,9 +133,9 @@ def _row_and_problems(event_credit: EventCredit, claim: Claim) -> tuple[list[str
     license_row = licenses[0] if licenses else None
     row = [
         event_credit.activity_number,
-        claim.event.end_date.isoformat(),
-        first,
-        last,
+        completed.isoformat() if completed else "",
+        profile.given_name.strip(),
+        profile.family_name.strip(),
         str(profile.birth_month or ""),
         str(profile.birth_day or ""),
         license_row.state if license_row else "",
@@ -156,12 +190,14 @@ def pars_rows(event_credit: EventCredit) -> tuple[list[list[str]], list[ParsProb
         .prefetch_related(
             "user__profile__licenses", "user__profile__boards", "corrections", "additions"
         )
-        .order_by("user__profile__legal_name", "pk")
+        .order_by("user__profile__family_name", "user__profile__given_name", "pk")
     )
     rows: list[list[str]] = []
     problems: list[ParsProblem] = []
+    claims = list(claims)
+    completed = completion_dates(event_credit.event, {c.user_id for c in claims})
     for claim in claims:
-        row, row_problems = _row_and_problems(event_credit, claim)
+        row, row_problems = _row_and_problems(event_credit, claim, completed.get(claim.user_id))
         if row_problems:
             problems.append(
                 ParsProblem(claim.user.profile.legal_name, claim.user.email, tuple(row_problems))

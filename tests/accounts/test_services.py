@@ -151,6 +151,8 @@ def test_export_user_data_only_own_data():
         },
         "profile": {
             "legal_name": "Me Myself",
+            "given_name": "",
+            "family_name": "",
             "degree": "MD",
             "specialty": "",
             "npi": "1234567893",

@@ -444,6 +444,8 @@ class Command(BaseCommand):
             {"user": users["physician"]},
             {
                 "legal_name": "Sofia Maria Alvarez",
+                "given_name": "Sofia Maria",
+                "family_name": "Alvarez",
                 "degree": Degree.MD,
                 "specialty": "Internal Medicine",
                 "npi": "1245319599",
@@ -458,6 +460,8 @@ class Command(BaseCommand):
             {"user": users["nurse"]},
             {
                 "legal_name": "Jamal Carter",
+                "given_name": "Jamal",
+                "family_name": "Carter",
                 "degree": Degree.RN,
                 "specialty": "Cardiac Nursing",
                 "birth_month": 9,
