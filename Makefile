@@ -10,6 +10,11 @@ PORT ?= 8000
 DEMO_PASSWORD ?= medvenue-demo
 # The web server: uvicorn streams request bodies (a video upload never sits in memory) and
 # delivered more hall messages per second than daphne (docs/performance.md, docs/recordings.md).
+# `make run`'s own Janus (live media), loopback only; see docs/media.md.
+JANUS_WS_PORT ?= 8188
+JANUS_ADMIN_PORT ?= 7088
+JANUS_RTP_PORTS ?= 20000-20499
+JANUS_STAGE_PORTS ?= 20500-20999
 UVICORN_OPTIONS ?= --ws websockets-sansio --ws-per-message-deflate false --ws-max-size 16384 --timeout-graceful-shutdown 5
 
 # The settings a production deployment checks itself against (no server is contacted).
@@ -54,11 +59,16 @@ run: install frontend migrate seed static
 	@echo "Log in with a demo login above, password: $(DEMO_PASSWORD). Ctrl-C stops everything."
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || echo "WARNING: ffmpeg/ffprobe not found: recordings cannot be uploaded or processed (apt-get install -y ffmpeg)."
 	@echo
+	@# Live media: our own loopback Janus when it is installed and no JANUS_WS_URLS names hosts.
+	@janus=""; if [ -z "$$JANUS_WS_URLS" ]; then \
+		janus="$$($(MANAGE) janus_config --ws-port $(JANUS_WS_PORT) --admin-port $(JANUS_ADMIN_PORT) --rtp-ports $(JANUS_RTP_PORTS) --stage-ports $(JANUS_STAGE_PORTS))"; fi; \
+	if [ -n "$$janus" ]; then echo "Live media: Janus on ws://127.0.0.1:$(JANUS_WS_PORT)/ (admin API on 127.0.0.1:$(JANUS_ADMIN_PORT), loopback only)"; fi; \
 	PORT=$(PORT) exec $(BIN)/python scripts/run.py \
 		"web=$(BIN)/uvicorn conference.asgi:application --host 127.0.0.1 --port $(PORT) $(UVICORN_OPTIONS)" \
 		"worker=$(BIN)/celery -A conference worker -l info -Q default,media -n worker@%h" \
 		"capture=$(BIN)/celery -A conference worker -l info -Q capture -P threads -c 8 -n capture@%h" \
-		"beat=$(BIN)/celery -A conference beat -l info"
+		"beat=$(BIN)/celery -A conference beat -l info" \
+		$${janus:+"janus=$$janus"}
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ broker on the local file system). `DATABASE_URL`, `REDIS_URL` and `MEDVENUE_PROD
 switch to PostgreSQL, Redis and hardened settings. See README.md, "Production".
 """
 
+import json
 import secrets
 from pathlib import Path
 
@@ -191,6 +192,39 @@ RECORDING_TASK_TIME_LIMIT_SECONDS = min(
     env_int("RECORDING_TASK_TIME_LIMIT_SECONDS", CELERY_LONGEST_TASK_SECONDS, minimum=60),
     CELERY_LONGEST_TASK_SECONDS,
 )
+
+# --- Live media (Janus) ---------------------------------------------------------------------------
+# One or more Janus hosts: browsers connect to JANUS_WS_URLS, the server to JANUS_ADMIN_URLS (same
+# order). Unset: `make run` writes the address and secrets of its own loopback Janus into
+# $MEDVENUE_DATA_DIR/janus/medvenue.json when Janus is installed; without either, media is off.
+JANUS_WS_URLS = env_list("JANUS_WS_URLS")
+JANUS_ADMIN_URLS = env_list("JANUS_ADMIN_URLS")
+JANUS_ADMIN_SECRET = env_str("JANUS_ADMIN_SECRET")
+JANUS_TOKEN_SECRET = env_str("JANUS_TOKEN_SECRET")
+JANUS_ROOM_SECRET = env_str("JANUS_ROOM_SECRET")
+JANUS_LOCAL_FILE = DATA_DIR / "janus" / "medvenue.json"
+if not JANUS_WS_URLS and not PRODUCTION and JANUS_LOCAL_FILE.exists():
+    _local_janus = json.loads(JANUS_LOCAL_FILE.read_text())
+    JANUS_WS_URLS = [_local_janus["ws_url"]]
+    JANUS_ADMIN_URLS = [_local_janus["admin_url"]]
+    JANUS_ADMIN_SECRET = _local_janus["admin_secret"]
+    JANUS_TOKEN_SECRET = _local_janus["token_secret"]
+    JANUS_ROOM_SECRET = _local_janus["room_secret"]
+if len(JANUS_WS_URLS) != len(JANUS_ADMIN_URLS):
+    raise ImproperlyConfigured("JANUS_WS_URLS and JANUS_ADMIN_URLS must list the same hosts")
+if not all(url.startswith(("ws://", "wss://")) for url in JANUS_WS_URLS):
+    raise ImproperlyConfigured("JANUS_WS_URLS must be ws:// or wss:// addresses")
+if not all(url.startswith(("http://", "https://")) for url in JANUS_ADMIN_URLS):
+    raise ImproperlyConfigured("JANUS_ADMIN_URLS must be http:// or https:// addresses")
+if JANUS_WS_URLS and not (JANUS_ADMIN_SECRET and JANUS_TOKEN_SECRET and JANUS_ROOM_SECRET):
+    raise ImproperlyConfigured(
+        "JANUS_ADMIN_SECRET, JANUS_TOKEN_SECRET and JANUS_ROOM_SECRET are required with JANUS_WS_URLS"
+    )
+# A browser's Janus token lives this long; the page renews it before it ends.
+JANUS_TOKEN_TTL_SECONDS = env_int("JANUS_TOKEN_TTL_SECONDS", 300, minimum=60)
+# TURN (coturn with use-auth-secret): comma-separated turn: URLs and the shared secret.
+TURN_URLS = env_list("TURN_URLS")
+TURN_SECRET = env_str("TURN_SECRET")
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -32,5 +32,9 @@ urlpatterns = [
         name="presenter",
     ),
     path("events/<slug:event_slug>/venue/", include("conference.views.venue_urls")),
+    path(
+        "events/<slug:event_slug>/sessions/<int:session_id>/",
+        include("conference.views.media_urls"),
+    ),
     path("", include("conference.views.urls")),
 ]

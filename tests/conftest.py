@@ -45,6 +45,12 @@ def _missing_service(marker: str) -> str | None:
         if not _reachable(url, 6379):
             return f"Redis at {url} is unreachable"
         return None
+    if marker == "janus":
+        from tests.media_support import janus_available
+
+        if not janus_available():
+            return "needs the Janus WebRTC server (apt-get install janus)"
+        return None
     if marker == "browser":
         if not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"):
             return "needs Debian's chromium (apt-get install -y chromium)"
@@ -72,7 +78,7 @@ def _missing_fault_service() -> str | None:
 
 
 def pytest_runtest_setup(item):
-    for marker in ("postgres", "redis", "browser", "faults"):
+    for marker in ("postgres", "redis", "browser", "faults", "janus"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = _missing_service(marker)
@@ -102,3 +108,14 @@ def superuser(db):
 def logged_in_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def janus(settings):
+    """A real Janus of the test's own, and the settings pointing at it."""
+    from tests.media_support import janus_server
+
+    with janus_server() as server:
+        for name, value in server.settings().items():
+            setattr(settings, name, value)
+        yield server

@@ -17,3 +17,6 @@ def close_user_sockets(user_id: int) -> None:
 def on_user_logged_out(sender, request, user, **kwargs) -> None:
     if user is not None:
         close_user_sockets(user.pk)
+        from conference.services.media.stage import cut_user_media
+
+        cut_user_media(user.pk)

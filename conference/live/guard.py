@@ -12,6 +12,7 @@ import weakref
 from conference.live.db import db
 from conference.live.hub import get_hub
 from conference.services import live
+from conference.services.media.stage import cut_user_media
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ async def check_once() -> int:
         for member in members:
             if member.access.user_id not in allowed:
                 await member.revoke()
+                await db(cut_user_media)(member.access.user_id)
                 closed += 1
     return closed
 

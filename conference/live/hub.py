@@ -68,6 +68,12 @@ class HallHub:
         return len(self.members.get(hall_id, ()))
 
     # --- publishing -----------------------------------------------------------------------
+    async def publish_from_server(self, hall_id: int, text: str) -> None:
+        """Publish an event that did not come from a socket (an HTTP request changed the hall's
+        stage): with Redis, every process receives it even if this one holds no socket."""
+        await self._ensure_listening()
+        await self.publish(hall_id, text)
+
     async def publish(self, hall_id: int, text: str, *, audience: str = EVERYONE) -> None:
         if self._redis is None:
             await self.deliver_local(hall_id, text, audience=audience)

@@ -37,6 +37,7 @@ from conference.models.live import (
     QuestionStatus,
     QuestionVote,
 )
+from conference.models.media import BackstageMessage, Stage, StageLayout
 from conference.models.organizers import (
     MembershipRole,
     Organizer,
@@ -60,6 +61,7 @@ __all__ = [
     "AttendanceEvent",
     "AttendanceKind",
     "Audience",
+    "BackstageMessage",
     "Certificate",
     "CertificateStatus",
     "ChatMessage",
@@ -110,6 +112,8 @@ __all__ = [
     "SessionCreditExclusion",
     "SessionKind",
     "Speaker",
+    "Stage",
+    "StageLayout",
     "Track",
     "WatchProgress",
     "WatchSpan",

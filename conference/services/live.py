@@ -293,10 +293,14 @@ def session_data(access: HallAccess, session: Session | None) -> dict | None:
 
 
 def hall_state(access: HallAccess) -> dict:
-    """What a socket needs on connect: the feed position and the session on now."""
+    """What a socket needs on connect: the feed position, the session on now and its stage."""
+    from conference.services.media.stage import hall_stage_data
+
+    session = current_session(access)
     return {
         "seq": last_seq(access.hall_id),
-        "session": session_data(access, current_session(access)),
+        "session": session_data(access, session),
+        "stage": hall_stage_data(session),
     }
 
 

@@ -61,4 +61,7 @@ def cancel_registration(registration: Registration) -> Registration:
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = timezone.now()
     registration.save(update_fields=["status", "cancelled_at"])
+    from conference.services.media.stage import cut_user_media_on_commit
+
+    cut_user_media_on_commit(registration.user_id)
     return registration

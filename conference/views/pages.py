@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from conference.models import Event, Registration, Session
 from conference.services import agenda
+from conference.services.media.stage import MediaRefused, studio_access
 from conference.services.organizers import organizers_viewable_by
 from conference.services.recordings.access import watchable_recording
 from conference.services.registrations import registration_closed_reason
@@ -102,8 +103,22 @@ def session_detail(request, event_slug, session_id):
             if recording
             else None
         ),
+        "studio_url": _studio_url(request.user, session),
     }
     return render(request, "conference/session_detail.html", context)
+
+
+def _studio_url(user, session: Session) -> str | None:
+    """The studio's address for the session's speakers, moderators and staff; None for others."""
+    if not user.is_authenticated or session.hall_id is None:
+        return None
+    try:
+        studio_access(user, session)
+    except MediaRefused:
+        return None
+    return reverse(
+        "media:studio", kwargs={"event_slug": session.event.slug, "session_id": session.pk}
+    )
 
 
 @login_required

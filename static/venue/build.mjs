@@ -11,6 +11,7 @@ const options = {
     venue: new URL("./main.js", import.meta.url).pathname,
     presenter: new URL("./presenter.js", import.meta.url).pathname,
     player: new URL("./player.js", import.meta.url).pathname,
+    studio: new URL("./studio.js", import.meta.url).pathname,
   },
   bundle: true,
   format: "esm",

@@ -234,6 +234,7 @@ class LivePanels {
     this.burst.hidden = !data.session;
     this.say(data.session ? `Connected · ${data.session.title}` : "Connected · no session is on in this hall");
     this.refreshCounts();
+    this.showStage(data.stage);
     if (!reconnected) {
       const [questions, polls] = await Promise.all([this.socket.request("qa.list"), this.socket.request("poll.list")]);
       questions.questions.forEach((q) => this.questions.set(q.id, q));
@@ -243,9 +244,19 @@ class LivePanels {
     }
   }
 
+  /** The hall's live stage (WebRTC through Janus); its code loads only when there is a stage. */
+  showStage(stage) {
+    if (!stage) return;
+    import("./stage.js")
+      .then(({ updateStage }) => updateStage(stage))
+      .catch((error) => console.error("The live stage could not start:", error));
+  }
+
   onPush(frame) {
     const { event, data } = frame;
-    if (event === "presence.snapshot") {
+    if (event === "stage.update") {
+      this.showStage(data);
+    } else if (event === "presence.snapshot") {
       this.people.clear();
       data.people.forEach((p) => this.people.set(p.id, p));
       this.syncCrowd(data.people, []);

@@ -79,6 +79,15 @@ function createApi(state) {
     screenSource: () => state.view?.screenSource || null,
     showRecording: () => state.view?.showRecording(),
     showLive: () => state.view?.showLive(),
+    showStage: (canvas) => {
+      state.stageCanvas = canvas;
+      state.view?.showStage(canvas);
+    },
+    hideStage: () => {
+      state.stageCanvas = null;
+      state.view?.hideStage();
+    },
+    stageFrame: () => state.view?.stageFrame(),
   };
 }
 
@@ -95,6 +104,7 @@ async function startView(state, root) {
   });
   await view.start();
   for (const [id, entry] of state.pending.entries) view.crowd.add(id, entry);
+  if (state.stageCanvas) view.showStage(state.stageCanvas);
   state.view = view;
   view.requestRender();
   document.getElementById("venue-loading")?.remove();

@@ -1,6 +1,7 @@
 // The 3D view of one hall: renderer, camera rig, input, render-on-demand loop and the crowd.
 import {
   ACESFilmicToneMapping,
+  CanvasTexture,
   Color,
   DirectionalLight,
   Fog,
@@ -113,8 +114,10 @@ export class VenueView {
   async attachStream(face) {
     this.screenFace = face;
     this.live = { map: face.material.map, source: "slide" };
+    this.slide = this.live;
     this.screenSource = "slide";
     this.attachRecording(face);
+    if (this.stageCanvas) this.showStage(this.stageCanvas);
     const url = this.hall.now?.stream_url;
     if (!url) return;
     try {
@@ -161,6 +164,33 @@ export class VenueView {
   /** "Play here": show the panel's recording on the screen (see attachRecording). */
   showRecording() {
     if (this.screenFace) this.attachRecording(this.screenFace);
+  }
+
+  /** The hall's live stage (stage.js composes its WebRTC slots into `canvas`). */
+  showStage(canvas) {
+    this.stageCanvas = canvas;
+    if (!this.screenFace) return;
+    if (this.stageTexture?.image !== canvas) {
+      this.stageTexture = new CanvasTexture(canvas);
+      this.stageTexture.colorSpace = SRGBColorSpace;
+    }
+    this.live = { map: this.stageTexture, source: "stage" };
+    if (this.screenSource !== "recording") this.showLive();
+  }
+
+  /** The stage drew a new frame into its canvas. */
+  stageFrame() {
+    if (!this.stageTexture || this.screenSource !== "stage") return;
+    this.stageTexture.needsUpdate = true;
+    this.requestRender();
+  }
+
+  /** The stage stopped: back to the session's slide. */
+  hideStage() {
+    this.stageCanvas = null;
+    if (!this.slide || this.live?.source !== "stage") return;
+    this.live = this.slide;
+    if (this.screenSource !== "recording") this.showLive();
   }
 
   /** "Back to live": the live session's slide or stream again. */

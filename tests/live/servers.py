@@ -57,8 +57,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
 
 
 @contextmanager
-def daphne_processes(count: int):
-    """Yield the ports of `count` daphne processes sharing the test database and Redis."""
+def daphne_processes(count: int, env: dict[str, str] | None = None):
+    """Yield the ports of `count` daphne processes sharing the test database and Redis (with
+    `env` added to their environment)."""
     processes, ports = [], []
     try:
         for _ in range(count):
@@ -75,7 +76,7 @@ def daphne_processes(count: int):
                     "conference.asgi:application",
                 ],
                 cwd=ROOT,
-                env=server_env(),
+                env={**server_env(), **(env or {})},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )

@@ -10,6 +10,7 @@ from conference.live.groups import user_group
 from conference.live.presence import cap_speed, clamp_position, get_presence
 from conference.live.registry import action
 from conference.services import live
+from conference.services.media.stage import cut_user_media
 
 
 def _number(data: dict, field: str) -> float:
@@ -83,4 +84,6 @@ async def remove(consumer, data: dict) -> dict:
     await consumer.channel_layer.group_send(
         user_group(user_id), {"type": "hall.removed", "hall": consumer.access.hall_id}
     )
+    # Their live media (the stage they watch, the studio) ends too, within the admin API's time.
+    await db(cut_user_media)(user_id)
     return {"user": user_id, "until": removal.until.isoformat()}

@@ -1,0 +1,55 @@
+"""The stage of a session: who is on it, in which layout, and whether it is broadcasting.
+
+The media itself lives in Janus; this row is what the server decided, so every web process (and
+a restarted Janus) can be brought back to it.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class StageLayout(models.TextChoices):
+    SOLO = "solo", "One speaker"
+    SCREEN = "screen", "Speaker with their shared screen"
+    PANEL = "panel", "Panel (up to 4)"
+
+
+class Stage(models.Model):
+    session = models.OneToOneField(
+        "conference.Session", on_delete=models.CASCADE, related_name="stage"
+    )
+    layout = models.CharField(max_length=10, choices=StageLayout.choices, default=StageLayout.SOLO)
+    # Janus publisher ids of the backstage room that are on the stage, in slot order.
+    live_feeds = models.JSONField(default=list, blank=True)
+    # Names shown for the slots, in the same order (kept so the audience never asks Janus).
+    live_names = models.JSONField(default=list, blank=True)
+    on_air = models.BooleanField(default=False)
+    live_from = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The RTP forwarders Janus runs for the stage now: [{"feed": id, "stream_ids": [...]}].
+    forwarders = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"stage of session {self.session_id} ({'on air' if self.on_air else 'off air'})"
+
+
+class BackstageMessage(models.Model):
+    """The private chat of a session's speakers and producers in the studio."""
+
+    session = models.ForeignKey(
+        "conference.Session", on_delete=models.CASCADE, related_name="backstage_messages"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=200)
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.author_name}: {self.text[:40]}"

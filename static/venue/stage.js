@@ -1,0 +1,227 @@
+// The hall's live stage for the audience: the session's Janus Streaming mountpoint, watched over
+// WebRTC while the producer has the broadcast on air. It fills the side panel's stage (2D twin
+// and 3D page alike) and a canvas the 3D screen shows. Only feeds a producer put live ever reach
+// the mountpoint (docs/media.md); this page cannot ask for anything else.
+import { RenewingToken, attach, connect, postJSON } from "./media.js";
+
+const STREAMING = "janus.plugin.streaming";
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+class Stage {
+  constructor(box) {
+    this.box = box;
+    this.status = box.querySelector(".hall-stage__status");
+    this.grid = box.querySelector(".hall-stage__grid");
+    this.sound = box.querySelector(".hall-stage__sound");
+    this.videos = [...this.grid.querySelectorAll("video")];
+    this.streams = this.videos.map(() => new MediaStream());
+    this.videos.forEach((video, i) => { video.srcObject = this.streams[i]; });
+    this.canvas = el("canvas", { width: 1280, height: 720 });
+    this.data = null;
+    this.janus = null;
+    this.connecting = null;
+    this.sound.addEventListener("click", () => this.toggleSound());
+  }
+
+  say(text) {
+    this.status.textContent = text;
+  }
+
+  async update(data) {
+    this.data = data;
+    this.box.hidden = false;
+    this.box.dataset.state = data.media === false ? "off" : data.on_air ? "live" : "idle";
+    if (data.media === false) {
+      this.say(data.notice || "Live media is off.");
+      this.grid.hidden = true;
+      this.sound.hidden = true;
+      return;
+    }
+    const count = data.on_air ? Math.max(1, data.slots.length) : 0;
+    this.grid.dataset.count = String(count);
+    this.videos.forEach((video, i) => {
+      video.hidden = i >= count;
+      const slot = data.slots[i];
+      video.setAttribute("aria-label", slot ? `Live: ${slot.name}${slot.kind === "screen" ? " (shared screen)" : ""}` : "Live stage");
+    });
+    this.grid.hidden = !data.on_air;
+    this.sound.hidden = !data.on_air;
+    if (!data.on_air) {
+      this.say("The stage is not broadcasting.");
+      this.disconnect();
+      window.medvenue?.venue?.hideStage?.();
+      return;
+    }
+    this.tickCountdown();
+    try {
+      await this.connect();
+      window.medvenue?.venue?.showStage?.(this.canvas);
+      this.compose();
+    } catch (error) {
+      this.say(error.message);
+    }
+  }
+
+  tickCountdown() {
+    clearTimeout(this.countdownTimer);
+    const from = this.data?.live_from ? new Date(this.data.live_from) : null;
+    const wait = from ? Math.ceil((from - Date.now()) / 1000) : 0;
+    const names = this.data.slots.map((s) => s.name).join(", ");
+    if (wait > 0) {
+      this.say(`The broadcast starts in ${wait} s.`);
+      this.grid.style.visibility = "hidden";
+      this.countdownTimer = setTimeout(() => this.tickCountdown(), 500);
+    } else {
+      this.grid.style.visibility = "";
+      this.say(`Live on stage: ${names || "the session"}.`);
+    }
+  }
+
+  connect() {
+    if (this.janus) return Promise.resolve();
+    if (this.connecting) return this.connecting;
+    const session = this.box.dataset.session;
+    const base = `/events/${this.box.dataset.event}/sessions/${session}/`;
+    this.connecting = (async () => {
+      const grant = await postJSON(`${base}stage/grant/`);
+      this.token = new RenewingToken(grant, {
+        url: `${base}studio/renew/`,
+        purpose: "stage",
+        onLost: (message) => { this.ended(`The stage stopped: ${message}`); },
+      });
+      this.janus = await connect(grant, this.token, { onDestroyed: () => this.ended("The stage stopped.") });
+      const handle = await attach(this.janus, STREAMING, grant.opaque_id, {
+        onmessage: (message, jsep) => {
+          if (message.error) this.say(message.error);
+          if (jsep) {
+            handle.createAnswer({
+              jsep,
+              tracks: [{ type: "data" }],
+              success: (answer) => handle.send({ message: { request: "start" }, jsep: answer }),
+              error: (error) => this.say(`The stage could not play: ${error.message || error}`),
+            });
+          }
+        },
+        onremotetrack: (track, mid, on) => this.track(track, mid, on),
+        oncleanup: () => this.ended("The stage stopped."),
+        ondetached: () => this.ended("The stage stopped."),
+        webrtcState: (on) => { if (!on) this.ended("The stage stopped."); },
+        iceState: (ice) => { if (ice === "failed" || ice === "closed") this.ended("The stage's connection was lost."); },
+      });
+      this.handle = handle;
+      handle.send({ message: { request: "watch", id: grant.mountpoint, pin: grant.pin } });
+      this.box.dataset.connected = "1";
+      this.watch();
+    })().finally(() => { this.connecting = null; });
+    return this.connecting;
+  }
+
+  /** Janus ending the session (access revoked) closes the media without a message on every
+   * path; a stalled connection for 4 s ends the stage too (the page can start it again). */
+  watch() {
+    clearInterval(this.watchdog);
+    let stalled = 0;
+    this.watchdog = setInterval(() => {
+      const pc = this.handle?.webrtcStuff?.pc;
+      if (!pc) return;
+      const state = pc.iceConnectionState;
+      stalled = state === "disconnected" || state === "failed" || state === "closed" ? stalled + 1 : 0;
+      if (stalled >= 4) this.ended("The stage's connection ended.");
+    }, 1000);
+  }
+
+  track(track, mid, on) {
+    const slot = Number(String(mid).slice(1));
+    const stream = this.streams[slot];
+    if (!stream) return;
+    if (on) {
+      stream.getTracks().filter((t) => t.kind === track.kind).forEach((t) => stream.removeTrack(t));
+      stream.addTrack(track);
+      this.videos[slot].play().catch(() => {});
+    } else {
+      stream.getTracks().filter((t) => t.id === track.id).forEach((t) => stream.removeTrack(t));
+    }
+  }
+
+  ended(message) {
+    if (!this.janus && !this.handle) return;
+    this.disconnect();
+    this.box.dataset.state = "ended";
+    this.say(message);
+    window.medvenue?.venue?.hideStage?.();
+  }
+
+  disconnect() {
+    clearInterval(this.watchdog);
+    this.token?.stop();
+    this.token = null;
+    const janus = this.janus;
+    this.janus = null;
+    this.handle = null;
+    delete this.box.dataset.connected;
+    this.streams.forEach((stream) => stream.getTracks().forEach((t) => stream.removeTrack(t)));
+    try {
+      janus?.destroy({ cleanupHandles: true });
+    } catch {
+      /* already gone */
+    }
+  }
+
+  toggleSound() {
+    const muted = !this.videos[0].muted;
+    this.videos.forEach((video) => { video.muted = muted; });
+    this.sound.setAttribute("aria-pressed", String(!muted));
+    this.sound.textContent = muted ? "Sound on" : "Sound off";
+  }
+
+  /** Draw the live slots into the canvas the 3D screen shows, in the stage's layout. */
+  compose() {
+    if (this.composing) return;
+    this.composing = true;
+    const g = this.canvas.getContext("2d");
+    const draw = () => {
+      if (!this.janus) { this.composing = false; return; }
+      const count = Math.max(1, this.data?.slots.length || 1);
+      const cols = count === 1 ? 1 : 2;
+      const rows = count > 2 ? 2 : 1;
+      const w = this.canvas.width / cols;
+      const h = this.canvas.height / rows;
+      g.fillStyle = "#000";
+      g.fillRect(0, 0, this.canvas.width, this.canvas.height);
+      for (let i = 0; i < count; i++) {
+        const video = this.videos[i];
+        if (!video.videoWidth) continue;
+        const scale = Math.min(w / video.videoWidth, h / video.videoHeight);
+        const dw = video.videoWidth * scale;
+        const dh = video.videoHeight * scale;
+        g.drawImage(video, (i % cols) * w + (w - dw) / 2, Math.floor(i / cols) * h + (h - dh) / 2, dw, dh);
+      }
+      window.medvenue?.venue?.stageFrame?.();
+      requestAnimationFrame(draw);
+    };
+    draw();
+  }
+}
+
+let stage = null;
+
+export function updateStage(data) {
+  const box = document.getElementById("hall-stage");
+  if (!box || !data) return;
+  if (!stage) stage = new Stage(box);
+  box.dataset.session = String(data.session);
+  stage.update(data);
+  window.medvenueStage = stage;
+}

@@ -1,0 +1,270 @@
+"""The studio and the hall's live stage in headless Chromium with fake camera and microphone, on
+a real Janus and a real ASGI server: speakers publish, the producer puts them live, the audience
+decodes moving video of exactly who is live, and a removed attendee's stage ends."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from conference.models import HallRemoval, Registration, RegistrationRole
+from conference.services.media import stage as media
+from tests.e2e.conftest import ARGS, CHROMIUM, VIEWPORT, PageErrors
+from tests.factories import (
+    EventFactory,
+    ProfileFactory,
+    SessionFactory,
+    SpeakerFactory,
+    UserFactory,
+)
+from tests.live.conftest import session_cookie
+from tests.live.servers import daphne_processes
+from tests.media_support import janus_server
+from venues.demo import build_demo_venue
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.janus]
+
+FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+EVENT = "stage-congress"
+
+# Frames decoded so far on each stage slot (by mid), from the attendee's Janus PeerConnection.
+FRAMES = """async () => {
+  const pc = window.medvenueStage?.handle?.webrtcStuff?.pc;
+  if (!pc) return null;
+  const frames = {};
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") frames[s.mid] = s.framesDecoded || 0;
+  });
+  return frames;
+}"""
+SIZES = """() => [...document.querySelectorAll('#hall-stage video')].map((v) => v.hidden ? -1 : v.videoWidth)"""
+
+
+@pytest.fixture(scope="module")
+def chromium_media(playwright_driver, bundle):
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*ARGS, *FAKE_MEDIA]
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def stage_party(transactional_db):
+    venue = build_demo_venue()
+    today = timezone.now().date()
+    event = EventFactory(
+        slug=EVENT,
+        timezone="Europe/Berlin",
+        start_date=today - dt.timedelta(days=1),
+        end_date=today + dt.timedelta(days=1),
+        venue=venue,
+    )
+    moment = timezone.now()
+    session = SessionFactory(
+        event=event,
+        hall=venue.halls.get(slug="auditorium"),
+        title="Valve disease: the heart team",
+        starts_at=moment - dt.timedelta(minutes=10),
+        ends_at=moment + dt.timedelta(minutes=50),
+    )
+    people = {}
+    for key, name, role in (
+        ("ana", "Dr. Ana Ruiz", RegistrationRole.SPEAKER),
+        ("ben", "Dr. Ben Okoro", RegistrationRole.SPEAKER),
+        ("cleo", "Dr. Cleo Park", RegistrationRole.SPEAKER),
+        ("mod", "Mo Producer", RegistrationRole.MODERATOR),
+        ("viewer", "Vera Viewer", RegistrationRole.ATTENDEE),
+    ):
+        user = UserFactory(display_name=name)
+        ProfileFactory(user=user, legal_name=name)
+        Registration.objects.create(user=user, event=event, role=role)
+        people[key] = user
+    for key in ("ana", "ben", "cleo"):
+        session.speakers.add(
+            SpeakerFactory(event=event, user=people[key], name=people[key].display_name)
+        )
+    return {"event": event, "session": session, **people}
+
+
+def open_page(browser, base: str, user, path: str, errors: PageErrors):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base}])
+    page = errors.attach(context.new_page())
+    page.goto(base + path)
+    return context, page
+
+
+def studio_path(session) -> str:
+    return f"/events/{EVENT}/sessions/{session.pk}/studio/"
+
+
+def publish(page) -> None:
+    page.click("#studio-start")
+    page.wait_for_function("document.body.dataset.publishing === '1'", timeout=60000)
+    assert page.inner_text("#studio-cam-state") == "Camera ON"
+    assert page.inner_text("#studio-mic-state") == "Microphone ON"
+
+
+def frames_grow(page, mids: list[str]) -> dict:
+    """Wait until frames decoded increase on every mid in `mids`; returns the second reading."""
+    page.wait_for_function(
+        f"""async () => {{ const f = await ({FRAMES})(); return f && {mids!r}.every((m) => f[m] > 0); }}""",
+        timeout=60000,
+    )
+    first = page.evaluate(FRAMES)
+    page.wait_for_function(
+        f"""async () => {{ const f = await ({FRAMES})(); const before = {first!r};
+            return {mids!r}.every((m) => f[m] > before[m]); }}""",
+        timeout=30000,
+    )
+    return page.evaluate(FRAMES)
+
+
+def put_live(producer, names: list[str], layout: str, *, update: bool = False) -> None:
+    producer.check(f"input[name=layout][value={layout}]")
+    for label in producer.locator("#studio-feed-choices label").all():
+        box = label.locator("input")
+        wanted = any(label.inner_text().strip().startswith(name) for name in names)
+        if wanted != box.is_checked():
+            box.click()
+    if update:
+        producer.click("#studio-update")
+    else:
+        producer.fill("#studio-countdown", "0")
+        producer.click("#studio-golive")
+    expected = ", ".join(names)
+    try:
+        producer.wait_for_function(
+            f"{names!r}.every((n) => document.getElementById('studio-producer-status')"
+            ".textContent.includes(n))",
+            timeout=30000,
+        )
+    except Exception as error:
+        said = producer.inner_text("#studio-producer-status")
+        raise AssertionError(
+            f"the stage did not show {expected}; the studio says {said!r}"
+        ) from error
+
+
+def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
+    chromium_media, stage_party, screenshots
+):
+    errors = PageErrors(websocket_expected=False)
+    session = stage_party["session"]
+    with janus_server() as janus, daphne_processes(1, env=janus.environment()) as (port,):
+        base = f"http://127.0.0.1:{port}"
+        contexts = []
+        ana_context, ana = open_page(
+            chromium_media, base, stage_party["ana"], studio_path(session), errors
+        )
+        ben_context, ben = open_page(
+            chromium_media, base, stage_party["ben"], studio_path(session), errors
+        )
+        mod_context, producer = open_page(
+            chromium_media, base, stage_party["mod"], studio_path(session), errors
+        )
+        contexts += [ana_context, ben_context, mod_context]
+        publish(ana)
+        publish(ben)
+        producer.wait_for_function(
+            "document.querySelectorAll('#studio-feed-choices input').length === 2", timeout=60000
+        )
+        # Backstage, each speaker sees the other (decoded video), nobody is live yet.
+        ana.wait_for_function(
+            "[...document.querySelectorAll('#studio-people video')].filter((v) => v.videoWidth > 0).length === 2",
+            timeout=60000,
+        )
+        assert ana.inner_text("#studio-live-state") == "Not live"
+
+        viewer_context, viewer = open_page(
+            chromium_media,
+            base,
+            stage_party["viewer"],
+            f"/events/{EVENT}/venue/auditorium/",
+            errors,
+        )
+        contexts.append(viewer_context)
+        viewer.wait_for_selector("#hall-stage[data-state='idle']", state="attached", timeout=60000)
+
+        put_live(producer, ["Dr. Ana Ruiz"], "solo")
+        ana.wait_for_function("document.body.dataset.meLive === '1'", timeout=30000)
+        assert ana.inner_text("#studio-live-state") == "You are LIVE"
+        assert ben.inner_text("#studio-live-state") == "Not live"
+        assert ana.locator("#studio-onair").is_visible()
+
+        viewer.wait_for_selector(
+            "#hall-stage[data-state='live'][data-connected='1']", timeout=60000
+        )
+        viewer.wait_for_function(f"({SIZES})()[0] > 0", timeout=60000)
+        frames_grow(viewer, ["v0"])
+        # Ben publishes backstage but is not live: nothing of him reaches the audience.
+        sizes = viewer.evaluate(SIZES)
+        assert sizes[0] > 0 and sizes[1:] == [-1, -1, -1]
+        assert (viewer.evaluate(FRAMES) or {}).get("v1", 0) == 0
+        # The 3D screen shows the stage too (the 3D view may start after the stage).
+        viewer.wait_for_function(
+            "document.body.dataset.venueReady === '1' && window.medvenue.venue.screenSource() === 'stage'",
+            timeout=120000,
+        )
+        viewer.screenshot(path=str(screenshots / "stage-solo-3d.png"))
+
+        # A panel of two: both reach the audience, each in its own slot.
+        put_live(producer, ["Dr. Ana Ruiz", "Dr. Ben Okoro"], "panel", update=True)
+        ben.wait_for_function("document.body.dataset.meLive === '1'", timeout=30000)
+        viewer.wait_for_function(f"(({SIZES})()).filter((w) => w > 0).length === 2", timeout=60000)
+        frames_grow(viewer, ["v0", "v1"])
+        producer.screenshot(path=str(screenshots / "studio-producer-panel.png"))
+
+        # Ending the broadcast ends what the audience receives.
+        producer.click("#studio-end")
+        viewer.wait_for_selector("#hall-stage[data-state='idle']", state="attached", timeout=30000)
+        ana.wait_for_function("document.body.dataset.meLive === '0'", timeout=30000)
+        for context in contexts:
+            context.close()
+    assert errors == []
+
+
+def test_a_removed_attendees_stage_ends(chromium_media, stage_party, settings):
+    errors = PageErrors(websocket_expected=False)
+    session = stage_party["session"]
+    with janus_server() as janus, daphne_processes(1, env=janus.environment()) as (port,):
+        base = f"http://127.0.0.1:{port}"
+        ana_context, ana = open_page(
+            chromium_media, base, stage_party["ana"], studio_path(session), errors
+        )
+        mod_context, producer = open_page(
+            chromium_media, base, stage_party["mod"], studio_path(session), errors
+        )
+        publish(ana)
+        producer.wait_for_function(
+            "document.querySelectorAll('#studio-feed-choices input').length === 1", timeout=60000
+        )
+        put_live(producer, ["Dr. Ana Ruiz"], "solo")
+        viewer_context, viewer = open_page(
+            chromium_media,
+            base,
+            stage_party["viewer"],
+            f"/events/{EVENT}/venue/auditorium/",
+            errors,
+        )
+        viewer.wait_for_selector("#hall-stage[data-connected='1']", timeout=60000)
+        frames_grow(viewer, ["v0"])
+
+        HallRemoval.objects.create(
+            hall=session.hall,
+            user=stage_party["viewer"],
+            removed_by=stage_party["mod"],
+            until=timezone.now() + dt.timedelta(hours=1),
+        )
+        for name, value in janus.settings().items():
+            setattr(settings, name, value)
+        assert media.cut_user_media(stage_party["viewer"].pk) == 1
+        viewer.wait_for_selector("#hall-stage[data-state='ended']", state="attached", timeout=30000)
+        assert viewer.evaluate("window.medvenueStage.handle") is None
+        with pytest.raises(media.MediaRefused, match="removed you"):
+            media.stage_grant(stage_party["viewer"], session)
+        for context in (ana_context, mod_context, viewer_context):
+            context.close()
+    # The hall socket closing on removal logs nothing; Janus's closed session is expected.
+    assert [e for e in errors if "WebSocket" not in e] == []

@@ -1,0 +1,121 @@
+"""A real Janus for the media tests: its own configuration (written by the same code as
+`make run`'s), free loopback ports, its own secrets; stopped when the test ends."""
+
+import json
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from conference.services.media.config import janus_library_folder, write_local_janus
+
+
+@dataclass(frozen=True)
+class JanusServer:
+    ws_url: str
+    admin_url: str
+    admin_secret: str
+    token_secret: str
+    room_secret: str
+    folder: Path
+
+    def settings(self) -> dict:
+        return {
+            "JANUS_WS_URLS": [self.ws_url],
+            "JANUS_ADMIN_URLS": [self.admin_url],
+            "JANUS_ADMIN_SECRET": self.admin_secret,
+            "JANUS_TOKEN_SECRET": self.token_secret,
+            "JANUS_ROOM_SECRET": self.room_secret,
+        }
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "JANUS_WS_URLS": self.ws_url,
+            "JANUS_ADMIN_URLS": self.admin_url,
+            "JANUS_ADMIN_SECRET": self.admin_secret,
+            "JANUS_TOKEN_SECRET": self.token_secret,
+            "JANUS_ROOM_SECRET": self.room_secret,
+        }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(admin_url: str, admin_secret: str) -> bool:
+    body = json.dumps({"janus": "info", "transaction": "t", "admin_secret": admin_secret}).encode()
+    request = urllib.request.Request(admin_url, body, {"Content-Type": "application/json"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=1) as response:  # noqa: S310 - loopback
+            return json.load(response).get("janus") == "server_info"
+    except OSError:
+        return False
+
+
+def janus_available() -> bool:
+    return shutil.which("janus") is not None and janus_library_folder() is not None
+
+
+@contextmanager
+def janus_server(timeout: float = 20.0):
+    folder = Path(tempfile.mkdtemp(prefix="medvenue-janus-"))
+    values = {
+        "admin_secret": secrets.token_urlsafe(16),
+        "token_secret": secrets.token_urlsafe(24),
+        "room_secret": secrets.token_urlsafe(16),
+    }
+    ws_port, admin_port = _free_port(), _free_port()
+    client = write_local_janus(
+        folder,
+        ws_port=ws_port,
+        admin_port=admin_port,
+        rtp_ports=(20000, 20499),
+        streaming_ports=(20500, 20999),
+        library=janus_library_folder(),
+        values=values,
+    )
+    log = (folder / "janus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            shutil.which("janus"),
+            "--configs-folder",
+            str(folder),
+            "--config",
+            str(folder / "janus.jcfg"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(client["admin_url"], values["admin_secret"]):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"Janus did not start: {(folder / 'janus.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.1)
+        yield JanusServer(
+            ws_url=client["ws_url"],
+            admin_url=client["admin_url"],
+            folder=folder,
+            **values,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
