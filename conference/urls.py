@@ -4,6 +4,7 @@ from django.urls import include, path
 from accounts.forms import ThrottledAdminAuthenticationForm
 from conference.health import healthz, healthz_live, healthz_ready
 from conference.views.cme import verify as cme_verify
+from conference.views.favicon import favicon
 from conference.views.invitations import invitation
 from conference.views.presenter import presenter
 
@@ -14,6 +15,7 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 handler500 = "conference.unavailable.server_error"
 
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
     path("healthz/live", healthz_live, name="healthz-live"),
     path("healthz/ready", healthz_ready, name="healthz-ready"),

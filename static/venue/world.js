@@ -218,6 +218,7 @@ export class VenueView {
       this.self = { x: 0, z: this.hall.depth / 2 - 2.5, yaw: 0, seated: false };
     }
     this.self.yaw = ((this.self.yaw % 360) + 360) % 360;
+    [this.self.x, this.self.z] = this.offStage(this.self.x, this.self.z);
     for (const p of this.portals()) if (!this.insidePortal(p)) this.armedPortals.add(p.id);
   }
 
@@ -264,9 +265,35 @@ export class VenueView {
     return [Math.min(maxX - margin, Math.max(minX + margin, x)), Math.min(maxZ - margin, Math.max(minZ + margin, z))];
   }
 
+  /**
+   * (x, z) moved just off any stage block (its footprint plus 0.45 m), to the nearest edge;
+   * the third value says whether it moved. Visitors stand in front of the stage, not in it.
+   */
+  offStage(x, z) {
+    const margin = 0.45;
+    let moved = false;
+    for (const p of (this.hall.placements || []).filter((q) => q.kind === "stage")) {
+      const yaw = (p.yaw || 0) * DEG;
+      const [c, s] = [Math.cos(yaw), Math.sin(yaw)];
+      const dx = x - p.x;
+      const dz = z - p.z;
+      let lx = dx * c - dz * s;
+      let lz = dx * s + dz * c;
+      const hw = (p.width || 0) / 2 + margin;
+      const hd = (p.depth || 0) / 2 + margin;
+      if (Math.abs(lx) >= hw || Math.abs(lz) >= hd) continue;
+      if (hw - Math.abs(lx) < hd - Math.abs(lz)) lx = (lx < 0 ? -1 : 1) * hw;
+      else lz = (lz < 0 ? -1 : 1) * hd;
+      x = p.x + c * lx + s * lz;
+      z = p.z - s * lx + c * lz;
+      moved = true;
+    }
+    return [x, z, moved];
+  }
+
   /** Walk to (x, z), or appear there when the visitor prefers reduced motion. */
   walkTo(x, z, { then = null } = {}) {
-    const [cx, cz] = this.clamp(x, z);
+    const [cx, cz] = this.offStage(...this.clamp(x, z));
     this.self.seated = false;
     this.onArrive = then;
     if (this.reducedMotion) {
@@ -459,7 +486,8 @@ export class VenueView {
       }
       const [ax, az] = forwardOf(this.self.yaw);
       const step = KEY_SPEED * dt;
-      [this.self.x, this.self.z] = this.clamp(this.self.x + (ax * fz - az * fx) * step, this.self.z + (az * fz + ax * fx) * step);
+      const [kx, kz] = this.clamp(this.self.x + (ax * fz - az * fx) * step, this.self.z + (az * fz + ax * fx) * step);
+      [this.self.x, this.self.z] = this.offStage(kx, kz);
       this.checkPortals();
       moving = true;
     } else if (this.walkTarget) {
@@ -475,9 +503,13 @@ export class VenueView {
         this.walkTarget = null;
         this.arrive();
       } else {
-        this.self.x += (dx / distance) * step;
-        this.self.z += (dz / distance) * step;
-        if (!this.checkPortals()) moving = true;
+        const [nx, nz, blocked] = this.offStage(this.self.x + (dx / distance) * step, this.self.z + (dz / distance) * step);
+        this.self.x = nx;
+        this.self.z = nz;
+        if (blocked) {
+          this.walkTarget = null; // the stage is in the way: stop at its edge
+          this.arrive();
+        } else if (!this.checkPortals()) moving = true;
       }
     }
     return moving;

@@ -328,3 +328,11 @@ def test_my_events_lists_only_own_active_registrations(client, user):
     assert "Cancelled Congress" not in text
     assert "Someone Else" not in text
     assert reverse("conference:registration-cancel", args=[mine.pk]) in text
+
+
+def test_favicon_ico_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg")
+    assert "max-age=86400" in response["Cache-Control"]
