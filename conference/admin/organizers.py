@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin, organizer_ids
-from conference.models import Organizer, OrganizerInvitation, OrganizerMembership
+from conference.models import MembershipRole, Organizer, OrganizerInvitation, OrganizerMembership
 from conference.services.memberships import invite_member, withdraw_invitation
 from conference.services.organizers import Area
 
@@ -33,10 +33,26 @@ class OwnerOnlyInlineMixin(ScopedInlineMixin):
         return self._is_owner(request, obj)
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            form.cleaned_data.get("role", form.instance.role)
+            for form in self.forms
+            if form.instance.pk and not (form.cleaned_data or {}).get("DELETE")
+        ]
+        had_owner = any(form.initial.get("role") == MembershipRole.OWNER for form in self.forms)
+        if had_owner and MembershipRole.OWNER not in kept:
+            raise forms.ValidationError(
+                "An organizer keeps at least one owner: invite the new owner first."
+            )
+
+
 class MembershipInline(OwnerOnlyInlineMixin, admin.TabularInline):
     """Members join by accepting an invitation; owners change their role or remove them."""
 
     model = OrganizerMembership
+    formset = MembershipFormSet
     fields = ["member_email", "role", "created_at"]
     readonly_fields = ["member_email", "created_at"]
     extra = 0

@@ -55,6 +55,11 @@ RETAINED = [
         RETENTION,
     ),
     Retained(
+        "The CME audit trail (claims, corrections, reviews and certificates, append-only)",
+        "Accreditation requires an append-only record of every change to awarded credit.",
+        RETENTION,
+    ),
+    Retained(
         "Evaluations and post-test attempts that a claim depended on",
         "Completing the evaluation (and passing the post-test for recordings) is a condition "
         "of the credit awarded.",

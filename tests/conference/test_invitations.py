@@ -256,3 +256,26 @@ def test_migration_turns_staff_into_owner():
 
     roles = dict(OrganizerMembership.objects.values_list("pk", "role"))
     assert roles == {staff.pk: "owner", moderator.pk: "moderator"}
+
+
+def test_owner_cannot_remove_the_last_owner(client, organizer, owner):
+    client.force_login(owner)
+    membership = organizer.memberships.get()
+    data = {
+        "name": organizer.name,
+        "slug": organizer.slug,
+        **inline_management("memberships", total=1, initial=1),
+        **inline_management("invitations", total=0),
+        "memberships-0-id": membership.pk,
+        "memberships-0-organizer": organizer.pk,
+        "memberships-0-role": "moderator",
+    }
+
+    response = client.post(f"/admin/conference/organizer/{organizer.pk}/change/", data)
+
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.non_form_errors() == [
+        "An organizer keeps at least one owner: invite the new owner first."
+    ]
+    membership.refresh_from_db()
+    assert membership.role == MembershipRole.OWNER

@@ -174,9 +174,14 @@ def test_changelist_and_change_page_follow_the_matrix(client, world, model, role
         )
         assert change.context["has_change_permission"] is (role in editors)
     else:
+        history = client.get(url(model, "history", obj.pk))
         assert listing.status_code == 403
-        assert change.status_code in (302, 403)
+        assert (change.status_code in (302, 403), history.status_code in (302, 403)) == (
+            True,
+            True,
+        )
         assert str(obj).encode() not in change.content
+        assert str(obj).encode() not in history.content
 
 
 @pytest.mark.parametrize(("model", "role"), CELLS)
