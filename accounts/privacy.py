@@ -219,7 +219,8 @@ def export_zip(user: User) -> bytes:
 
 ACCOUNT_ERASED = [
     "your e-mail address, display name and password (the account can no longer sign in)",
-    "your legal name, specialty, NPI, NABP e-Profile ID, birth month and day, and consents",
+    "your legal, given and family names, specialty, NPI, NABP e-Profile ID, birth month and "
+    "day, and consents",
     "your state licences and board certifications",
     "your e-mail preferences",
 ]
@@ -255,6 +256,9 @@ def erase_account(user: User) -> None:
         StateLicense.objects.filter(profile=profile).delete()
         BoardCertification.objects.filter(profile=profile).delete()
         profile.legal_name = ERASED_NAME
+        profile.given_name = ""
+        profile.family_name = ""
+        profile.name_needs_review = False
         profile.specialty = ""
         profile.npi = ""
         profile.nabp_eprofile_id = ""

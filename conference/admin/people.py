@@ -4,7 +4,7 @@ only the fields their role needs.
 A person is visible to an organizer's staff whose role covers people (owner, CME coordinator,
 docs/roles.md) when they are a member of the organizer, registered for one of its events, or
 the account linked to one of its speakers. Staff see the account's e-mail, name and join
-date (never permissions or last login) and, in the profile, the CME fields (legal name, degree,
+date (never permissions or last login) and, in the profile, the CME fields (legal, given and family names, degree,
 NPI, licences, boards, birth month and day, consent to share with boards). Only superusers
 change accounts.
 """
@@ -22,6 +22,7 @@ STAFF_USER_FIELDS = ["email", "display_name", "is_active", "date_joined"]
 STAFF_PROFILE_FIELDS = [
     "user",
     "legal_name",
+    ("given_name", "family_name"),
     "degree",
     "specialty",
     "npi",

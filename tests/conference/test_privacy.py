@@ -57,6 +57,8 @@ class Person:
         self.event, self.session = event, session
         user = learner(
             legal_name="Grace Brewster Hopper",
+            given_name="Grace Brewster",
+            family_name="Hopper-Secret",
             npi=SECRET_NPI,
             birth_month=12,
             birth_day=9,
@@ -233,12 +235,14 @@ def test_erase_pseudonymises_keeps_accreditation_records_and_ends_sessions(clien
         False,
     )
     assert user.email == f"erased-{user.pk}@erased.invalid"
-    assert (profile.legal_name, profile.npi, profile.birth_month, profile.birth_day) == (
-        ERASED_NAME,
-        "",
-        None,
-        None,
-    )
+    assert (
+        profile.legal_name,
+        profile.given_name,
+        profile.family_name,
+        profile.npi,
+        profile.birth_month,
+        profile.birth_day,
+    ) == (ERASED_NAME, "", "", "", None, None)
     assert not StateLicense.objects.filter(profile=profile).exists()
     assert not BoardCertification.objects.filter(profile=profile).exists()
     assert not OrganizerMembership.objects.filter(user=user).exists()
@@ -266,7 +270,7 @@ def test_erase_pseudonymises_keeps_accreditation_records_and_ends_sessions(clien
     assert client.get("/accounts/profile/").status_code == 302
     assert not Client().login(email=email, password=PASSWORD)
     tables = export_user_data(user)["tables"]
-    for secret in (SECRET_NPI, "LIC-GRACE-1", "ABIM-GRACE", email):
+    for secret in (SECRET_NPI, "LIC-GRACE-1", "ABIM-GRACE", "Hopper-Secret", email):
         assert secret not in json.dumps(tables)
     # the name stays only where it was printed: on the certificate
     named = [label for label, rows in tables.items() if "Grace Brewster Hopper" in json.dumps(rows)]

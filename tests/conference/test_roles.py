@@ -85,6 +85,8 @@ class World:
         self.track = TrackFactory(event=event)
         user = learner(
             legal_name="Grace Secret-Hopper",
+            given_name="Grace",
+            family_name="Secret-Hopper",
             npi=SECRET_NPI,
             birth_month=2,
             birth_day=29,
