@@ -77,8 +77,8 @@ def progress_html(recording: Recording, *, status_url: str = "") -> str:
         '<span class="recording-progress-text">{}</span> '
         '<strong class="recording-progress-status">{}</strong>'
         '<p class="recording-progress-error errornote"{}>{}</p>'
-        '<p class="recording-progress-done" hidden>Finished: '
-        '<a href="">reload the page</a> to see the result.</p></div>',
+        '<p class="recording-progress-done" hidden>Finished. You have edited this form: save '
+        'it, or <a href="">reload the page</a> (losing the edits) to see the result.</p></div>',
         status_url,
         data["status"],
         data["progress"],

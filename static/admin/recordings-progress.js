@@ -1,5 +1,8 @@
 // The recording's change page: while it is queued or processing, ask the admin's status
-// endpoint every 2 s and update the progress bar, stage, status and failure reason in place.
+// endpoint every 2 s and update the progress bar, stage, status, failure reason and the page's
+// heading ("recording N of <session> (<status>)") in place. When processing ends, the page
+// reloads itself to show the result (renditions, poster), unless a field of the form was edited
+// (then it says so); a failure is shown in place.
 (function () {
   "use strict";
   var POLLED = { queued: true, processing: true, capturing: true };
@@ -16,6 +19,38 @@
     error.textContent = data.error;
     error.hidden = !data.error;
     box.dataset.status = data.status;
+    retitle(data.status);
+  }
+
+  // The heading and the breadcrumb end with the recording's status in brackets.
+  function retitle(status) {
+    var nodes = document.querySelectorAll("#content > h2, .breadcrumbs");
+    Array.prototype.forEach.call(nodes, function (node) {
+      var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) {
+        var text = walker.currentNode;
+        text.nodeValue = text.nodeValue.replace(
+          /\((queued|processing|capturing|ready|failed)\)(\s*)$/,
+          "(" + status + ")$2"
+        );
+      }
+    });
+  }
+
+  var edited = false;
+  document.addEventListener("input", function () {
+    edited = true;
+  });
+
+  function finished(box, status) {
+    var done = box.querySelector(".recording-progress-done");
+    done.hidden = false;
+    if (status !== "ready") {
+      done.textContent = "Processing stopped; the reason is shown above.";
+    } else if (!edited) {
+      done.textContent = "Finished: showing the result…";
+      window.location.reload();
+    }
   }
 
   function poll(box, url, failures) {
@@ -34,7 +69,7 @@
         if (POLLED[data.status]) {
           window.setTimeout(poll, INTERVAL_MS, box, url, 0);
         } else {
-          box.querySelector(".recording-progress-done").hidden = false;
+          finished(box, data.status);
         }
       })
       .catch(function (error) {

@@ -57,6 +57,7 @@ def test_progress_bar_follows_processing_without_reload(
             timeout=TIMEOUT,
         )
         text = page.locator(".recording-progress-text").inner_text()
+        assert page.locator("#content > h2").inner_text().endswith("(processing)")
         shot = page.screenshot(path=str(Path(screenshots) / "admin-recording-progress.png"))
 
         Recording.objects.filter(pk=recording.pk).update(
@@ -70,6 +71,7 @@ def test_progress_bar_follows_processing_without_reload(
             "ffmpeg stopped: the source ends early."
         )
         assert page.locator(".recording-progress-done").is_visible()
+        assert page.locator("#content > h2").inner_text().endswith("(failed)")
         page.screenshot(path=str(Path(screenshots) / "admin-recording-failed.png"), full_page=True)
         assert page.evaluate("window.__loadedOnce") is True
         # the admin has no favicon; nothing else may fail, and no script error
@@ -156,3 +158,28 @@ def test_upload_in_the_browser_of_an_image_shows_the_servers_reason(add_page, up
     assert page.locator(".errorlist").first.inner_text() == "This is a still image, not a video."
     assert (len(posts), Recording.objects.count()) == (1, 0)
     assert list((uploading["root"] / ".uploads").iterdir()) == []
+
+
+def test_processing_finished_shows_the_result_by_itself(chromium, live_server, processing):
+    recording = processing["recording"]
+    Recording.objects.filter(pk=recording.pk).update(status=RecordingStatus.QUEUED, progress=0)
+    errors = PageErrors(websocket_expected=False)
+    context = _logged_in_context(chromium, live_server, processing["staff"])
+    page = errors.attach(context.new_page())
+    try:
+        page.goto(f"{live_server.url}/admin/conference/recording/{recording.pk}/change/")
+        assert page.locator("#content > h2").inner_text().endswith("(queued)")
+        page.evaluate("window.__loadedOnce = true")
+
+        Recording.objects.filter(pk=recording.pk).update(status=RecordingStatus.PROCESSING)
+        page.wait_for_function(
+            "document.querySelector('#content > h2').textContent.trim().endsWith('(processing)')",
+            timeout=TIMEOUT,
+        )
+        Recording.objects.filter(pk=recording.pk).update(status=RecordingStatus.READY)
+        page.wait_for_function("window.__loadedOnce === undefined", timeout=TIMEOUT)  # reloaded
+
+        assert page.locator("#content > h2").inner_text().endswith("(ready)")
+        assert page.locator(".recording-progress-text").inner_text().startswith("100%")
+    finally:
+        context.close()
