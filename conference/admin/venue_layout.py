@@ -8,17 +8,31 @@ that admin already declares rather than replacing it.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.urls import NoReverseMatch, reverse
+from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from conference.admin.scoping import ScopedInlineMixin
 from conference.models import Event
 from venues.floorplan import render_floor_plan_svg
+from venues.manifest import serialize_venue_layout
 from venues.models import Hall, Placement, Venue, Zone
 from venues.services import LayoutInvalid, publish_layout
-from venues.validation import validate_hall_layout
+from venues.validation import layout_halls, validate_hall_layout
+
+_LAYOUT_ERRORS = "_medvenue_layout_errors"
+
+
+def has_unpublished_changes(venue: Venue) -> bool:
+    """Whether the saved layout differs from what attendees see (the published snapshot)."""
+    snapshot = serialize_venue_layout(venue, halls=layout_halls(venue))
+    return venue.layout_version == 0 or snapshot != venue.published_layout
+
 
 SMALL_JSON = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})}}
 MAX_LISTED_ERRORS = 10
@@ -107,10 +121,68 @@ def _publish_one(modeladmin, request, venue: Venue) -> None:
 
 
 class HallLayoutMixin:
-    """Placement and zone inlines, the floor plan and the layout check on the Hall page."""
+    """Placement and zone inlines, the floor plan and the layout check on the Hall page.
+
+    A save whose layout breaks a rule says so instead of "changed successfully" (the rows are
+    saved, the layout cannot be published until fixed), and the page shows a banner with a
+    Publish button while the venue has saved changes attendees do not see yet.
+    """
 
     layout_inlines = [PlacementInline, ZoneInline]
     layout_readonly_fields = ["floor_plan", "layout_check"]
+    change_form_template = "admin/venues/hall/change_form.html"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        errors = validate_hall_layout(form.instance).errors
+        setattr(request, _LAYOUT_ERRORS, errors)
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        errors = getattr(request, _LAYOUT_ERRORS, None)
+        if errors and level == messages.SUCCESS:
+            listed = "; ".join(errors[:MAX_LISTED_ERRORS])
+            extra = len(errors) - MAX_LISTED_ERRORS
+            more = f" (and {extra} more)" if extra > 0 else ""
+            message = format_html(
+                "{} The layout is saved but breaks {} rule(s), so it cannot be published "
+                "until they are fixed: {}{}",
+                message,
+                len(errors),
+                listed,
+                more,
+            )
+            level = messages.ERROR
+        return super().message_user(request, message, level, *args, **kwargs)
+
+    def response_change(self, request, obj):
+        """A layout that breaks a rule keeps the organizer on the hall's page to fix it."""
+        response = super().response_change(request, obj)
+        if getattr(request, _LAYOUT_ERRORS, None) and "_popup" not in request.POST:
+            return HttpResponseRedirect(reverse("admin:venues_hall_change", args=[obj.pk]))
+        return response
+
+    def get_urls(self):
+        publish = self.admin_site.admin_view(require_POST(self.publish_view))
+        return [
+            path("<path:object_id>/publish/", publish, name="venues_hall_publish"),
+            *super().get_urls(),
+        ]
+
+    def publish_view(self, request, object_id):
+        hall = self.get_object(request, unquote(object_id))
+        if hall is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, hall):
+            raise PermissionDenied
+        _publish_one(self, request, hall.venue)
+        return HttpResponseRedirect(reverse("admin:venues_hall_change", args=[hall.pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            venue = obj.venue
+            context["layout_unpublished"] = has_unpublished_changes(venue)
+            context["layout_version"] = venue.layout_version
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_inlines(self, request, obj):
         inlines = list(super().get_inlines(request, obj))

@@ -190,3 +190,64 @@ def test_hall_admin_other_organizer_staff_cannot_publish(client):
     )
 
     assert Venue.objects.get(pk=venue.pk).layout_version == 0
+
+
+def test_hall_save_out_of_bounds_says_the_layout_breaks_a_rule(client, superuser):
+    from venues.services import publish_layout
+
+    venue, lobby, _ = make_venue_with_lobby()
+    publish_layout(venue, force=True)
+    client.force_login(superuser)
+    data = _hall_form(lobby, [])
+    data.update(_existing_placements(lobby))
+    index = data["placements-INITIAL_FORMS"]
+    block = {
+        "kind": "seat_block",
+        "label": "Far seats",
+        "x": 500,
+        "z": 0,
+        "yaw": 0,
+        "width": 3,
+        "depth": 2,
+        "height": 1,
+        "target_hall": "",
+        "props": '{"rows": 2, "columns": 4, "row_spacing": 0.9, "seat_spacing": 0.6}',
+        "order": 9,
+    }
+    data.update({f"placements-{index}-{key}": value for key, value in block.items()})
+    data["placements-TOTAL_FORMS"] = index + 1
+
+    response = client.post(_change_url(lobby), data, follow=True)
+
+    texts = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert len(texts) == 1
+    level, text = texts[0]
+    assert level == "error"
+    assert "was changed successfully" in text
+    assert "The layout is saved but breaks" in text
+    assert "Far seats" in text
+    html = response.content.decode()
+    assert "Attendees do not see your saved layout changes yet." in html
+    assert "They see version 1 of" in html
+
+
+def test_banner_publish_button_publishes_and_disappears(client, superuser):
+    from venues.services import publish_layout
+
+    venue, lobby, _ = make_venue_with_lobby()
+    publish_layout(venue, force=True)
+    client.force_login(superuser)
+    assert "Attendees do not see" not in client.get(_change_url(lobby)).content.decode()
+    PlacementFactory(
+        hall=lobby, kind=PlacementKind.KIOSK, label="Help desk", x=3, props={"text": "Hi"}
+    )
+    html = client.get(_change_url(lobby)).content.decode()
+    assert "Attendees do not see your saved layout changes yet." in html
+    assert f'action="/admin/venues/hall/{lobby.pk}/publish/"' in html
+
+    response = client.post(f"/admin/venues/hall/{lobby.pk}/publish/", follow=True)
+
+    venue.refresh_from_db()
+    assert venue.layout_version == 2
+    assert "Attendees do not see" not in response.content.decode()
+    assert client.get(f"/admin/venues/hall/{lobby.pk}/publish/").status_code == 405
