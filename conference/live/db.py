@@ -1,24 +1,45 @@
 """How the live layer reaches the database.
 
 Channels runs `database_sync_to_async` calls on one shared thread, so every socket's queries wait
-in a single line. On PostgreSQL the live layer's calls run on the event loop's worker threads
-instead (each with its own connection), so a thousand people joining at once do not queue behind
-each other. SQLite keeps the single thread: it has one writer anyway.
+in a single line. On PostgreSQL the live layer's calls run on worker threads of their own instead
+(each with its own connection), so a thousand people joining at once do not queue behind each
+other. SQLite keeps the single thread: it has one writer anyway.
+
+The worker threads are the live layer's own, not the event loop's default executor: when the
+database is down each call waits for the connection pool (`DATABASE_POOL_TIMEOUT`), and a
+default executor full of such calls would also hold back Django's HTTP responses, which log
+every 4xx/5xx answer on that executor — the 503 pages and `/healthz/ready` hung for as long as
+the outage lasted. There are `DATABASE_POOL_SIZE - 4` of them (at least 2), so four pooled
+connections always stay for HTTP requests.
 """
+
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.auth import AuthMiddleware, get_user
 from channels.db import DatabaseSyncToAsync
 from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
 
+_executor: ThreadPoolExecutor | None = None
+
 
 def parallel() -> bool:
     return "postgresql" in settings.DATABASES["default"]["ENGINE"]
 
 
+def executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        threads = max(2, settings.DATABASE_POOL_SIZE - 4) if settings.DATABASE_POOL_SIZE else 6
+        _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="live-db")
+    return _executor
+
+
 def db(func):
     """`func` as a coroutine function that runs in a database thread (see the module doc)."""
-    return DatabaseSyncToAsync(func, thread_sensitive=not parallel())
+    if parallel():
+        return DatabaseSyncToAsync(func, thread_sensitive=False, executor=executor())
+    return DatabaseSyncToAsync(func, thread_sensitive=True)
 
 
 class LiveAuthMiddleware(AuthMiddleware):

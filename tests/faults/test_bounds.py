@@ -125,6 +125,31 @@ def timed_get(port: int, path: str) -> tuple[int, dict, dict | bytes, float]:
     return status, headers, body, elapsed
 
 
+async def keep_asking(sockets, stop: asyncio.Event) -> None:
+    """Database work on the live layer's threads: `qa.list` from each socket every 0.2 s."""
+
+    async def one(ws, n=0):
+        while not stop.is_set():
+            n += 1
+            try:
+                await ws.send(json.dumps({"id": f"l{n}", "action": "qa.list", "data": {}}))
+            except websockets.ConnectionClosed:
+                return
+            await asyncio.sleep(0.2)
+
+    await asyncio.gather(*(one(ws) for ws in sockets))
+
+
+async def start_load(sockets):
+    stop = asyncio.Event()
+    return stop, asyncio.ensure_future(keep_asking(sockets, stop))
+
+
+async def stop_load(stop, task):
+    stop.set()
+    await task
+
+
 async def close_all(sockets, readers):
     for ws in sockets:
         await ws.close()
@@ -188,14 +213,20 @@ def test_readiness_pool_bound_and_database_outage(tmp_path, redis_server, broker
 
         # The database refuses connections: pages and API 503 + Retry-After, readiness names
         # it, liveness stays 200; then everything recovers without a restart.
+        # Sockets keep the live layer's database threads busy (each call waits for the pool):
+        # the HTTP answers must not wait behind them.
+        load = loop.run(start_load(sockets[:40]))
         with harness.database_refusing():
+            time.sleep(1)
             page = timed_get(web.port, "/")
             api = timed_get(web.port, "/api/events/")
             ready = timed_get(web.port, "/healthz/ready")
             live = timed_get(web.port, "/healthz/live")
+        loop.run(stop_load(*load))
         figures["outage_page_seconds"] = round(page[3], 2)
         figures["outage_ready_seconds"] = round(ready[3], 2)
         assert (page[0], page[1].get("retry-after")) == (503, "15")
+        assert page[3] < 15  # DATABASE_POOL_TIMEOUT (10 s), not the length of the outage
         assert b"Briefly unavailable" in page[2]
         assert (api[0], api[1].get("retry-after"), api[2]["code"]) == (503, "15", "unavailable")
         assert (ready[0], ready[2]["down"]) == (503, ["database"])
