@@ -89,3 +89,17 @@ def credit_amount(amount: object, name: str) -> str:
 def lookup(mapping, key):
     """`mapping|lookup:key`: the value for `key`, or None."""
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def evaluation_feedback(context, event) -> dict:
+    """The evaluation's per-question errors and the answers given, kept for one page view after
+    a refused submission (`conference.views.cme`); empty otherwise."""
+    request = context.get("request")
+    if request is None or not hasattr(request, "session"):
+        return {"errors": {}, "answers": {}}
+    feedback = request.session.get("medvenue_evaluation_feedback")
+    if not feedback or feedback.get("event") != event.slug:
+        return {"errors": {}, "answers": {}}
+    del request.session["medvenue_evaluation_feedback"]
+    return feedback

@@ -89,6 +89,30 @@ def _refusal_shown(request: HttpRequest) -> Iterator[None]:
             messages.error(request, message)
 
 
+EVALUATION_FEEDBACK = "medvenue_evaluation_feedback"
+
+
+def _keep_evaluation_feedback(request, event, answers: dict[str, str], problems) -> None:
+    """For the page the learner returns to: each problem next to its question (codes "q<id>"),
+    the others as messages, and the answers given so nothing is typed twice."""
+    fields = {code: text for code, text in problems if code.startswith("q")}
+    for code, text in problems:
+        if code not in fields:
+            messages.error(request, text)
+    if fields:
+        count = len(fields)
+        messages.error(
+            request,
+            f"The evaluation is not sent yet: {count} answer{'s' if count > 1 else ''} "
+            "need your attention (marked below).",
+        )
+    request.session[EVALUATION_FEEDBACK] = {
+        "event": event.slug,
+        "errors": fields,
+        "answers": {f"q{key}": value[:4000] for key, value in answers.items()},
+    }
+
+
 @login_required
 @require_POST
 def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
@@ -96,8 +120,11 @@ def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
     answers = {
         key.removeprefix("q"): value for key, value in request.POST.items() if key.startswith("q")
     }
-    with _refusal_shown(request):
+    try:
         cme.submit_evaluation(request.user, event, answers)
+    except cme.ClaimRefused as refused:
+        _keep_evaluation_feedback(request, event, answers, refused.problems)
+    else:
         messages.success(request, "Thank you: your evaluation is recorded.")
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=False):

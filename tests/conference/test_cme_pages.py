@@ -366,3 +366,33 @@ def test_transcript_leaves_out_revoked_certificates(client, media_root):
     rows = cme.transcript_rows(user)
 
     assert [(r.event_title, r.credit) for r in rows] == [(second_event.title, Decimal("0.50"))]
+
+
+def test_evaluation_errors_show_next_to_each_question_and_keep_answers(client):
+    event, _session = make_event()
+    user = learner()
+    Registration.objects.create(user=user, event=event)
+    client.force_login(user)
+    questions = list(cme.ensure_evaluation_form(event).questions.all())
+    likert = next(q for q in questions if q.kind == "likert")
+    text = next(q for q in questions if q.kind == "text")
+    answers = {f"q{likert.pk}": "4", f"q{text.pk}": ""}
+
+    response = client.post(
+        reverse("cme:evaluation", kwargs={"event_slug": event.slug}), answers, follow=True
+    )
+
+    html = response.content.decode()
+    missing = [q for q in questions if (q.required and f"q{q.pk}" not in answers) or q == text]
+    assert f'<p class="field-error" id="q{text.pk}-error">Please answer: {text.text}</p>' in html
+    assert html.count('class="field-error"') == len(missing)
+    assert f'name="q{likert.pk}" value="4" checked' in html
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [
+        f"The evaluation is not sent yet: {len(missing)} answers need your attention "
+        "(marked below)."
+    ]
+    assert not EvaluationResponse.objects.exists()
+    # shown once: the next visit starts clean
+    again = client.get(reverse("cme:event", kwargs={"event_slug": event.slug})).content.decode()
+    assert 'class="field-error"' not in again
