@@ -48,7 +48,7 @@ class AttendanceTracker:
     def _follow(self, session: dict) -> None:
         """Track `session` (its join is recorded) and schedule its attention checks."""
         self.session = session
-        self._last_heartbeat = time.monotonic()
+        self._last_heartbeat = float("-inf")  # the first heartbeat is always recorded
         if session.get("attention_check_minutes"):
             self._checks = asyncio.get_running_loop().create_task(self._attention_loop(session))
 

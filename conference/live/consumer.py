@@ -1,5 +1,7 @@
 """The one websocket consumer of a hall: `/ws/halls/<hall_id>/`."""
 
+import contextlib
+import hashlib
 import logging
 import secrets
 import time
@@ -12,27 +14,40 @@ import conference.live.actions  # noqa: F401  (registers the handlers)
 from conference.live.attendance import AttendanceTracker
 from conference.live.db import db
 from conference.live.errors import (
-    CLOSE_FULL,
     CLOSE_POLICY,
     CLOSE_REMOVED,
     CLOSE_REVOKED,
     CLOSE_UNAUTHENTICATED,
     LiveError,
+    is_outage,
 )
 from conference.live.frames import encode, parse_request, push, reply_error, reply_ok
-from conference.live.groups import user_group
 from conference.live.guard import ensure_guard
-from conference.live.hub import get_hub
+from conference.live.hub import get_hub, unavailable
 from conference.live.presence import get_presence
-from conference.live.ratelimit import ABUSE_REFUSALS, ABUSE_WINDOW_SECONDS, new_buckets
+from conference.live.ratelimit import ABUSE_REFUSALS, ABUSE_WINDOW_SECONDS, get_limits
 from conference.live.registry import ACTIONS
 from conference.services import live
 
 logger = logging.getLogger(__name__)
 
 
+def session_tag(session_key: str | None) -> str:
+    """A socket's login session, as named in control messages (never the key itself)."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
+
+
 class HallConsumer(AsyncWebsocketConsumer):
+    # Control messages (logout, removal) travel on the hub's one subscription per process, so a
+    # socket needs no channel-layer channel of its own.
+    channel_layer_alias = None
     access: live.HallAccess | None = None
+    # Pushes that arrive while connecting wait here until `hello` is out (see HallHub).
+    held: list | None = None
+    attendance: AttendanceTracker | None = None
+    in_hub = False
+    in_presence = False
+    closing = False
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, a thread hop per
@@ -47,44 +62,75 @@ class HallConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         user = self.scope.get("user")
+        if self.scope.get("live_unavailable"):
+            await self.refuse(unavailable("The live service cannot reach its database."))
+            return
         if user is None or not user.is_authenticated:
             await self.refuse(
                 LiveError("unauthenticated", "Log in first.", close_code=CLOSE_UNAUTHENTICATED)
             )
             return
-        hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
-        connection_id = secrets.token_hex(8)
         try:
-            self.access, state = await db(live.enter_hall)(user, hall_id, connection=connection_id)
+            await self.join(user)
         except LiveError as error:
+            await self.teardown()
             await self.refuse(error)
-            return
+        except Exception as error:
+            await self.teardown()
+            if is_outage(error):
+                logger.warning("socket refused, a service is unavailable: %r", error)
+                await self.refuse(unavailable())
+            else:
+                logger.exception("socket failed while connecting")
+                with contextlib.suppress(Exception):
+                    await self.close(code=1011)
+
+    async def join(self, user) -> None:
+        """Join the hall: every step that can fail comes before `hello`, and pushes that arrive
+        meanwhile are held and sent after it (docs/protocol.md, "On connect")."""
+        self.hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
+        self.session_tag = session_tag(getattr(self.scope.get("session"), "session_key", None))
+        wait = await get_limits().backing_off(user.pk)
+        if wait:
+            error = LiveError(
+                "abuse",
+                "This account was closed for abuse; wait before reconnecting.",
+                close_code=CLOSE_POLICY,
+            )
+            error.retry_after = wait
+            raise error
         store, ticker = get_presence()
-        access = self.access
-        if not access.is_moderator:
-            present = (await store.counts([access.hall_id]))[access.hall_id]
-            if present >= access.hall_capacity:
-                self.access = None
-                await self.refuse(
-                    LiveError(
-                        "hall_full", "This hall is full; try again soon.", close_code=CLOSE_FULL
-                    )
-                )
-                return
-        self.connection_id = connection_id
-        self.buckets = new_buckets()
+        present = (await store.counts([self.hall_id]))[self.hall_id]
+        # Join the hub before reading the feed position: every item after it reaches `held`.
+        self.held = []
+        hub = get_hub()
+        generation = await hub.join(self)
+        self.in_hub = True
+        self.connection_id = secrets.token_hex(8)
+        self.access, state = await db(live.enter_hall)(
+            user, self.hall_id, connection=self.connection_id, present=present
+        )
+        self.attendance = AttendanceTracker(self, joined=state["session"])
         self.refusals: deque[float] = deque()
         self.person = self.spawn_person()
         self.moved_at = time.monotonic()
-        self.attendance = AttendanceTracker(self, joined=state["session"])
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        await get_hub().join(self)
         ensure_guard()
-        await store.join(access.hall_id, self.person)
-        ticker.note_join(access.hall_id, self.person)
+        await store.join(self.hall_id, self.person)
+        self.in_presence = True
+        ticker.note_join(self.hall_id, self.person)
+        snapshot = await store.snapshot_json(self.hall_id)
+        if not hub.still_subscribed(generation):
+            raise unavailable("The live service lost its connection; reconnect.")
+        held, self.held = self.held, None
         await self.send(text_data=push("hello", self.hello_data(state)))
-        snapshot = await store.snapshot_json(access.hall_id)
         await self.send(text_data=f'{{"event":"presence.snapshot","data":{{"people":{snapshot}}}}}')
+        moderator = self.is_moderator
+        for seq, everyone, moderators in held:
+            if seq is not None and seq <= state["seq"]:
+                continue  # already part of the state `hello` describes
+            message = moderators if moderator else everyone
+            if message is not None:
+                await self.base_send(message)
 
     def spawn_person(self) -> dict:
         """Attendees appear at the back of the hall, facing the stage."""
@@ -111,28 +157,53 @@ class HallConsumer(AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code) -> None:
-        if self.access is None or not hasattr(self, "connection_id"):
-            return
-        access = self.access
-        get_hub().leave(self)
-        await self.channel_layer.group_discard(user_group(access.user_id), self.channel_name)
-        store, ticker = get_presence()
-        if await store.leave(access.hall_id, access.user_id):
-            ticker.note_leave(access.hall_id, access.user_id)
-        await self.attendance.stop()
+        await self.teardown()
+
+    async def teardown(self) -> None:
+        """Undo whatever joining did (idempotent): hub, presence, then attendance `leave`."""
+        if self.in_hub:
+            self.in_hub = False
+            get_hub().leave(self)
+        if self.in_presence:
+            self.in_presence = False
+            store, ticker = get_presence()
+            try:
+                if await store.leave(self.access.hall_id, self.access.user_id):
+                    ticker.note_leave(self.access.hall_id, self.access.user_id)
+            except Exception as error:  # Redis is down: its presence data is rebuilt on rejoin
+                logger.warning("presence leave not stored: %r", error)
+        if self.attendance is not None:
+            attendance, self.attendance = self.attendance, None
+            try:
+                await attendance.stop()
+            except Exception:
+                logger.exception("attendance leave not stored (closed at its last proof)")
 
     async def revoke(self) -> None:
         await self.refuse(
             LiveError("revoked", "You were logged out or lost access.", close_code=CLOSE_REVOKED)
         )
 
+    async def removed(self) -> None:
+        await self.refuse(
+            LiveError(
+                "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
+            )
+        )
+
     async def refuse(self, error: LiveError) -> None:
-        await self.send(text_data=encode({"event": "error", "data": error.as_dict()}))
-        await self.close(code=error.close_code or CLOSE_POLICY)
+        """Send one `error` push and close with the error's code (once per socket)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.held = None
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.send(text_data=encode({"event": "error", "data": error.as_dict()}))
+            await self.close(code=error.close_code or CLOSE_POLICY)
 
     # --- requests -------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        if self.access is None:
+        if self.access is None or self.held is not None or self.closing:
             return
         request_id = None
         try:
@@ -145,10 +216,14 @@ class HallConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=reply_error(request_id or error.request_id, error))
             await self.note_refusal()
             return
-        except Exception:
-            logger.exception("live action failed")
-            error = LiveError("internal", "Something went wrong; nothing was changed.")
-            await self.send(text_data=reply_error(request_id, error))
+        except Exception as error:
+            if is_outage(error):
+                logger.warning("live action refused, a service is unavailable: %r", error)
+                failure = unavailable("A service is unavailable; nothing was changed. Retry.")
+            else:
+                logger.exception("live action failed")
+                failure = LiveError("internal", "Something went wrong; nothing was changed.")
+            await self.send(text_data=reply_error(request_id, failure))
             return
         await self.send(text_data=reply_ok(request.id, data))
 
@@ -158,26 +233,25 @@ class HallConsumer(AsyncWebsocketConsumer):
             raise LiveError("unknown_action", f"There is no action {request.action!r}.")
         if registered.moderator_only and not self.access.is_moderator:
             raise LiveError("forbidden", "Only moderators may do this.")
-        if not self.buckets[registered.bucket].take():
+        if not await get_limits().take(self.access.user_id, registered.bucket):
             raise LiveError("rate_limited", "Too many requests; slow down and try again.")
         return await registered.handler(self, request.data)
 
     async def note_refusal(self) -> None:
-        """Close sockets that keep sending refused requests."""
+        """Close sockets that keep sending refused requests; the user then backs off."""
         now = time.monotonic()
         self.refusals.append(now)
         while self.refusals and now - self.refusals[0] > ABUSE_WINDOW_SECONDS:
             self.refusals.popleft()
         if len(self.refusals) >= ABUSE_REFUSALS:
-            await self.refuse(
-                LiveError("abuse", "Too many refused requests.", close_code=CLOSE_POLICY)
-            )
+            limits = get_limits()
+            with contextlib.suppress(Exception):
+                await limits.back_off(self.access.user_id)
+            error = LiveError("abuse", "Too many refused requests.", close_code=CLOSE_POLICY)
+            error.retry_after = await limits.backing_off(self.access.user_id)
+            await self.refuse(error)
 
     # --- delivery -------------------------------------------------------------------------
-    @property
-    def hall_id(self) -> int:
-        return self.access.hall_id
-
     @property
     def is_moderator(self) -> bool:
         """Whether moderator-only feed items reach this socket."""
@@ -187,31 +261,31 @@ class HallConsumer(AsyncWebsocketConsumer):
         """Run a service that stores a change and appends it to the hall's feed, broadcast the
         feed item (its transaction has committed), and reply with it."""
         item = await db(service)(self.access, **options)
-        await self.broadcast_item(item)
-        return {"seq": item.seq, reply_as: item.data}
+        return {"seq": item.seq, reply_as: item.data, **await self.broadcast_item(item)}
 
     async def apply_once(self, service, *, reply_as: str, **options) -> dict:
         """Like `apply`, for a service that honours the client's idempotency key and returns
         (item, created): a resubmission is answered with the first item and not broadcast again."""
         item, created = await db(service)(self.access, **options)
-        if created:
-            await self.broadcast_item(item)
-        return {"seq": item.seq, reply_as: item.data, "duplicate": not created}
+        published = await self.broadcast_item(item) if created else {}
+        return {"seq": item.seq, reply_as: item.data, "duplicate": not created, **published}
 
-    async def broadcast_item(self, item) -> None:
-        """Send a stored feed item to everyone in the hall who may see it (after commit)."""
-        await get_hub().publish(
-            item.hall_id, push(item.event, item.data, seq=item.seq), audience=item.audience
-        )
-
-    # --- channel-layer control messages -----------------------------------------------------
-    async def session_revoked(self, message) -> None:
-        await self.revoke()
-
-    async def hall_removed(self, message) -> None:
-        if self.access is not None and message.get("hall") == self.access.hall_id:
-            await self.refuse(
-                LiveError(
-                    "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
-                )
+    async def broadcast_item(self, item) -> dict:
+        """Send a stored feed item to everyone in the hall who may see it (after commit), and a
+        placeholder to everyone else. The item is stored whatever happens here: if publishing
+        fails, the reply still succeeds (with `"published": false`) and clients get the item by
+        `feed.resume`."""
+        try:
+            await get_hub().publish(
+                item.hall_id,
+                push(item.event, item.data, seq=item.seq),
+                audience=item.audience,
+                seq=item.seq,
+                others=push(live.PLACEHOLDER_EVENT, {}, seq=item.seq),
             )
+        except Exception as error:
+            logger.warning(
+                "feed item %s/%s stored, not published: %r", item.hall_id, item.seq, error
+            )
+            return {"published": False}
+        return {}

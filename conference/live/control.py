@@ -1,22 +1,33 @@
-"""Control messages to a user's open sockets, on every server process."""
+"""Control messages to open sockets, on every server process (through the hub's subscription)."""
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
-from conference.live.groups import user_group
+from conference.live.hub import get_hub
+
+
+async def aclose_session_sockets(session_tag: str) -> None:
+    """Close (4009 `revoked`) the sockets opened with one login session, in every process."""
+    await get_hub().control("revoke_session", session_tag)
 
 
 async def aclose_user_sockets(user_id: int) -> None:
-    await get_channel_layer().group_send(user_group(user_id), {"type": "session.revoked"})
+    """Close (4009 `revoked`) every socket of one user, in every process."""
+    await get_hub().control("revoke_user", user_id)
 
 
-def close_user_sockets(user_id: int) -> None:
-    async_to_sync(aclose_user_sockets)(user_id)
+async def aremove_from_hall(user_id: int, hall_id: int) -> None:
+    """Close (4010 `removed`) the user's sockets in one hall, in every process."""
+    await get_hub().control("remove", user_id, hall_id)
 
 
 def on_user_logged_out(sender, request, user, **kwargs) -> None:
-    if user is not None:
-        close_user_sockets(user.pk)
-        from conference.services.media.stage import cut_user_media
+    """Logging out closes the sockets of that browser's session only; the user's other
+    logged-in browsers keep theirs. (Live media is cut for the user, see docs/media.md.)"""
+    from conference.live.consumer import session_tag
+    from conference.services.media.stage import cut_user_media
 
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if user is not None and session_key:
+        async_to_sync(aclose_session_sockets)(session_tag(session_key))
+    if user is not None:
         cut_user_media(user.pk)

@@ -46,7 +46,18 @@ class LiveAuthMiddleware(AuthMiddleware):
     """Channels' session authentication, with the session and user lookup on `db` threads."""
 
     async def resolve_scope(self, scope):
-        scope["user"]._wrapped = await db(get_user.func)(scope)
+        from django.contrib.auth.models import AnonymousUser
+
+        from conference.live.errors import is_outage
+
+        try:
+            scope["user"]._wrapped = await db(get_user.func)(scope)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            # The consumer answers `unavailable` (1013) instead of a failed handshake.
+            scope["user"]._wrapped = AnonymousUser()
+            scope["live_unavailable"] = True
 
 
 def LiveAuthMiddlewareStack(inner):

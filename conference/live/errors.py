@@ -9,13 +9,18 @@ class LiveError(Exception):
         self.code = code
         self.message = message
         self.close_code = close_code
-        self.request_id: str | None = None
+        self.request_id = None  # the id of the refused request, when the frame had one
+        self.retry_after: float | None = None  # seconds the client should wait before retrying
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message}
+        found = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            found["retry_after"] = self.retry_after
+        return found
 
 
 # Close codes sent when the server ends a socket (4000-4999 are free for applications).
+CLOSE_UNAVAILABLE = 1013  # "try again later" (RFC 6455): Redis or the database is unavailable
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
@@ -23,3 +28,15 @@ CLOSE_FULL = 4005
 CLOSE_POLICY = 4008
 CLOSE_REVOKED = 4009
 CLOSE_REMOVED = 4010
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` means a service the live layer needs (PostgreSQL, Redis) is unreachable:
+    such requests are answered `unavailable` (retry later), never `internal`."""
+    from django.db import InterfaceError, OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(
+        error, OperationalError | InterfaceError | RedisConnectionError | RedisTimeoutError
+    )

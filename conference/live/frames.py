@@ -21,19 +21,38 @@ def encode(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
+def _readable_id(payload: Any) -> str | int | float | None:
+    """The frame's `id` as the client wrote it, if it is a string or a number: error replies
+    carry it back even when the id itself is refused."""
+    if not isinstance(payload, dict):
+        return None
+    found = payload.get("id")
+    if isinstance(found, str) or (isinstance(found, int | float) and not isinstance(found, bool)):
+        return found
+    return None
+
+
 def parse_request(text: str) -> Request:
-    """Turn one client frame into a Request, or raise LiveError("bad_frame")."""
-    if len(text.encode("utf-8")) > MAX_FRAME_BYTES:
-        raise LiveError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    """Turn one client frame into a Request, or raise LiveError (`bad_frame`,
+    `frame_too_large`) whose `request_id` is the frame's id when it could be read."""
+    too_large = len(text.encode("utf-8")) > MAX_FRAME_BYTES
     try:
         payload = json.loads(text)
     except ValueError:
-        raise LiveError("bad_frame", "The frame is not valid JSON.") from None
+        payload = None
+    if too_large:
+        error = LiveError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+        error.request_id = _readable_id(payload)
+        raise error
+    if payload is None:
+        raise LiveError("bad_frame", "The frame is not valid JSON.")
     if not isinstance(payload, dict):
         raise LiveError("bad_frame", "A frame must be a JSON object.")
     request_id = payload.get("id")
     if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID_LENGTH:
-        raise LiveError("bad_frame", "Every request needs an `id` string of 1 to 64 characters.")
+        error = LiveError("bad_frame", "Every request needs an `id` string of 1 to 64 characters.")
+        error.request_id = _readable_id(payload)
+        raise error
     action = payload.get("action")
     data = payload.get("data", {})
     if not isinstance(action, str) or not action:
@@ -50,7 +69,7 @@ def reply_ok(request_id: str, data: dict[str, Any] | None = None) -> str:
     return encode({"id": request_id, "ok": True, "data": data or {}})
 
 
-def reply_error(request_id: str | None, error: LiveError) -> str:
+def reply_error(request_id: str | int | float | None, error: LiveError) -> str:
     return encode({"id": request_id, "ok": False, "error": error.as_dict()})
 
 

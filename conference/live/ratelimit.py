@@ -1,7 +1,18 @@
-"""Per-connection token buckets."""
+"""Rate limits per user (not per socket) and the back-off after an abusive socket was closed.
 
+A user's token buckets are shared by all their sockets: in Redis (one script call per request)
+when `REDIS_URL` is set, so every web process counts against the same buckets; in process memory
+in the embedded default (one process serves everything there).
+"""
+
+import asyncio
 import time
+import weakref
 from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from conference.live.groups import PREFIX
 
 
 @dataclass(slots=True)
@@ -26,8 +37,12 @@ class TokenBucket:
         self.tokens -= cost
         return True
 
+    def full(self) -> bool:
+        elapsed = time.monotonic() - self.updated
+        return self.tokens + elapsed * self.refill_per_second >= self.capacity
 
-# bucket name -> (burst capacity, sustained rate per second)
+
+# bucket name -> (burst capacity, sustained rate per second), per user
 BUCKETS: dict[str, tuple[float, float]] = {
     "default": (10, 1.0),
     "write": (5, 0.5),
@@ -37,7 +52,101 @@ BUCKETS: dict[str, tuple[float, float]] = {
 # Refusals within the window that make the server close the socket as abusive.
 ABUSE_REFUSALS = 30
 ABUSE_WINDOW_SECONDS = 10.0
+# After a 4008 close the user may not open a socket for this long (refused with 4008 `abuse`).
+ABUSE_BACKOFF_SECONDS = 60
+
+# Token bucket in Redis: the server's clock, one hash per (user, bucket) that expires once full.
+_TAKE = """
+local cap = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local found = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(found[1]) or cap
+local updated = tonumber(found[2]) or now
+tokens = math.min(cap, tokens + math.max(now - updated, 0) * rate)
+local ok = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  ok = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(cap / rate) + 1)
+return ok
+"""
 
 
-def new_buckets() -> dict[str, TokenBucket]:
-    return {name: TokenBucket(cap, rate) for name, (cap, rate) in BUCKETS.items()}
+def _bucket_key(user_id: int, bucket: str) -> str:
+    return f"{PREFIX}:rate:{user_id}:{bucket}"
+
+
+def _abuse_key(user_id: int) -> str:
+    return f"{PREFIX}:abuse:{user_id}"
+
+
+class LocalLimits:
+    """The embedded default: buckets and back-offs in this process."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple[int, str], TokenBucket] = {}
+        self.backoff: dict[int, float] = {}
+
+    async def take(self, user_id: int, bucket: str) -> bool:
+        key = (user_id, bucket)
+        found = self.buckets.get(key)
+        if found is None:
+            if len(self.buckets) > 10_000:  # forget buckets that have refilled
+                self.buckets = {k: b for k, b in self.buckets.items() if not b.full()}
+            found = self.buckets[key] = TokenBucket(*BUCKETS[bucket])
+        return found.take()
+
+    async def back_off(self, user_id: int) -> None:
+        self.backoff[user_id] = time.monotonic() + ABUSE_BACKOFF_SECONDS
+
+    async def backing_off(self, user_id: int) -> float:
+        """Seconds the user must still wait before connecting again (0 when they may)."""
+        until = self.backoff.get(user_id)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self.backoff[user_id]
+            return 0.0
+        return round(left, 1)
+
+
+class RedisLimits:
+    """Production: buckets and back-offs shared by every web process."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis
+
+        self.redis = aioredis.from_url(url)
+        self.script = self.redis.register_script(_TAKE)
+
+    async def take(self, user_id: int, bucket: str) -> bool:
+        capacity, rate = BUCKETS[bucket]
+        return bool(await self.script(keys=[_bucket_key(user_id, bucket)], args=[capacity, rate]))
+
+    async def back_off(self, user_id: int) -> None:
+        await self.redis.set(_abuse_key(user_id), 1, ex=ABUSE_BACKOFF_SECONDS)
+
+    async def backing_off(self, user_id: int) -> float:
+        left = await self.redis.pttl(_abuse_key(user_id))
+        return round(left / 1000, 1) if left and left > 0 else 0.0
+
+
+_limits: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_limits() -> LocalLimits | RedisLimits:
+    """The rate limits of the running event loop (one per process in production)."""
+    loop = asyncio.get_running_loop()
+    found = _limits.get(loop)
+    if found is None:
+        found = _limits[loop] = (
+            RedisLimits(settings.REDIS_URL) if settings.REDIS_URL else LocalLimits()
+        )
+    return found

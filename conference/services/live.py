@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import ProfessionalProfile, User
 from conference.live.errors import (
     CLOSE_FORBIDDEN,
+    CLOSE_FULL,
     CLOSE_NOT_FOUND,
     CLOSE_REMOVED,
     LiveError,
@@ -412,12 +413,31 @@ def send_chat(access: HallAccess, *, text: str, client_key: str = "") -> tuple[L
         return item, True
 
 
-def items_since(access: HallAccess, since: int, *, limit: int = RESUME_LIMIT) -> list[LiveItem]:
-    """Feed items after `since` that this user may see, oldest first."""
-    items = LiveItem.objects.filter(hall_id=access.hall_id, seq__gt=since).order_by("seq")
-    if not access.sees_pending:
-        items = items.filter(audience=Audience.EVERYONE)
-    return list(items[:limit])
+PLACEHOLDER_EVENT = "feed.skip"
+
+
+def placeholder(seq: int) -> dict:
+    """What someone who may not see a feed item gets in its place: its position only."""
+    return {"event": PLACEHOLDER_EVENT, "seq": seq, "data": {}}
+
+
+def items_since(
+    access: HallAccess, since: int, *, limit: int = RESUME_LIMIT
+) -> tuple[list[dict], bool]:
+    """The feed after `since`, oldest first, as frames: every position up to `limit`, with a
+    placeholder for each item this user may not see; and whether more positions follow."""
+    rows = list(
+        LiveItem.objects.filter(hall_id=access.hall_id, seq__gt=since)
+        .order_by("seq")
+        .values_list("seq", "event", "data", "audience")[: limit + 1]
+    )
+    frames = [
+        {"event": event, "seq": seq, "data": data}
+        if access.sees_pending or audience == Audience.EVERYONE
+        else placeholder(seq)
+        for seq, event, data, audience in rows[:limit]
+    ]
+    return frames, len(rows) > limit
 
 
 def still_allowed(hall_id: int, user_ids: list[int]) -> set[int]:
@@ -480,12 +500,16 @@ def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: 
     )
 
 
-def enter_hall(user, hall_id: int, *, connection: str) -> tuple[HallAccess, dict]:
+def enter_hall(user, hall_id: int, *, connection: str, present: int = 0) -> tuple[HallAccess, dict]:
     """Everything the database does when a socket joins, in one call (one thread hop):
-    check access, read the hall's state, and record attendance if a session is on."""
+    check access (and that the hall, with `present` people in it, is not full for this user),
+    read the hall's state, and record attendance if a session is on. Nothing is recorded when
+    the socket is refused."""
     from conference.services.attendance import record_attendance
 
     access = resolve_hall_access(user, hall_id)
+    if not access.is_moderator and present >= access.hall_capacity:
+        raise LiveError("hall_full", "This hall is full; try again soon.", close_code=CLOSE_FULL)
     state = hall_state(access)
     if state["session"] is not None:
         record_attendance(

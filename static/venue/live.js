@@ -24,19 +24,33 @@ function uuid() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
 
+// How long an item received beyond a gap waits for the missing ones before the client asks the
+// server (items from different server processes may arrive slightly out of order).
+const GAP_WAIT_MS = 1000;
+// Close codes after which reconnecting cannot help (docs/protocol.md).
+const FINAL_CLOSE_CODES = [4001, 4003, 4004, 4010];
+
+// The client algorithm of docs/protocol.md ("Client algorithm"): feed items are applied once
+// each, in seq order, from the last contiguous seq; a gap that is not filled within GAP_WAIT_MS
+// (and every reconnect) is filled by feed.resume.
 export class HallSocket {
   constructor(hallId, handlers) {
     this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/halls/${hallId}/`;
     this.handlers = handlers;
     this.pending = new Map();
     this.counter = 0;
-    this.lastSeq = null;
-    this.seen = new Set();
+    this.contiguous = null; // every feed position up to this seq has been processed
+    this.ahead = new Map(); // seq -> item received beyond a gap
+    this.gapTimer = null;
+    this.resuming = false;
+    this.resumeAgain = false;
+    this.retryAfter = null;
     this.attempt = 0;
     this.closedForGood = false;
   }
 
   open() {
+    this.retryAfter = null;
     this.ws = new WebSocket(this.url);
     this.ws.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
     this.ws.addEventListener("close", (event) => this.onClose(event));
@@ -68,13 +82,15 @@ export class HallSocket {
     }
     if (frame.event === "hello") {
       this.attempt = 0;
-      const resumeFrom = this.lastSeq;
-      if (this.lastSeq === null) this.lastSeq = frame.data.seq;
-      this.handlers.hello(frame.data, resumeFrom !== null);
-      if (resumeFrom !== null) await this.resume(resumeFrom);
+      const reconnected = this.contiguous !== null;
+      if (!reconnected) this.contiguous = frame.data.seq;
+      this.handlers.hello(frame.data, reconnected);
+      if (reconnected) await this.catchUp();
+      else this.drain();
       return;
     }
     if (frame.event === "error") {
+      if (typeof frame.data.retry_after === "number") this.retryAfter = frame.data.retry_after;
       this.handlers.refused(frame.data);
       return;
     }
@@ -83,30 +99,65 @@ export class HallSocket {
   }
 
   feed(item) {
-    if (this.seen.has(item.seq)) return;
-    this.seen.add(item.seq);
-    if (item.seq > (this.lastSeq ?? 0)) this.lastSeq = item.seq;
-    this.handlers.push(item);
+    if ((this.contiguous !== null && item.seq <= this.contiguous) || this.ahead.has(item.seq)) return;
+    this.ahead.set(item.seq, item);
+    this.drain();
   }
 
-  async resume(since) {
-    let more = true;
-    while (more) {
-      const reply = await this.request("feed.resume", { since });
-      reply.items.forEach((item) => this.feed(item));
-      more = reply.more && reply.items.length > 0;
-      if (more) since = reply.items[reply.items.length - 1].seq;
+  drain() {
+    if (this.contiguous === null) return;
+    for (const seq of this.ahead.keys()) if (seq <= this.contiguous) this.ahead.delete(seq);
+    while (this.ahead.has(this.contiguous + 1)) {
+      const item = this.ahead.get(this.contiguous + 1);
+      this.ahead.delete(++this.contiguous);
+      if (item.event !== "feed.skip") this.handlers.push(item);
+    }
+    if (!this.ahead.size) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    } else if (!this.gapTimer) {
+      this.gapTimer = setTimeout(() => {
+        this.gapTimer = null;
+        if (this.ahead.size) this.catchUp();
+      }, GAP_WAIT_MS);
+    }
+  }
+
+  async catchUp() {
+    if (this.resuming) {
+      this.resumeAgain = true;
+      return;
+    }
+    this.resuming = true;
+    try {
+      do {
+        this.resumeAgain = false;
+        let more = true;
+        while (more) {
+          const reply = await this.request("feed.resume", { since: this.contiguous });
+          reply.items.forEach((item) => this.feed(item));
+          more = reply.more && reply.items.length > 0;
+        }
+      } while (this.resumeAgain);
+    } catch {
+      // The socket closed; the next hello resumes from the same place.
+    } finally {
+      this.resuming = false;
     }
   }
 
   onClose(event) {
     for (const { reject } of this.pending.values()) reject(new Error("The connection closed."));
     this.pending.clear();
-    const final = [4001, 4003, 4004, 4010].includes(event.code);
+    clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+    const final = FINAL_CLOSE_CODES.includes(event.code);
     this.handlers.closed(event.code, final);
     if (final || this.closedForGood) return;
-    const base = Math.min(30000, 500 * 2 ** this.attempt++);
-    const delay = base * (0.5 + Math.random());
+    let delay;
+    if (this.retryAfter !== null) delay = this.retryAfter * 1000; // the server's hint, jittered by it
+    else if (event.code === 1012) delay = Math.random() * 5000; // a server restarting
+    else delay = Math.min(30000, 500 * 2 ** this.attempt++) * (0.5 + Math.random());
     setTimeout(() => this.open(), delay);
   }
 }

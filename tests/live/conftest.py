@@ -112,15 +112,17 @@ def hall_setup(db):
 
 @pytest.fixture(autouse=True)
 def _clean_redis_presence(settings):
-    """Presence in Redis outlives a test run; start every test with an empty one."""
+    """Presence, rate limits and back-offs in Redis outlive a test (and user ids are reused);
+    start every test without them."""
     if not settings.REDIS_URL:
         yield
         return
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter("medvenue:presence:*"):
-        client.delete(key)
+    for pattern in ("medvenue:presence:*", "medvenue:rate:*", "medvenue:abuse:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     yield
     client.close()
 

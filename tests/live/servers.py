@@ -56,6 +56,57 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
     raise RuntimeError(f"daphne on port {port} did not start within {timeout} s")
 
 
+# The production command of the README (docs/operations.md), without the proxy options.
+UVICORN_OPTIONS = [
+    "--ws",
+    "websockets-sansio",
+    "--ws-per-message-deflate",
+    "false",
+    "--ws-max-size",
+    "16384",
+    "--no-access-log",
+    "--timeout-graceful-shutdown",
+    "5",
+]
+
+
+def start_uvicorn(port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "conference.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *UVICORN_OPTIONS,
+        ],
+        cwd=ROOT,
+        env=server_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@contextmanager
+def uvicorn_process():
+    """Yield (port, process) of one uvicorn process run with the documented options."""
+    port = free_port()
+    process = start_uvicorn(port)
+    try:
+        wait_for_port(port, process)
+        yield port, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @contextmanager
 def daphne_processes(count: int, env: dict[str, str] | None = None):
     """Yield the ports of `count` daphne processes sharing the test database and Redis (with

@@ -91,16 +91,17 @@ async def test_two_tabs_count_once_and_leave_only_with_the_last(hall_setup):
 async def test_connect_and_disconnect_become_attendance_events(hall_setup):
     alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
     beat = await alice.request("attendance.heartbeat")
-    assert beat["data"] == {"recorded": False, "session": hall_setup["session"].pk}
-    await alice.close()
-    await asyncio.sleep(0.2)
+    assert beat["data"] == {"recorded": True, "session": hall_setup["session"].pk}
+    again = await alice.request("attendance.heartbeat")  # within 20 s of the first
+    assert again["data"] == {"recorded": False, "session": hall_setup["session"].pk}
+    await alice.close()  # returns once the consumer has finished (the leave is stored)
     rows = await database_sync_to_async(
         lambda: list(
             AttendanceEvent.objects.order_by("id").values_list("kind", "session_id", "user_id")
         )
     )()
     session, user = hall_setup["session"].pk, hall_setup["alice"].pk
-    assert rows == [("join", session, user), ("leave", session, user)]
+    assert rows == [("join", session, user), ("heartbeat", session, user), ("leave", session, user)]
 
 
 async def test_attention_check_passed_and_missed(hall_setup, monkeypatch):

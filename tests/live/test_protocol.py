@@ -230,8 +230,20 @@ async def test_pending_question_reaches_only_moderators(hall_setup):
     assert reply["data"]["question"]["status"] == "pending"
     assert (await moderator.next_push())["data"]["text"] == "pending?"
     await bob.request("chat.send", {"text": "ping"})
-    assert (await bob.next_push())["event"] == "chat.message"  # bob got chat, not the question
+    # bob gets the question's position only (so a gap always means loss), then the chat
+    assert await bob.next_push() == {"event": "feed.skip", "seq": 1, "data": {}}
+    assert (await bob.next_push())["event"] == "chat.message"
     resumed = await bob.request("feed.resume", {"since": 0})
-    assert [i["event"] for i in resumed["data"]["items"]] == ["chat.message"]
+    assert resumed["data"]["items"][0] == {"event": "feed.skip", "seq": 1, "data": {}}
+    assert [(i["event"], i["seq"]) for i in resumed["data"]["items"]] == [
+        ("feed.skip", 1),
+        ("chat.message", 2),
+    ]
+    assert "pending?" not in json.dumps(resumed)
+    moderator_resumed = await moderator.request("feed.resume", {"since": 0})
+    assert [i["event"] for i in moderator_resumed["data"]["items"]] == [
+        "qa.question",
+        "chat.message",
+    ]
     for client in (moderator, bob, alice):
         await client.close()

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -64,8 +66,11 @@ async def test_moderation_queue_approve_pin_answer(moderated):
     assert refused["error"]["code"] == "forbidden"
     approved = await moderator.request("qa.moderate", {"question": qid, "op": "approve"})
     assert approved["data"]["question"]["status"] == "approved"
+    # bob saw the pending question's position only; the approval brings it as `qa.updated`
+    assert await bob.next_push() == {"event": "feed.skip", "seq": asked["data"]["seq"], "data": {}}
     pushed = await bob.next_push()
     assert (pushed["event"], pushed["data"]["text"]) == ("qa.updated", "Is it safe in pregnancy?")
+    assert pushed["data"]["status"] == "approved"
     pinned = await moderator.request("qa.moderate", {"question": qid, "op": "pin"})
     assert pinned["data"]["question"]["pinned"] is True
     answered = await moderator.request("qa.moderate", {"question": qid, "op": "answered"})
@@ -83,7 +88,11 @@ async def test_rejected_pending_question_text_never_reaches_attendees(moderated)
     qid = (await alice.request("qa.ask", {"text": "secret rant"}))["data"]["question"]["id"]
     await moderator.request("qa.moderate", {"question": qid, "op": "reject"})
     resumed = await bob.request("feed.resume", {"since": 0})
-    assert resumed["data"]["items"] == []
+    assert resumed["data"]["items"] == [
+        {"event": "feed.skip", "seq": 1, "data": {}},
+        {"event": "feed.skip", "seq": 2, "data": {}},
+    ]
+    assert "secret" not in json.dumps(resumed)
     assert await database_sync_to_async(Question.objects.get)(pk=qid) is not None
     for client in (moderator, alice, bob):
         await client.close()

@@ -3,10 +3,10 @@
 import math
 import time
 
+from conference.live.control import aremove_from_hall
 from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import require_int
-from conference.live.groups import user_group
 from conference.live.presence import cap_speed, clamp_position, get_presence
 from conference.live.registry import action
 from conference.services import live
@@ -81,9 +81,7 @@ async def remove(consumer, data: dict) -> dict:
     removal = await db(live.remove_from_hall)(
         consumer.access, user_id=user_id, minutes=minutes, reason=reason
     )
-    await consumer.channel_layer.group_send(
-        user_group(user_id), {"type": "hall.removed", "hall": consumer.access.hall_id}
-    )
+    await aremove_from_hall(user_id, consumer.access.hall_id)
     # Their live media (the stage they watch, the studio) ends too, within the admin API's time.
     await db(cut_user_media)(user_id)
     return {"user": user_id, "until": removal.until.isoformat()}
