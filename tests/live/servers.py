@@ -66,7 +66,7 @@ UVICORN_OPTIONS = [
     "16384",
     "--no-access-log",
     "--timeout-graceful-shutdown",
-    "5",
+    "10",
 ]
 
 
