@@ -157,21 +157,36 @@ async def test_refused_and_dropped_handshakes_leave_no_dangling_join(hall_setup)
 
 
 @pytest.mark.postgres
-async def test_database_outage_answers_unavailable_and_loses_nothing(hall_setup):
+async def test_database_outage_answers_unavailable_and_loses_nothing(hall_setup, monkeypatch):
     import psycopg
 
     name = connection.settings_dict["NAME"]
     admin_url = (
         f"host={connection.settings_dict['HOST'] or '127.0.0.1'} user=postgres dbname=postgres"
     )
+
+    def backends() -> set[int]:
+        with psycopg.connect(admin_url) as admin:
+            found = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]
+            ).fetchall()
+        return {pid for (pid,) in found}
+
+    # The test runner's connections (they flush the tables afterwards) survive the outage; the
+    # live layer's, opened from here on, end.
+    runner = await database_sync_to_async(backends, thread_sensitive=False)()
     alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
     bob_key = await database_sync_to_async(login_session)(hall_setup["bob"])
 
     def block(allow: bool) -> None:
         with psycopg.connect(admin_url, autocommit=True) as admin:
-            # New connections are refused (the live layer's threads open one per call here:
-            # CONN_MAX_AGE is 0 in tests); the test runner's own connection stays.
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allow).lower()}')
+            if not allow:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)",
+                    [name, list(runner)],
+                )
 
     await database_sync_to_async(block, thread_sensitive=False)(False)
     try:
