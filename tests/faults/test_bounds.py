@@ -230,7 +230,7 @@ def test_readiness_pool_bound_and_database_outage(tmp_path, redis_server, broker
         assert b"Briefly unavailable" in page[2]
         assert (api[0], api[1].get("retry-after"), api[2]["code"]) == (503, "15", "unavailable")
         assert (ready[0], ready[2]["down"]) == (503, ["database"])
-        assert ready[3] < 4
+        assert ready[3] < 5  # the 3 s check timeout, plus the request on a busy machine
         assert live[0] == 200
         recovered = harness.wait_for(
             lambda: harness.get(web.port, "/")[0] == 200,
