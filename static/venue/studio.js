@@ -117,21 +117,14 @@ function publishFeed(id, tracks, display) {
             success: (offer) => handle.send({ message: { request: "publish", audio: tracks.some((t) => t.type === "audio"), video: true }, jsep: offer }),
             error: (error) => reject(new Error(`The browser could not start publishing: ${error.message || error}`)),
           });
-          if (id === state.grant.feeds.camera) (message.publishers || []).forEach(subscribe);
-        } else if (message.videoroom === "event") {
-          if (message.error) reject(new Error(message.error));
-          if (id === state.grant.feeds.camera) {
-            (message.publishers || []).forEach(subscribe);
-            const gone = message.unpublished ?? message.leaving;
-            if (gone) unsubscribe(gone);
-          }
+        } else if (message.videoroom === "event" && message.error) {
+          reject(new Error(message.error));
         }
         if (jsep) {
           handle.handleRemoteJsep({ jsep });
           resolve(handle);
         }
       },
-      oncleanup: () => { if (id === state.grant?.feeds.camera) cleanupLocal(); },
     }).then((attached) => {
       handle = attached;
       handle.send({ message: { request: "join", ptype: "publisher", room: state.grant.room, pin: state.grant.pin, id, display } });
@@ -139,9 +132,28 @@ function publishFeed(id, tracks, display) {
   });
 }
 
+/**
+ * Join the studio without sending anything, to see and hear everyone backstage (a producer need
+ * not be on camera). Janus tells this handle who publishes and who leaves.
+ */
+async function watchBackstage() {
+  await ensureJanus();
+  const handle = await attach(state.janus, VIDEOROOM, state.grant.opaque_id, {
+    onmessage: (message) => {
+      if (message.error) status(message.error);
+      (message.publishers || []).forEach(subscribe);
+      const gone = message.unpublished ?? message.leaving;
+      if (gone && gone !== "ok") unsubscribe(gone);
+    },
+  });
+  state.watcher = handle;
+  handle.send({ message: { request: "join", ptype: "publisher", room: state.grant.room, pin: state.grant.pin, id: state.grant.feeds.watch, display: `${state.grant.display} (watching)` } });
+  document.body.dataset.watching = "1";
+}
+
 async function subscribe(publisher) {
   const feed = publisher.id;
-  const own = [state.grant.feeds.camera, state.grant.feeds.screen];
+  const own = [state.grant.feeds.camera, state.grant.feeds.screen, state.grant.feeds.watch];
   if (own.includes(feed) || state.remote.has(feed)) return;
   const entry = { stream: new MediaStream(), handle: null, display: publisher.display };
   state.remote.set(feed, entry);
@@ -215,6 +227,14 @@ function cleanupLocal() {
   for (const id of ["studio-mute", "studio-video", "studio-share", "studio-stop"]) $(id).disabled = true;
   $("studio-start").disabled = !config.media;
   delete document.body.dataset.publishing;
+}
+
+/** Stop sending (camera, microphone, screen); keep seeing the studio. */
+function stopPublishing() {
+  state.screen?.handle?.detach();
+  state.camera?.handle?.detach();
+  cleanupLocal();
+  renderPeople();
 }
 
 function stopAll() {
@@ -306,6 +326,18 @@ function publisherKey() {
   return state.publishers.map((p) => `${p.feed}:${p.name}`).join("|");
 }
 
+let heard = Boolean(navigator.userActivation?.hasBeenActive);
+
+/** The first click or key press lets the page play the others' sound backstage. */
+function heardBackstage() {
+  if (heard) return;
+  heard = true;
+  renderPeople();
+  document.querySelectorAll("#studio-people video").forEach((v) => v.play().catch(() => {}));
+}
+document.addEventListener("pointerdown", heardBackstage, { once: true });
+document.addEventListener("keydown", heardBackstage, { once: true });
+
 /** Everyone backstage, one tile per feed; tiles are kept (not rebuilt) so video and focus stay. */
 function renderPeople() {
   const list = $("studio-people");
@@ -327,8 +359,12 @@ function renderPeople() {
     const source = isMine
       ? publisher.kind === "screen" ? state.screen?.stream || null : state.camera?.stream || null
       : state.remote.get(publisher.feed)?.stream || null;
-    if (video.srcObject !== source) video.srcObject = source;
-    video.muted = isMine;
+    if (video.srcObject !== source) {
+      video.srcObject = source;
+      video.play().catch(() => {});
+    }
+    // Browsers play sound only after the user has interacted with the page (see heardBackstage).
+    video.muted = isMine || !heard;
     const isLive = live.includes(publisher.feed);
     item.classList.toggle("is-live", isLive);
     item.querySelector(".studio-live-tag").hidden = !isLive;
@@ -442,7 +478,7 @@ $("studio-check").addEventListener("click", async () => {
   }
 });
 $("studio-start").addEventListener("click", start);
-$("studio-stop").addEventListener("click", () => { stopAll(); status("Your camera and microphone are off."); });
+$("studio-stop").addEventListener("click", () => { stopPublishing(); status("Your camera and microphone are off."); });
 $("studio-mute").addEventListener("click", toggleMute);
 $("studio-video").addEventListener("click", toggleVideo);
 $("studio-share").addEventListener("click", toggleShare);
@@ -471,3 +507,6 @@ setInterval(() => quality().catch(() => {}), STATS_MS);
 setInterval(renderStage, 1000);
 window.medvenueStudio = { state };
 poll();
+if (config.media) {
+  watchBackstage().catch((error) => status(`The studio could not connect: ${error.message || error}`));
+}

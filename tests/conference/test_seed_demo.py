@@ -85,7 +85,7 @@ def test_seed_demo_run_twice_gives_same_rows(machine_zone):
     empty = [model.__name__ for model in SEEDED_MODELS if not model.objects.exists()]
     assert empty == []
     assert Session.objects.count() == 7
-    assert User.objects.count() == 7
+    assert User.objects.count() == 8
 
 
 @pytest.mark.django_db
@@ -219,6 +219,7 @@ def test_seed_demo_attendee_profiles_and_registrations(machine_zone):
         ("moderator@medvenue.test", "moderator"),
         ("nurse@medvenue.test", "attendee"),
         ("physician@medvenue.test", "attendee"),
+        ("speaker@medvenue.test", "speaker"),
     }
 
 
@@ -265,7 +266,7 @@ def test_seed_demo_production_refused_without_force(machine_zone):
 
     with override_settings(PRODUCTION=True):
         seed("--force")
-    assert User.objects.count() == 7
+    assert User.objects.count() == 8
 
 
 @pytest.mark.django_db
@@ -349,3 +350,14 @@ def test_seed_demo_reset_refused_in_production(machine_zone, settings):
     with pytest.raises(CommandError, match="Refusing to erase"):
         seed("--reset", "--force")
     assert Session.objects.count() == 7
+
+
+@pytest.mark.django_db
+def test_seed_demo_speaker_login_may_open_the_studio_of_the_session_on_now(machine_zone):
+    from conference.services.media.stage import SPEAKER, studio_access
+
+    seed("--at", timezone.now().isoformat())
+    speaker = User.objects.get(email="speaker@medvenue.test")
+    session = Session.objects.get(title="Lipid management: the guideline update in practice")
+    assert list(session.speakers.values_list("user__email", flat=True)) == [speaker.email]
+    assert studio_access(speaker, session).role == SPEAKER

@@ -176,6 +176,12 @@ def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
             timeout=60000,
         )
         assert ana.inner_text("#studio-live-state") == "Not live"
+        # The producer sees them too without sending anything (camera and microphone stay off).
+        producer.wait_for_function(
+            "[...document.querySelectorAll('#studio-people video')].filter((v) => v.videoWidth > 0).length === 2",
+            timeout=60000,
+        )
+        assert producer.inner_text("#studio-cam-state") == "Camera off"
 
         viewer_context, viewer = open_page(
             chromium_media,
@@ -214,7 +220,7 @@ def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
         ben.wait_for_function("document.body.dataset.meLive === '1'", timeout=30000)
         viewer.wait_for_function(f"(({SIZES})()).filter((w) => w > 0).length === 2", timeout=60000)
         frames_grow(viewer, ["v0", "v1"])
-        producer.screenshot(path=str(screenshots / "studio-producer-panel.png"))
+        producer.screenshot(path=str(screenshots / "studio-producer-panel.png"), full_page=True)
 
         # Ending the broadcast ends what the audience receives.
         producer.click("#studio-end")

@@ -67,9 +67,14 @@ LOGINS = [
     Login("cme", "cme@medvenue.test", "CME coordinator: credit, claims, certificates, PARS"),
     Login("content", "content@medvenue.test", "content manager: sessions, speakers, recordings"),
     Login("moderator", "moderator@medvenue.test", "moderates Q&A in the halls (no admin)"),
+    Login(
+        "speaker", "speaker@medvenue.test", "Dr. Rafael Moreno, speaker: the studio of his talks"
+    ),
     Login("physician", "physician@medvenue.test", "MD attendee, registered"),
     Login("nurse", "nurse@medvenue.test", "RN attendee, registered"),
 ]
+
+SPEAKER_LOGIN_NAME = "Rafael Moreno"
 
 TRACKS = [
     ("Heart Failure", "#dc2626"),
@@ -345,6 +350,11 @@ class Command(BaseCommand):
         organizer.venues.add(venue)
         event = self._seed_event(organizer, venue, now=now, tz_name=tz_name)
         speakers = self._seed_speakers(event, now=now)
+        # The speaker login is Rafael Moreno: his sessions' studio is theirs (docs/media.md).
+        speaker = speakers[SPEAKER_LOGIN_NAME]
+        if speaker.user_id != users["speaker"].pk:
+            speaker.user = users["speaker"]
+            speaker.save(update_fields=["user"])
         self._seed_sessions(event, venue, speakers, now=now)
         self._seed_credits(event)
         self._seed_enduring(event, now=now)
@@ -418,6 +428,7 @@ class Command(BaseCommand):
             "cme": "Priya Natarajan",
             "content": "Tomas Berg",
             "moderator": "Marcus Lee",
+            "speaker": "Dr. Rafael Moreno",
             "physician": "Dr. Sofia Alvarez",
             "nurse": "Jamal Carter",
         }
@@ -591,6 +602,7 @@ class Command(BaseCommand):
             "physician": RegistrationRole.ATTENDEE,
             "nurse": RegistrationRole.ATTENDEE,
             "moderator": RegistrationRole.MODERATOR,
+            "speaker": RegistrationRole.SPEAKER,
         }
         for key, role in roles.items():
             existing = Registration.objects.filter(event=event, user=users[key]).first()
