@@ -1,0 +1,568 @@
+"""A session's studio and stage on Janus.
+
+- The **studio** (backstage) is a VideoRoom created by the server (room secret, pin) where the
+  session's speakers and producers publish and see each other. Only they get tokens for it.
+- The **stage** is one Streaming mountpoint per session with four slots (audio + video each).
+  The audience watches the mountpoint and nothing else: a feed reaches it only while the
+  producer has put it live and the broadcast is on, because only then does the server ask Janus
+  to forward (RTP) that publisher into a slot. A speaker who is not live is never sent to the
+  audience, whatever a browser asks.
+- Tokens are minted per user after the same checks as the hall socket (registration, removal,
+  role) and renewed by the page while access lasts; when access ends the server ends the user's
+  Janus sessions through the admin API (`cut_user_media`).
+"""
+
+import base64
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from conference.live.errors import LiveError
+from conference.models import BackstageMessage, Question, QuestionStatus, Session, Stage
+from conference.models.media import StageLayout
+from conference.services import live
+from conference.services.media.config import (
+    INSTALL_HINT,
+    host_for_hall,
+    media_enabled,
+    media_hosts,
+)
+from conference.services.media.janus import STREAMING, VIDEOROOM, JanusAdmin, MediaUnavailable
+from conference.services.media.tokens import make_opaque_id, mint_token, read_opaque_id
+
+logger = logging.getLogger(__name__)
+
+PRODUCER = "producer"
+SPEAKER = "speaker"
+SLOTS = 4
+ROOM_OFFSET = 10_000_000
+CAMERA, SCREEN, WATCH = 1, 2, 3
+LAYOUT_SLOTS = {StageLayout.SOLO: 1, StageLayout.SCREEN: 2, StageLayout.PANEL: SLOTS}
+AUDIO_PT, VIDEO_PT = 111, 96
+MAX_COUNTDOWN_SECONDS = 60
+BACKSTAGE_MESSAGE_MAX = 500
+
+
+class MediaRefused(Exception):
+    """A media request the user may not make, or that cannot be served now (with the reason)."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class StudioAccess:
+    user_id: int
+    name: str
+    role: str  # PRODUCER or SPEAKER
+    session_id: int
+    hall_id: int
+
+
+# --- identities ------------------------------------------------------------------------------
+def room_id(session: Session) -> int:
+    return ROOM_OFFSET + session.pk
+
+
+def feed_id(user_id: int, kind: int) -> int:
+    """The VideoRoom publisher id of a user's camera (1), shared screen (2), or the handle that
+    only watches the studio (3, never publishes)."""
+    return user_id * 10 + kind
+
+
+def feed_owner(feed: int) -> tuple[int, int]:
+    return feed // 10, feed % 10
+
+
+def _derived(purpose: str, session: Session) -> str:
+    key = settings.JANUS_ROOM_SECRET.encode()
+    return hmac.new(key, f"{purpose}:{session.pk}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def backstage_pin(session: Session) -> str:
+    return _derived("backstage", session)
+
+
+def stage_pin(session: Session) -> str:
+    return _derived("stage", session)
+
+
+def _admin(session: Session) -> JanusAdmin:
+    return JanusAdmin(host_for_hall(session.hall_id))
+
+
+# --- access ----------------------------------------------------------------------------------
+def _require_media(session: Session) -> None:
+    if not media_enabled():
+        raise MediaRefused(INSTALL_HINT, status=503)
+    if session.hall_id is None:
+        raise MediaRefused("This session has no hall, so it has no stage.", status=404)
+
+
+def studio_access(user, session: Session) -> StudioAccess:
+    """Speakers of the session, moderators and organizer staff may enter its studio."""
+    if not user.is_authenticated:
+        raise MediaRefused("Log in first.", status=401)
+    if session.hall_id is None:
+        raise MediaRefused("This session has no hall, so it has no stage.", status=404)
+    try:
+        access = live.resolve_hall_access(user, session.hall_id)
+    except LiveError as error:
+        raise MediaRefused(error.message) from None
+    if access.event_id != session.event_id:
+        raise MediaRefused("This session is not part of your event.")
+    if access.is_moderator:
+        role = PRODUCER
+    elif session.speakers.filter(user_id=user.pk).exists():
+        role = SPEAKER
+    else:
+        raise MediaRefused("Only this session's speakers, moderators and organizer staff may enter its studio.")
+    return StudioAccess(
+        user_id=user.pk,
+        name=access.user_name,
+        role=role,
+        session_id=session.pk,
+        hall_id=session.hall_id,
+    )
+
+
+def audience_access(user, session: Session) -> live.HallAccess:
+    """Whoever may enter the session's hall may watch its stage."""
+    if not user.is_authenticated:
+        raise MediaRefused("Log in first.", status=401)
+    if session.hall_id is None:
+        raise MediaRefused("This session has no hall, so it has no stage.", status=404)
+    try:
+        access = live.resolve_hall_access(user, session.hall_id)
+    except LiveError as error:
+        raise MediaRefused(error.message) from None
+    if access.event_id != session.event_id:
+        raise MediaRefused("This session is not part of your event.")
+    return access
+
+
+# --- rooms on Janus ----------------------------------------------------------------------------
+def ensure_backstage(session: Session, admin: JanusAdmin | None = None) -> int:
+    """Create the session's VideoRoom if Janus does not have it (idempotent; a restarted Janus
+    gets it back on the next request)."""
+    admin = admin or _admin(session)
+    room = room_id(session)
+    exists = admin.plugin(VIDEOROOM, {"request": "exists", "room": room}).get("exists")
+    if not exists:
+        admin.plugin(
+            VIDEOROOM,
+            {
+                "request": "create",
+                "room": room,
+                "admin_key": settings.JANUS_ROOM_SECRET,
+                "secret": settings.JANUS_ROOM_SECRET,
+                "pin": backstage_pin(session),
+                "description": f"studio of session {session.pk}",
+                "is_private": True,
+                "permanent": False,
+                "publishers": 2 * (SLOTS + 6),
+                "audiocodec": "opus",
+                "videocodec": "vp8",
+                "fir_freq": 2,
+                "notify_joining": True,
+            },
+            allow_codes=(427,),  # created meanwhile by another process
+        )
+    return room
+
+
+def ensure_stage(session: Session, admin: JanusAdmin | None = None) -> dict:
+    """Create the session's stage mountpoint if missing; returns its media (with ports)."""
+    admin = admin or _admin(session)
+    mount = room_id(session)
+    info = admin.plugin(
+        STREAMING,
+        {"request": "info", "id": mount, "secret": settings.JANUS_ROOM_SECRET},
+        allow_codes=(455,),  # no such mountpoint
+    )
+    if info.get("info"):
+        return info["info"]
+    media = []
+    for slot in range(SLOTS):
+        media.append({"type": "audio", "mid": f"a{slot}", "port": 0, "pt": AUDIO_PT, "codec": "opus"})
+        media.append({"type": "video", "mid": f"v{slot}", "port": 0, "pt": VIDEO_PT, "codec": "vp8"})
+    admin.plugin(
+        STREAMING,
+        {
+            "request": "create",
+            "type": "rtp",
+            "id": mount,
+            "admin_key": settings.JANUS_ROOM_SECRET,
+            "secret": settings.JANUS_ROOM_SECRET,
+            "pin": stage_pin(session),
+            "description": f"stage of session {session.pk}",
+            "is_private": True,
+            "permanent": False,
+            "media": media,
+        },
+        allow_codes=(456,),  # created meanwhile by another process
+    )
+    return admin.plugin(
+        STREAMING, {"request": "info", "id": mount, "secret": settings.JANUS_ROOM_SECRET}
+    )["info"]
+
+
+def _slot_ports(info: dict) -> dict[str, int]:
+    return {item["mid"]: item["port"] for item in info.get("media", [])}
+
+
+# --- grants ------------------------------------------------------------------------------------
+def ice_servers(user_id: int) -> list[dict]:
+    """STUN/TURN for the browser; TURN credentials are coturn's time-limited REST credentials."""
+    if not settings.TURN_URLS or not settings.TURN_SECRET:
+        return []
+    expiry = int(timezone.now().timestamp()) + settings.JANUS_TOKEN_TTL_SECONDS + 3600
+    username = f"{expiry}:{user_id}"
+    digest = hmac.new(settings.TURN_SECRET.encode(), username.encode(), hashlib.sha1).digest()
+    return [
+        {
+            "urls": settings.TURN_URLS,
+            "username": username,
+            "credential": base64.b64encode(digest).decode(),
+        }
+    ]
+
+
+def _token(plugin: str) -> dict:
+    token = mint_token(
+        secret=settings.JANUS_TOKEN_SECRET,
+        ttl_seconds=settings.JANUS_TOKEN_TTL_SECONDS,
+        plugins=(plugin,),
+    )
+    return {"token": token, "token_ttl": settings.JANUS_TOKEN_TTL_SECONDS}
+
+
+def studio_grant(user, session: Session) -> dict:
+    """What the studio page needs to join the backstage room (after the access checks)."""
+    _require_media(session)
+    access = studio_access(user, session)
+    admin = _admin(session)
+    try:
+        room = ensure_backstage(session, admin)
+        ensure_stage(session, admin)
+    except MediaUnavailable as error:
+        logger.warning("studio of session %s: %s", session.pk, error)
+        raise MediaRefused("The media server is not answering; try again in a moment.", status=503) from None
+    return {
+        "server": admin.host.ws_url,
+        **_token(VIDEOROOM),
+        "opaque_id": make_opaque_id(secret=settings.JANUS_TOKEN_SECRET, user_id=user.pk),
+        "ice_servers": ice_servers(user.pk),
+        "room": room,
+        "pin": backstage_pin(session),
+        "role": access.role,
+        "display": access.name,
+        "feeds": {
+            "camera": feed_id(user.pk, CAMERA),
+            "screen": feed_id(user.pk, SCREEN),
+            "watch": feed_id(user.pk, WATCH),
+        },
+    }
+
+
+def stage_grant(user, session: Session) -> dict:
+    """What an attendee's page needs to watch the stage (after the hall's access checks)."""
+    _require_media(session)
+    audience_access(user, session)
+    admin = _admin(session)
+    try:
+        ensure_stage(session, admin)
+    except MediaUnavailable as error:
+        logger.warning("stage of session %s: %s", session.pk, error)
+        raise MediaRefused("The media server is not answering; try again in a moment.", status=503) from None
+    return {
+        "server": admin.host.ws_url,
+        **_token(STREAMING),
+        "opaque_id": make_opaque_id(secret=settings.JANUS_TOKEN_SECRET, user_id=user.pk),
+        "ice_servers": ice_servers(user.pk),
+        "mountpoint": room_id(session),
+        "pin": stage_pin(session),
+        "stage": stage_data(session),
+    }
+
+
+def renew_token(user, session: Session, *, purpose: str) -> dict:
+    """A fresh token for a page that is already connected, after the same checks again."""
+    _require_media(session)
+    if purpose == "studio":
+        studio_access(user, session)
+        return _token(VIDEOROOM)
+    audience_access(user, session)
+    return _token(STREAMING)
+
+
+# --- the stage ---------------------------------------------------------------------------------
+def get_stage(session: Session) -> Stage:
+    stage, _ = Stage.objects.get_or_create(session=session)
+    return stage
+
+
+def stage_data(session: Session, stage: Stage | None = None) -> dict:
+    """What the audience (and the studio) is told about the stage: never a feed that is not
+    live, and nothing about the backstage room."""
+    stage = stage or Stage.objects.filter(session=session).first()
+    if stage is None or not stage.on_air:
+        return {"session": session.pk, "on_air": False, "layout": StageLayout.SOLO, "slots": []}
+    slots = [
+        {"slot": index, "name": name, "kind": "screen" if feed_owner(feed)[1] == SCREEN else "camera"}
+        for index, (feed, name) in enumerate(zip(stage.live_feeds, stage.live_names, strict=False))
+    ]
+    return {
+        "session": session.pk,
+        "on_air": True,
+        "layout": stage.layout,
+        "live_from": stage.live_from.isoformat() if stage.live_from else None,
+        "slots": slots,
+    }
+
+
+def hall_stage_data(session: Session | None) -> dict | None:
+    """The stage part of a hall socket's `hello`: None without a session; `media` says whether
+    live media is on at all (the page then explains how to turn it on)."""
+    if session is None:
+        return None
+    if not media_enabled():
+        return {"session": session.pk, "media": False, "on_air": False, "slots": [], "notice": INSTALL_HINT}
+    return {**stage_data(session), "media": True}
+
+
+def backstage_publishers(session: Session, admin: JanusAdmin | None = None) -> list[dict]:
+    """Who publishes in the studio now (from Janus), as {feed, user, kind, name}."""
+    admin = admin or _admin(session)
+    answer = admin.plugin(
+        VIDEOROOM, {"request": "listparticipants", "room": room_id(session)}, allow_codes=(426,)
+    )
+    people = []
+    for participant in answer.get("participants") or []:
+        if not participant.get("publisher"):
+            continue
+        feed = int(participant["id"])
+        user_id, kind = feed_owner(feed)
+        people.append(
+            {
+                "feed": feed,
+                "user": user_id,
+                "kind": "screen" if kind == SCREEN else "camera",
+                "name": participant.get("display") or "",
+            }
+        )
+    return people
+
+
+def _validate_feeds(session: Session, layout: str, feeds: list[int], published: dict[int, dict]):
+    if layout not in LAYOUT_SLOTS:
+        raise MediaRefused("Unknown layout.", status=400)
+    if len(set(feeds)) != len(feeds):
+        raise MediaRefused("A feed can be on the stage once.", status=400)
+    if len(feeds) > LAYOUT_SLOTS[layout]:
+        raise MediaRefused(f"This layout shows at most {LAYOUT_SLOTS[layout]} feed(s).", status=400)
+    for feed in feeds:
+        if feed not in published:
+            raise MediaRefused("Only someone publishing in the studio can be put live.", status=400)
+    allowed = set(session.speakers.exclude(user=None).values_list("user_id", flat=True))
+    for feed in feeds:
+        owner, _ = feed_owner(feed)
+        if owner not in allowed and not _is_producer_user(session, owner):
+            raise MediaRefused("Only the session's speakers and producers can go live.", status=400)
+
+
+def _is_producer_user(session: Session, user_id: int) -> bool:
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    try:
+        return studio_access(user, session).role == PRODUCER
+    except MediaRefused:
+        return False
+
+
+def set_stage(
+    access: StudioAccess,
+    session: Session,
+    *,
+    layout: str,
+    feeds: list[int],
+    on_air: bool,
+    countdown_seconds: int = 0,
+) -> Stage:
+    """The producer decides who is live, in which layout, and whether the stage broadcasts;
+    Janus's forwards are brought in line with it before this returns."""
+    if access.role != PRODUCER:
+        raise MediaRefused("Only a producer (a moderator or organizer staff) runs the stage.")
+    if not 0 <= countdown_seconds <= MAX_COUNTDOWN_SECONDS:
+        raise MediaRefused(f"The countdown is 0 to {MAX_COUNTDOWN_SECONDS} seconds.", status=400)
+    admin = _admin(session)
+    try:
+        published = {p["feed"]: p for p in backstage_publishers(session, admin)}
+    except MediaUnavailable as error:
+        raise MediaRefused(f"The media server is not answering: {error}", status=503) from None
+    _validate_feeds(session, layout, feeds, published)
+    now = timezone.now()
+    with transaction.atomic():
+        stage = Stage.objects.select_for_update().get(pk=get_stage(session).pk)
+        was_on_air = stage.on_air
+        stage.layout = layout
+        stage.live_feeds = list(feeds)
+        stage.live_names = [published[feed]["name"] for feed in feeds]
+        stage.on_air = on_air
+        if on_air and not was_on_air:
+            stage.live_from = now + timedelta(seconds=countdown_seconds)
+            stage.started_at = stage.started_at or now
+            stage.ended_at = None
+        if not on_air and was_on_air:
+            stage.live_from = None
+            stage.ended_at = now
+        stage.forwarders = _reconcile_forwards(session, stage, admin)
+        stage.save()
+    announce_stage(session, stage)
+    return stage
+
+
+def _reconcile_forwards(session: Session, stage: Stage, admin: JanusAdmin) -> list[dict]:
+    """Stop every forward, then forward each live feed into its slot if the stage is on air.
+    Restarting is simple and cheap (a few admin requests); the audience sees a keyframe within
+    the room's FIR interval."""
+    room = room_id(session)
+    for forward in stage.forwarders or []:
+        for stream_id in forward.get("stream_ids", []):
+            try:
+                admin.plugin(
+                    VIDEOROOM,
+                    {
+                        "request": "stop_rtp_forward",
+                        "room": room,
+                        "publisher_id": forward["feed"],
+                        "stream_id": stream_id,
+                        "secret": settings.JANUS_ROOM_SECRET,
+                        "admin_key": settings.JANUS_ROOM_SECRET,
+                    },
+                )
+            except MediaUnavailable as error:
+                logger.info("forward %s of feed %s already gone: %s", stream_id, forward["feed"], error)
+    if not stage.on_air:
+        return []
+    ports = _slot_ports(ensure_stage(session, admin))
+    forwards = []
+    for slot, feed in enumerate(stage.live_feeds[:SLOTS]):
+        answer = admin.plugin(
+            VIDEOROOM,
+            {
+                "request": "rtp_forward",
+                "room": room,
+                "publisher_id": feed,
+                "host": "127.0.0.1",
+                "host_family": "ipv4",
+                "audio_port": ports[f"a{slot}"],
+                "audio_pt": AUDIO_PT,
+                "video_port": ports[f"v{slot}"],
+                "video_pt": VIDEO_PT,
+                "secret": settings.JANUS_ROOM_SECRET,
+                "admin_key": settings.JANUS_ROOM_SECRET,
+            },
+        )
+        stream_ids = [item["stream_id"] for item in answer.get("forwarders", []) if "stream_id" in item]
+        forwards.append({"feed": feed, "slot": slot, "stream_ids": stream_ids})
+    return forwards
+
+
+def announce_stage(session: Session, stage: Stage) -> None:
+    """Tell the hall (its live feed) what the stage shows now, after commit."""
+    from conference.live.broadcast import broadcast_stage
+
+    data = {**stage_data(session, stage), "media": True}
+    transaction.on_commit(lambda: broadcast_stage(session.hall_id, session.pk, data))
+
+
+# --- studio side panel -------------------------------------------------------------------------
+def post_backstage(access: StudioAccess, session: Session, *, text: str) -> BackstageMessage:
+    text = (text or "").strip()
+    if not text or len(text) > BACKSTAGE_MESSAGE_MAX:
+        raise MediaRefused(f"A message has 1 to {BACKSTAGE_MESSAGE_MAX} characters.", status=400)
+    return BackstageMessage.objects.create(
+        session=session, author_id=access.user_id, author_name=access.name, text=text
+    )
+
+
+def studio_state(access: StudioAccess, session: Session, *, since: int = 0) -> dict:
+    """Everything the studio page refreshes: who publishes backstage, the stage, new backstage
+    messages and the audience's questions."""
+    admin = _admin(session)
+    try:
+        publishers = backstage_publishers(session, admin)
+        media_error = ""
+    except MediaUnavailable as error:
+        publishers, media_error = [], str(error)
+    messages = [
+        {"id": m.pk, "author": m.author_name, "text": m.text, "at": m.created_at.isoformat()}
+        for m in BackstageMessage.objects.filter(session=session, pk__gt=since)[:200]
+    ]
+    questions = [
+        {"id": q.pk, "author": q.author_name, "text": q.text, "votes": q.vote_count, "status": q.status}
+        for q in Question.objects.filter(session=session)
+        .exclude(status=QuestionStatus.REJECTED)
+        .order_by("-vote_count", "pk")[:50]
+    ]
+    stage = get_stage(session)
+    return {
+        "role": access.role,
+        "publishers": publishers,
+        "stage": {**stage_data(session, stage), "feeds": stage.live_feeds if stage.on_air else []},
+        "messages": messages,
+        "questions": questions,
+        "media_error": media_error,
+    }
+
+
+# --- cutting media off -------------------------------------------------------------------------
+def cut_user_media(user_id: int) -> int:
+    """End every Janus session in which `user_id` attached a handle, on every host; returns how
+    many sessions were ended. Called when a user is removed from a hall, logs out or loses their
+    registration; token expiry is the backstop for everything else."""
+    if not media_enabled():
+        return 0
+    ended = 0
+    for host in media_hosts():
+        admin = JanusAdmin(host)
+        try:
+            for session_id in admin.sessions():
+                if _session_belongs_to(admin, session_id, user_id):
+                    admin.destroy_session(session_id)
+                    ended += 1
+        except MediaUnavailable as error:
+            logger.warning("could not cut the media of user %s on %s: %s", user_id, host.admin_url, error)
+    return ended
+
+
+def _session_belongs_to(admin: JanusAdmin, session_id: int, user_id: int) -> bool:
+    try:
+        handles = admin.handles(session_id)
+    except MediaUnavailable:
+        return False
+    for handle in handles:
+        try:
+            info = admin.handle_info(session_id, handle)
+        except MediaUnavailable:
+            continue
+        label = read_opaque_id(info.get("opaque_id"), secret=settings.JANUS_TOKEN_SECRET)
+        if label is not None and label.user_id == user_id:
+            return True
+    return False
+
+
+def cut_user_media_on_commit(user_id: int) -> None:
+    transaction.on_commit(lambda: cut_user_media(user_id))
