@@ -19,6 +19,7 @@ from accounts.privacy import ERASED_NAME, Retained, register_contributor
 from conference.models import (
     AgendaFeed,
     AgendaReminder,
+    BackstageMessage,
     Certificate,
     ChatMessage,
     FavouriteSession,
@@ -69,7 +70,7 @@ RETAINED = [
 ERASED = [
     "your registrations are cancelled; organizers see you as “Erased learner”",
     "your organizer memberships and invitations sent to your address",
-    "your name on questions and chat messages (the text stays in the hall's record, unnamed)",
+    "your name on questions, chat and backstage messages (the text stays in the record, unnamed)",
     "where you stopped in recordings, removals from halls, and the link to any speaker entry",
     "your agenda (starred sessions), its calendar feed address and reminder e-mails",
 ]
@@ -105,6 +106,7 @@ class ConferencePrivacy:
         Speaker.objects.filter(user=user).update(user=None)
         Question.objects.filter(author=user).update(author=None, author_name=ERASED_NAME)
         ChatMessage.objects.filter(author=user).update(author=None, author_name=ERASED_NAME)
+        BackstageMessage.objects.filter(author=user).update(author=None, author_name=ERASED_NAME)
         for item in LiveItem.objects.filter(actor=user).only("pk", "data"):
             if isinstance(item.data, dict) and "author" in item.data:
                 item.data = {**item.data, "author": ERASED_NAME}

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core import mail, signing
+from django.template.defaultfilters import urlencode
 from django.utils import timezone
 
 from conference.models import MembershipRole, OrganizerInvitation, OrganizerMembership
@@ -279,3 +280,43 @@ def test_owner_cannot_remove_the_last_owner(client, organizer, owner):
     ]
     membership.refresh_from_db()
     assert membership.role == MembershipRole.OWNER
+
+
+def test_invited_person_without_account_signs_up_and_returns_to_the_link(client, organizer, owner):
+    invitation = memberships.invite_member(
+        organizer, email="new@example.org", role="content", invited_by=owner, base_url=""
+    )
+    path = memberships.invitation_path(invitation)
+    login_page = client.get(client.get(path).url).content.decode()
+    assert f"/accounts/signup/?next={urlencode(path)}" in login_page
+
+    signed_up = client.post(
+        f"/accounts/signup/?next={path}",
+        {
+            "email": "new@example.org",
+            "legal_name": "New Person",
+            "degree": "MD",
+            "password1": "a-long-enough-passphrase-42",
+            "password2": "a-long-enough-passphrase-42",
+        },
+    )
+    accepted = client.post(path)
+
+    assert signed_up.url == path
+    assert accepted.status_code == 302
+    assert OrganizerMembership.objects.get(user__email="new@example.org").role == "content"
+
+
+def test_signup_ignores_a_next_address_on_another_site(client):
+    response = client.post(
+        "/accounts/signup/?next=https://evil.example/",
+        {
+            "email": "x2@example.org",
+            "legal_name": "X",
+            "degree": "MD",
+            "password1": "a-long-enough-passphrase-42",
+            "password2": "a-long-enough-passphrase-42",
+        },
+    )
+
+    assert response.url == "/accounts/profile/"

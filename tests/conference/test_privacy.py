@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.db.models import Q
 from django.test import Client
 
 from accounts.models import BoardCertification, ProfessionalProfile, StateLicense, User
@@ -14,6 +15,7 @@ from conference.models import (
     AgendaFeed,
     AgendaReminder,
     AttendanceEvent,
+    BackstageMessage,
     Certificate,
     ChatMessage,
     Claim,
@@ -132,6 +134,9 @@ class Person:
         )
         SpeakerFactory(event=event, user=user, name="Dr Grace Hopper")
         FavouriteSession.objects.create(user=user, session=session)
+        BackstageMessage.objects.create(
+            session=session, author=user, author_name="Dr Grace", text="Grace backstage"
+        )
         AgendaFeed.objects.create(user=user, token="grace-secret-feed-token")
         AgendaReminder.objects.create(
             user=user, starts_at=session.starts_at, session_ids=[session.pk]
@@ -144,12 +149,46 @@ def person(media_root):
     return Person()
 
 
-def test_export_has_a_section_for_every_table_with_a_key_to_the_user(person):
+def test_export_has_every_row_of_every_table_with_a_key_to_the_user(person):
     data = export_user_data(person.user)
 
-    labels = {model._meta.label for model, _keys in personal_tables()}
-    assert labels <= set(data["tables"])
-    assert [label for label in sorted(labels) if not data["tables"][label]] == []
+    for model, keys in personal_tables():
+        query = Q()
+        for key in keys:
+            query |= Q(**{key: person.user})
+        rows = data["tables"][model._meta.label]
+        assert len(rows) == model._default_manager.filter(query).count(), model._meta.label
+
+
+# the kinds of data the issue names, each present in the fixture so the export is not vacuous
+NAMED_TABLES = [
+    "accounts.ProfessionalProfile",
+    "accounts.StateLicense",
+    "accounts.BoardCertification",
+    "conference.Registration",
+    "conference.Claim",
+    "conference.Certificate",
+    "conference.EvaluationResponse",
+    "conference.EvaluationAnswer",
+    "conference.PostTestAttempt",
+    "conference.WatchProgress",
+    "conference.WatchSpan",
+    "conference.Question",
+    "conference.ChatMessage",
+    "conference.QuestionVote",
+    "conference.PollVote",
+    "conference.AttendanceEvent",
+    "conference.OrganizerMembership",
+    "conference.FavouriteSession",
+    "conference.AgendaFeed",
+    "conference.BackstageMessage",
+]
+
+
+def test_export_holds_each_kind_of_personal_data(person):
+    tables = export_user_data(person.user)["tables"]
+
+    assert [label for label in NAMED_TABLES if not tables.get(label)] == []
 
 
 def test_export_includes_rows_that_belong_to_the_persons_rows(person):
@@ -258,6 +297,9 @@ def test_erase_pseudonymises_keeps_accreditation_records_and_ends_sessions(clien
         Question.objects.filter(text="Grace asks").values_list("author", "author_name")
     ) == [(None, ERASED_NAME)]
     assert LiveItem.objects.get(event="chat.message").data["author"] == ERASED_NAME
+    assert list(BackstageMessage.objects.values_list("author", "author_name")) == [
+        (None, ERASED_NAME)
+    ]
     # kept for accreditation
     assert Claim.objects.filter(user=user).count() == claims_before == 1
     assert AttendanceEvent.objects.filter(user=user).count() == attendance_before
