@@ -44,6 +44,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 # empty: the address of the request that issued them.
 MEDVENUE_SITE_URL = env_url("MEDVENUE_SITE_URL", schemes=("http", "https")).rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Certificates of the claims made within this many seconds are rendered together in batches
+# (PostgreSQL); a single learner's certificate is ready about this much later.
+CME_CERTIFICATE_WINDOW_SECONDS = env_int("CME_CERTIFICATE_WINDOW_SECONDS", 1, minimum=0)
 
 INSTALLED_APPS = [
     "daphne",

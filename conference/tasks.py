@@ -68,6 +68,15 @@ def issue_certificates(claim_ids: list[int]) -> None:
     cme.render_certificates(claim_ids)
 
 
+@shared_task(name="conference.collect_waiting_certificates", ignore_result=True)
+def collect_waiting_certificates() -> int:
+    """The end of a claim window: send the waiting certificates as batches (idempotent: a
+    second run finds them sent or rendered and sends only what still waits)."""
+    from conference.services import cme
+
+    return len(cme.collect_waiting_certificates())
+
+
 @shared_task(name="conference.plan_agenda_reminders", ignore_result=True)
 def plan_agenda_reminders() -> int:
     """Every minute (beat): claim the reminders due and send each in its own task."""

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
@@ -955,11 +956,14 @@ def issue_certificates(claims: QuerySet[Claim], *, site_url: str = "") -> list[i
 
 
 def _dispatch_group(claim_ids: list[int]) -> None:
+    _send_batches([claim_ids[i : i + BATCH_SIZE] for i in range(0, len(claim_ids), BATCH_SIZE)])
+
+
+def _send_batches(batches: list[list[int]]) -> None:
     from celery import group
 
     from conference.tasks import issue_certificates
 
-    batches = [claim_ids[i : i + BATCH_SIZE] for i in range(0, len(claim_ids), BATCH_SIZE)]
     group(issue_certificates.s(batch) for batch in batches).apply_async()
 
 
@@ -970,10 +974,54 @@ def _unique_code() -> str:
             return code
 
 
-def _dispatch(claim_id: int) -> None:
-    from conference.tasks import issue_certificate
+WINDOW_KEY = "cme:certificate-window"
 
-    issue_certificate.delay(claim_id)
+
+def window_seconds() -> float:
+    return float(getattr(settings, "CME_CERTIFICATE_WINDOW_SECONDS", 1.0))
+
+
+def _dispatch(claim_id: int) -> None:
+    dispatch_certificate(claim_id)
+
+
+def dispatch_certificate(claim_id: int) -> bool:
+    """After a claim (or a new version) commits: have its certificate rendered soon.
+
+    Where rows can be locked without waiting (PostgreSQL), certificates are rendered in
+    batches gathered over a short window: the first claim of a window sends one
+    `collect_waiting_certificates` task delayed by `CME_CERTIFICATE_WINDOW_SECONDS` (a cache
+    key shared by every web process marks the open window); the claims that follow within the
+    window send nothing. Returns True when this call opened a window. Elsewhere (SQLite) each
+    claim sends its own `issue_certificate` task, as before.
+    """
+    from conference.tasks import collect_waiting_certificates, issue_certificate
+
+    if not connection.features.has_select_for_update_skip_locked:
+        issue_certificate.delay(claim_id)
+        return False
+    window = window_seconds()
+    # The key outlives the window by a minute: if the collector were lost, the next claim
+    # after that opens a new window (certificates still waiting are collected with it).
+    if not cache.add(WINDOW_KEY, claim_id, timeout=int(window) + 60):
+        return False
+    collect_waiting_certificates.apply_async(countdown=window)
+    return True
+
+
+def collect_waiting_certificates() -> list[list[int]]:
+    """The window's task: close the window (claims from now on open the next), then send every
+    claim whose certificate waits (`queued`) as batches of BATCH_SIZE in one Celery group —
+    the bulk path, so each worker process renders whole batches. Returns the batches sent."""
+    cache.delete(WINDOW_KEY)
+    waiting = Certificate.objects.filter(status=CertificateStatus.QUEUED).order_by(
+        "created_at", "id"
+    )
+    claim_ids = list(dict.fromkeys(waiting.values_list("claim_id", flat=True)))
+    batches = [claim_ids[i : i + BATCH_SIZE] for i in range(0, len(claim_ids), BATCH_SIZE)]
+    if batches:
+        _send_batches(batches)
+    return batches
 
 
 def revoke_certificate(claim: Claim, *, reason: str, actor) -> Certificate:
@@ -1053,8 +1101,25 @@ def render_certificates(claim_ids: list[int]) -> dict[int, Certificate]:
 
     A certificate whose rendering fails is marked failed and the others go on; the first
     error is raised at the end, so a retry renders exactly the ones still missing.
+
+    Where rows can be locked without waiting (PostgreSQL), only the certificates no other
+    worker holds are rendered (`SELECT ... FOR UPDATE SKIP LOCKED`, held until they are marked
+    issued): two batches naming the same claim never render it twice.
     """
-    latest, errors = _render_latest(claim_ids)
+    if not connection.features.has_select_for_update_skip_locked:
+        latest, errors = _render_latest(claim_ids)
+    else:
+        with transaction.atomic():
+            held = list(
+                Certificate.objects.select_for_update(skip_locked=True)
+                .filter(claim_id__in=claim_ids, status__in=RENDERABLE)
+                .values_list("claim_id", flat=True)
+            )
+            latest, errors = _render_latest(list(dict.fromkeys(held))) if held else ({}, [])
+        for claim_id in set(claim_ids) - set(latest):
+            current = current_certificate_of(claim_id)
+            if current is not None:
+                latest[claim_id] = current
     if errors:
         raise errors[0]
     return latest

@@ -499,3 +499,28 @@ def test_issue_certificate_email_for_enduring_claim_links_the_activity(
 
     (message,) = mailoutbox
     assert f"/cme/enduring/{activity.pk}/" in message.body
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_claims_within_a_window_send_one_collector_and_batches_render_each_once(media_root):
+    from django.core.cache import cache
+
+    cache.delete(cme.WINDOW_KEY)
+    claim_ids = _bulk_claims(3)  # each claim's commit dispatched: the first opened the window
+    Certificate.objects.filter(claim_id__in=claim_ids).update(status=CertificateStatus.QUEUED)
+
+    opened_again = [cme.dispatch_certificate(claim_id) for claim_id in claim_ids]
+    batches = cme.collect_waiting_certificates()  # the window's task (closes the window)
+    reopened = cme.dispatch_certificate(claim_ids[0])
+    first = cme.render_certificates(batches[0])
+    second = cme.render_certificates(batches[0])  # a repeated batch renders nothing again
+
+    assert opened_again == [False, False, False]
+    assert reopened is True
+    assert batches == [claim_ids]
+    assert {c.status for c in first.values()} == {CertificateStatus.ISSUED}
+    assert [c.version for c in second.values()] == [1, 1, 1]
+    assert len(_files(media_root)) == 3
+    cache.delete(cme.WINDOW_KEY)
