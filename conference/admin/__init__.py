@@ -3,6 +3,7 @@
 from conference.admin import (  # noqa: F401
     cme,
     events,
+    moderation,
     organizers,
     people,
     recordings,
