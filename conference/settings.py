@@ -127,6 +127,11 @@ if DATABASE_URL:
                 "timeout": DATABASE_POOL_TIMEOUT,
                 # Connections idle this long are closed, down to min_size.
                 "max_idle": 300,
+                # While the server refuses, the pool retries 1 s and 2 s apart, then gives up
+                # until a request needs a connection (which starts a new attempt at once): after
+                # an outage it connects again within about 2 s, instead of backing off for as
+                # long as the outage lasted (psycopg's default keeps doubling for 5 minutes).
+                "reconnect_timeout": 5,
             }
             # The pool owns the connections: Django must return them after each use.
             DATABASES["default"]["CONN_MAX_AGE"] = 0

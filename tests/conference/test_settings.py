@@ -139,7 +139,13 @@ def test_production_database_connections_are_pooled_and_bounded():
         "DISABLE_SERVER_SIDE_CURSORS": False,
         "OPTIONS": {
             "connect_timeout": 5,
-            "pool": {"min_size": 2, "max_size": 10, "timeout": 10, "max_idle": 300},
+            "pool": {
+                "min_size": 2,
+                "max_size": 10,
+                "timeout": 10,
+                "max_idle": 300,
+                "reconnect_timeout": 5,
+            },
         },
     }
 
@@ -157,6 +163,7 @@ def test_database_pool_size_and_timeout_come_from_the_environment():
         "max_size": 4,
         "timeout": 3,
         "max_idle": 300,
+        "reconnect_timeout": 5,
     }
     assert database["CONN_MAX_AGE"] == 0  # the pool returns connections, whatever the variable
     assert database["DISABLE_SERVER_SIDE_CURSORS"] is True

@@ -211,6 +211,15 @@ def test_live_hall_through_redis_web_database_and_worker_faults(
             status, body = ready(webs[1].port)
             figures["database_down_ready"] = [status, body.get("down")]
             time.sleep(max(0, DATABASE_DOWN_SECONDS - (time.monotonic() - blocked)))
+        unblocked = time.monotonic()
+        for web in webs:
+            harness.wait_for(
+                lambda web=web: harness.get(web.port, "/", timeout=30)[0] == 200,
+                60,
+                0.2,
+                f"{web.name} pages after the outage",
+            )
+        figures["database_pages_back_seconds"] = round(time.monotonic() - unblocked, 1)
         figures["database_recovery_seconds"] = wait_recovered("database outage")
         probe_ready("after-database")
 
