@@ -1,7 +1,5 @@
 """Events, their tracks, speakers and sessions on one page, and the schedule grid."""
 
-import csv
-import io
 import zoneinfo
 
 from django import forms
@@ -26,6 +24,7 @@ from conference.models import Event, Speaker, Track
 from conference.models.events import validate_timezone
 from conference.services import dashboard
 from conference.services.organizers import organizer_may_use_venue
+from conference.services.spreadsheets import csv_text
 
 
 class EventForm(forms.ModelForm):
@@ -224,22 +223,12 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
 
 
 def _csv_response(figure, event: Event) -> HttpResponse:
-    """The figure's numbers as CSV; cells that a spreadsheet would run as formulas are quoted."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(figure.columns)
-    for row in figure.rows:
-        writer.writerow([_safe_cell(cell) for cell in row])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    """The figure's numbers as CSV, written by the one guarded writer (services.spreadsheets)."""
+    text = csv_text(figure.columns, figure.rows)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = f"{event.slug}-{figure.key}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-def _safe_cell(cell):
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + cell
-    return cell
 
 
 @admin.register(Track)

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from conference.admin.scoping import OrganizerScopedAdmin
-from conference.models import HallRemoval, MembershipRole, OrganizerMembership
+from conference.admin.scoping import OrganizerScopedAdmin, request_roles
+from conference.models import HallRemoval, MembershipRole
 from conference.services.moderation import ModerationError, lift_removal, removal_state
 from conference.services.organizers import Area
 
@@ -77,10 +77,9 @@ class HallRemovalAdmin(OrganizerScopedAdmin):
     def _works_in_admin(self, request) -> bool:
         """Moderators have no admin (docs/roles.md): they see removals in the hall's panel."""
         user = request.user
-        if user.is_superuser:
+        if user.is_active and user.is_superuser:
             return True
-        roles = set(OrganizerMembership.objects.filter(user=user).values_list("role", flat=True))
-        return bool(roles - {MembershipRole.MODERATOR})
+        return bool(set(request_roles(request).values()) - {MembershipRole.MODERATOR})
 
     def has_module_permission(self, request):
         return self._works_in_admin(request) and super().has_module_permission(request)

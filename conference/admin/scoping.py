@@ -35,12 +35,17 @@ def organizer_ids(
     user = request.user
     if user.is_active and user.is_superuser:
         return None
-    if _CACHE_ATTRIBUTE not in request.__dict__:
-        request.__dict__[_CACHE_ATTRIBUTE] = member_roles(user)
     roles = roles_for(area, editable=editable)
     return frozenset(
-        organizer for organizer, role in request.__dict__[_CACHE_ATTRIBUTE].items() if role in roles
+        organizer for organizer, role in request_roles(request).items() if role in roles
     )
+
+
+def request_roles(request: HttpRequest) -> dict[int, str]:
+    """Organizer id -> the requesting user's membership role, read once per request."""
+    if _CACHE_ATTRIBUTE not in request.__dict__:
+        request.__dict__[_CACHE_ATTRIBUTE] = member_roles(request.user)
+    return request.__dict__[_CACHE_ATTRIBUTE]
 
 
 def scope_queryset(queryset: QuerySet, lookup: str, ids: frozenset[int] | None) -> QuerySet:

@@ -44,6 +44,9 @@ class HallConsumer(AsyncWebsocketConsumer):
     access: live.HallAccess | None = None
     # Pushes that arrive while connecting wait here until `hello` is out (see HallHub).
     held: list | None = None
+    # The feed position `hello` describes: a push at or below it is already in that state (it
+    # was stored before the state was read but published after `hello` went out).
+    hello_seq = 0
     attendance: AttendanceTracker | None = None
     in_hub = False
     in_presence = False
@@ -121,12 +124,13 @@ class HallConsumer(AsyncWebsocketConsumer):
         snapshot = await store.snapshot_json(self.hall_id)
         if not hub.still_subscribed(generation):
             raise unavailable("The live service lost its connection; reconnect.")
+        self.hello_seq = state["seq"]
         held, self.held = self.held, None
         await self.send(text_data=push("hello", self.hello_data(state)))
         await self.send(text_data=f'{{"event":"presence.snapshot","data":{{"people":{snapshot}}}}}')
         moderator = self.is_moderator
         for seq, everyone, moderators in held:
-            if seq is not None and seq <= state["seq"]:
+            if seq is not None and seq <= self.hello_seq:
                 continue  # already part of the state `hello` describes
             message = moderators if moderator else everyone
             if message is not None:

@@ -13,12 +13,14 @@ the outage lasted. There are `DATABASE_POOL_SIZE - 4` of them (at least 2), so f
 connections always stay for HTTP requests.
 """
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.auth import AuthMiddleware, get_user
 from channels.db import DatabaseSyncToAsync
 from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
+from django.db import close_old_connections
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -38,8 +40,28 @@ def executor() -> ThreadPoolExecutor:
 def db(func):
     """`func` as a coroutine function that runs in a database thread (see the module doc)."""
     if parallel():
-        return DatabaseSyncToAsync(func, thread_sensitive=False, executor=executor())
-    return DatabaseSyncToAsync(func, thread_sensitive=True)
+        return DatabaseSyncToAsync(_closing(func), thread_sensitive=False, executor=executor())
+    return DatabaseSyncToAsync(_closing(func), thread_sensitive=True)
+
+
+def _closing(func):
+    """`func`, returning its connection when it ends (to the pool, or closed).
+
+    Channels closes old connections around the call, but asgiref runs the call itself in a copy
+    of the caller's context, where Django's connection lives: seen from outside that copy there
+    was nothing to close, so each live-db thread kept the connection of its last call (held
+    from the pool, or a stale one after a database outage that failed the next call).
+    """
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return run
 
 
 class LiveAuthMiddleware(AuthMiddleware):

@@ -56,6 +56,7 @@ class Member(Protocol):
     # Pushes that arrive before the socket's `hello` went out wait here as (seq, message for
     # everyone, message for moderators); None once the socket is live.
     held: list | None
+    hello_seq: int
 
     async def base_send(self, message: dict) -> None: ...
 
@@ -171,6 +172,8 @@ class HallHub:
             if held is not None:  # still connecting: its role may not be known yet
                 held.append((seq, everyone, moderators))
                 continue
+            if seq is not None and seq <= member.hello_seq:
+                continue  # stored before its `hello` was built: already in that state
             message = moderators if member.is_moderator else everyone
             if message is None:
                 continue

@@ -88,7 +88,7 @@ def test_pars_file_and_workbook_keep_a_formula_name_as_text():
     user = _evaluated_claimant(event, session, "fine", legal_name="Ada =1+1")
     ProfessionalProfile.objects.filter(user=user).update(birth_month=2, birth_day=3)
     event_credit = EventCredit.objects.get(event=event, credit_type="AMA_PRA_1")
-    ProfessionalProfile.objects.filter(user=user).update(legal_name="=cmd Lovelace")
+    ProfessionalProfile.objects.filter(user=user).update(given_name="=cmd", family_name="Lovelace")
 
     text, _ = cme_reports.pars_learner_file(event_credit)
     workbook = openpyxl.load_workbook(io.BytesIO(cme_reports.pars_learner_workbook(event_credit)))

@@ -156,25 +156,23 @@ async def test_refused_and_dropped_handshakes_leave_no_dangling_join(hall_setup)
     assert kinds.count("join") == kinds.count("leave") == 2
 
 
+@pytest.fixture
+def runner_pid(hall_setup) -> int:
+    """The backend of the test runner's own connection (this thread's, which flushes the tables
+    afterwards): the only one the outage below spares."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.postgres
-async def test_database_outage_answers_unavailable_and_loses_nothing(hall_setup, monkeypatch):
+async def test_database_outage_answers_unavailable_and_loses_nothing(hall_setup, runner_pid):
     import psycopg
 
     name = connection.settings_dict["NAME"]
     admin_url = (
         f"host={connection.settings_dict['HOST'] or '127.0.0.1'} user=postgres dbname=postgres"
     )
-
-    def backends() -> set[int]:
-        with psycopg.connect(admin_url) as admin:
-            found = admin.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]
-            ).fetchall()
-        return {pid for (pid,) in found}
-
-    # The test runner's connections (they flush the tables afterwards) survive the outage; the
-    # live layer's, opened from here on, end.
-    runner = await database_sync_to_async(backends, thread_sensitive=False)()
     alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
     bob_key = await database_sync_to_async(login_session)(hall_setup["bob"])
 
@@ -184,8 +182,8 @@ async def test_database_outage_answers_unavailable_and_loses_nothing(hall_setup,
             if not allow:
                 admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = %s AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)",
-                    [name, list(runner)],
+                    " WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s",
+                    [name, runner_pid],
                 )
 
     await database_sync_to_async(block, thread_sensitive=False)(False)
@@ -208,4 +206,31 @@ async def test_database_outage_answers_unavailable_and_loses_nothing(hall_setup,
         await database_sync_to_async(block, thread_sensitive=False)(True)
     again = await alice.request("qa.ask", {"text": "during the outage", "key": "k-out"})
     assert again["ok"] is True and again["data"]["duplicate"] is False  # nothing was stored before
+    await alice.close()
+
+
+@pytest.mark.postgres
+async def test_live_calls_hold_no_database_connection_between_frames(hall_setup, runner_pid):
+    """Each live database call returns its connection when it ends: between frames only the
+    test runner's own connection is open (a held one would be stale after an outage, and held
+    from the pool for good in production)."""
+    import psycopg
+
+    name = connection.settings_dict["NAME"]
+    admin_url = (
+        f"host={connection.settings_dict['HOST'] or '127.0.0.1'} user=postgres dbname=postgres"
+    )
+
+    def others() -> list[int]:
+        with psycopg.connect(admin_url) as admin:
+            found = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                [name, runner_pid],
+            ).fetchall()
+        return [pid for (pid,) in found]
+
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    reply = await alice.request("qa.ask", {"text": "held?", "key": "k-held"})
+    assert reply["ok"] is True
+    assert await database_sync_to_async(others, thread_sensitive=False)() == []
     await alice.close()
