@@ -47,6 +47,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Certificates of the claims made within this many seconds are rendered together in batches
 # (PostgreSQL); a single learner's certificate is ready about this much later.
 CME_CERTIFICATE_WINDOW_SECONDS = env_int("CME_CERTIFICATE_WINDOW_SECONDS", 1, minimum=0)
+# Encrypts the organizers' credential signing keys at rest (empty: SECRET_KEY). Changing it
+# makes the stored keys unreadable: rotate the keys instead (docs/cme-claims.md).
+CME_CREDENTIAL_KEY_SECRET = env_str("CME_CREDENTIAL_KEY_SECRET")
 
 INSTALLED_APPS = [
     "daphne",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("cme/", include("conference.views.cme_urls")),
     path("recordings/", include("conference.views.recording_urls")),
+    path("issuers/<slug:organizer_slug>/", include("conference.views.issuer_urls")),
     path("verify/<str:code>/", cme_verify, name="cme-verify"),
     path("invitations/<str:token>/", invitation, name="invitation"),
     path("verify/<str:code>/v<int:version>/", cme_verify, name="cme-verify-version"),

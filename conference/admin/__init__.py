@@ -2,6 +2,7 @@
 
 from conference.admin import (  # noqa: F401
     cme,
+    credentials,
     events,
     moderation,
     organizers,

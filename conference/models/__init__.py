@@ -20,6 +20,7 @@ from conference.models.cme import (
     PostTestQuestion,
     QuestionKind,
 )
+from conference.models.credentials import IssuedCredential, IssuerKey
 from conference.models.events import Event, Session, SessionCreditExclusion, SessionKind, Track
 from conference.models.live import (
     AttendanceEvent,
@@ -82,6 +83,8 @@ __all__ = [
     "FavouriteSession",
     "HallFeed",
     "HallRemoval",
+    "IssuedCredential",
+    "IssuerKey",
     "LiveItem",
     "MembershipRole",
     "Organizer",

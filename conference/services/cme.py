@@ -1232,6 +1232,7 @@ def _mark_issued(rendered: list[tuple[Certificate, Path]]) -> None:
             fresh, ["status", "error", "file_path", "issued_at", "first_issued_at"]
         )
         _supersede_older(fresh)
+        _issue_credentials(fresh)
         CmeAuditEntry.objects.bulk_create(
             CmeAuditEntry(
                 event_id=c.claim.event_id,
@@ -1243,6 +1244,19 @@ def _mark_issued(rendered: list[tuple[Certificate, Path]]) -> None:
             for c in fresh
         )
         transaction.on_commit(lambda: _mail_ready(fresh))
+
+
+def _issue_credentials(issued: list[Certificate]) -> None:
+    """Each issued version's Open Badges 3.0 credential (`services.credentials`). A failure
+    (e.g. an unreadable signing key) never blocks the certificate: the credential is issued
+    when the learner first downloads it."""
+    from conference.services import credentials
+
+    try:
+        with transaction.atomic():
+            credentials.ensure_credentials(issued)
+    except Exception:
+        logger.exception("certificates issued without their verifiable credentials")
 
 
 def _supersede_older(issued: list[Certificate]) -> None:

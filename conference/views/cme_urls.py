@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conference.views import cme
+from conference.views import cme, credentials
 
 app_name = "cme"
 
@@ -13,6 +13,11 @@ urlpatterns = [
         "certificates/<int:certificate_id>/download/",
         cme.download_certificate,
         name="certificate-download",
+    ),
+    path(
+        "certificates/<int:certificate_id>/credential.jwt",
+        credentials.download_credential,
+        name="credential-download",
     ),
     path("enduring/<int:activity_id>/", cme.enduring, name="enduring"),
     path("enduring/<int:activity_id>/claim/", cme.enduring_claim, name="enduring-claim"),
