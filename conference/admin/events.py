@@ -23,6 +23,7 @@ from conference.admin.sessions import SessionInline
 from conference.models import Event, Speaker, Track
 from conference.models.events import validate_timezone
 from conference.services import dashboard
+from conference.services.moderation import keyword_problems, parse_keywords
 from conference.services.organizers import organizer_may_use_venue
 from conference.services.spreadsheets import csv_text
 
@@ -46,7 +47,15 @@ class EventForm(forms.ModelForm):
             "cme_provider",
             "accreditation_statement",
             "cme_joint_providers",
+            "moderation_keywords",
         ]
+
+    def clean_moderation_keywords(self):
+        text = self.cleaned_data.get("moderation_keywords", "")
+        problems = keyword_problems(text)
+        if problems:
+            raise forms.ValidationError(problems)
+        return "\n".join(parse_keywords(text))
 
     def clean(self):
         cleaned = super().clean()
@@ -122,6 +131,7 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
         ),
         ("CME", {"fields": ["cme_provider", "accreditation_statement", "cme_joint_providers"]}),
         ("Recordings", {"fields": ["recordings_public"]}),
+        ("Moderation", {"fields": ["moderation_keywords"]}),
     ]
 
     def get_queryset(self, request):

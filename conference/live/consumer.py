@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 import conference.live.actions  # noqa: F401  (registers the handlers)
 from conference.live.attendance import AttendanceTracker
+from conference.live.control import anotify_user
 from conference.live.db import db
 from conference.live.errors import (
     CLOSE_POLICY,
@@ -188,12 +189,15 @@ class HallConsumer(AsyncWebsocketConsumer):
             LiveError("revoked", "You were logged out or lost access.", close_code=CLOSE_REVOKED)
         )
 
-    async def removed(self) -> None:
-        await self.refuse(
-            LiveError(
-                "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
-            )
+    async def removed(self, details: dict) -> None:
+        error = LiveError(
+            "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
         )
+        error.extra = {
+            "until": str(details.get("until", "")),
+            "reason": str(details.get("reason", "")),
+        }
+        await self.refuse(error)
 
     async def refuse(self, error: LiveError) -> None:
         """Send one `error` push and close with the error's code (once per socket)."""
@@ -265,7 +269,18 @@ class HallConsumer(AsyncWebsocketConsumer):
         """Run a service that stores a change and appends it to the hall's feed, broadcast the
         feed item (its transaction has committed), and reply with it."""
         item = await db(service)(self.access, **options)
-        return {"seq": item.seq, reply_as: item.data, **await self.broadcast_item(item)}
+        published = await self.broadcast_item(item)
+        await self.tell_privately(item)
+        return {"seq": item.seq, reply_as: item.data, **published}
+
+    async def tell_privately(self, item) -> None:
+        """Pushes a service addressed to one person about the item (`item.private`: the author
+        of a moderated question or a hidden chat message), to their sockets in this hall."""
+        for user_id, event, data in getattr(item, "private", ()):
+            try:
+                await anotify_user(user_id, item.hall_id, push(event, data))
+            except Exception as error:  # stored anyway; "My questions" shows it on request
+                logger.warning("private push to %s not sent: %r", user_id, error)
 
     async def apply_once(self, service, *, reply_as: str, **options) -> dict:
         """Like `apply`, for a service that honours the client's idempotency key and returns

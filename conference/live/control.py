@@ -2,6 +2,7 @@
 
 from asgiref.sync import async_to_sync
 
+from conference.live.frames import encode
 from conference.live.hub import get_hub
 
 
@@ -15,9 +16,17 @@ async def aclose_user_sockets(user_id: int) -> None:
     await get_hub().control("revoke_user", user_id)
 
 
-async def aremove_from_hall(user_id: int, hall_id: int) -> None:
-    """Close (4010 `removed`) the user's sockets in one hall, in every process."""
-    await get_hub().control("remove", user_id, hall_id)
+async def aremove_from_hall(
+    user_id: int, hall_id: int, *, until: str = "", reason: str = ""
+) -> None:
+    """Close (4010 `removed`) the user's sockets in one hall, in every process; their `error`
+    push says until when and why."""
+    await get_hub().control("remove", user_id, hall_id, encode({"until": until, "reason": reason}))
+
+
+async def anotify_user(user_id: int, hall_id: int, text: str) -> None:
+    """Send one encoded push to the user's sockets in one hall, in every process."""
+    await get_hub().control("notify", user_id, hall_id, text)
 
 
 def on_user_logged_out(sender, request, user, **kwargs) -> None:

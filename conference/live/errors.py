@@ -11,9 +11,10 @@ class LiveError(Exception):
         self.close_code = close_code
         self.request_id = None  # the id of the refused request, when the frame had one
         self.retry_after: float | None = None  # seconds the client should wait before retrying
+        self.extra: dict = {}  # more documented fields of the error (e.g. a removal's `until`)
 
     def as_dict(self) -> dict:
-        found = {"code": self.code, "message": self.message}
+        found = {"code": self.code, "message": self.message, **self.extra}
         if self.retry_after is not None:
             found["retry_after"] = self.retry_after
         return found

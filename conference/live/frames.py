@@ -106,3 +106,12 @@ def optional_key(data: dict) -> str:
     if not isinstance(key, str) or len(key) > 64:
         raise LiveError("invalid", "`key` must be a string of at most 64 characters.")
     return key
+
+
+def optional_reason(data: dict, *, max_length: int = 300) -> str:
+    """A moderator's optional `reason` (at most 300 characters after trimming), empty when
+    absent."""
+    reason = data.get("reason", "")
+    if not isinstance(reason, str) or len(reason.strip()) > max_length:
+        raise LiveError("invalid", f"`reason` must be a string of at most {max_length} characters.")
+    return reason.strip()

@@ -14,6 +14,7 @@ listener then subscribes again on its own.
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import weakref
@@ -64,7 +65,7 @@ class Member(Protocol):
 
     async def revoke(self) -> None: ...
 
-    async def removed(self) -> None: ...
+    async def removed(self, details: dict) -> None: ...
 
 
 class HallHub:
@@ -186,7 +187,7 @@ class HallHub:
     # --- control messages ------------------------------------------------------------------
     async def control(self, kind: str, *args: str | int) -> None:
         """Tell every process's sockets about a rare change (`revoke_session`, `revoke_user`,
-        `remove`); each process scans its own sockets, no per-socket subscription exists."""
+        `remove`, `notify`); each process scans its own sockets, no per-socket subscription exists."""
         fields = (CONTROL, kind, *(str(arg) for arg in args))
         if self._redis is None and not settings.REDIS_URL:
             await self.apply_control(kind, *fields[2:])
@@ -207,11 +208,14 @@ class HallHub:
                     if revoked:
                         await member.revoke()
                     elif (
-                        kind == "remove"
+                        kind in ("remove", "notify")
                         and str(access.user_id) == args[0]
                         and str(access.hall_id) == args[1]
                     ):
-                        await member.removed()
+                        if kind == "remove":
+                            await member.removed(json.loads(args[2]) if len(args) > 2 else {})
+                        elif member.held is None:  # live (after `hello`)
+                            await member.base_send({"type": "websocket.send", "text": args[2]})
                 except Exception:  # one socket failing to close must not stop the others
                     logger.debug("control %s failed for a socket", kind, exc_info=True)
 

@@ -59,6 +59,15 @@ class Event(models.Model):
         help_text="Non-accredited organizations that planned the activity with the accredited "
         "provider (joint providership), one per line; named in the standard ACCME statement.",
     )
+    moderation_keywords = models.TextField(
+        "moderation keywords",
+        blank=True,
+        help_text=(
+            "Optional. One word or phrase per line (or separated by commas): chat messages and "
+            "questions that contain one (whole words, any case) are held for a moderator's "
+            "review in the hall's panel."
+        ),
+    )
     recordings_public = models.BooleanField(
         "recordings are public",
         default=False,

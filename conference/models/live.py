@@ -76,6 +76,14 @@ class Question(models.Model):
     status = models.CharField(max_length=10, choices=QuestionStatus.choices)
     is_pinned = models.BooleanField(default=False)
     vote_count = models.PositiveIntegerField(default=0)
+    reject_reason = models.CharField(
+        max_length=300, blank=True, help_text="Shown to the asker when the question is rejected."
+    )
+    held_keyword = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The event's moderation keyword that held this question for review.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,7 +115,16 @@ class ChatMessage(models.Model):
     )
     author_name = models.CharField(max_length=120)
     text = models.TextField(max_length=500)
-    is_removed = models.BooleanField(default=False)
+    # Hidden by a moderator: gone for everyone, kept (with who, when and why) for the audit.
+    is_removed = models.BooleanField("hidden", default=False)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    hide_reason = models.CharField(max_length=300, blank=True)
+    # Held for review by the event's keyword filter: only moderators see it until released.
+    is_held = models.BooleanField(default=False)
+    held_keyword = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

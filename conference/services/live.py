@@ -35,6 +35,7 @@ from conference.models import (
     RegistrationRole,
     Session,
 )
+from conference.services.moderation import matched_keyword
 from venues.geometry import contains_point
 from venues.models import Hall, Zone, ZoneKind
 
@@ -222,9 +223,7 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         and (user.is_superuser or facts.staff_of.get(event.organizer_id) in MODERATING_MEMBERS)
     )
     if role not in MODERATING_ROLES and facts.removed:
-        raise LiveError(
-            "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
-        )
+        raise removed_error(active_removal(hall.pk, user.pk))
     return HallAccess(
         user_id=user.pk,
         user_name=user.display_name or facts.legal_name or user.email.split("@", 1)[0],
@@ -255,6 +254,16 @@ def zone_refusing(access: HallAccess, x: float, z: float) -> RoleZone | None:
         if not roles & zone.roles and contains_point(zone.polygon, (x, z)):
             return zone
     return None
+
+
+def event_keywords(access: HallAccess) -> str:
+    """The moderation keywords of the access's event (from the venue cache: a change applies
+    within VENUE_CACHE_SECONDS)."""
+    _hall, _ids, events, _zones = _venue_context(access.hall_id)
+    for event in events:
+        if event.pk == access.event_id:
+            return event.moderation_keywords
+    return ""
 
 
 def current_session(access: HallAccess, *, now=None) -> Session | None:
@@ -347,7 +356,7 @@ def find_resubmission(access: HallAccess, client_key: str) -> LiveItem | None:
 
 
 def question_data(question: Question) -> dict:
-    return {
+    data = {
         "id": question.pk,
         "session": question.session_id,
         "author": question.author_name,
@@ -358,6 +367,22 @@ def question_data(question: Question) -> dict:
         "votes": question.vote_count,
         "created_at": question.created_at.isoformat(),
     }
+    if question.held_keyword and question.status == QuestionStatus.PENDING:
+        data["held_for"] = question.held_keyword  # moderators only: pending items reach no one else
+    return data
+
+
+def chat_data(message: ChatMessage) -> dict:
+    data = {
+        "id": message.pk,
+        "author": message.author_name,
+        "author_id": message.author_id,
+        "text": message.text,
+        "created_at": message.created_at.isoformat(),
+    }
+    if message.is_held:
+        data["held_for"] = message.held_keyword
+    return data
 
 
 def ask_question(access: HallAccess, *, text: str, client_key: str = "") -> tuple[LiveItem, bool]:
@@ -369,8 +394,11 @@ def ask_question(access: HallAccess, *, text: str, client_key: str = "") -> tupl
         session = current_session(access)
         if session is None:
             raise LiveError("no_session", "No session is on in this hall right now.")
+        held_for = matched_keyword(event_keywords(access), text)
         status = (
-            QuestionStatus.PENDING if session.qa_moderation_required else QuestionStatus.APPROVED
+            QuestionStatus.PENDING
+            if session.qa_moderation_required or held_for
+            else QuestionStatus.APPROVED
         )
         question = Question.objects.create(
             session=session,
@@ -378,6 +406,7 @@ def ask_question(access: HallAccess, *, text: str, client_key: str = "") -> tupl
             author_name=access.user_name,
             text=text,
             status=status,
+            held_keyword=held_for,
         )
         audience = Audience.MODERATORS if status == QuestionStatus.PENDING else Audience.EVERYONE
         item = append_item(
@@ -396,20 +425,22 @@ def send_chat(access: HallAccess, *, text: str, client_key: str = "") -> tuple[L
         earlier = find_resubmission(access, client_key)
         if earlier:
             return earlier, False
+        held_for = matched_keyword(event_keywords(access), text)
         message = ChatMessage.objects.create(
             hall_id=access.hall_id,
             author_id=access.user_id,
             author_name=access.user_name,
             text=text,
+            is_held=bool(held_for),
+            held_keyword=held_for,
         )
-        data = {
-            "id": message.pk,
-            "author": message.author_name,
-            "author_id": message.author_id,
-            "text": message.text,
-            "created_at": message.created_at.isoformat(),
-        }
-        item = append_item(access, event="chat.message", data=data, client_key=client_key)
+        item = append_item(
+            access,
+            event="chat.message",
+            data=chat_data(message),
+            audience=Audience.MODERATORS if held_for else Audience.EVERYONE,
+            client_key=client_key,
+        )
         return item, True
 
 
@@ -431,10 +462,22 @@ def items_since(
         .order_by("seq")
         .values_list("seq", "event", "data", "audience")[: limit + 1]
     )
+    # Chat messages hidden by a moderator are gone for everyone, also from the feed's history.
+    chat_ids = [data.get("id") for _seq, event, data, _a in rows[:limit] if event == "chat.message"]
+    hidden = (
+        set(
+            ChatMessage.objects.filter(pk__in=chat_ids, is_removed=True).values_list(
+                "pk", flat=True
+            )
+        )
+        if chat_ids
+        else set()
+    )
     frames = [
-        {"event": event, "seq": seq, "data": data}
-        if access.sees_pending or audience == Audience.EVERYONE
-        else placeholder(seq)
+        placeholder(seq)
+        if (event == "chat.message" and data.get("id") in hidden)
+        or not (access.sees_pending or audience == Audience.EVERYONE)
+        else {"event": event, "seq": seq, "data": data}
         for seq, event, data, audience in rows[:limit]
     ]
     return frames, len(rows) > limit
@@ -471,17 +514,36 @@ def still_allowed(hall_id: int, user_ids: list[int]) -> set[int]:
     return (registered - removed) | staff | supers
 
 
+def active_removal(hall_id: int, user_id: int) -> HallRemoval | None:
+    """The removal that keeps `user_id` out of the hall now (the one ending last), if any."""
+    return (
+        HallRemoval.objects.filter(hall_id=hall_id, user_id=user_id, until__gt=timezone.now())
+        .order_by("-until")
+        .first()
+    )
+
+
+def removed_error(removal: HallRemoval | None) -> LiveError:
+    """The `removed` refusal, telling the person until when and why (docs/protocol.md)."""
+    error = LiveError(
+        "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
+    )
+    if removal is not None:
+        error.extra = {"until": removal.until.isoformat(), "reason": removal.reason}
+    return error
+
+
 def is_removed(hall_id: int, user_id: int) -> bool:
     return HallRemoval.objects.filter(
         hall_id=hall_id, user_id=user_id, until__gt=timezone.now()
     ).exists()
 
 
-def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: str) -> HallRemoval:
-    """A moderator removes `user_id` from the hall for `minutes`; staff cannot be removed."""
+def removable_user(access: HallAccess, user_id: int) -> User:
+    """The user a moderator may remove from the hall; staff and oneself cannot be removed."""
     if user_id == access.user_id:
         raise LiveError("invalid", "You cannot remove yourself.")
-    target = User.objects.filter(pk=user_id).first()
+    target = User.objects.select_related("profile").filter(pk=user_id).first()
     if target is None:
         raise LiveError("not_found", "There is no such user.")
     if (
@@ -491,13 +553,41 @@ def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: 
         ).exists()
     ):
         raise LiveError("forbidden", "Organizer staff cannot be removed from a hall.")
-    return HallRemoval.objects.create(
-        hall_id=access.hall_id,
-        user=target,
-        removed_by_id=access.user_id,
-        reason=reason,
-        until=timezone.now() + timedelta(minutes=minutes),
-    )
+    return target
+
+
+def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: str) -> HallRemoval:
+    """A moderator removes `user_id` from the hall for `minutes`; staff cannot be removed.
+    Recorded in the CME audit and, for the hall's moderators, in the feed (`hall.removal`):
+    the returned removal carries that feed item as `item`."""
+    from conference.services.cme import audit
+    from conference.services.moderation import removal_data
+
+    target = removable_user(access, user_id)
+    with transaction.atomic():
+        removal = HallRemoval.objects.create(
+            hall_id=access.hall_id,
+            user=target,
+            removed_by_id=access.user_id,
+            reason=reason.strip(),
+            until=timezone.now() + timedelta(minutes=minutes),
+        )
+        actor = User.objects.filter(pk=access.user_id).first()
+        audit(
+            actor,
+            Event.objects.filter(pk=access.event_id).first(),
+            "hall_removal.created",
+            removal,
+            hall=access.hall_id,
+            user=target.pk,
+            minutes=minutes,
+            until=removal.until.isoformat(),
+            reason=removal.reason,
+        )
+        removal.item = append_item(
+            access, event="hall.removal", data=removal_data(removal), audience=Audience.MODERATORS
+        )
+    return removal
 
 
 def enter_hall(user, hall_id: int, *, connection: str, present: int = 0) -> tuple[HallAccess, dict]:

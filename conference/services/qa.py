@@ -71,12 +71,13 @@ def withdraw_question(access: HallAccess, *, question_id: int) -> LiveItem:
         return _announce(access, question, was_visible=was_visible)
 
 
-def _apply(question: Question, op: str) -> None:
+def _apply(question: Question, op: str, reason: str) -> None:
     if op == "approve":
         question.status = QuestionStatus.APPROVED
     elif op == "reject":
         question.status = QuestionStatus.REJECTED
         question.is_pinned = False
+        question.reject_reason = reason
     elif op == "answered":
         question.status = QuestionStatus.ANSWERED
         question.is_pinned = False
@@ -86,7 +87,13 @@ def _apply(question: Question, op: str) -> None:
         question.is_pinned = op == "pin"
 
 
-def moderate_question(access: HallAccess, *, question_id: int, op: str) -> LiveItem:
+def moderate_question(
+    access: HallAccess, *, question_id: int, op: str, reason: str = ""
+) -> LiveItem:
+    """Apply a moderator's `op`; the author (when someone else) also gets their question as
+    "My questions" shows it (`item.private`, a `qa.mine` push), with a rejection's reason."""
+    from conference.services.hall_moderation import mine_data
+
     if op not in MODERATION_OPS:
         raise LiveError("invalid", f"`op` must be one of {', '.join(sorted(MODERATION_OPS))}.")
     with transaction.atomic():
@@ -98,9 +105,12 @@ def moderate_question(access: HallAccess, *, question_id: int, op: str) -> LiveI
         if question.status == QuestionStatus.WITHDRAWN:
             raise LiveError("invalid", "This question was withdrawn by its author.")
         was_visible = question.status in VISIBLE
-        _apply(question, op)
-        question.save(update_fields=["status", "is_pinned", "updated_at"])
-        return _announce(access, question, was_visible=was_visible)
+        _apply(question, op, reason.strip())
+        question.save(update_fields=["status", "is_pinned", "reject_reason", "updated_at"])
+        item = _announce(access, question, was_visible=was_visible)
+    if question.author_id and question.author_id != access.user_id:
+        item.private = [(question.author_id, "qa.mine", mine_data(question))]
+    return item
 
 
 def list_questions(access: HallAccess, *, session_id: int, moderator: bool) -> list[dict]:

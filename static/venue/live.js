@@ -51,6 +51,7 @@ export class HallSocket {
 
   open() {
     this.retryAfter = null;
+    this.closedForGood = false;
     this.ws = new WebSocket(this.url);
     this.ws.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
     this.ws.addEventListener("close", (event) => this.onClose(event));
@@ -172,6 +173,10 @@ class LivePanels {
     this.questions = new Map();
     this.people = new Map();
     this.polls = new Map();
+    this.mine = new Map(); // my questions, as "My questions" shows them (docs/protocol.md)
+    this.removals = new Map();
+    this.held = new Map(); // chat messages held by the keyword filter (moderators)
+    this.isModerator = false;
     this.venue = window.medvenue?.venue;
     this.build();
   }
@@ -207,17 +212,40 @@ class LivePanels {
     this.pendingHeading = el("h3", { text: "Awaiting moderation", hidden: true });
     this.questionList = el("ol", { class: "live-list live-questions", "aria-label": "Questions" });
     this.presenterLink = el("a", { class: "live-presenter", href: `presenter/`, text: "Open the presenter view", hidden: true });
-    qa.append(this.askForm, this.pendingHeading, this.pendingList, this.questionList, this.presenterLink);
+    this.mineBox = el("section", { class: "live-mine", "aria-labelledby": "qa-mine-heading", hidden: true },
+      el("h3", { id: "qa-mine-heading", text: "My questions" }));
+    this.mineList = el("ol", { class: "live-list live-mine-list", "aria-labelledby": "qa-mine-heading" });
+    this.mineBox.append(this.mineList);
+    qa.append(this.askForm, this.mineBox, this.pendingHeading, this.pendingList, this.questionList, this.presenterLink);
+
+    // What a removed person sees instead of the forms: why, until when, and the CME effect.
+    this.removedBox = el("div", { class: "live-removed", role: "alert", hidden: true });
+    qa.prepend(this.removedBox);
 
     this.peopleCount = el("p", { class: "live-count", "aria-live": "polite" });
     this.peopleList = el("ul", { class: "live-list live-people", "aria-label": "People in this hall" });
-    people.append(this.peopleCount, this.peopleList);
+    this.removalsBox = el("section", { class: "live-removals", "aria-labelledby": "removals-heading", hidden: true },
+      el("h3", { id: "removals-heading", text: "Removals from this hall" }));
+    this.removalsList = el("ul", { class: "live-list live-removals-list", "aria-labelledby": "removals-heading" });
+    this.removalsEmpty = el("p", { class: "live-note", text: "Nobody has been removed from this hall in the last 24 hours." });
+    this.removalsBox.append(this.removalsEmpty, this.removalsList);
+    people.append(this.peopleCount, this.peopleList, this.removalsBox);
 
     const chatText = el("input", { id: "chat-text", maxlength: "500", required: true, autocomplete: "off" });
     this.chatLog = el("ol", { class: "live-list live-chat", "aria-live": "polite", "aria-label": "Chat messages" });
-    chat.append(this.chatLog, el("form", { class: "live-form live-chat-form", id: "chat-form", onsubmit: (e) => this.chat(e, chatText) },
+    this.heldBox = el("section", { class: "live-held", "aria-labelledby": "held-heading", hidden: true },
+      el("h3", { id: "held-heading", text: "Held for review" }),
+      el("p", { class: "live-note", text: "These messages contain one of the event's moderation keywords; only moderators see them until one is shown." }));
+    this.heldList = el("ol", { class: "live-list live-held-list", "aria-labelledby": "held-heading" });
+    this.heldBox.append(this.heldList);
+    this.chatNotice = el("p", { class: "live-chat-notice", role: "status", hidden: true });
+    this.chatForm = el("form", { class: "live-form live-chat-form", id: "chat-form", onsubmit: (e) => this.chat(e, chatText) },
       el("label", { for: "chat-text", text: "Message" }), chatText,
-      el("button", { type: "submit", class: "btn", text: "Send" })));
+      el("button", { type: "submit", class: "btn", text: "Send" }));
+    chat.append(this.heldBox, this.chatLog, this.chatNotice, this.chatForm);
+
+    this.dialog = el("dialog", { class: "live-dialog", "aria-labelledby": "live-dialog-title" });
+    document.body.append(this.dialog);
 
     this.checkDialog = el("div", { class: "live-check", role: "alertdialog", "aria-modal": "false", "aria-labelledby": "check-title", hidden: true },
       el("p", { id: "check-title", text: "Are you still following the session? Confirm to keep your CME attendance." }),
@@ -246,8 +274,11 @@ class LivePanels {
     this.socket = new HallSocket(this.hall.id, {
       hello: (data, reconnected) => this.onHello(data, reconnected),
       push: (frame) => this.onPush(frame),
-      refused: (error) => this.say(error.message),
-      closed: (code, final) => this.say(final ? "You are not connected to this hall." : "Connection lost; reconnecting…"),
+      refused: (error) => (error.code === "removed" ? this.showRemoved(error) : this.say(error.message)),
+      closed: (code, final) => {
+        if (code === 4010) return; // showRemoved says why and until when
+        this.say(final ? "You are not connected to this hall." : "Connection lost; reconnecting…");
+      },
     });
     this.socket.open();
     setInterval(() => this.socket.fire("attendance.heartbeat"), HEARTBEAT_MS);
@@ -277,7 +308,9 @@ class LivePanels {
 
   async onHello(data, reconnected) {
     this.me = data.user;
+    this.isModerator = Boolean(data.moderator);
     this.moderates = Boolean(data.session?.you_moderate);
+    this.showRemoved(null);
     this.pollForm.hidden = !this.moderates;
     this.presenterLink.hidden = !this.moderates;
     this.askForm.hidden = !data.session;
@@ -292,6 +325,25 @@ class LivePanels {
       polls.polls.forEach((p) => this.polls.set(p.id, p));
       this.renderQuestions();
       this.renderPolls();
+    }
+    this.mineBox.hidden = !data.session;
+    if (data.session) {
+      this.socket.request("qa.mine").then((reply) => {
+        this.mine = new Map(reply.questions.map((q) => [q.id, q]));
+        this.renderMine();
+      }).catch(() => {});
+    }
+    this.removalsBox.hidden = !this.isModerator;
+    this.heldBox.hidden = true;
+    if (this.isModerator) {
+      this.socket.request("hall.removals").then((reply) => {
+        this.removals = new Map(reply.removals.map((r) => [r.id, r]));
+        this.renderRemovals();
+      }).catch(() => {});
+      this.socket.request("chat.held").then((reply) => {
+        this.held = new Map(reply.messages.map((m) => [m.id, m]));
+        this.renderHeld();
+      }).catch(() => {});
     }
   }
 
@@ -325,8 +377,30 @@ class LivePanels {
       const old = this.questions.get(data.id) || {};
       this.questions.set(data.id, { ...old, ...data, voted: old.voted || false });
       this.renderQuestions();
+      if (this.mine.has(data.id)) {
+        this.mine.set(data.id, { ...this.mine.get(data.id), ...data });
+        this.renderMine();
+      }
+    } else if (event === "qa.mine") {
+      this.mine.set(data.id, data);
+      this.renderMine();
     } else if (event === "chat.message") {
-      this.addChat(data);
+      if (data.held_for !== undefined) {
+        this.held.set(data.id, data);
+        this.renderHeld();
+      } else {
+        if (this.held.delete(data.id)) this.renderHeld();
+        this.addChat(data);
+      }
+    } else if (event === "chat.hidden") {
+      this.chatLog.querySelector(`[data-message="${Number(data.id)}"]`)?.remove();
+      if (this.held.delete(data.id)) this.renderHeld();
+    } else if (event === "chat.yours_hidden") {
+      this.chatNotice.textContent = `A moderator hid your message “${data.text}”.${data.reason ? ` Reason: ${data.reason}` : ""}`;
+      this.chatNotice.hidden = false;
+    } else if (event === "hall.removal") {
+      this.removals.set(data.id, data);
+      this.renderRemovals();
     } else if (event.startsWith("poll.")) {
       const old = this.polls.get(data.id) || {};
       this.polls.set(data.id, { ...old, ...data, my_vote: old.my_vote ?? null });
@@ -371,8 +445,8 @@ class LivePanels {
       if (p.degree) item.append(el("span", { class: "person-degree", text: ` ${p.degree}` }));
       if (p.id === this.me?.id) item.append(el("span", { class: "person-you", text: " (you)" }));
       if (this.moderates && p.id !== this.me?.id) {
-        item.append(el("button", { type: "button", class: "link-button", text: "Remove", "aria-label": `Remove ${p.name} from this hall`,
-          onclick: () => this.socket.request("hall.remove", { user: p.id, reason: "Removed by a moderator" }).catch((e) => this.say(e.message)) }));
+        item.append(el("button", { type: "button", class: "link-button", text: "Remove…", "aria-label": `Remove ${p.name} from this hall…`,
+          onclick: () => this.askRemoval(p) }));
       }
       return item;
     }));
@@ -392,6 +466,9 @@ class LivePanels {
     const item = el("li", { class: `question is-${q.status}${q.pinned ? " is-pinned" : ""}` },
       el("p", { class: "question-text", text: q.text }),
       el("p", { class: "question-meta", text: `${q.author} · ${q.votes} ${q.votes === 1 ? "vote" : "votes"}${q.pinned ? " · pinned" : ""}${q.status === "answered" ? " · answered" : ""}` }));
+    if (q.status === "pending" && q.held_for) {
+      item.append(el("p", { class: "question-held", text: `Held: contains “${q.held_for}”` }));
+    }
     const actions = el("div", { class: "question-actions" });
     const mine = q.author_id === this.me?.id;
     if (!mine && q.status !== "pending") {
@@ -413,8 +490,9 @@ class LivePanels {
     if (this.moderates) {
       const ops = q.status === "pending" ? ["approve", "reject"] : [q.pinned ? "unpin" : "pin", "answered", "reject"];
       for (const op of ops) {
-        actions.append(el("button", { type: "button", class: "btn btn-small", text: op[0].toUpperCase() + op.slice(1),
-          onclick: () => this.socket.request("qa.moderate", { question: q.id, op }).catch((e) => this.say(e.message)) }));
+        actions.append(el("button", { type: "button", class: "btn btn-small", text: op === "reject" ? "Reject…" : op[0].toUpperCase() + op.slice(1),
+          onclick: () => (op === "reject" ? this.askReject(q)
+            : this.socket.request("qa.moderate", { question: q.id, op }).catch((e) => this.say(e.message))) }));
       }
     }
     item.append(actions);
@@ -453,8 +531,11 @@ class LivePanels {
     const time = new Date(message.created_at).toLocaleTimeString([], {
       hour: "2-digit", minute: "2-digit", timeZone: this.manifest.event?.timezone || undefined,
     });
-    this.chatLog.append(el("li", {}, el("span", { class: "chat-author", text: message.author }),
-      el("span", { class: "chat-time", text: ` ${time}` }), el("p", { class: "chat-text", text: message.text })));
+    if (this.chatLog.querySelector(`[data-message="${Number(message.id)}"]`)) return;
+    const item = el("li", { "data-message": String(message.id) }, el("span", { class: "chat-author", text: message.author }),
+      el("span", { class: "chat-time", text: ` ${time}` }), el("p", { class: "chat-text", text: message.text }));
+    if (this.isModerator) item.append(this.hideButton(message));
+    this.chatLog.append(item);
     while (this.chatLog.children.length > 200) this.chatLog.firstElementChild.remove();
     this.chatLog.lastElementChild.scrollIntoView?.({ block: "nearest" });
   }
@@ -467,7 +548,9 @@ class LivePanels {
     try {
       const reply = await this.socket.request("qa.ask", { text, key });
       this.questions.set(reply.question.id, reply.question);
+      this.mine.set(reply.question.id, { ...reply.question, reason: "" });
       this.renderQuestions();
+      this.renderMine();
       field.value = "";
       this.say(reply.question.status === "pending" ? "Thank you — your question waits for the moderator." : "Your question was posted.");
     } catch (error) {
@@ -480,11 +563,179 @@ class LivePanels {
     const text = field.value.trim();
     if (!text) return;
     try {
-      await this.socket.request("chat.send", { text, key: uuid() });
+      const reply = await this.socket.request("chat.send", { text, key: uuid() });
       field.value = "";
+      this.chatNotice.hidden = reply.message.held_for === undefined;
+      this.chatNotice.textContent = this.chatNotice.hidden ? "" : "Your message waits for a moderator's review before anyone else sees it.";
     } catch (error) {
       this.say(error.message);
     }
+  }
+
+  /** A modal dialog (native <dialog>): `fields` are [label, control] pairs; resolves with
+   * true when confirmed. Everything user-written is inserted as text. */
+  openDialog({ title, intro = [], fields = [], confirm, danger = false, onConfirm }) {
+    const error = el("p", { class: "live-dialog-error", role: "alert" });
+    const form = el("form", { method: "dialog", class: "live-form" });
+    form.append(el("h2", { id: "live-dialog-title", text: title }), ...intro);
+    for (const [label, control] of fields) {
+      form.append(el("label", { for: control.id, text: label }), control);
+    }
+    const confirmButton = el("button", { type: "submit", class: `btn ${danger ? "btn-danger" : "btn-primary"}`, text: confirm });
+    const cancel = el("button", { type: "button", class: "btn", text: "Cancel", onclick: () => this.dialog.close() });
+    form.append(error, el("div", { class: "live-dialog-actions" }, confirmButton, cancel));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!form.reportValidity()) return;
+      confirmButton.disabled = true;
+      try {
+        await onConfirm();
+        this.dialog.close();
+      } catch (e) {
+        error.textContent = e.message;
+      } finally {
+        confirmButton.disabled = false;
+      }
+    });
+    this.dialog.replaceChildren(form);
+    this.dialog.showModal();
+    (fields[0]?.[1] || cancel).focus();
+  }
+
+  askRemoval(person) {
+    const minutes = el("select", { id: "removal-minutes" });
+    for (const [value, label] of [[5, "5 minutes"], [15, "15 minutes"], [30, "30 minutes"], [60, "1 hour"], [120, "2 hours"], [1440, "24 hours"]]) {
+      minutes.append(el("option", { value: String(value), text: label, selected: value === 15 || undefined }));
+    }
+    const reason = el("textarea", { id: "removal-reason", rows: "2", maxlength: "300", required: true,
+      placeholder: "Shown to the person and kept in the audit" });
+    const effect = el("p", { class: "live-effect", id: "removal-effect", "aria-live": "polite", text: "Checking the CME effect…" });
+    const preview = () => this.socket.request("hall.removal_preview", { user: person.id, minutes: Number(minutes.value) })
+      .then((reply) => { effect.textContent = reply.effect; })
+      .catch((e) => { effect.textContent = e.message; });
+    minutes.addEventListener("change", preview);
+    preview();
+    this.openDialog({
+      title: `Remove ${person.name} from this hall?`,
+      intro: [el("p", { text: "They leave the hall at once and cannot come back until the time is up (you can lift the removal earlier). They see your reason and the time." }), effect],
+      fields: [["For how long", minutes], ["Reason (required)", reason]],
+      confirm: "Remove from hall",
+      danger: true,
+      onConfirm: async () => {
+        const reply = await this.socket.request("hall.remove", { user: person.id, minutes: Number(minutes.value), reason: reason.value.trim() });
+        this.removals.set(reply.removal.id, reply.removal);
+        this.renderRemovals();
+        this.say(`${person.name} was removed until ${this.clock(reply.until)}.`);
+      },
+    });
+  }
+
+  askLift(removal) {
+    const reason = el("input", { id: "lift-reason", maxlength: "300", autocomplete: "off", placeholder: "Optional, kept in the audit" });
+    this.openDialog({
+      title: `Lift the removal of ${removal.name}?`,
+      intro: [el("p", { text: "They may enter this hall again at once." })],
+      fields: [["Why", reason]],
+      confirm: "Lift removal",
+      onConfirm: async () => {
+        const reply = await this.socket.request("hall.lift", { removal: removal.id, reason: reason.value.trim() });
+        this.removals.set(reply.removal.id, reply.removal);
+        this.renderRemovals();
+      },
+    });
+  }
+
+  askReject(q) {
+    const reason = el("input", { id: "reject-reason", maxlength: "300", autocomplete: "off", placeholder: "Optional: shown to the asker" });
+    this.openDialog({
+      title: "Reject this question?",
+      intro: [el("blockquote", { class: "live-quote", text: q.text })],
+      fields: [["Reason for the asker", reason]],
+      confirm: "Reject",
+      danger: true,
+      onConfirm: () => this.socket.request("qa.moderate", { question: q.id, op: "reject", reason: reason.value.trim() }),
+    });
+  }
+
+  hideButton(message) {
+    return el("button", { type: "button", class: "link-button chat-hide", text: "Hide…", "aria-label": `Hide the message of ${message.author}…`,
+      onclick: () => {
+        const reason = el("input", { id: "hide-reason", maxlength: "300", autocomplete: "off", placeholder: "Optional: shown to the author" });
+        this.openDialog({
+          title: `Hide this message of ${message.author}?`,
+          intro: [el("blockquote", { class: "live-quote", text: message.text }),
+            el("p", { text: "It disappears for everyone at once; it is kept for the audit and its author is told." })],
+          fields: [["Reason for the author", reason]],
+          confirm: "Hide message",
+          danger: true,
+          onConfirm: () => this.socket.request("chat.hide", { message: message.id, reason: reason.value.trim() }),
+        });
+      } });
+  }
+
+  clock(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: this.manifest.event?.timezone || undefined });
+  }
+
+  /** A removal ends the socket (4010): say why and until when, hide what cannot be used. */
+  showRemoved(error) {
+    clearTimeout(this.removedTimer);
+    const removed = Boolean(error);
+    this.removedBox.hidden = !removed;
+    for (const part of [this.askForm, this.chatForm, this.reactions, this.burst, this.pollForm, this.pollBox]) {
+      if (removed) part.hidden = true;
+    }
+    if (!removed) { this.pollBox.hidden = false; this.chatForm.hidden = false; return; }
+    const until = error.until ? new Date(error.until) : null;
+    const left = until ? Math.max(1, Math.ceil((until - Date.now()) / 60000)) : null;
+    this.say("You are not connected to this hall.");
+    this.removedBox.replaceChildren(
+      el("h3", { text: "A moderator removed you from this hall" }),
+      el("p", { text: until ? `You may come back at ${this.clock(error.until)} (in ${left} min).` : "You cannot come back for now." }),
+      error.reason ? el("p", {}, el("strong", { text: "Reason: " }), document.createTextNode(error.reason)) : null,
+      el("p", { class: "live-note", text: "While you are removed, no CME attendance is recorded for you in this hall; time you attended before still counts." }),
+      el("button", { type: "button", class: "btn", text: "Try again", onclick: () => this.socket.open() }));
+    if (until) this.removedTimer = setTimeout(() => this.socket.open(), Math.min(until - Date.now() + 1000, 2 ** 31 - 1));
+  }
+
+  renderMine() {
+    const label = { pending: "Waiting for the moderator", approved: "Visible to everyone", answered: "Answered", rejected: "Not accepted by the moderator" };
+    const mine = [...this.mine.values()].filter((q) => q.status in label).sort((a, b) => b.created_at.localeCompare(a.created_at));
+    this.mineList.replaceChildren(...mine.map((q) => el("li", { class: `mine is-${q.status}` },
+      el("p", { class: "question-text", text: q.text }),
+      el("p", { class: "question-meta" }, el("span", { class: `badge badge-${q.status}`, text: label[q.status] }),
+        q.status === "approved" || q.status === "answered" ? document.createTextNode(` · ${q.votes} ${q.votes === 1 ? "vote" : "votes"}`) : null),
+      q.status === "rejected" && q.reason ? el("p", { class: "mine-reason", text: `Reason: ${q.reason}` }) : null)));
+    if (!mine.length) this.mineList.replaceChildren(el("li", { class: "live-note", text: "Questions you ask appear here with their status." }));
+  }
+
+  renderRemovals() {
+    const state = { active: "until", lifted: "lifted", ended: "ended" };
+    const removals = [...this.removals.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    this.removalsEmpty.hidden = removals.length > 0;
+    this.removalsList.replaceChildren(...removals.map((r) => {
+      const when = r.state === "active" ? `until ${this.clock(r.until)}` : r.state === "lifted" ? `lifted${r.lifted_by ? ` by ${r.lifted_by}` : ""}` : "ended";
+      const item = el("li", { class: `removal is-${r.state}` },
+        el("p", {}, el("strong", { text: r.name }), document.createTextNode(` · ${when} (${state[r.state] === "until" ? "active" : r.state})`)),
+        el("p", { class: "question-meta", text: `${r.reason ? `Reason: ${r.reason}` : "No reason given"}${r.removed_by ? ` · by ${r.removed_by}` : ""}` }));
+      if (r.state === "active") {
+        item.append(el("button", { type: "button", class: "btn btn-small", text: "Lift…", "aria-label": `Lift the removal of ${r.name}…`, onclick: () => this.askLift(r) }));
+      }
+      return item;
+    }));
+  }
+
+  renderHeld() {
+    const held = [...this.held.values()];
+    this.heldBox.hidden = !this.isModerator || held.length === 0;
+    this.heldList.replaceChildren(...held.map((m) => el("li", { class: "held" },
+      el("span", { class: "chat-author", text: m.author }),
+      el("p", { class: "chat-text", text: m.text }),
+      el("p", { class: "question-meta", text: `Contains “${m.held_for}”` }),
+      el("div", { class: "question-actions" },
+        el("button", { type: "button", class: "btn btn-small", text: "Show to everyone",
+          onclick: () => this.socket.request("chat.release", { message: m.id }).catch((e) => this.say(e.message)) }),
+        this.hideButton(m)))));
   }
 
   async confirmCheck() {

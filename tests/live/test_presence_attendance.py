@@ -166,10 +166,17 @@ async def test_moderator_removes_a_user_who_cannot_come_back(hall_setup):
     done = await moderator.request("hall.remove", {"user": hall_setup["bob"].pk, "reason": "spam"})
     assert done["ok"] is True
     frame = await bob.next_push()
+    assert frame == {"event": "feed.skip", "seq": done["data"]["seq"], "data": {}}
+    frame = await bob.next_push()
     assert frame["data"]["code"] == "removed"
+    assert frame["data"]["reason"] == "spam"
+    assert frame["data"]["until"] == done["data"]["until"]
     assert await database_sync_to_async(HallRemoval.objects.count)() == 1
     _connected, ws = await connect(hall_setup["bob"], hall_setup["hall"].pk)
-    assert json.loads(await ws.receive_from())["data"]["code"] == "removed"
+    again = json.loads(await ws.receive_from())["data"]
+    assert again["code"] == "removed"
+    assert again["reason"] == "spam"
+    assert again["until"] == done["data"]["until"]
     await ws.disconnect()
     await moderator.close()
 

@@ -1,5 +1,5 @@
 """Importing this package registers every action handler."""
 
-from conference.live.actions import chat, feed, polls, presence, qa, reactions
+from conference.live.actions import chat, feed, moderation, polls, presence, qa, reactions
 
-__all__ = ["chat", "feed", "polls", "presence", "qa", "reactions"]
+__all__ = ["chat", "feed", "moderation", "polls", "presence", "qa", "reactions"]

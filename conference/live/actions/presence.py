@@ -6,7 +6,7 @@ import time
 from conference.live.control import aremove_from_hall
 from conference.live.db import db
 from conference.live.errors import LiveError
-from conference.live.frames import require_int
+from conference.live.frames import optional_reason, require_int
 from conference.live.presence import cap_speed, clamp_position, get_presence
 from conference.live.registry import action
 from conference.services import live
@@ -71,17 +71,24 @@ async def confirm(consumer, data: dict) -> dict:
 
 @action("hall.remove", moderator_only=True, bucket="write")
 async def remove(consumer, data: dict) -> dict:
-    minutes = data.get("minutes", 60)
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
-        raise LiveError("invalid", "`minutes` must be an integer from 1 to 1440.")
-    reason = data.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > 300:
-        raise LiveError("invalid", "`reason` must be a string of at most 300 characters.")
+    from conference.live.actions.moderation import require_minutes
+
+    minutes = require_minutes(data)
+    reason = optional_reason(data)
     user_id = require_int(data, "user", minimum=1)
     removal = await db(live.remove_from_hall)(
         consumer.access, user_id=user_id, minutes=minutes, reason=reason
     )
-    await aremove_from_hall(user_id, consumer.access.hall_id)
+    published = await consumer.broadcast_item(removal.item)
+    await aremove_from_hall(
+        user_id, consumer.access.hall_id, until=removal.until.isoformat(), reason=removal.reason
+    )
     # Their live media (the stage they watch, the studio) ends too, within the admin API's time.
     await db(cut_user_media)(user_id)
-    return {"user": user_id, "until": removal.until.isoformat()}
+    return {
+        "user": user_id,
+        "until": removal.until.isoformat(),
+        "seq": removal.item.seq,
+        "removal": removal.item.data,
+        **published,
+    }

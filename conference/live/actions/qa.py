@@ -2,9 +2,9 @@
 
 from conference.live.db import db
 from conference.live.errors import LiveError
-from conference.live.frames import optional_key, require_int, require_text
+from conference.live.frames import optional_key, optional_reason, require_int, require_text
 from conference.live.registry import action
-from conference.services import live, qa
+from conference.services import hall_moderation, live, qa
 
 
 @action("qa.ask", bucket="write")
@@ -41,7 +41,13 @@ async def moderate(consumer, data: dict) -> dict:
         reply_as="question",
         question_id=require_int(data, "question", minimum=1),
         op=op,
+        reason=optional_reason(data),
     )
+
+
+@action("qa.mine")
+async def mine(consumer, data: dict) -> dict:
+    return await db(hall_moderation.my_questions)(consumer.access)
 
 
 @action("qa.list")

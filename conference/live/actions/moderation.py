@@ -1,0 +1,63 @@
+"""Moderation you can trust (docs/protocol.md): hide or release chat messages, the hall's
+removals (list, preview of the CME effect, lift). Removing is `hall.remove` (presence.py)."""
+
+from conference.live.db import db
+from conference.live.errors import LiveError
+from conference.live.frames import optional_reason, require_int
+from conference.live.registry import action
+from conference.services import hall_moderation, moderation
+
+
+def require_minutes(data: dict) -> int:
+    minutes = data.get("minutes", 60)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
+        raise LiveError("invalid", "The duration must be a whole number of minutes from 1 to 1440.")
+    return minutes
+
+
+@action("chat.hide", moderator_only=True)
+async def hide(consumer, data: dict) -> dict:
+    return await consumer.apply(
+        hall_moderation.hide_chat,
+        reply_as="message",
+        message_id=require_int(data, "message", minimum=1),
+        reason=optional_reason(data),
+    )
+
+
+@action("chat.release", moderator_only=True)
+async def release(consumer, data: dict) -> dict:
+    return await consumer.apply(
+        hall_moderation.release_chat,
+        reply_as="message",
+        message_id=require_int(data, "message", minimum=1),
+    )
+
+
+@action("chat.held", moderator_only=True)
+async def held(consumer, data: dict) -> dict:
+    return {"messages": await db(hall_moderation.held_chat)(consumer.access)}
+
+
+@action("hall.removals", moderator_only=True)
+async def removals(consumer, data: dict) -> dict:
+    return {"removals": await db(moderation.hall_removals)(consumer.access.hall_id)}
+
+
+@action("hall.removal_preview", moderator_only=True)
+async def preview(consumer, data: dict) -> dict:
+    return await db(hall_moderation.removal_preview)(
+        consumer.access,
+        user_id=require_int(data, "user", minimum=1),
+        minutes=require_minutes(data),
+    )
+
+
+@action("hall.lift", moderator_only=True, bucket="write")
+async def lift(consumer, data: dict) -> dict:
+    return await consumer.apply(
+        hall_moderation.lift_in_hall,
+        reply_as="removal",
+        removal_id=require_int(data, "removal", minimum=1),
+        reason=optional_reason(data),
+    )
