@@ -23,6 +23,7 @@ import uuid
 import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from cryptography.fernet import Fernet
@@ -40,6 +41,7 @@ from conference.models import (
     Certificate,
     CertificateStatus,
     CmeAuditEntry,
+    EventCredit,
     IssuedCredential,
     IssuerKey,
     Organizer,
@@ -54,6 +56,7 @@ ALGORITHM = "EdDSA"
 # A status list holds 131,072 entries (16 KiB uncompressed), the minimum the Bitstring Status
 # List recommendation sets for group privacy; index N lives in list N // LIST_SIZE.
 LIST_SIZE = 131_072
+MAX_LISTS = 10_000  # list numbers above this are refused (404) before any query
 # URL segment -> statusPurpose of the list.
 STATUS_LISTS = {"revocation": "revocation", "supersession": "message"}
 SUPERSESSION_MESSAGES = [
@@ -138,6 +141,7 @@ def _private_key(key: IssuerKey) -> OKPKey:
 # Addresses -----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def _absolute(base: str, name: str, **kwargs) -> str:
     return base.rstrip("/") + reverse(name, kwargs=kwargs)
 
@@ -216,14 +220,16 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _sign(base: str, key: IssuerKey, payload: dict) -> str:
+def _sign(base: str, key: IssuerKey, payload: dict, private: OKPKey | None = None) -> str:
     """A compact JWS whose JOSE header has exactly alg, kid and typ (OB 3.0, 8.2.4.1)."""
     header = {"alg": ALGORITHM, "kid": key_url(base, key), "typ": "JWT"}
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     with warnings.catch_warnings():
         # RFC 9864 prefers the fully specified "Ed25519"; OB 3.0 verifiers know "EdDSA".
         warnings.filterwarnings("ignore", message="EdDSA is deprecated")
-        return jws.serialize_compact(header, body, _private_key(key), algorithms=[ALGORITHM])
+        return jws.serialize_compact(
+            header, body, private or _private_key(key), algorithms=[ALGORITHM]
+        )
 
 
 def _subject_id(organizer: Organizer, user_id: int) -> str:
@@ -246,13 +252,21 @@ def _float(value) -> float:
 
 
 def credential_payload(
-    certificate: Certificate, record: IssuedCredential, base: str, key: IssuerKey
+    certificate: Certificate,
+    record: IssuedCredential,
+    base: str,
+    *,
+    credits: dict[str, EventCredit] | None = None,
 ) -> dict:
     """The OpenBadgeCredential of a certificate version with the JWT claims (iss, jti, nbf,
-    sub) that OB 3.0 requires of a VC-JWT."""
+    sub) that OB 3.0 requires of a VC-JWT. `credits` (type code -> EventCredit of the event)
+    saves the queries when the caller has them."""
     from conference.services import cme_pdf
 
-    data = cme_pdf.certificate_data(certificate)
+    claim = certificate.claim
+    if credits is None and not claim.enduring_id:
+        credits = {c.credit_type: c for c in claim.event.credits.all()}
+    data = cme_pdf.certificate_data(certificate, credits=None if claim.enduring_id else credits)
     claim = certificate.claim
     organizer = claim.event.organizer
     did = issuer_did(base, organizer)
@@ -333,7 +347,7 @@ def credential_payload(
         ],
         "credentialStatus": status,
     }
-    number_text = _activity_number(certificate)
+    number_text = _activity_number(certificate, credits)
     if number_text:
         credential["credentialSubject"]["achievement"]["humanCode"] = number_text
     return {
@@ -345,12 +359,12 @@ def credential_payload(
     }
 
 
-def _activity_number(certificate: Certificate) -> str:
+def _activity_number(certificate: Certificate, credits: dict | None) -> str:
     claim = certificate.claim
     if claim.enduring_id:
         credit = claim.enduring.credits.filter(credit_type=claim.credit_type).first()
     else:
-        credit = claim.event.credits.filter(credit_type=claim.credit_type).first()
+        credit = (credits or {}).get(claim.credit_type)
     return credit.activity_number if credit else ""
 
 
@@ -372,6 +386,9 @@ def ensure_credentials(certificates: Iterable[Certificate]) -> list[IssuedCreden
     by_organizer: dict[int, list[Certificate]] = {}
     for certificate in missing:
         by_organizer.setdefault(certificate.claim.event.organizer_id, []).append(certificate)
+    credits: dict[int, dict[str, EventCredit]] = {}
+    for credit in EventCredit.objects.filter(event_id__in={c.claim.event_id for c in missing}):
+        credits.setdefault(credit.event_id, {})[credit.credit_type] = credit
     for organizer_id, group in by_organizer.items():
         with transaction.atomic():
             organizer = Organizer.objects.select_for_update().get(pk=organizer_id)
@@ -386,6 +403,8 @@ def ensure_credentials(certificates: Iterable[Certificate]) -> list[IssuedCreden
                 top=Max("status_index")
             )["top"]
             index = -1 if top is None else top
+            private = _private_key(key)
+            records = []
             for certificate in group:
                 if certificate.pk in taken:
                     continue
@@ -398,9 +417,13 @@ def ensure_credentials(certificates: Iterable[Certificate]) -> list[IssuedCreden
                     status_index=index,
                     issued_at=certificate.issued_at,
                 )
-                record.token = _sign(base, key, credential_payload(certificate, record, base, key))
-                record.save()
+                payload = credential_payload(
+                    certificate, record, base, credits=credits.get(certificate.claim.event_id, {})
+                )
+                record.token = _sign(base, key, payload, private)
+                records.append(record)
                 existing[certificate.pk] = record
+            IssuedCredential.objects.bulk_create(records)
     return [existing[c.pk] for c in wanted if c.pk in existing]
 
 

@@ -70,7 +70,7 @@ def did_document(request: HttpRequest, organizer_slug: str) -> JsonResponse:
 def status_list(request: HttpRequest, organizer_slug: str, purpose: str, number: int):
     """A signed BitstringStatusListCredential (VC-JWT), current as of the request."""
     organizer = _organizer(organizer_slug)
-    if purpose not in credentials.STATUS_LISTS:
+    if purpose not in credentials.STATUS_LISTS or number > credentials.MAX_LISTS:
         raise Http404("No such status list.")
     first = number * credentials.LIST_SIZE
     if not IssuedCredential.objects.filter(organizer=organizer, status_index__gte=first).exists():

@@ -259,6 +259,9 @@ def test_credential_only_for_the_learner_and_private_key_encrypted(client, media
     assert client.get(f"/issuers/{event.organizer.slug}/status/nonsense/0").status_code == 404
     assert client.get(f"/issuers/{event.organizer.slug}/status/revocation/9").status_code == 404
     assert client.get("/issuers/no-such-organizer/jwks.json").status_code == 404
+    huge = f"/issuers/{event.organizer.slug}/status/revocation/{10**30}"
+    assert client.get(huge).status_code == 404
+    assert client.get(f"/issuers/{event.organizer.slug}/keys/{'x' * 500}").status_code == 404
 
 
 @pytest.mark.django_db

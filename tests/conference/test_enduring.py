@@ -1,9 +1,11 @@
 """Enduring material: the activity page, claiming after the post-test, refusals, the
 live/recording exclusion in both orders, certificates, verification, transcript, permissions."""
 
+import base64
 import csv
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from conference.models import Claim, WatchProgress
+from conference.models import Claim, IssuedCredential, WatchProgress
 from conference.services import cme, enduring, posttests
 from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
 from tests.conference.posttest_support import (
@@ -70,6 +72,15 @@ def test_enduring_claim_gives_designated_credit_and_certificate(media_root):
     claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
     certificate = cme.issue_certificate(claim.pk)
 
+    # Its verifiable credential is issued with it and names the enduring material.
+    token = IssuedCredential.objects.get(certificate=certificate).token
+    body = token.split(".")[1]
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert "for the enduring material" in payload["credentialSubject"]["narrative"]
+    assert (
+        "designates this enduring material"
+        in (payload["credentialSubject"]["achievement"]["description"])
+    )
     assert (claim.enduring_id, claim.event_id, claim.status, claim.claimed_credit) == (
         activity.pk,
         event.pk,
