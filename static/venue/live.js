@@ -220,7 +220,7 @@ class LivePanels {
 
     // What a removed person sees instead of the forms: why, until when, and the CME effect.
     this.removedBox = el("div", { class: "live-removed", role: "alert", hidden: true });
-    qa.prepend(this.removedBox);
+    qa.querySelector("h2").after(this.removedBox);
 
     this.peopleCount = el("p", { class: "live-count", "aria-live": "polite" });
     this.peopleList = el("ul", { class: "live-list live-people", "aria-label": "People in this hall" });
@@ -384,6 +384,9 @@ class LivePanels {
     } else if (event === "qa.mine") {
       this.mine.set(data.id, data);
       this.renderMine();
+      const told = { approved: "A moderator approved your question: everyone sees it now.", answered: "Your question was marked answered.",
+        rejected: "A moderator did not accept your question; see My questions." }[data.status];
+      if (told) this.say(told);
     } else if (event === "chat.message") {
       if (data.held_for !== undefined) {
         this.held.set(data.id, data);
@@ -529,7 +532,7 @@ class LivePanels {
 
   addChat(message) {
     const time = new Date(message.created_at).toLocaleTimeString([], {
-      hour: "2-digit", minute: "2-digit", timeZone: this.manifest.event?.timezone || undefined,
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: this.manifest.event?.timezone || undefined,
     });
     if (this.chatLog.querySelector(`[data-message="${Number(message.id)}"]`)) return;
     const item = el("li", { "data-message": String(message.id) }, el("span", { class: "chat-author", text: message.author }),
@@ -674,7 +677,7 @@ class LivePanels {
   }
 
   clock(iso) {
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: this.manifest.event?.timezone || undefined });
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: this.manifest.event?.timezone || undefined });
   }
 
   /** A removal ends the socket (4010): say why and until when, hide what cannot be used. */

@@ -3,11 +3,13 @@
 import csv
 import datetime as dt
 import io
+import zoneinfo
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from conference.models import (
     AttendanceEvent,
@@ -136,6 +138,9 @@ def test_dashboard_page_and_csv_for_the_organizer(client, world, busy):
     html = page.content.decode()
     assert html.count('class="chart"') == len(dashboard.FIGURES)
     assert "Times in the event's time zone, America/Chicago" in html
+    # The moment of computing is in the event's zone too (not the admin's active one).
+    shown = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo("America/Chicago"))
+    assert f"Computed at {shown:%a} {shown.day} {shown:%b %Y, %H}:" in html
     assert len(queries) < 40
 
     response = client.get(url, {"csv": "sessions"})

@@ -53,7 +53,7 @@ def moderated_hall(transactional_db):
     return {"event": event, **people}
 
 
-def test_remove_with_reason_see_why_and_lift(chromium, moderated_hall):
+def test_remove_with_reason_see_why_and_lift(chromium, moderated_hall, screenshots):
     errors = PageErrors(websocket_expected=False)
     with daphne_processes(1) as (port,):
         base = f"http://127.0.0.1:{port}"
@@ -78,6 +78,7 @@ def test_remove_with_reason_see_why_and_lift(chromium, moderated_hall):
         dialog.locator("button[type=submit]").click()
         assert dialog.is_visible()  # the reason is required
         mo.fill("#removal-reason", "Advertising in the chat")
+        mo.screenshot(path=str(screenshots / "moderation-remove-dialog.png"))
         dialog.locator("button[type=submit]").click()
         dialog.wait_for(state="hidden")
 
@@ -90,12 +91,14 @@ def test_remove_with_reason_see_why_and_lift(chromium, moderated_hall):
         assert "(in 30 min)" in text
         assert not ana.locator("#qa-form").is_visible()
         assert not ana.locator("#chat-form").is_visible()
+        ana.screenshot(path=str(screenshots / "moderation-removed-attendee.png"))
 
         # The moderator sees the removal and lifts it; the person may come back at once.
         row = mo.locator(".live-removals-list li:has-text('Dr. Ana Ruiz')")
         row.wait_for(timeout=10000)
         assert "active" in row.inner_text()
         assert "Advertising in the chat" in row.inner_text()
+        mo.locator("#panel-people").screenshot(path=str(screenshots / "moderation-removals.png"))
         row.locator("button:has-text('Lift')").click()
         mo.fill("#lift-reason", "Talked it through")
         dialog.locator("button[type=submit]").click()
@@ -137,6 +140,8 @@ def test_remove_with_reason_see_why_and_lift(chromium, moderated_hall):
             timeout=10000,
         )
         assert "Not accepted by the moderator" in mine.text_content()
+        ana.locator("#panel-qa").screenshot(path=str(screenshots / "my-questions.png"))
+        ana.locator("#panel-chat").screenshot(path=str(screenshots / "chat-hidden-notice.png"))
         mo_context.close()
         ana_context.close()
     assert errors == []
