@@ -83,13 +83,19 @@ def push(event: str, data: dict[str, Any], *, seq: int | None = None) -> str:
 # --- Validation helpers for handler input ---------------------------------------------------
 
 
-def require_text(data: dict, field: str, *, max_length: int) -> str:
+def require_text(data: dict, field: str, *, max_length: int, label: str = "") -> str:
+    """The trimmed text of `field`; refusals are worded for the person who typed it (`label`
+    names the text, e.g. "Your question"), as the panel shows them as they are."""
+    label = label or f"The field “{field}”"
     value = data.get(field)
     if not isinstance(value, str) or not value.strip():
-        raise LiveError("invalid", f"`{field}` must be a non-empty string.")
+        raise LiveError("invalid", f"{label} is empty; write something first.")
     value = value.strip()
     if len(value) > max_length:
-        raise LiveError("invalid", f"`{field}` is limited to {max_length} characters.")
+        raise LiveError(
+            "invalid",
+            f"{label} is too long: at most {max_length} characters ({len(value)} written).",
+        )
     return value
 
 
@@ -113,5 +119,5 @@ def optional_reason(data: dict, *, max_length: int = 300) -> str:
     absent."""
     reason = data.get("reason", "")
     if not isinstance(reason, str) or len(reason.strip()) > max_length:
-        raise LiveError("invalid", f"`reason` must be a string of at most {max_length} characters.")
+        raise LiveError("invalid", f"The reason is too long: at most {max_length} characters.")
     return reason.strip()

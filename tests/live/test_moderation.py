@@ -236,3 +236,17 @@ async def test_my_questions_show_pending_and_a_rejection_with_its_reason(with_mo
     assert too_long["error"]["code"] == "invalid"
     await moderator.close()
     await alice.close()
+
+
+async def test_refusals_of_typed_text_are_worded_for_people(hall_setup):
+    """The panel shows refusals as they are: no backticks, the text named as the person knows
+    it (issue 17, "human error text")."""
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    long_question = await alice.request("qa.ask", {"text": "x" * 501})
+    assert long_question["error"] == {
+        "code": "invalid",
+        "message": "Your question is too long: at most 500 characters (501 written).",
+    }
+    empty_chat = await alice.request("chat.send", {"text": "   "})
+    assert empty_chat["error"]["message"] == "Your message is empty; write something first."
+    await alice.close()

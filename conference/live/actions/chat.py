@@ -7,7 +7,7 @@ from conference.services import live
 
 @action("chat.send", bucket="write")
 async def send(consumer, data: dict) -> dict:
-    text = require_text(data, "text", max_length=live.CHAT_MAX_LENGTH)
+    text = require_text(data, "text", max_length=live.CHAT_MAX_LENGTH, label="Your message")
     return await consumer.apply_once(
         live.send_chat, reply_as="message", text=text, client_key=optional_key(data)
     )

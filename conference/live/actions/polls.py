@@ -21,7 +21,9 @@ def _options(data: dict) -> list[str]:
 
 @action("poll.create", bucket="write")
 async def create(consumer, data: dict) -> dict:
-    question = require_text(data, "question", max_length=polls.QUESTION_MAX_LENGTH)
+    question = require_text(
+        data, "question", max_length=polls.QUESTION_MAX_LENGTH, label="The poll question"
+    )
     return await consumer.apply(
         polls.create_poll, reply_as="poll", question=question, options=_options(data)
     )

@@ -9,7 +9,7 @@ from conference.services import hall_moderation, live, qa
 
 @action("qa.ask", bucket="write")
 async def ask(consumer, data: dict) -> dict:
-    text = require_text(data, "text", max_length=live.QUESTION_MAX_LENGTH)
+    text = require_text(data, "text", max_length=live.QUESTION_MAX_LENGTH, label="Your question")
     return await consumer.apply_once(
         live.ask_question, reply_as="question", text=text, client_key=optional_key(data)
     )
