@@ -45,8 +45,8 @@ class Retained:
 
 
 class PrivacyContributor(Protocol):
-    def files(self, user: User) -> Iterable[tuple[str, Path]]:
-        """(name in the zip, path on disk) of the person's files."""
+    def files(self, user: User) -> Iterable[tuple[str, Path | bytes]]:
+        """(name in the zip, path on disk or the content) of the person's files."""
 
     def retained(self) -> list[Retained]:
         """What erasure keeps of this app's data."""
@@ -187,7 +187,7 @@ def _summary(user: User) -> dict[str, Any]:
     }
 
 
-def personal_files(user: User) -> list[tuple[str, Path]]:
+def personal_files(user: User) -> list[tuple[str, Path | bytes]]:
     return [item for contributor in _contributors for item in contributor.files(user)]
 
 
@@ -205,13 +205,17 @@ def export_user_data(user: User) -> dict[str, Any]:
 
 
 def export_zip(user: User) -> bytes:
-    """The export as a zip: `my-data.json` and the person's files (certificate PDFs)."""
+    """The export as a zip: `my-data.json` and the person's files (certificate PDFs and
+    signed credentials)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         data = export_user_data(user)
         archive.writestr("my-data.json", json.dumps(data, indent=2, ensure_ascii=False))
-        for name, path in personal_files(user):
-            archive.write(path, name)
+        for name, content in personal_files(user):
+            if isinstance(content, bytes):
+                archive.writestr(name, content)
+            else:
+                archive.write(content, name)
     return buffer.getvalue()
 
 

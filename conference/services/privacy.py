@@ -2,7 +2,7 @@
 
 Erasure keeps what accreditation requires (CME.md "Reporting and records"): claims and their
 corrections, certificates (the name as printed, credits, dates, code and PDF, so the public
-verification page keeps answering), attendance events, watched spans of recordings, the
+verification page keeps answering) and their signed credentials, attendance events, watched spans of recordings, the
 evaluations and post-test attempts a claim depended on, and the CME audit trail. Everything
 else the person wrote or that names them is removed or pseudonymised.
 """
@@ -24,6 +24,7 @@ from conference.models import (
     ChatMessage,
     FavouriteSession,
     HallRemoval,
+    IssuedCredential,
     LiveItem,
     OrganizerInvitation,
     OrganizerMembership,
@@ -44,9 +45,11 @@ RETAINED = [
         RETENTION,
     ),
     Retained(
-        "Certificates: the name as printed, degree, credit, dates, verification code and PDF",
+        "Certificates: the name as printed, degree, credit, dates, verification code and PDF, "
+        "and their signed Open Badges credentials (the same name, credit and dates)",
         "A certificate you handed to a board or employer must stay verifiable on its public "
-        "verification page.",
+        "verification page, and a credential you handed on must keep verifying against the "
+        "keys and status lists the organizer publishes.",
         RETENTION,
     ),
     Retained(
@@ -77,7 +80,7 @@ ERASED = [
 
 
 class ConferencePrivacy:
-    def files(self, user) -> Iterable[tuple[str, Path]]:
+    def files(self, user) -> Iterable[tuple[str, Path | bytes]]:
         from conference.services.cme import certificate_file
 
         certificates = Certificate.objects.filter(claim__user=user).order_by("pk")
@@ -85,6 +88,13 @@ class ConferencePrivacy:
             path = certificate_file(certificate)
             if path is not None:
                 yield f"certificates/{certificate.code}-v{certificate.version}.pdf", path
+        credentials = IssuedCredential.objects.filter(certificate__claim__user=user).order_by(
+            "certificate_id"
+        )
+        for record in credentials.select_related("certificate"):
+            certificate = record.certificate
+            name = f"credentials/{certificate.code}-v{certificate.version}.jwt"
+            yield name, record.token.encode()
 
     def retained(self) -> list[Retained]:
         return RETAINED

@@ -24,6 +24,7 @@ from conference.models import (
     EvaluationResponse,
     FavouriteSession,
     HallRemoval,
+    IssuedCredential,
     LiveItem,
     MembershipRole,
     OrganizerInvitation,
@@ -225,10 +226,13 @@ def test_export_zip_holds_the_json_and_the_certificate_pdf(client, person):
     assert "no-store" in response["Cache-Control"]
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     name = f"certificates/{person.certificate.code}-v{person.certificate.version}.pdf"
-    assert sorted(archive.namelist()) == sorted(["my-data.json", name])
+    credential = f"credentials/{person.certificate.code}-v{person.certificate.version}.jwt"
+    assert sorted(archive.namelist()) == sorted(["my-data.json", name, credential])
     assert archive.read(name).startswith(b"%PDF")
+    token = IssuedCredential.objects.get(certificate=person.certificate).token
+    assert archive.read(credential).decode() == token
     data = json.loads(archive.read("my-data.json"))
-    assert data["files"] == [name]
+    assert data["files"] == [name, credential]
     assert data["profile"]["npi"] == SECRET_NPI
 
 
