@@ -33,7 +33,10 @@ async def check_once() -> int:
     closed = 0
     hub = get_hub()
     for hall_id, members in list(hub.members.items()):
-        members = tuple(members)
+        # sockets still joining (no access yet) are checked by their own join
+        members = tuple(m for m in members if m.access is not None)
+        if not members:
+            continue
         user_ids = sorted({m.access.user_id for m in members})
         allowed = await db(live.still_allowed)(hall_id, user_ids)
         for member in members:
