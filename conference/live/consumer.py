@@ -5,7 +5,6 @@ import hashlib
 import logging
 import secrets
 import time
-from collections import deque
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -26,7 +25,7 @@ from conference.live.frames import encode, parse_request, push, reply_error, rep
 from conference.live.guard import ensure_guard
 from conference.live.hub import get_hub, unavailable
 from conference.live.presence import get_presence
-from conference.live.ratelimit import ABUSE_REFUSALS, ABUSE_WINDOW_SECONDS, get_limits
+from conference.live.ratelimit import ABUSE_BACKOFF_SECONDS, ABUSE_REFUSALS, get_limits
 from conference.live.registry import ACTIONS
 from conference.services import live
 
@@ -93,7 +92,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         """Join the hall: every step that can fail comes before `hello`, and pushes that arrive
         meanwhile are held and sent after it (docs/protocol.md, "On connect")."""
         self.hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
-        self.session_tag = session_tag(getattr(self.scope.get("session"), "session_key", None))
+        self.session_tag = session_tag(self.scope.get("session_key"))
         wait = await get_limits().backing_off(user.pk)
         if wait:
             error = LiveError(
@@ -115,7 +114,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             user, self.hall_id, connection=self.connection_id, present=present
         )
         self.attendance = AttendanceTracker(self, joined=state["session"])
-        self.refusals: deque[float] = deque()
+        self.scope.pop("user", None)  # `access` is what the socket needs from now on
         self.person = self.spawn_person()
         self.moved_at = time.monotonic()
         ensure_guard()
@@ -246,18 +245,30 @@ class HallConsumer(AsyncWebsocketConsumer):
         return await registered.handler(self, request.data)
 
     async def note_refusal(self) -> None:
-        """Close sockets that keep sending refused requests; the user then backs off."""
-        now = time.monotonic()
-        self.refusals.append(now)
-        while self.refusals and now - self.refusals[0] > ABUSE_WINDOW_SECONDS:
-            self.refusals.popleft()
-        if len(self.refusals) >= ABUSE_REFUSALS:
-            limits = get_limits()
-            with contextlib.suppress(Exception):
-                await limits.back_off(self.access.user_id)
-            error = LiveError("abuse", "Too many refused requests.", close_code=CLOSE_POLICY)
-            error.retry_after = await limits.backing_off(self.access.user_id)
-            await self.refuse(error)
+        """Count a refused request against the user (every socket, every process); at
+        ABUSE_REFUSALS within the window every socket of the user is closed with 4008 and the
+        user backs off (docs/protocol.md)."""
+        limits = get_limits()
+        try:
+            refused = await limits.refused(self.access.user_id)
+        except Exception as error:  # Redis is down: the hub closes the sockets anyway
+            logger.warning("refusal not counted: %r", error)
+            return
+        if refused < ABUSE_REFUSALS:
+            return
+        with contextlib.suppress(Exception):
+            await limits.back_off(self.access.user_id)
+        wait = ABUSE_BACKOFF_SECONDS
+        with contextlib.suppress(Exception):
+            wait = await limits.backing_off(self.access.user_id) or wait
+        await self.abused(wait)
+        with contextlib.suppress(Exception):  # the user's other sockets, in every process
+            await get_hub().control("abuse", self.access.user_id, wait)
+
+    async def abused(self, retry_after: float) -> None:
+        error = LiveError("abuse", "Too many refused requests.", close_code=CLOSE_POLICY)
+        error.retry_after = float(retry_after)
+        await self.refuse(error)
 
     # --- delivery -------------------------------------------------------------------------
     @property

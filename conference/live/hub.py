@@ -67,6 +67,8 @@ class Member(Protocol):
 
     async def removed(self, details: dict) -> None: ...
 
+    async def abused(self, retry_after: float) -> None: ...
+
 
 class HallHub:
     def __init__(self) -> None:
@@ -187,7 +189,8 @@ class HallHub:
     # --- control messages ------------------------------------------------------------------
     async def control(self, kind: str, *args: str | int) -> None:
         """Tell every process's sockets about a rare change (`revoke_session`, `revoke_user`,
-        `remove`, `notify`); each process scans its own sockets, no per-socket subscription exists."""
+        `remove`, `notify`, `abuse`); each process scans its own sockets, no per-socket
+        subscription exists."""
         fields = (CONTROL, kind, *(str(arg) for arg in args))
         if self._redis is None and not settings.REDIS_URL:
             await self.apply_control(kind, *fields[2:])
@@ -207,6 +210,8 @@ class HallHub:
                     )
                     if revoked:
                         await member.revoke()
+                    elif kind == "abuse" and str(access.user_id) == args[0]:
+                        await member.abused(float(args[1]))
                     elif (
                         kind in ("remove", "notify")
                         and str(access.user_id) == args[0]

@@ -91,6 +91,10 @@ class RedisPresence:
         import redis.asyncio as aioredis
 
         self.redis = aioredis.from_url(url)
+        # Snapshot reads: the batch of callers waiting for the next read, per hall, and the halls
+        # with a read in flight (see `snapshot_json`).
+        self._next_read: dict[int, asyncio.Future] = {}
+        self._reading: set[int] = set()
 
     @staticmethod
     def _keys(hall_id: int) -> tuple[str, str]:
@@ -123,10 +127,35 @@ class RedisPresence:
         return [json.loads(raw) for raw in (await self.redis.hvals(people))]
 
     async def snapshot_json(self, hall_id: int) -> str:
-        """The snapshot as a JSON array, joined from the stored texts without decoding them."""
+        """The snapshot as a JSON array, joined from the stored texts without decoding them.
+
+        The result comes from a read of Redis that *started after this call*, so it holds
+        everyone whose arrival was published before the caller joined the hub (the caller gets
+        later deltas). Callers that arrive together share one read: a hall that a thousand people
+        join at once is read a few dozen times, not a thousand times (each read costs O(people))."""
+        waiting = self._next_read.get(hall_id)
+        if waiting is None:
+            waiting = self._next_read[hall_id] = asyncio.get_running_loop().create_future()
+            if hall_id not in self._reading:
+                asyncio.get_running_loop().create_task(self._read_snapshots(hall_id))
+            # else the read in flight starts the next one when it ends
+        return await asyncio.shield(waiting)
+
+    async def _read_snapshots(self, hall_id: int) -> None:
         people, _refs = self._keys(hall_id)
-        raw = await self.redis.hvals(people)
-        return "[" + ",".join(item.decode("utf-8") for item in raw) + "]"
+        self._reading.add(hall_id)
+        try:
+            while hall_id in self._next_read:
+                batch = self._next_read.pop(hall_id)  # callers from now on wait for the next read
+                try:
+                    raw = await self.redis.hvals(people)
+                except Exception as error:
+                    batch.set_exception(error)
+                    batch.exception()  # retrieved: a batch whose callers all left is not logged
+                    continue
+                batch.set_result("[" + ",".join(item.decode("utf-8") for item in raw) + "]")
+        finally:
+            self._reading.discard(hall_id)
 
     async def counts(self, hall_ids: list[int]) -> dict[int, int]:
         async with self.redis.pipeline(transaction=False) as pipe:

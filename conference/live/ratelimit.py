@@ -1,13 +1,16 @@
-"""Rate limits per user (not per socket) and the back-off after an abusive socket was closed.
+"""Rate limits per user (not per socket) and the back-off after a user was closed for abuse.
 
-A user's token buckets are shared by all their sockets: in Redis (one script call per request)
-when `REDIS_URL` is set, so every web process counts against the same buckets; in process memory
-in the embedded default (one process serves everything there).
+A user's token buckets, their count of refused requests and their back-off are shared by all
+their sockets: in Redis (one script call per request) when `REDIS_URL` is set, so every web
+process counts against the same numbers; in process memory in the embedded default (one process
+serves everything there).
 """
 
 import asyncio
+import secrets
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -49,7 +52,8 @@ BUCKETS: dict[str, tuple[float, float]] = {
     "presence": (20, 12.0),
     "reaction": (3, 0.5),
 }
-# Refusals within the window that make the server close the socket as abusive.
+# Refused requests of one user (all sockets, all processes) within the window that make the
+# server close every socket of that user as abusive.
 ABUSE_REFUSALS = 30
 ABUSE_WINDOW_SECONDS = 10.0
 # After a 4008 close the user may not open a socket for this long (refused with 4008 `abuse`).
@@ -76,6 +80,22 @@ return ok
 """
 
 
+# Refusals in a sliding window: one sorted-set member per refusal, scored by the server's clock.
+_REFUSED = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
+def _refused_key(user_id: int) -> str:
+    return f"{PREFIX}:refused:{user_id}"
+
+
 def _bucket_key(user_id: int, bucket: str) -> str:
     return f"{PREFIX}:rate:{user_id}:{bucket}"
 
@@ -90,6 +110,20 @@ class LocalLimits:
     def __init__(self) -> None:
         self.buckets: dict[tuple[int, str], TokenBucket] = {}
         self.backoff: dict[int, float] = {}
+        self.refusals: dict[int, deque[float]] = {}
+
+    async def refused(self, user_id: int) -> int:
+        """Count one refused request of the user; returns their refusals in the window."""
+        now = time.monotonic()
+        if len(self.refusals) > 10_000:  # forget users without recent refusals
+            self.refusals = {
+                k: v for k, v in self.refusals.items() if now - v[-1] <= ABUSE_WINDOW_SECONDS
+            }
+        times = self.refusals.setdefault(user_id, deque())
+        times.append(now)
+        while now - times[0] > ABUSE_WINDOW_SECONDS:
+            times.popleft()
+        return len(times)
 
     async def take(self, user_id: int, bucket: str) -> bool:
         key = (user_id, bucket)
@@ -123,6 +157,16 @@ class RedisLimits:
 
         self.redis = aioredis.from_url(url)
         self.script = self.redis.register_script(_TAKE)
+        self.refused_script = self.redis.register_script(_REFUSED)
+
+    async def refused(self, user_id: int) -> int:
+        """Count one refused request of the user; returns their refusals in the window."""
+        member = secrets.token_hex(8)
+        return int(
+            await self.refused_script(
+                keys=[_refused_key(user_id)], args=[ABUSE_WINDOW_SECONDS, member]
+            )
+        )
 
     async def take(self, user_id: int, bucket: str) -> bool:
         capacity, rate = BUCKETS[bucket]

@@ -120,7 +120,12 @@ def _clean_redis_presence(settings):
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    for pattern in ("medvenue:presence:*", "medvenue:rate:*", "medvenue:abuse:*"):
+    for pattern in (
+        "medvenue:presence:*",
+        "medvenue:rate:*",
+        "medvenue:abuse:*",
+        "medvenue:refused:*",
+    ):
         for key in client.scan_iter(pattern):
             client.delete(key)
     yield

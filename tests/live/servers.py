@@ -144,3 +144,26 @@ def daphne_processes(count: int, env: dict[str, str] | None = None):
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextmanager
+def uvicorn_processes(count: int):
+    """Yield the ports of `count` uvicorn processes run with the documented options, sharing the
+    test database and Redis."""
+    processes, ports = [], []
+    try:
+        for _ in range(count):
+            port = free_port()
+            processes.append(start_uvicorn(port))
+            ports.append(port)
+        for port, process in zip(ports, processes, strict=True):
+            wait_for_port(port, process)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -1,14 +1,17 @@
-"""Two daphne processes sharing PostgreSQL and Redis act as one venue."""
+"""Two server processes sharing PostgreSQL and Redis act as one venue."""
 
 import asyncio
+import contextlib
 import json
+import time
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
 
+from conference.live.ratelimit import ABUSE_REFUSALS
 from tests.live.conftest import session_cookie
-from tests.live.servers import daphne_processes
+from tests.live.servers import daphne_processes, uvicorn_processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +110,56 @@ async def test_attendees_on_different_processes_share_one_hall(hall_setup):
         )
         assert left["data"]["left"] == [hall_setup["bob"].pk]
         await alice.ws.close()
+
+
+async def closing_frames(client: RealClient) -> tuple[dict, int]:
+    """The `error` push a socket gets before the server closes it, and the close code."""
+    error = await client.wait_for(is_event("error"))
+    with contextlib.suppress(websockets.ConnectionClosed):
+        while True:
+            await asyncio.wait_for(client.ws.recv(), 20)
+    return error, client.ws.close_code
+
+
+async def test_limits_and_abuse_are_per_user_across_processes(hall_setup):
+    """One user with a socket on each of two processes (the production command) shares one
+    write bucket and one count of refused requests; the 30th refusal closes both sockets with
+    4008 and either process refuses a new socket of that user while other users carry on."""
+    hall_id = hall_setup["hall"].pk
+    alice = hall_setup["alice"]
+    with uvicorn_processes(2) as (port_a, port_b):
+        tabs = [await open_client(port, alice, hall_id) for port in (port_a, port_b)]
+        for tab in tabs:
+            await tab.wait_for(is_event("hello"))
+        started = time.monotonic()
+        codes = []
+        for n in range(10):
+            reply = await tabs[n % 2].request("chat.send", {"text": f"message {n}"})
+            codes.append(reply["ok"] or reply["error"]["code"])
+        elapsed = time.monotonic() - started
+        accepted = codes.count(True)
+        # a burst of 5 per user, then one every 2 s, whichever process the socket is on
+        assert 5 <= accepted <= 5 + int(elapsed / 2) + 1, (codes, elapsed)
+        assert codes[:5] == [True] * 5
+        assert "rate_limited" in codes
+
+        # refused requests (the rate-limited ones above count too) alternating between processes
+        for n in range(ABUSE_REFUSALS):
+            frame = {"id": f"x{n}", "action": "no.such.action"}
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await tabs[n % 2].ws.send(json.dumps(frame))
+        for tab in tabs:
+            error, code = await closing_frames(tab)
+            assert error["data"]["code"] == "abuse"
+            assert 0 < error["data"]["retry_after"] <= 60
+            assert code == 4008
+
+        for port in (port_a, port_b):  # backing off, on every process
+            again = await open_client(port, alice, hall_id)
+            error, code = await closing_frames(again)
+            assert (error["data"]["code"], code) == ("abuse", 4008)
+            assert error["data"]["retry_after"] > 0
+        bob = await open_client(port_b, hall_setup["bob"], hall_id)
+        await bob.wait_for(is_event("hello"))
+        assert (await bob.request("chat.send", {"text": "still here"}))["ok"] is True
+        await bob.ws.close()
