@@ -4,8 +4,9 @@
 
 In one run, on this machine:
 
-1. starts MedVenue (one daphne process, PostgreSQL, Redis) and, separately, a bare `websockets`
-   fan-out server with no Django (the ceiling);
+1. starts MedVenue (one process per `--servers` entry: uvicorn with the README's production
+   command, or daphne; PostgreSQL, Redis) and, separately, a bare `websockets` fan-out server
+   with no Django (the ceiling);
 2. connects N authenticated attendees to one hall of each (joins per second, memory per socket);
 3. saturation: `--burst` questions sent at once by different attendees; deliveries per second
    until every attendee received every question (ratio MedVenue / ceiling);
@@ -14,7 +15,8 @@ In one run, on this machine:
 5. avatars (MedVenue only): 300 attendees move at 10 Hz; server CPU per tick, messages out per
    second, and the lag of deltas early vs late in the phase (growing lag = growing queues).
 
-Figures are printed; record them in docs/performance.md.
+Figures are printed (with the machine's `uptime`); record them in docs/performance.md.
+`--profile FILE` runs uvicorn under cProfile (slower; for where the CPU goes only).
 """
 
 import argparse
@@ -181,6 +183,11 @@ def _seed(clients: int) -> tuple[int, list[str]]:
 
 
 # --- measuring ----------------------------------------------------------------------------------
+
+
+def uptime() -> str:
+    """The machine's load (shared machine: recorded with every figure)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -400,8 +407,55 @@ async def run_against(
     return result
 
 
+# The README's production command (docs/operations.md), without the proxy options.
+DOCUMENTED_OPTIONS = [
+    "--ws",
+    "websockets-sansio",
+    "--ws-per-message-deflate",
+    "false",
+    "--ws-max-size",
+    "16384",
+    "--no-access-log",
+    "--timeout-graceful-shutdown",
+    "10",
+]
+
+# uvicorn's command line under cProfile: the statistics are written when the server returns
+# (after SIGTERM and its graceful shutdown, uvicorn raises the signal again: exit instead).
+PROFILED = """
+import cProfile, signal, sys
+from uvicorn.main import main
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+profile = cProfile.Profile()
+profile.enable()
+try:
+    main(sys.argv[2:], standalone_mode=False)
+finally:
+    profile.disable()
+    profile.dump_stats(sys.argv[1])
+"""
+
+
+def uvicorn_command(port: int, profile: str | None = None) -> list[str]:
+    """uvicorn as in production (README), optionally under cProfile writing to `profile`."""
+    python = (
+        [sys.executable, "-c", PROFILED, profile] if profile else [sys.executable, "-m", "uvicorn"]
+    )
+    return [
+        *python,
+        "conference.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *DOCUMENTED_OPTIONS,
+        "--log-level",
+        "warning",
+    ]
+
+
 SERVERS = {
-    "daphne": lambda port: [
+    "daphne": lambda port, profile=None: [
         sys.executable,
         "-m",
         "daphne",
@@ -411,28 +465,7 @@ SERVERS = {
         str(port),
         "conference.asgi:application",
     ],
-    # as in production (README): no per-message deflate, frames capped at the protocol level
-    "uvicorn": lambda port: [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "conference.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--lifespan",
-        "off",
-        "--ws",
-        "websockets-sansio",
-        "--ws-per-message-deflate",
-        "false",
-        "--ws-max-size",
-        "16384",
-        "--log-level",
-        "warning",
-    ],
+    "uvicorn": uvicorn_command,
 }
 
 
@@ -489,7 +522,7 @@ async def main_async(args, hall_id: int, cookies: list[str]) -> None:
     results = {}
     for server in args.servers.split(","):
         port = free_port()
-        medvenue = start(SERVERS[server](port), env, port)
+        medvenue = start(SERVERS[server](port, args.profile), env, port)
         try:
             results[server] = await run_against(
                 "medvenue", port, medvenue.pid, hall_id, cookies, args
@@ -549,6 +582,9 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
     )
+    parser.add_argument(
+        "--profile", help="run uvicorn under cProfile, writing its statistics to this file"
+    )
     parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -560,7 +596,9 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    print(f"machine before: {uptime()}")
     asyncio.run(main_async(args, hall_id, cookies))
+    print(f"machine after: {uptime()}")
 
 
 if __name__ == "__main__":

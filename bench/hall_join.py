@@ -43,60 +43,12 @@ from hall_fanout import (  # noqa: E402  (bench/ is on the path, as for every be
     prepare_platform,
     rss_kib,
     server_env,
+    uptime,
+    uvicorn_command,
 )
 
 TARGET_SECONDS_PER_1000 = 5.0
 TARGET_KIB_PER_SOCKET = 40.0
-
-# The README's production command (docs/operations.md), without the proxy options.
-DOCUMENTED_OPTIONS = [
-    "--ws",
-    "websockets-sansio",
-    "--ws-per-message-deflate",
-    "false",
-    "--ws-max-size",
-    "16384",
-    "--no-access-log",
-    "--timeout-graceful-shutdown",
-    "10",
-]
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
-# uvicorn's command line under cProfile: the statistics are written when the server returns
-# (after SIGTERM and its graceful shutdown, uvicorn raises the signal again: exit instead).
-PROFILED = """
-import cProfile, signal, sys
-from uvicorn.main import main
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-profile = cProfile.Profile()
-profile.enable()
-try:
-    main(sys.argv[2:], standalone_mode=False)
-finally:
-    profile.disable()
-    profile.dump_stats(sys.argv[1])
-"""
-
-
-def server_command(port: int, profile: str | None) -> list[str]:
-    python = (
-        [sys.executable, "-c", PROFILED, profile] if profile else [sys.executable, "-m", "uvicorn"]
-    )
-    return [
-        *python,
-        "conference.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *DOCUMENTED_OPTIONS,
-        "--log-level",
-        "warning",
-    ]
 
 
 def start(cmd: list[str], env: dict, port: int) -> subprocess.Popen:
@@ -205,7 +157,7 @@ async def main_async(args, hall_id: int, cookies: list[str]) -> dict:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = server_env(args.database_url, args.redis_url)
-    server = start(server_command(port, args.profile), env, port)
+    server = start(uvicorn_command(port, args.profile), env, port)
     try:
         return await measure(args, port, server.pid, hall_id, cookies)
     finally:

@@ -204,6 +204,9 @@ async def test_database_outage_answers_unavailable_and_loses_nothing(hall_setup,
         await ws.disconnect()
     finally:
         await database_sync_to_async(block, thread_sensitive=False)(True)
+        # the outage ended this test's own connection of the thread that runs
+        # database_sync_to_async (opened by login_session): later tests must not inherit it
+        await database_sync_to_async(lambda: connection.close())()
     again = await alice.request("qa.ask", {"text": "during the outage", "key": "k-out"})
     assert again["ok"] is True and again["data"]["duplicate"] is False  # nothing was stored before
     await alice.close()
@@ -221,11 +224,20 @@ async def test_live_calls_hold_no_database_connection_between_frames(hall_setup,
         f"host={connection.settings_dict['HOST'] or '127.0.0.1'} user=postgres dbname=postgres"
     )
 
+    def own_pid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    # the test's own database_sync_to_async thread (it wrote the session cookie) is not the
+    # live layer's: its connection is the runner's too
+    runner_pids = [runner_pid, await database_sync_to_async(own_pid)()]
+
     def others() -> list[int]:
         with psycopg.connect(admin_url) as admin:
             found = admin.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
-                [name, runner_pid],
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND NOT pid = ANY(%s)",
+                [name, runner_pids],
             ).fetchall()
         return [pid for (pid,) in found]
 
@@ -233,4 +245,40 @@ async def test_live_calls_hold_no_database_connection_between_frames(hall_setup,
     reply = await alice.request("qa.ask", {"text": "held?", "key": "k-held"})
     assert reply["ok"] is True
     assert await database_sync_to_async(others, thread_sensitive=False)() == []
+    await alice.close()
+
+
+async def test_resume_cap_counts_positions_placeholders_included(hall_setup):
+    """docs/protocol.md: `feed.resume` returns at most 500 positions, each an item or its
+    `feed.skip`; `more` is true exactly when positions after the last returned one exist."""
+    from conference.models import LiveItem
+    from conference.models.live import Audience
+    from conference.services.live import RESUME_LIMIT
+
+    hall = hall_setup["hall"]
+
+    def fill(count: int) -> None:
+        LiveItem.objects.bulk_create(
+            LiveItem(
+                hall=hall,
+                seq=seq,
+                event="qa.question",
+                # every third item awaits moderation: attendees get its placeholder
+                audience=Audience.MODERATORS if seq % 3 == 0 else Audience.EVERYONE,
+                data={"id": seq, "text": f"q{seq}", "status": "approved"},
+            )
+            for seq in range(1, count + 1)
+        )
+
+    await database_sync_to_async(fill)(RESUME_LIMIT + 1)
+    alice = await join(hall_setup["alice"], hall.pk)
+    first = (await alice.request("feed.resume", {"since": 0}))["data"]
+    assert [i["seq"] for i in first["items"]] == list(range(1, RESUME_LIMIT + 1))
+    assert [i["event"] for i in first["items"][:3]] == ["qa.question", "qa.question", "feed.skip"]
+    assert first["more"] is True
+    rest = (await alice.request("feed.resume", {"since": RESUME_LIMIT}))["data"]
+    assert [i["seq"] for i in rest["items"]] == [RESUME_LIMIT + 1]
+    assert rest["more"] is False
+    exact = (await alice.request("feed.resume", {"since": 1}))["data"]
+    assert len(exact["items"]) == RESUME_LIMIT and exact["more"] is False
     await alice.close()
