@@ -38,3 +38,16 @@ def capture_recording(recording_id: int) -> str:
     outcome = capture.capture_next(recording_id)
     logger.info("capture_recording %s: %s", recording_id, outcome)
     return outcome
+
+
+RECORD_BROADCAST = "conference.record_broadcast"
+
+
+@shared_task(name=RECORD_BROADCAST, **MEDIA_TASK_OPTIONS)
+def record_broadcast(recording_id: int) -> str:
+    """Record the studio's broadcast as it goes (issue 15), or finish it once it has ended."""
+    from conference.services.media import recorder
+
+    outcome = recorder.record_next(recording_id)
+    logger.info("record_broadcast %s: %s", recording_id, outcome)
+    return outcome

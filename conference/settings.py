@@ -235,6 +235,10 @@ if JANUS_WS_URLS and not (JANUS_ADMIN_SECRET and JANUS_TOKEN_SECRET and JANUS_RO
 JANUS_TOKEN_TTL_SECONDS = env_int("JANUS_TOKEN_TTL_SECONDS", 300, minimum=60)
 # TURN (coturn with use-auth-secret): comma-separated turn: URLs and the shared secret.
 TURN_URLS = env_list("TURN_URLS")
+# The broadcast recorder (ffmpeg on a capture worker) receives Janus's RTP forwards here: 16 UDP
+# ports (an even RTP port and its RTCP neighbour per stream) per stage on air (docs/media.md).
+RECORDING_RTP_HOST = env_str("RECORDING_RTP_HOST", "127.0.0.1")
+RECORDING_RTP_PORTS = env_str("RECORDING_RTP_PORTS", "21000-21999")
 TURN_SECRET = env_str("TURN_SECRET")
 
 # --- Auth ---------------------------------------------------------------------------------------

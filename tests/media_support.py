@@ -2,6 +2,7 @@
 `make run`'s), free loopback ports, its own secrets; stopped when the test ends."""
 
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -27,7 +28,9 @@ class JanusServer:
     folder: Path
 
     def settings(self) -> dict:
+        first, last = media_port_ranges()["recorder"]
         return {
+            "RECORDING_RTP_PORTS": f"{first}-{last}",
             "JANUS_WS_URLS": [self.ws_url],
             "JANUS_ADMIN_URLS": [self.admin_url],
             "JANUS_ADMIN_SECRET": self.admin_secret,
@@ -36,7 +39,9 @@ class JanusServer:
         }
 
     def environment(self) -> dict[str, str]:
+        first, last = media_port_ranges()["recorder"]
         return {
+            "RECORDING_RTP_PORTS": f"{first}-{last}",
             "JANUS_WS_URLS": self.ws_url,
             "JANUS_ADMIN_URLS": self.admin_url,
             "JANUS_ADMIN_SECRET": self.admin_secret,
@@ -61,6 +66,25 @@ def _answers(admin_url: str, admin_secret: str) -> bool:
         return False
 
 
+def media_port_range() -> tuple[int, int]:
+    """The UDP ports this test run's Janus and recorders may use (`MEDVENUE_TEST_MEDIA_PORTS`,
+    "first-last", default 20000-21999), so test runs on one machine can be kept apart."""
+    first, _, last = os.environ.get("MEDVENUE_TEST_MEDIA_PORTS", "20000-21999").partition("-")
+    return int(first), int(last)
+
+
+def media_port_ranges() -> dict[str, tuple[int, int]]:
+    """The range split in three: Janus's own RTP ports (ICE), the stage mountpoints' ports and
+    the recorders' ports."""
+    first, last = media_port_range()
+    third = (last - first + 1) // 3
+    return {
+        "rtp": (first, first + third - 1),
+        "stage": (first + third, first + 2 * third - 1),
+        "recorder": (first + 2 * third, last),
+    }
+
+
 def janus_available() -> bool:
     return shutil.which("janus") is not None and janus_library_folder() is not None
 
@@ -78,8 +102,8 @@ def janus_server(timeout: float = 20.0):
         folder,
         ws_port=ws_port,
         admin_port=admin_port,
-        rtp_ports=(20000, 20499),
-        streaming_ports=(20500, 20999),
+        rtp_ports=media_port_ranges()["rtp"],
+        streaming_ports=media_port_ranges()["stage"],
         library=janus_library_folder(),
         values=values,
     )

@@ -29,6 +29,16 @@ class Stage(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # The RTP forwarders Janus runs for the stage now: [{"feed": id, "stream_ids": [...]}].
     forwarders = models.JSONField(default=list, blank=True)
+    # The recording of the broadcast on air now (Janus forwards the live feeds to its recorder
+    # too), and the first of the recorder's UDP ports (RECORDING_RTP_PORTS), one block per stage.
+    recording = models.ForeignKey(
+        "conference.Recording",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorder_port = models.PositiveIntegerField(null=True, blank=True, unique=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django.db import models
 class RecordingSource(models.TextChoices):
     UPLOAD = "upload", "Uploaded"
     CAPTURE = "capture", "Captured from the live stream"
+    STUDIO = "studio", "Recorded from the studio's broadcast"
 
 
 class RecordingStatus(models.TextChoices):

@@ -402,10 +402,14 @@ function renderStage() {
   const wait = from ? Math.ceil((from - Date.now()) / 1000) : 0;
   if (state.stage.on_air) {
     banner.hidden = false;
-    banner.textContent = wait > 0 ? `Broadcast starts in ${wait} s` : `ON AIR · ${state.stage.slots.map((s) => s.name).join(", ") || "nobody on the stage"}`;
+    const rec = state.stage.recording ? " · RECORDING" : "";
+    banner.textContent = wait > 0 ? `Broadcast starts in ${wait} s${rec}` : `ON AIR${rec} · ${state.stage.slots.map((s) => s.name).join(", ") || "nobody on the stage"}`;
   } else {
     banner.hidden = true;
   }
+  // Nothing is recorded without the people on the stage seeing it: the broadcast records while on air.
+  badge("studio-rec-state", Boolean(state.stage.on_air && state.stage.recording), "● Recording the broadcast", "Not recording");
+  document.body.dataset.recording = state.stage.on_air && state.stage.recording ? "1" : "0";
   badge("studio-live-state", meLive, wait > 0 ? `LIVE in ${wait} s` : "You are LIVE", "Not live");
   $("studio-live-state").classList.toggle("is-live", meLive);
   document.body.dataset.onAir = state.stage.on_air ? "1" : "0";

@@ -3,12 +3,15 @@ a real Janus and a real ASGI server: speakers publish, the producer puts them li
 decodes moving video of exactly who is live, and a removed attendee's stage ends."""
 
 import datetime as dt
+import time
 
 import pytest
 from django.utils import timezone
 
-from conference.models import HallRemoval, Registration, RegistrationRole
+from conference.models import HallRemoval, Recording, Registration, RegistrationRole, Stage
 from conference.services.media import stage as media
+from conference.services.recordings import paths
+from conference.services.recordings.capture import CAPTURE_QUEUE
 from tests.e2e.conftest import ARGS, CHROMIUM, VIEWPORT, PageErrors
 from tests.factories import (
     EventFactory,
@@ -20,6 +23,7 @@ from tests.factories import (
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
 from tests.media_support import janus_server
+from tests.process_support import celery_worker
 from venues.demo import build_demo_venue
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.janus]
@@ -274,3 +278,88 @@ def test_a_removed_attendees_stage_ends(chromium_media, stage_party, settings):
             context.close()
     # The hall socket closing on removal logs nothing; Janus's closed session is expected.
     assert [e for e in errors if "WebSocket" not in e] == []
+
+
+def _wait_for(condition, *, seconds: float, step: float = 0.5):
+    """Poll `condition` (a database read in this process) until it is truthy or time is up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(step)
+    return condition()
+
+
+def test_the_broadcast_is_recorded_and_becomes_a_ready_recording(
+    chromium_media, stage_party, tmp_path
+):
+    """Recorded as it goes (RTP forward -> ffmpeg on a capture worker), in two line-ups (one
+    speaker, then a panel of two), and processed by the ordinary pipeline when it ends."""
+    errors = PageErrors(websocket_expected=False)
+    session = stage_party["session"]
+    with janus_server() as janus, daphne_processes(1, env=janus.environment()) as (port,):
+        environ = janus.environment()
+        with (
+            celery_worker(CAPTURE_QUEUE, tmp_path / "capture.log", **environ),
+            celery_worker("media", tmp_path / "media.log", **environ),
+        ):
+            base = f"http://127.0.0.1:{port}"
+            contexts = []
+            for key in ("ana", "ben", "mod"):
+                context, page = open_page(
+                    chromium_media, base, stage_party[key], studio_path(session), errors
+                )
+                contexts.append((context, page))
+            (_, ana), (_, ben), (_, producer) = contexts
+            publish(ana)
+            publish(ben)
+            producer.wait_for_function(
+                "document.querySelectorAll('#studio-feed-choices input').length === 2",
+                timeout=60000,
+            )
+            assert ana.inner_text("#studio-rec-state") == "Not recording"
+            put_live(producer, ["Dr. Ana Ruiz"], "solo")
+            # The people on the stage see that it records.
+            ana.wait_for_function("document.body.dataset.recording === '1'", timeout=30000)
+            assert ana.inner_text("#studio-rec-state") == "● Recording the broadcast"
+            assert "RECORDING" in ana.inner_text("#studio-onair")
+            stage = Stage.objects.get(session=session)
+            recording = stage.recording
+            assert (recording.source, recording.status) == ("studio", "capturing")
+            # The broadcast's own length is what is under test: it runs for a while.
+            producer.wait_for_timeout(10000)
+            put_live(producer, ["Dr. Ana Ruiz", "Dr. Ben Okoro"], "panel", update=True)
+            producer.wait_for_timeout(10000)
+            producer.click("#studio-end")
+            ana.wait_for_function("document.body.dataset.recording === '0'", timeout=30000)
+            stage.refresh_from_db()
+            broadcast = (stage.ended_at - stage.started_at).total_seconds()
+            rows = Recording.objects.filter(pk=recording.pk)
+            status = _wait_for(
+                lambda: (
+                    rows.filter(status__in=("ready", "failed"))
+                    .values_list("status", flat=True)
+                    .first()
+                ),
+                seconds=240,
+            )
+            for context, _page in contexts:
+                context.close()
+            recording.refresh_from_db()
+            logs = "".join(
+                (tmp_path / name).read_text(errors="replace")[-3000:]
+                for name in ("capture.log", "media.log")
+            )
+            assert status == "ready", (
+                f"{recording.status}: {recording.error} {stage.forwarders}\n{logs}"
+            )
+    folder = paths.recording_root(recording) / recording.published_dir
+    duration = float(recording.duration_seconds)
+    # Each line-up starts at its first packets (the recorder's start, up to the next keyframe):
+    # docs/media.md states up to about 2.5 s per line-up; two here.
+    assert broadcast - 6 <= duration <= broadcast + 1, (duration, broadcast)
+    assert (recording.width, recording.height) == (1280, 720)
+    assert (folder / "720p" / "index.m3u8").is_file()
+    assert session.title in (folder / "chapters.vtt").read_text()
+    assert stage.recording is None and stage.recorder_port is None
+    assert errors == []

@@ -33,6 +33,7 @@ from conference.services.media.config import (
     media_enabled,
     media_hosts,
 )
+from conference.services.media import recorder
 from conference.services.media.janus import STREAMING, VIDEOROOM, JanusAdmin, MediaUnavailable
 from conference.services.media.tokens import make_opaque_id, mint_token, read_opaque_id
 
@@ -124,7 +125,9 @@ def studio_access(user, session: Session) -> StudioAccess:
     elif session.speakers.filter(user_id=user.pk).exists():
         role = SPEAKER
     else:
-        raise MediaRefused("Only this session's speakers, moderators and organizer staff may enter its studio.")
+        raise MediaRefused(
+            "Only this session's speakers, moderators and organizer staff may enter its studio."
+        )
     return StudioAccess(
         user_id=user.pk,
         name=access.user_name,
@@ -192,8 +195,12 @@ def ensure_stage(session: Session, admin: JanusAdmin | None = None) -> dict:
         return info["info"]
     media = []
     for slot in range(SLOTS):
-        media.append({"type": "audio", "mid": f"a{slot}", "port": 0, "pt": AUDIO_PT, "codec": "opus"})
-        media.append({"type": "video", "mid": f"v{slot}", "port": 0, "pt": VIDEO_PT, "codec": "vp8"})
+        media.append(
+            {"type": "audio", "mid": f"a{slot}", "port": 0, "pt": AUDIO_PT, "codec": "opus"}
+        )
+        media.append(
+            {"type": "video", "mid": f"v{slot}", "port": 0, "pt": VIDEO_PT, "codec": "vp8"}
+        )
     admin.plugin(
         STREAMING,
         {
@@ -255,7 +262,9 @@ def studio_grant(user, session: Session) -> dict:
         ensure_stage(session, admin)
     except MediaUnavailable as error:
         logger.warning("studio of session %s: %s", session.pk, error)
-        raise MediaRefused("The media server is not answering; try again in a moment.", status=503) from None
+        raise MediaRefused(
+            "The media server is not answering; try again in a moment.", status=503
+        ) from None
     return {
         "server": admin.host.ws_url,
         **_token(VIDEOROOM),
@@ -282,7 +291,9 @@ def stage_grant(user, session: Session) -> dict:
         ensure_stage(session, admin)
     except MediaUnavailable as error:
         logger.warning("stage of session %s: %s", session.pk, error)
-        raise MediaRefused("The media server is not answering; try again in a moment.", status=503) from None
+        raise MediaRefused(
+            "The media server is not answering; try again in a moment.", status=503
+        ) from None
     return {
         "server": admin.host.ws_url,
         **_token(STREAMING),
@@ -315,9 +326,19 @@ def stage_data(session: Session, stage: Stage | None = None) -> dict:
     live, and nothing about the backstage room."""
     stage = stage or Stage.objects.filter(session=session).first()
     if stage is None or not stage.on_air:
-        return {"session": session.pk, "on_air": False, "layout": StageLayout.SOLO, "slots": []}
+        return {
+            "session": session.pk,
+            "on_air": False,
+            "layout": StageLayout.SOLO,
+            "slots": [],
+            "recording": False,
+        }
     slots = [
-        {"slot": index, "name": name, "kind": "screen" if feed_owner(feed)[1] == SCREEN else "camera"}
+        {
+            "slot": index,
+            "name": name,
+            "kind": "screen" if feed_owner(feed)[1] == SCREEN else "camera",
+        }
         for index, (feed, name) in enumerate(zip(stage.live_feeds, stage.live_names, strict=False))
     ]
     return {
@@ -326,6 +347,7 @@ def stage_data(session: Session, stage: Stage | None = None) -> dict:
         "layout": stage.layout,
         "live_from": stage.live_from.isoformat() if stage.live_from else None,
         "slots": slots,
+        "recording": stage.recording_id is not None,
     }
 
 
@@ -335,7 +357,13 @@ def hall_stage_data(session: Session | None) -> dict | None:
     if session is None:
         return None
     if not media_enabled():
-        return {"session": session.pk, "media": False, "on_air": False, "slots": [], "notice": INSTALL_HINT}
+        return {
+            "session": session.pk,
+            "media": False,
+            "on_air": False,
+            "slots": [],
+            "notice": INSTALL_HINT,
+        }
     return {**stage_data(session), "media": True}
 
 
@@ -424,9 +452,14 @@ def set_stage(
             stage.live_from = now + timedelta(seconds=countdown_seconds)
             stage.started_at = stage.started_at or now
             stage.ended_at = None
+            try:
+                recorder.begin_recording(stage, session, now=now)
+            except recorder.NoRecorderPorts as error:
+                raise MediaRefused(str(error), status=503) from None
         if not on_air and was_on_air:
             stage.live_from = None
             stage.ended_at = now
+            recorder.end_recording(stage, now=now)
         stage.forwarders = _reconcile_forwards(session, stage, admin)
         stage.save()
     announce_stage(session, stage)
@@ -453,7 +486,9 @@ def _reconcile_forwards(session: Session, stage: Stage, admin: JanusAdmin) -> li
                     },
                 )
             except MediaUnavailable as error:
-                logger.info("forward %s of feed %s already gone: %s", stream_id, forward["feed"], error)
+                logger.info(
+                    "forward %s of feed %s already gone: %s", stream_id, forward["feed"], error
+                )
     if not stage.on_air:
         return []
     ports = _slot_ports(ensure_stage(session, admin))
@@ -475,9 +510,56 @@ def _reconcile_forwards(session: Session, stage: Stage, admin: JanusAdmin) -> li
                 "admin_key": settings.JANUS_ROOM_SECRET,
             },
         )
-        stream_ids = [item["stream_id"] for item in answer.get("forwarders", []) if "stream_id" in item]
-        forwards.append({"feed": feed, "slot": slot, "stream_ids": stream_ids})
+        stream_ids, _ = forwarded_streams(answer)
+        forward = {"feed": feed, "slot": slot, "stream_ids": stream_ids}
+        target = recorder.forward_targets(stage, slot)
+        if target is not None:  # the same feed to the broadcast's recorder
+            answer = admin.plugin(
+                VIDEOROOM,
+                {
+                    "request": "rtp_forward",
+                    "room": room,
+                    "publisher_id": feed,
+                    "host": target["host"],
+                    "host_family": "ipv4",
+                    "audio_port": target["audio_port"],
+                    "audio_pt": AUDIO_PT,
+                    "video_port": target["video_port"],
+                    "video_pt": VIDEO_PT,
+                    "secret": settings.JANUS_ROOM_SECRET,
+                    "admin_key": settings.JANUS_ROOM_SECRET,
+                },
+            )
+            recorder_ids, sent_to = forwarded_streams(answer)
+            forward["stream_ids"] += recorder_ids
+            # Which of the feed's streams Janus forwards (a shared screen has no sound).
+            forward["recorder"] = {
+                "audio": target["audio_port"] if target["audio_port"] in sent_to else None,
+                "video": target["video_port"] if target["video_port"] in sent_to else None,
+            }
+        forwards.append(forward)
     return forwards
+
+
+def forwarded_streams(answer: dict) -> tuple[list[int], set[int]]:
+    """The forwarder ids (for `stop_rtp_forward`) and the ports Janus sends to, from an
+    `rtp_forward` answer. Janus 1.x answers the audio_port/video_port form of the request with
+    `rtp_stream: {audio_stream_id, audio, video_stream_id, video, ...}` and the `streams` form
+    with `forwarders: [{stream_id, port, ...}]`; both are read."""
+    ids: list[int] = []
+    ports: set[int] = set()
+    legacy = answer.get("rtp_stream") or {}
+    for kind in ("audio", "video", "data"):
+        if f"{kind}_stream_id" in legacy:
+            ids.append(legacy[f"{kind}_stream_id"])
+            if isinstance(legacy.get(kind), int):
+                ports.add(legacy[kind])
+    for item in answer.get("forwarders") or []:
+        if "stream_id" in item:
+            ids.append(item["stream_id"])
+        if isinstance(item.get("port"), int):
+            ports.add(item["port"])
+    return ids, ports
 
 
 def announce_stage(session: Session, stage: Stage) -> None:
@@ -512,7 +594,13 @@ def studio_state(access: StudioAccess, session: Session, *, since: int = 0) -> d
         for m in BackstageMessage.objects.filter(session=session, pk__gt=since)[:200]
     ]
     questions = [
-        {"id": q.pk, "author": q.author_name, "text": q.text, "votes": q.vote_count, "status": q.status}
+        {
+            "id": q.pk,
+            "author": q.author_name,
+            "text": q.text,
+            "votes": q.vote_count,
+            "status": q.status,
+        }
         for q in Question.objects.filter(session=session)
         .exclude(status=QuestionStatus.REJECTED)
         .order_by("-vote_count", "pk")[:50]
@@ -544,7 +632,9 @@ def cut_user_media(user_id: int) -> int:
                     admin.destroy_session(session_id)
                     ended += 1
         except MediaUnavailable as error:
-            logger.warning("could not cut the media of user %s on %s: %s", user_id, host.admin_url, error)
+            logger.warning(
+                "could not cut the media of user %s on %s: %s", user_id, host.admin_url, error
+            )
     return ended
 
 

@@ -144,18 +144,22 @@ def schedule_capture(session: Session, *, now: datetime | None = None) -> Record
 
 
 def resend_stalled_captures(*, now: datetime) -> list[int]:
-    """Send the capture task again for captures nobody has touched for STALE_SECONDS."""
-    stale = list(
-        Recording.objects.filter(
-            source=RecordingSource.CAPTURE,
-            status__in=OPEN_STATUSES,
-            updated_at__lt=now - timedelta(seconds=STALE_SECONDS),
-        ).values_list("pk", flat=True)
-    )
-    for recording_id in stale:
+    """Send the capture task again for captures (and studio broadcast recordings) nobody has
+    touched for STALE_SECONDS."""
+    from conference.services.media.recorder import dispatch_recorder
+
+    rows = Recording.objects.filter(
+        source__in=(RecordingSource.CAPTURE, RecordingSource.STUDIO),
+        status__in=OPEN_STATUSES,
+        updated_at__lt=now - timedelta(seconds=STALE_SECONDS),
+    ).values_list("pk", "source")
+    stale = []
+    for recording_id, source in rows:
         logger.warning("Capture %s has stalled; sending its task again", recording_id)
         Recording.objects.filter(pk=recording_id).update(updated_at=now)
-        transaction.on_commit(lambda pk=recording_id: dispatch_capture(pk))
+        send = dispatch_recorder if source == RecordingSource.STUDIO else dispatch_capture
+        transaction.on_commit(lambda pk=recording_id, send=send: send(pk))
+        stale.append(recording_id)
     return stale
 
 

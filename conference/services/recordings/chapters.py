@@ -83,8 +83,9 @@ def format_timestamp(seconds: Decimal) -> str:
 
 
 def recording_window_start(recording: Recording) -> datetime:
-    """Captures start at capture_starts_at; uploads are taken to start with the session."""
-    if recording.source == RecordingSource.CAPTURE and recording.capture_starts_at:
+    """Captures and studio broadcasts start at capture_starts_at; uploads are taken to start with the session."""
+    captured = (RecordingSource.CAPTURE, RecordingSource.STUDIO)
+    if recording.source in captured and recording.capture_starts_at:
         return recording.capture_starts_at
     return recording.session.starts_at
 
