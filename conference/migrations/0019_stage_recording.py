@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conference", "0016_hall_removal_lift"),
+        ("conference", "0018_merge_moderation_and_credentials"),
     ]
 
     operations = [
