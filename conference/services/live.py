@@ -34,6 +34,7 @@ from conference.models import (
     Registration,
     RegistrationRole,
     Session,
+    SessionKind,
 )
 from conference.services.moderation import matched_keyword
 from venues.geometry import contains_point
@@ -293,6 +294,7 @@ def session_data(access: HallAccess, session: Session | None) -> dict | None:
     return {
         "id": session.pk,
         "title": session.title,
+        "kind": session.kind,
         "starts_at": session.starts_at.isoformat(),
         "ends_at": session.ends_at.isoformat(),
         "qa_moderation_required": session.qa_moderation_required,
@@ -394,6 +396,8 @@ def ask_question(access: HallAccess, *, text: str, client_key: str = "") -> tupl
         session = current_session(access)
         if session is None:
             raise LiveError("no_session", "No session is on in this hall right now.")
+        if session.kind == SessionKind.BREAK:
+            raise LiveError("no_session", f"“{session.title}” is a break: it has no Q&A.")
         held_for = matched_keyword(event_keywords(access), text)
         status = (
             QuestionStatus.PENDING

@@ -309,30 +309,12 @@ class LivePanels {
   async onHello(data, reconnected) {
     this.me = data.user;
     this.isModerator = Boolean(data.moderator);
-    this.moderates = Boolean(data.session?.you_moderate);
     this.showRemoved(null);
-    this.pollForm.hidden = !this.moderates;
-    this.presenterLink.hidden = !this.moderates;
-    this.askForm.hidden = !data.session;
-    this.reactions.hidden = !data.session; // reactions are for the stage, when a session is on
-    this.burst.hidden = !data.session;
-    this.say(data.session ? `Connected · ${data.session.title}` : "Connected · no session is on in this hall");
     this.refreshCounts();
     this.showStage(data.stage);
-    if (!reconnected) {
-      const [questions, polls] = await Promise.all([this.socket.request("qa.list"), this.socket.request("poll.list")]);
-      questions.questions.forEach((q) => this.questions.set(q.id, q));
-      polls.polls.forEach((p) => this.polls.set(p.id, p));
-      this.renderQuestions();
-      this.renderPolls();
-    }
-    this.mineBox.hidden = !data.session;
-    if (data.session) {
-      this.socket.request("qa.mine").then((reply) => {
-        this.mine = new Map(reply.questions.map((q) => [q.id, q]));
-        this.renderMine();
-      }).catch(() => {});
-    }
+    const changed = this.applySession(data.session);
+    if (!reconnected || changed) await this.loadSessionLists();
+    else this.loadMine(); // private pushes are not part of the resumable feed
     this.removalsBox.hidden = !this.isModerator;
     this.heldBox.hidden = true;
     if (this.isModerator) {
@@ -344,6 +326,68 @@ class LivePanels {
         this.held = new Map(reply.messages.map((m) => [m.id, m]));
         this.renderHeld();
       }).catch(() => {});
+    }
+  }
+
+  /** Show the panel for the hall's session (on now, or starting within 30 minutes): Q&A for
+   * talks (ahead of their start too), none for breaks, reactions while it is on. A timer asks
+   * `hall.state` at the session's next boundary, so the panel follows the programme. Returns
+   * whether the session changed. */
+  applySession(session) {
+    const changed = (this.session?.id ?? null) !== (session?.id ?? null);
+    this.session = session || null;
+    const now = Date.now();
+    const started = Boolean(session) && Date.parse(session.starts_at) <= now;
+    const isBreak = session?.kind === "break";
+    const qaOpen = Boolean(session) && !isBreak;
+    this.moderates = Boolean(session?.you_moderate) && !isBreak;
+    this.pollForm.hidden = !this.moderates;
+    this.presenterLink.hidden = !this.moderates;
+    this.askForm.hidden = !qaOpen;
+    this.mineBox.hidden = !qaOpen;
+    this.reactions.hidden = !(started && !isBreak); // reactions are for the stage, while a talk is on
+    this.burst.hidden = this.reactions.hidden;
+    if (!session) this.say("Connected · no session is on in this hall");
+    else if (isBreak) this.say(`${started ? "Now" : `At ${this.clock(session.starts_at)}`}: ${session.title} (a break, no Q&A)`);
+    else if (started) this.say(`Connected · ${session.title}`);
+    else this.say(`Next at ${this.clock(session.starts_at)}: ${session.title} · you can ask your questions ahead`);
+    clearTimeout(this.sessionTimer);
+    const boundary = session ? Date.parse(started ? session.ends_at : session.starts_at) : now + 300000;
+    this.sessionTimer = setTimeout(() => this.refreshState(), Math.min(Math.max(boundary - now + 1500, 1000), 2 ** 31 - 1));
+    if (changed) {
+      this.questions.clear();
+      this.polls.clear();
+      this.mine.clear();
+    }
+    return changed;
+  }
+
+  async refreshState() {
+    try {
+      const state = await this.socket.request("hall.state");
+      if (this.applySession(state.session)) await this.loadSessionLists();
+    } catch {
+      // Not connected now: the next hello brings the state.
+    }
+  }
+
+  async loadSessionLists() {
+    const [questions, polls] = await Promise.all([this.socket.request("qa.list"), this.socket.request("poll.list")]);
+    this.questions = new Map(questions.questions.map((q) => [q.id, q]));
+    this.polls = new Map(polls.polls.map((p) => [p.id, p]));
+    this.renderQuestions();
+    this.renderPolls();
+    await this.loadMine();
+  }
+
+  async loadMine() {
+    if (!this.session) return;
+    try {
+      const reply = await this.socket.request("qa.mine");
+      this.mine = new Map(reply.questions.map((q) => [q.id, q]));
+      this.renderMine();
+    } catch {
+      // Not connected now: the next hello loads it again.
     }
   }
 

@@ -250,3 +250,21 @@ async def test_refusals_of_typed_text_are_worded_for_people(hall_setup):
     empty_chat = await alice.request("chat.send", {"text": "   "})
     assert empty_chat["error"]["message"] == "Your message is empty; write something first."
     await alice.close()
+
+
+async def test_hall_state_names_the_session_and_breaks_have_no_qa(hall_setup):
+    def make_break():
+        hall_setup["session"].kind = "break"
+        hall_setup["session"].save()
+
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    state = await alice.request("hall.state")
+    assert state["data"]["session"]["id"] == hall_setup["session"].pk
+    assert state["data"]["session"]["kind"] == alice.hello["session"]["kind"] == "seminar"
+    await database_sync_to_async(make_break)()
+    state = await alice.request("hall.state")
+    assert state["data"]["session"]["kind"] == "break"
+    refused = await alice.request("qa.ask", {"text": "Is there coffee?"})
+    assert refused["error"]["code"] == "no_session"
+    assert "is a break" in refused["error"]["message"]
+    await alice.close()

@@ -5,7 +5,7 @@ from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import optional_reason, require_int
 from conference.live.registry import action
-from conference.services import hall_moderation, moderation
+from conference.services import hall_moderation, live, moderation
 
 
 def require_minutes(data: dict) -> int:
@@ -13,6 +13,13 @@ def require_minutes(data: dict) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
         raise LiveError("invalid", "The duration must be a whole number of minutes from 1 to 1440.")
     return minutes
+
+
+@action("hall.state")
+async def state(consumer, data: dict) -> dict:
+    """The hall's session and stage now (as in `hello`): clients follow the programme with it."""
+    found = await db(live.hall_state)(consumer.access)
+    return {"session": found["session"], "stage": found["stage"]}
 
 
 @action("chat.hide", moderator_only=True)
