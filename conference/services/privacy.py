@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.privacy import ERASED_NAME, Retained, register_contributor
@@ -121,6 +122,19 @@ class ConferencePrivacy:
             if isinstance(item.data, dict) and "author" in item.data:
                 item.data = {**item.data, "author": ERASED_NAME}
                 item.save(update_fields=["data"])
+        # The hall moderators' notes of removals name the removed person and the moderators.
+        public_name = user.public_name
+        for item in LiveItem.objects.filter(event="hall.removal").filter(
+            Q(data__user=user.pk) | Q(actor=user)
+        ):
+            data = dict(item.data)
+            if data.get("user") == user.pk:
+                data["name"] = ERASED_NAME
+            for key in ("removed_by", "lifted_by"):
+                if item.actor_id == user.pk and data.get(key) == public_name:
+                    data[key] = ERASED_NAME
+            item.data = data
+            item.save(update_fields=["data"])
         LiveItem.objects.filter(actor=user).update(actor=None)
         user_id = user.pk
         transaction.on_commit(lambda: _close_sockets(user_id))

@@ -123,6 +123,14 @@ class Person:
         HallRemoval.objects.create(
             hall=session.hall, user=user, until=session.ends_at, removed_by=other
         )
+        LiveItem.objects.create(  # the moderators' note of that removal (docs/moderation.md)
+            hall=session.hall,
+            seq=2,
+            event="hall.removal",
+            actor=other,
+            audience="moderators",
+            data={"id": 1, "user": user.pk, "name": "Dr Grace", "reason": "", "removed_by": "Mo"},
+        )
         self.membership = MembershipFactory(
             organizer=event.organizer, user=user, role=MembershipRole.CME_COORDINATOR
         )
@@ -301,6 +309,7 @@ def test_erase_pseudonymises_keeps_accreditation_records_and_ends_sessions(clien
         Question.objects.filter(text="Grace asks").values_list("author", "author_name")
     ) == [(None, ERASED_NAME)]
     assert LiveItem.objects.get(event="chat.message").data["author"] == ERASED_NAME
+    assert LiveItem.objects.get(event="hall.removal").data["name"] == ERASED_NAME
     assert list(BackstageMessage.objects.values_list("author", "author_name")) == [
         (None, ERASED_NAME)
     ]
