@@ -112,6 +112,7 @@ def test_seed_demo_a_session_is_on_now(machine_zone):
     assert event.start_date <= today <= event.end_date
     assert event.timezone == "America/Chicago"
     assert event.is_published is True
+    assert event.moderation_keywords.splitlines() == ["casino", "crypto", "buy now"]
     for session in Session.objects.all():
         assert session_conflicts(session, speakers=list(session.speakers.all())) == {}
 

@@ -534,6 +534,9 @@ class Command(BaseCommand):
                 "capacity": None,
                 "cme_provider": organizer.name,
                 "accreditation_statement": ACCREDITATION_STATEMENT,
+                # The keyword filter in use (docs/moderation.md): a chat message or question
+                # naming one is held for the moderator's review.
+                "moderation_keywords": "casino\ncrypto\nbuy now",
             },
         )
 
