@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections import defaultdict
 
 from django.conf import settings
@@ -21,6 +22,10 @@ from conference.live.hub import get_hub
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1
+# A tick in which nobody moved (only arrivals and departures) publishes at most once per this
+# many seconds per hall: a thousand people joining within seconds cost every member a delta a
+# second instead of ten (each delta goes to every member of the hall).
+QUIET_DELTA_SECONDS = 1.0
 MAX_SPEED_M_PER_S = 8.0
 MOVE_SLACK_M = 1.5
 
@@ -173,6 +178,7 @@ class PresenceTicker:
         self.joined: dict[int, dict[int, dict]] = defaultdict(dict)
         self.moved: dict[int, dict[int, dict]] = defaultdict(dict)
         self.left: dict[int, set[int]] = defaultdict(set)
+        self.published_at: dict[int, float] = {}  # hall -> when its last delta went out
         self._task: asyncio.Task | None = None
 
     def note_move(self, hall_id: int, person: dict) -> None:
@@ -208,13 +214,21 @@ class PresenceTicker:
                 idle_ticks += 1
 
     async def flush(self) -> bool:
-        """Publish one delta per hall that changed; False when nothing had changed."""
+        """Publish one delta per hall that changed; False when nothing had changed. A hall
+        where nobody moved waits QUIET_DELTA_SECONDS after its last delta (arrivals and
+        departures gather meanwhile)."""
         published = False
+        now = time.monotonic()
         for hall_id in set(self.joined) | set(self.moved) | set(self.left):
+            quiet = not self.moved.get(hall_id)
+            if quiet and now - self.published_at.get(hall_id, -math.inf) < QUIET_DELTA_SECONDS:
+                published = True  # changes wait: keep ticking
+                continue
             joined = self.joined.pop(hall_id, {})
             moved = [p for uid, p in self.moved.pop(hall_id, {}).items() if uid not in joined]
             left = sorted(self.left.pop(hall_id, set()))
             if joined or moved or left:
+                self.published_at[hall_id] = now
                 await self._publish(hall_id, list(joined.values()), moved, left)
                 published = True
         return published

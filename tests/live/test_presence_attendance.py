@@ -234,3 +234,43 @@ async def test_restricted_zone_refuses_roles_it_does_not_list(hall_setup):
     assert allowed["data"]["z"] == -8.0
     await alice.close()
     await speaker.close()
+
+
+async def test_arrivals_alone_wait_a_second_moves_go_every_tick(monkeypatch):
+    """docs/protocol.md: a delta per tick while someone moves; arrivals and departures alone at
+    most once a second per hall (a first arrival in a quiet hall at once)."""
+    from conference.live import presence
+
+    clock = [100.0]
+    monkeypatch.setattr(presence.time, "monotonic", lambda: clock[0])
+    ticker = presence.PresenceTicker(presence.LocalPresence())
+    sent = []
+
+    async def record(hall_id, joined, moved, left):
+        sent.append(([p["id"] for p in joined], [p["id"] for p in moved], left))
+
+    monkeypatch.setattr(ticker, "_publish", record)
+
+    def person(user_id):
+        return {"id": user_id, "name": "P", "degree": "", "x": 0.0, "z": 0.0, "yaw": 0.0}
+
+    ticker.joined[1][7] = person(7)
+    assert await ticker.flush() is True
+    assert sent == [([7], [], [])]  # a first arrival goes out at once
+    clock[0] += 0.1
+    ticker.joined[1][8] = person(8)
+    ticker.left[1].add(9)
+    assert await ticker.flush() is True  # still ticking, but nothing sent yet
+    assert len(sent) == 1
+    clock[0] += 0.1
+    ticker.moved[1][7] = person(7)  # someone moved: everything goes out this tick
+    await ticker.flush()
+    assert sent[-1] == ([8], [7], [9])
+    clock[0] += 0.1
+    ticker.joined[1][10] = person(10)
+    await ticker.flush()
+    assert len(sent) == 2
+    clock[0] += 1.0
+    await ticker.flush()
+    assert sent[-1] == ([10], [], [])
+    assert await ticker.flush() is False  # nothing left
