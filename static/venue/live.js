@@ -27,8 +27,9 @@ function uuid() {
 // How long an item received beyond a gap waits for the missing ones before the client asks the
 // server (items from different server processes may arrive slightly out of order).
 const GAP_WAIT_MS = 1000;
-// Close codes after which reconnecting cannot help (docs/protocol.md).
-const FINAL_CLOSE_CODES = [4001, 4003, 4004, 4010];
+// Close codes after which reconnecting cannot help (docs/protocol.md); 4009: logged out here
+// (or access lost), so only a new login helps.
+const FINAL_CLOSE_CODES = [4001, 4003, 4004, 4009, 4010];
 
 // The client algorithm of docs/protocol.md ("Client algorithm"): feed items are applied once
 // each, in seq order, from the last contiguous seq; a gap that is not filled within GAP_WAIT_MS
@@ -152,14 +153,15 @@ export class HallSocket {
     this.pending.clear();
     clearTimeout(this.gapTimer);
     this.gapTimer = null;
-    const final = FINAL_CLOSE_CODES.includes(event.code);
-    this.handlers.closed(event.code, final);
-    if (final || this.closedForGood) return;
-    let delay;
-    if (this.retryAfter !== null) delay = this.retryAfter * 1000; // the server's hint, jittered by it
+    const final = FINAL_CLOSE_CODES.includes(event.code) || this.closedForGood;
+    let delay = null;
+    // the server's hint (after 4008: the back-off left; after 1013: jittered by the server)
+    if (final) delay = null;
+    else if (this.retryAfter !== null) delay = this.retryAfter * 1000;
     else if (event.code === 1012) delay = Math.random() * 5000; // a server restarting
     else delay = Math.min(30000, 500 * 2 ** this.attempt++) * (0.5 + Math.random());
-    setTimeout(() => this.open(), delay);
+    this.handlers.closed(event.code, final, delay);
+    if (!final) setTimeout(() => this.open(), delay);
   }
 }
 
@@ -275,8 +277,16 @@ class LivePanels {
       hello: (data, reconnected) => this.onHello(data, reconnected),
       push: (frame) => this.onPush(frame),
       refused: (error) => (error.code === "removed" ? this.showRemoved(error) : this.say(error.message)),
-      closed: (code, final) => {
+      closed: (code, final, delay) => {
         if (code === 4010) return; // showRemoved says why and until when
+        if (code === 4008) {
+          this.say(`Too many refused requests from your account; reconnecting in ${Math.ceil(delay / 1000)} s.`);
+          return;
+        }
+        if (code === 4009) {
+          this.say("You were logged out (or lost access to this hall); log in again to rejoin.");
+          return;
+        }
         this.say(final ? "You are not connected to this hall." : "Connection lost; reconnecting…");
       },
     });

@@ -98,9 +98,26 @@ await settle();
 assert.deepEqual(shown.slice(5), [11, 13, 14, 15], "every item after reconnecting, once, in order");
 assert.equal(hellos, 2);
 
-// An error frame's retry_after is the reconnect delay.
-ws.push({ event: "error", data: { code: "unavailable", message: "down", retry_after: 0.05 } });
-assert.equal(client.retryAfter, 0.05);
-client.closedForGood = true;
-ws.close(1013);
+// After 4008 the client waits the back-off the abuse push names, then connects again.
+const closes = [];
+client.handlers.closed = (code, final, delay) => closes.push([code, final, delay]);
+let opened = sockets.length;
+ws.push({ event: "error", data: { code: "abuse", message: "Too many refused requests.", retry_after: 0.2 } });
+assert.equal(client.retryAfter, 0.2);
+const closedAt = Date.now();
+ws.close(4008);
+assert.deepEqual(closes.at(-1), [4008, false, 200], "4008: reconnect after retry_after");
+assert.equal(sockets.length, opened, "no reconnect before the back-off ends");
+while (sockets.length === opened) await new Promise((resolve) => setTimeout(resolve, 10));
+assert.ok(Date.now() - closedAt >= 190, "reconnected only after retry_after");
+ws = sockets.at(-1);
+ws.push({ event: "hello", data: { seq: 15 } });
+
+// 4009 (logged out): no reconnect.
+opened = sockets.length;
+ws.push({ event: "error", data: { code: "revoked", message: "You were logged out." } });
+ws.close(4009);
+assert.deepEqual(closes.at(-1), [4009, true, null]);
+await new Promise((resolve) => setTimeout(resolve, 100));
+assert.equal(sockets.length, opened, "no reconnect after 4009");
 console.log("hall socket client algorithm: ok");
