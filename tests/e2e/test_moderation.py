@@ -8,8 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.e2e.conftest import PageErrors
-from tests.e2e.test_live import open_hall
+from tests.e2e.conftest import VIEWPORT, PageErrors
 from tests.factories import (
     EventFactory,
     ProfileFactory,
@@ -17,10 +16,26 @@ from tests.factories import (
     SessionFactory,
     UserFactory,
 )
+from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
 from venues.demo import build_demo_venue
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+
+
+def open_hall(browser, base_url: str, user, errors: PageErrors):
+    """The auditorium's page in the 2D view (a browser without WebGL: the panel is the same as
+    in 3D, and the page is far lighter on a busy machine), once its live socket is connected."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base_url}])
+    page = errors.attach(context.new_page())
+    page.goto(f"{base_url}/events/live-congress/venue/auditorium/", timeout=60000)
+    page.wait_for_function(
+        "document.querySelector('.live-status')?.textContent.startsWith('Connected')",
+        timeout=30000,
+        polling=250,
+    )
+    return context, page
 
 
 @pytest.fixture
@@ -53,12 +68,12 @@ def moderated_hall(transactional_db):
     return {"event": event, **people}
 
 
-def test_remove_with_reason_see_why_and_lift(chromium, moderated_hall, screenshots):
+def test_remove_with_reason_see_why_and_lift(chromium_without_webgl, moderated_hall, screenshots):
     errors = PageErrors(websocket_expected=False)
     with daphne_processes(1) as (port,):
         base = f"http://127.0.0.1:{port}"
-        mo_context, mo = open_hall(chromium, base, moderated_hall["mo"], errors)
-        ana_context, ana = open_hall(chromium, base, moderated_hall["ana"], errors)
+        mo_context, mo = open_hall(chromium_without_webgl, base, moderated_hall["mo"], errors)
+        ana_context, ana = open_hall(chromium_without_webgl, base, moderated_hall["ana"], errors)
         mo.wait_for_selector(".live-people li:has-text('Dr. Ana Ruiz')", timeout=15000)
 
         # Nothing happens in one click: a dialog asks for the duration and a reason and shows
@@ -142,6 +157,36 @@ def test_remove_with_reason_see_why_and_lift(chromium, moderated_hall, screensho
         assert "Not accepted by the moderator" in mine.text_content()
         ana.locator("#panel-qa").screenshot(path=str(screenshots / "my-questions.png"))
         ana.locator("#panel-chat").screenshot(path=str(screenshots / "chat-hidden-notice.png"))
+        mo_context.close()
+        ana_context.close()
+    assert errors == []
+
+
+def test_keyword_filter_holds_chat_for_review(chromium_without_webgl, moderated_hall, screenshots):
+    event = moderated_hall["event"]
+    event.moderation_keywords = "casino\nbuy now"
+    event.save()
+    errors = PageErrors(websocket_expected=False)
+    with daphne_processes(1) as (port,):
+        base = f"http://127.0.0.1:{port}"
+        mo_context, mo = open_hall(chromium_without_webgl, base, moderated_hall["mo"], errors)
+        ana_context, ana = open_hall(chromium_without_webgl, base, moderated_hall["ana"], errors)
+        ana.locator("#chat-form").wait_for(state="visible", timeout=15000)
+        ana.fill("#chat-text", "Join us at the Casino tonight")
+        ana.press("#chat-text", "Enter")
+        notice = ana.locator(".live-chat-notice")
+        notice.wait_for(state="visible", timeout=10000)
+        assert "waits for a moderator's review" in notice.inner_text()
+
+        held = mo.locator(".live-held-list li:has-text('Casino tonight')")
+        held.wait_for(timeout=10000)
+        assert "Contains “casino”" in held.inner_text()
+        assert mo.locator(".live-chat li:has-text('Casino tonight')").count() == 0
+        mo.locator("#panel-chat").screenshot(path=str(screenshots / "moderation-held-chat.png"))
+        held.locator("button:has-text('Show to everyone')").click()
+        mo.locator(".live-chat li:has-text('Casino tonight')").wait_for(timeout=10000)
+        held.wait_for(state="detached")
+        ana.locator(".live-chat li:has-text('Casino tonight')").wait_for(timeout=10000)
         mo_context.close()
         ana_context.close()
     assert errors == []

@@ -56,16 +56,16 @@ def programme(transactional_db):
     return {"event": event, "user": user}
 
 
-def test_lobby_break_has_no_qa_and_the_hall_follows_its_session(chromium, programme):
+def test_lobby_break_has_no_qa_and_the_hall_follows_its_session(chromium_without_webgl, programme):
     errors = PageErrors(websocket_expected=False)
     with daphne_processes(1) as (port,):
         base = f"http://127.0.0.1:{port}"
-        context = chromium.new_context(viewport=VIEWPORT)
+        context = chromium_without_webgl.new_context(viewport=VIEWPORT)  # the panel as in 3D
         cookie = session_cookie(programme["user"])
         context.add_cookies([{"name": "sessionid", "value": cookie, "url": base}])
         page = errors.attach(context.new_page())
 
-        page.goto(f"{base}/events/live-congress/venue/auditorium/")
+        page.goto(f"{base}/events/live-congress/venue/auditorium/", timeout=60000)
         page.wait_for_function(
             "document.querySelector('.live-status')?.textContent.startsWith('Next at')",
             timeout=30000,
@@ -80,7 +80,7 @@ def test_lobby_break_has_no_qa_and_the_hall_follows_its_session(chromium, progra
             polling=250,
         )
         assert page.locator(".live-reactions").is_visible()
-        page.goto(f"{base}/events/live-congress/venue/")
+        page.goto(f"{base}/events/live-congress/venue/", timeout=60000)
         page.wait_for_function(
             "document.querySelector('.live-status')?.textContent.includes('a break, no Q&A')",
             timeout=30000,
