@@ -10,6 +10,7 @@ import time
 import pytest
 import websockets
 from django.core.management import call_command
+from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -249,6 +250,46 @@ def test_cut_user_media_ends_only_that_users_janus_sessions(studio_setup, janus)
     assert len(before) == 2
     assert ended == 1
     assert len(after) == 1
+
+
+@pytest.mark.janus
+@pytest.mark.django_db(transaction=True)
+def test_logging_out_ends_that_users_janus_sessions(studio_setup, janus, client):
+    """Logging out (the real logout view) cuts the user's media through the admin API at once;
+    another user's Janus session stays."""
+    session = studio_setup["session"]
+    attendee, speaker = studio_setup["attendee"], studio_setup["speaker"]
+    grants = {"attendee": media.stage_grant(attendee, session)}
+    grants["speaker"] = media.stage_grant(speaker, session)
+    client.force_login(attendee)
+    admin = JanusAdmin(media.host_for_hall(session.hall_id))
+
+    def log_out():
+        try:
+            return client.post(reverse("accounts:logout"))
+        finally:
+            db_connection.close()  # this thread's own connection
+
+    async def run():
+        async with JanusClient(janus.ws_url) as one, JanusClient(janus.ws_url) as two:
+            for connection, grant in ((one, grants["attendee"]), (two, grants["speaker"])):
+                created = await connection.request({"janus": "create", "token": grant["token"]})
+                await connection.request(
+                    {
+                        "janus": "attach",
+                        "session_id": created["data"]["id"],
+                        "plugin": STREAMING,
+                        "opaque_id": grant["opaque_id"],
+                        "token": grant["token"],
+                    }
+                )
+            before = admin.sessions()
+            response = await asyncio.to_thread(log_out)
+            return before, response.status_code, admin.sessions()
+
+    before, status, after = asyncio.run(run())
+    assert status == 302
+    assert (len(before), len(after)) == (2, 1)
 
 
 # --- media off ------------------------------------------------------------------------------------
