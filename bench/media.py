@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -303,6 +304,9 @@ def main() -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        janus_log.close()
+        for scratch in (folder, data_dir):  # the Janus configuration holds its secrets
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def janus_answers(client: dict) -> bool:
