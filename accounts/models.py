@@ -71,7 +71,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             return self.display_name
         if profile and profile.legal_name:
             return profile.legal_name
-        return self.email.split("@", 1)[0]
+        # Never derived from the e-mail address: others must not learn it from a name.
+        return "Attendee"
 
 
 class Degree(models.TextChoices):

@@ -50,6 +50,18 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's login page (`admin.site.login`, under the same throttle as the site's, via
+    `ThrottledAdminAuthenticationForm`), answering 429 while throttled like the site's."""
+    from django.contrib import admin
+
+    response = admin.site.login(request)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if getattr(form, "throttled", False):
+        response.status_code = TOO_MANY_REQUESTS
+    return response
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset request page, limited per client address like the login page."""
 

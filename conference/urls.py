@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.forms import ThrottledAdminAuthenticationForm
+from accounts.views import admin_login
 from conference.health import healthz, healthz_live, healthz_ready
 from conference.views.cme import verify as cme_verify
 from conference.views.favicon import favicon
@@ -19,6 +20,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/live", healthz_live, name="healthz-live"),
     path("healthz/ready", healthz_ready, name="healthz-ready"),
+    # Before the admin's own "login/" so that a throttled attempt answers 429.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("cme/", include("conference.views.cme_urls")),

@@ -220,8 +220,7 @@ class HallLayoutMixin:
             )
         )
         figure = format_html(
-            '<div class="medvenue-floor-plan" style="max-width:720px;border:1px solid #ccc;'
-            'background:#fff">{}</div><p class="help">Drawn from the saved layout; it updates '
+            '<div class="medvenue-floor-plan">{}</div><p class="help">Drawn from the saved layout; it updates '
             "when you save. Portals link to the halls they lead to.</p>{}",
             mark_safe(svg),  # noqa: S308 - every text in the SVG is XML-escaped by the renderer
             link,
@@ -238,7 +237,9 @@ class HallLayoutMixin:
         return format_html(
             "<ul>{}{}</ul>",
             format_html_join(
-                "", '<li style="color:#b91c1c">Error: {}</li>', ((e,) for e in report.errors)
+                "",
+                '<li class="medvenue-layout-error">Error: {}</li>',
+                ((e,) for e in report.errors),
             ),
             format_html_join("", "<li>Warning: {}</li>", ((w,) for w in report.warnings)),
         )

@@ -115,6 +115,10 @@ class HallAdmin(HallLayoutMixin, OrganizerScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines: list = []
 
+    class Media:
+        # The floor plan's frame and the layout check's errors (no style attributes: CSP).
+        css = {"all": ["admin/venue-layout.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("venue")
 

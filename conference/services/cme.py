@@ -1293,7 +1293,8 @@ def _mail_ready(certificates: list[Certificate]) -> None:
             to=[claim.user.email],
         )
         message.attach_alternative(
-            "".join(f"<p>{statements.phrase_html(line)}</p>" for line in lines), "text/html"
+            "".join(f"<p>{statements.phrase_html(line, email=True)}</p>" for line in lines),
+            "text/html",
         )
         messages.append(message)
     try:

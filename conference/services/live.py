@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import CharField, F, IntegerField, Value
+from django.db.models import CharField, Exists, F, IntegerField, OuterRef, Value
 from django.utils import timezone
 
 from accounts.models import ProfessionalProfile, User
@@ -35,10 +35,15 @@ from conference.models import (
     RegistrationRole,
     Session,
     SessionKind,
+    Speaker,
 )
 from conference.services.moderation import matched_keyword
 from venues.geometry import contains_point
 from venues.models import Hall, Zone, ZoneKind
+
+# The name of a person without a display name or legal name: never their e-mail's local part.
+ANONYMOUS_NAME = "Attendee"
+NOT_IN_EVENT = "This person is not an attendee or speaker of this event."
 
 MODERATING_ROLES = {RegistrationRole.MODERATOR, RegistrationRole.STAFF}
 # Every member of the organizer enters its halls as staff; these roles also moderate there
@@ -279,7 +284,8 @@ def resolve_hall_access(user, hall_id: int) -> HallAccess:
         raise removed_error(active_removal(hall.pk, user.pk))
     return HallAccess(
         user_id=user.pk,
-        user_name=user.display_name or facts.legal_name or user.email.split("@", 1)[0],
+        # Never anything derived from the e-mail address (docs/protocol.md, "Names").
+        user_name=user.display_name or facts.legal_name or ANONYMOUS_NAME,
         degree=facts.degree,
         hall_id=hall.pk,
         hall_name=hall.name,
@@ -599,9 +605,23 @@ def removable_user(access: HallAccess, user_id: int) -> User:
     """The user a moderator may remove from the hall; staff and oneself cannot be removed."""
     if user_id == access.user_id:
         raise LiveError("invalid", "You cannot remove yourself.")
-    target = User.objects.select_related("profile").filter(pk=user_id).first()
+    # Only people of this hall's event: registered (active) or one of its speakers. An id that
+    # does not exist and one of somebody elsewhere on the installation get the same answer.
+    target = (
+        User.objects.select_related("profile")
+        .filter(pk=user_id)
+        .filter(
+            Exists(
+                Registration.objects.active().filter(
+                    user_id=OuterRef("pk"), event_id=access.event_id
+                )
+            )
+            | Exists(Speaker.objects.filter(user_id=OuterRef("pk"), event_id=access.event_id))
+        )
+        .first()
+    )
     if target is None:
-        raise LiveError("not_found", "There is no such user.")
+        raise LiveError("not_found", NOT_IN_EVENT)
     if (
         target.is_superuser
         or OrganizerMembership.objects.filter(

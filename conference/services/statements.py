@@ -201,14 +201,17 @@ def spans(text: str) -> list[Span]:
     return parts
 
 
-def phrase_html(text: str) -> SafeString:
-    """HTML: the text escaped, each AMA phrase in <em> with no-break spaces (and a nowrap span,
-    for browsers that break at the trademark sign)."""
+def phrase_html(text: str, *, email: bool = False) -> SafeString:
+    """HTML: the text escaped, each AMA phrase in <em> with no-break spaces and no line break
+    (for browsers that break at the trademark sign): on pages the stylesheet's `.credit-phrase`
+    says so (the Content-Security-Policy refuses style attributes), in e-mails a style
+    attribute."""
     html = []
+    style = ' style="white-space:nowrap"' if email else ""
     for span in spans(text):
         if span.phrase:
             words = escape(span.text).replace(" ", "\u00a0")
-            html.append(f'<em class="credit-phrase" style="white-space:nowrap">{words}</em>')
+            html.append(f'<em class="credit-phrase"{style}>{words}</em>')
         else:
             html.append(escape(span.text))
     return mark_safe("".join(html))  # noqa: S308 - every part is escaped above

@@ -6,6 +6,7 @@ from datetime import date
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 
 from conference.services.schedule import LiveState, live_state
 from conference.services.schedule import venue_join_url as join_url_of
@@ -44,6 +45,23 @@ def css_color(value: str | None) -> str:
     if value and HEX_COLOR.fullmatch(value):
         return value
     return ""
+
+
+@register.simple_tag
+def swatch(value: str | None, css_class: str = "swatch"):
+    """`{% swatch track.color %}`: a small square of the track's colour, or nothing.
+
+    An SVG's `fill` carries the colour, not a `style` attribute, which the Content-Security-
+    Policy refuses (docs/security.md)."""
+    color = css_color(value)
+    if not color:
+        return ""
+    return format_html(
+        '<svg class="{}" viewBox="0 0 1 1" aria-hidden="true" focusable="false">'
+        '<rect width="1" height="1" fill="{}"/></svg>',
+        css_class,
+        color,
+    )
 
 
 @register.simple_tag(takes_context=True)
