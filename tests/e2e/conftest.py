@@ -6,12 +6,14 @@ the tests with that instruction rather than with a blank page.
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
+from playwright._impl.frame import Frame
 
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory, SpeakerFactory
 from venues.demo import build_demo_venue
@@ -32,6 +34,23 @@ ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1440, "height": 900}
+
+
+# A polled `wait_for_function("expression")` makes Playwright evaluate the expression with
+# eval() inside the page on every poll after the first, which the pages' Content-Security-Policy
+# refuses ('unsafe-eval' is never allowed, docs/security.md). A function is passed as a
+# function instead; so every expression is turned into one (`() => (expression)`).
+_FUNCTION = re.compile(r"^\s*(async\s*)?(function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)")
+_wait_for_function = Frame.wait_for_function
+
+
+async def _wait_for_function_as_function(self, expression, *args, **kwargs):
+    if isinstance(expression, str) and not _FUNCTION.match(expression):
+        expression = f"() => ({expression})"
+    return await _wait_for_function(self, expression, *args, **kwargs)
+
+
+Frame.wait_for_function = _wait_for_function_as_function
 
 
 @pytest.fixture(scope="session")
@@ -200,7 +219,9 @@ def axe():
         pytest.fail("node_modules/axe-core is missing: run `npm ci` first.", pytrace=False)
 
     def run(page) -> list[dict]:
-        page.add_script_tag(path=str(AXE))
+        # Not add_script_tag: an inline <script> is refused by the pages' Content-Security-
+        # Policy. DevTools' evaluation is outside the policy.
+        page.evaluate(AXE.read_text() + "\n;0")
         result = page.evaluate(
             """() => axe.run(document, {runOnly: {type: 'tag',
                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"""
