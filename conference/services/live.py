@@ -605,8 +605,14 @@ def removable_user(access: HallAccess, user_id: int) -> User:
     """The user a moderator may remove from the hall; staff and oneself cannot be removed."""
     if user_id == access.user_id:
         raise LiveError("invalid", "You cannot remove yourself.")
-    # Only people of this hall's event: registered (active) or one of its speakers. An id that
-    # does not exist and one of somebody elsewhere on the installation get the same answer.
+    # Members of the hall's organizer (who enter its halls as staff) cannot be removed; saying so
+    # tells the moderator nothing about anybody outside their own organizer.
+    if OrganizerMembership.objects.filter(
+        user_id=user_id, organizer_id=access.organizer_id
+    ).exists():
+        raise LiveError("forbidden", "Organizer staff cannot be removed from a hall.")
+    # Otherwise only people of this hall's event: registered (active) or one of its speakers. An
+    # id that does not exist and one of somebody elsewhere on the installation get one answer.
     target = (
         User.objects.select_related("profile")
         .filter(pk=user_id)
@@ -622,12 +628,7 @@ def removable_user(access: HallAccess, user_id: int) -> User:
     )
     if target is None:
         raise LiveError("not_found", NOT_IN_EVENT)
-    if (
-        target.is_superuser
-        or OrganizerMembership.objects.filter(
-            user=target, organizer_id=access.organizer_id
-        ).exists()
-    ):
+    if target.is_superuser:
         raise LiveError("forbidden", "Organizer staff cannot be removed from a hall.")
     return target
 

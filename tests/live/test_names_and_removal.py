@@ -10,6 +10,7 @@ from conference.models import HallRemoval, Registration
 from conference.services.live import ANONYMOUS_NAME, NOT_IN_EVENT
 from tests.factories import (
     EventFactory,
+    MembershipFactory,
     RegistrationFactory,
     SpeakerFactory,
     UserFactory,
@@ -59,21 +60,34 @@ async def test_hall_remove_reaches_only_people_of_the_event_with_one_answer(hall
         nowhere = UserFactory()  # registered to nothing
         speaker = UserFactory()  # a speaker of this event, not registered
         SpeakerFactory(event=hall_setup["event"], user=speaker)
-        return moderators, elsewhere, cancelled, nowhere, speaker
+        owner = MembershipFactory(organizer=hall_setup["event"].organizer, role="owner").user
+        operator = UserFactory(is_superuser=True)  # of no event
+        return moderators, elsewhere, cancelled, nowhere, speaker, owner, operator
 
-    moderators, elsewhere, cancelled, nowhere, speaker = await database_sync_to_async(people)()
+    (
+        moderators,
+        elsewhere,
+        cancelled,
+        nowhere,
+        speaker,
+        owner,
+        operator,
+    ) = await database_sync_to_async(people)()
     # Two moderators: each stays within the socket's write rate limit (5 at once).
     moderator = await join(moderators[0], hall_setup["hall"].pk)
     second = await join(moderators[1], hall_setup["hall"].pk)
     missing_id = nowhere.pk + 10_000
     answers = []
-    for user_id in (missing_id, elsewhere.pk, cancelled.pk, nowhere.pk):
+    for user_id in (missing_id, elsewhere.pk, cancelled.pk, nowhere.pk, operator.pk):
         reply = await moderator.request("hall.remove", {"user": user_id})
         assert reply["ok"] is False
         answers.append(reply["error"])
-    assert answers == [{"code": "not_found", "message": NOT_IN_EVENT}] * 4
+    assert answers == [{"code": "not_found", "message": NOT_IN_EVENT}] * 5
     assert await database_sync_to_async(HallRemoval.objects.count)() == 0
 
+    # The organizer's own members are refused as staff, registered or not.
+    refused = await second.request("hall.remove", {"user": owner.pk})
+    assert refused["error"]["code"] == "forbidden"
     for user in (hall_setup["bob"], speaker):
         reply = await second.request("hall.remove", {"user": user.pk, "minutes": 5})
         assert reply["ok"] is True, reply
