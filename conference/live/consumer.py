@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 import conference.live.actions  # noqa: F401  (registers the handlers)
 from conference.live.attendance import AttendanceTracker
 from conference.live.control import anotify_user
-from conference.live.db import db
+from conference.live.db import db, session_user
 from conference.live.errors import (
     CLOSE_POLICY,
     CLOSE_REMOVED,
@@ -35,6 +35,25 @@ logger = logging.getLogger(__name__)
 def session_tag(session_key: str | None) -> str:
     """A socket's login session, as named in control messages (never the key itself)."""
     return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
+
+
+def enter_with_session(session_key: str, hall_id: int, *, connection: str, present: int, limits):
+    """The one database call of a join (on a `db` thread): the session's user, the back-off
+    after a close for abuse (docs/protocol.md, "Back-off after 4008"), then access, the hall's
+    state and the attendance `join` (`services.live.enter_hall`)."""
+    user = session_user(session_key)
+    if not user.is_authenticated:
+        raise LiveError("unauthenticated", "Log in first.", close_code=CLOSE_UNAUTHENTICATED)
+    wait = limits.backing_off_now(user.pk)
+    if wait:
+        error = LiveError(
+            "abuse",
+            "This account was closed for abuse; wait before reconnecting.",
+            close_code=CLOSE_POLICY,
+        )
+        error.retry_after = wait
+        raise error
+    return live.enter_hall(user, hall_id, connection=connection, present=present)
 
 
 class HallConsumer(AsyncWebsocketConsumer):
@@ -64,17 +83,13 @@ class HallConsumer(AsyncWebsocketConsumer):
     # --- lifecycle ------------------------------------------------------------------------
     async def connect(self) -> None:
         await self.accept()
-        user = self.scope.get("user")
-        if self.scope.get("live_unavailable"):
-            await self.refuse(unavailable("The live service cannot reach its database."))
-            return
-        if user is None or not user.is_authenticated:
+        if not self.scope.get("session_key"):
             await self.refuse(
                 LiveError("unauthenticated", "Log in first.", close_code=CLOSE_UNAUTHENTICATED)
             )
             return
         try:
-            await self.join(user)
+            await self.join()
         except LiveError as error:
             await self.teardown()
             await self.refuse(error)
@@ -88,20 +103,11 @@ class HallConsumer(AsyncWebsocketConsumer):
                 with contextlib.suppress(Exception):
                     await self.close(code=1011)
 
-    async def join(self, user) -> None:
+    async def join(self) -> None:
         """Join the hall: every step that can fail comes before `hello`, and pushes that arrive
         meanwhile are held and sent after it (docs/protocol.md, "On connect")."""
         self.hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
         self.session_tag = session_tag(self.scope.get("session_key"))
-        wait = await get_limits().backing_off(user.pk)
-        if wait:
-            error = LiveError(
-                "abuse",
-                "This account was closed for abuse; wait before reconnecting.",
-                close_code=CLOSE_POLICY,
-            )
-            error.retry_after = wait
-            raise error
         store, ticker = get_presence()
         present = (await store.counts([self.hall_id]))[self.hall_id]
         # Join the hub before reading the feed position: every item after it reaches `held`.
@@ -110,11 +116,14 @@ class HallConsumer(AsyncWebsocketConsumer):
         generation = await hub.join(self)
         self.in_hub = True
         self.connection_id = secrets.token_hex(8)
-        self.access, state = await db(live.enter_hall)(
-            user, self.hall_id, connection=self.connection_id, present=present
+        self.access, state = await db(enter_with_session)(
+            self.scope["session_key"],
+            self.hall_id,
+            connection=self.connection_id,
+            present=present,
+            limits=get_limits(),
         )
         self.attendance = AttendanceTracker(self, joined=state["session"])
-        self.scope.pop("user", None)  # `access` is what the socket needs from now on
         self.person = self.spawn_person()
         self.moved_at = time.monotonic()
         ensure_guard()

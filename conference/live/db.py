@@ -65,7 +65,7 @@ def _closing(func):
     return run
 
 
-def _session_user(session_key: str | None):
+def session_user(session_key: str | None):
     """The logged-in user of a session key (AnonymousUser if none), as Django's session
     authentication decides it (the session's auth hash is verified)."""
     engine = import_module(settings.SESSION_ENGINE)
@@ -73,8 +73,8 @@ def _session_user(session_key: str | None):
 
 
 class LiveAuthMiddleware:
-    """The session cookie's user in the scope (`user`, and `session_key`), looked up in one call
-    on a `db` thread.
+    """The session cookie's key in the scope (`session_key`); the consumer reads the session's
+    user in the same database call as the rest of its join (one call per join).
 
     Unlike Channels' SessionMiddleware it does not wrap `send`: that wrapper inspected the session
     on every frame sent to a socket (a websocket never saves its session), a fifth of the CPU of
@@ -84,22 +84,11 @@ class LiveAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        from conference.live.errors import is_outage
-
         scope = dict(scope)
         cookie = b"; ".join(value for name, value in scope.get("headers", ()) if name == b"cookie")
-        session_key = parse_cookie(cookie.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
-        scope["session_key"] = session_key
-        try:
-            scope["user"] = await db(_session_user)(session_key)
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            # The consumer answers `unavailable` (1013) instead of a failed handshake.
-            scope["user"] = AnonymousUser()
-            scope["live_unavailable"] = True
+        scope["session_key"] = parse_cookie(cookie.decode("latin-1")).get(
+            settings.SESSION_COOKIE_NAME
+        )
         return await self.inner(scope, receive, send)
 
 

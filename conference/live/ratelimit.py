@@ -139,12 +139,16 @@ class LocalLimits:
 
     async def backing_off(self, user_id: int) -> float:
         """Seconds the user must still wait before connecting again (0 when they may)."""
+        return self.backing_off_now(user_id)
+
+    def backing_off_now(self, user_id: int) -> float:
+        """`backing_off` for a database thread (a join checks it there, in its one call)."""
         until = self.backoff.get(user_id)
         if until is None:
             return 0.0
         left = until - time.monotonic()
         if left <= 0:
-            del self.backoff[user_id]
+            self.backoff.pop(user_id, None)
             return 0.0
         return round(left, 1)
 
@@ -153,9 +157,11 @@ class RedisLimits:
     """Production: buckets and back-offs shared by every web process."""
 
     def __init__(self, url: str) -> None:
+        import redis
         import redis.asyncio as aioredis
 
         self.redis = aioredis.from_url(url)
+        self.sync_redis = redis.Redis.from_url(url)  # thread-safe pool, for database threads
         self.script = self.redis.register_script(_TAKE)
         self.refused_script = self.redis.register_script(_REFUSED)
 
@@ -177,6 +183,11 @@ class RedisLimits:
 
     async def backing_off(self, user_id: int) -> float:
         left = await self.redis.pttl(_abuse_key(user_id))
+        return round(left / 1000, 1) if left and left > 0 else 0.0
+
+    def backing_off_now(self, user_id: int) -> float:
+        """`backing_off` for a database thread (a join checks it there, in its one call)."""
+        left = self.sync_redis.pttl(_abuse_key(user_id))
         return round(left / 1000, 1) if left and left > 0 else 0.0
 
 
