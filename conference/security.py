@@ -32,7 +32,12 @@ from django.template.loader import get_template
 MEDIA_CAPTURE_VIEWS = frozenset({"media:studio"})
 
 # Templates whose fixed <style> blocks are allowed by hash.
-HASHED_STYLE_TEMPLATES = ("500.html", "503.html", "admin/change_list.html")
+HASHED_STYLE_TEMPLATES = (
+    "500.html",
+    "503.html",
+    "admin/change_list.html",
+    "drf_spectacular/swagger_ui.html",
+)
 
 CAPTURE_FEATURES = ("camera", "microphone", "display-capture")
 DENIED_FEATURES = (

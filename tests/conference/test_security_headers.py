@@ -172,12 +172,22 @@ def test_anonymous_pages_have_a_strict_policy(client, world):
         reverse("accounts:signup"),
         reverse("accounts:password_reset"),
         "/admin/login/",
+        "/api/docs/",
         reverse("cme-verify", kwargs={"code": code}),
         "/no-such-page/",
     ):
         response = client.get(url)
         assert response.status_code in (200, 404), url
         assert_strict(response)
+
+
+def test_api_docs_start_script_is_a_file(client, world):
+    page = client.get("/api/docs/")
+    assert b"/api/docs/?script=" in page.content
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle" in script.content
 
 
 def test_each_response_has_its_own_nonce(client, world):
