@@ -275,6 +275,12 @@ def test_verification_and_admin_pages_work_under_the_policy(chromium_media, cong
         visit(anonymous, f"{base}/verify/{code}/", errors)
         assert "valid" in anonymous.inner_text("body").lower()
 
+        # The API's docs (Swagger UI) render the schema.
+        visit(anonymous, f"{base}/api/docs/", errors)
+        anonymous.wait_for_selector(".swagger-ui .info .title", timeout=TIMEOUT)
+        assert "MedVenue API" in anonymous.inner_text(".swagger-ui .info .title")
+        assert errors.violations(anonymous) == []
+
         # The admin: the login form (a real POST), then change pages with their widgets.
         visit(anonymous, f"{base}/admin/login/", errors)
         anonymous.fill("#id_username", congress["owner"].email)
