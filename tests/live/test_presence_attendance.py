@@ -202,6 +202,32 @@ async def test_losing_access_closes_the_socket_on_the_next_check(hall_setup, cha
     await alice.ws.disconnect()
 
 
+async def test_access_check_skips_sockets_still_joining(hall_setup):
+    """A socket is in the hub before its access is read; the re-check of the others goes on."""
+    from conference.live.hub import get_hub
+
+    class Joining:  # as HallConsumer.join leaves a socket before `enter_hall` answers
+        hall_id = hall_setup["hall"].pk
+        access = None
+        held: list = []  # pushes wait here until its `hello`
+
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    joining = Joining()
+    get_hub().members[hall_setup["hall"].pk].add(joining)
+    try:
+
+        def deactivate():
+            hall_setup["alice"].is_active = False
+            hall_setup["alice"].save()
+
+        await database_sync_to_async(deactivate)()
+        assert await guard.check_once() == 1
+        assert (await alice.next_push())["data"]["code"] == "revoked"
+    finally:
+        get_hub().leave(joining)
+    await alice.ws.disconnect()
+
+
 async def test_restricted_zone_refuses_roles_it_does_not_list(hall_setup):
     def add_zone_and_speaker():
         from venues.models import Zone
