@@ -244,6 +244,15 @@ TURN_SECRET = env_str("TURN_SECRET")
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's default hashers, with PBKDF2 (the one new hashes use) handing its pooled database
+# connection back while it hashes (accounts/hashers.py).
+PASSWORD_HASHERS = [
+    "accounts.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "conference:event-list"
 LOGOUT_REDIRECT_URL = "conference:event-list"
