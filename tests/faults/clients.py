@@ -53,6 +53,7 @@ class HallClient:
         self.ws = None
         self.hello_event = asyncio.Event()
         self.connections = 0
+        self.hellos = 0
         self.connect_failures = 0
         self.close_codes: Counter = Counter()
         self.live_duplicates = 0
@@ -159,6 +160,7 @@ class HallClient:
 
     def _on_hello(self, ws, frame: dict) -> None:
         self.ws = ws
+        self.hellos += 1
         self._failures_in_a_row = 0
         seq = frame["data"]["seq"]
         if self.contiguous is None:

@@ -2,6 +2,8 @@
 sessions, static files for production settings, and the services the processes run on."""
 
 import datetime as dt
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,16 +21,21 @@ from tests.faults import harness
 LOGIN_PASSWORD = "fault-suite-password"
 
 
+# collectstatic of the run, started as soon as fault tests are collected (it overlaps with the
+# test database's creation and the first test's setup).
+_collectstatic: dict = {}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/faults/" in str(item.fspath):
             item.add_marker(pytest.mark.faults)
 
 
-@pytest.fixture(scope="session")
-def static_root(tmp_path_factory) -> Path:
-    """Static files collected once for the run (production settings need the manifest)."""
-    root = tmp_path_factory.mktemp("faults-static")
+def pytest_collection_finish(session):
+    if not any("tests/faults/" in str(item.fspath) for item in session.items):
+        return
+    root = Path(tempfile.mkdtemp(prefix="medvenue-faults-static-"))
     env = harness.production_env(
         name="faults-collectstatic",
         redis_url="redis://127.0.0.1:1/0",
@@ -36,8 +43,26 @@ def static_root(tmp_path_factory) -> Path:
         data_dir=root,
         STATIC_ROOT=str(root / "static"),
     )
-    harness.collectstatic(env)
-    return root / "static"
+    log = root / "collectstatic.log"
+    _collectstatic.update(root=root, log=log, process=harness.start_collectstatic(env, log))
+
+
+def pytest_sessionfinish(session):
+    process = _collectstatic.get("process")
+    if process is not None:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        shutil.rmtree(_collectstatic["root"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def static_root() -> Path:
+    """Static files collected once for the run (production settings need the manifest)."""
+    process = _collectstatic["process"]
+    if process.wait(300) != 0:
+        raise AssertionError(f"collectstatic failed: {_collectstatic['log'].read_text()[-3000:]}")
+    return _collectstatic["root"] / "static"
 
 
 @pytest.fixture
@@ -48,8 +73,9 @@ def redis_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def broker_url():
+    """A RabbitMQ virtual host for the run (rabbitmqctl takes seconds per call)."""
     with harness.rabbitmq_vhost() as url:
         yield url
 
@@ -87,7 +113,9 @@ def make_hall(count: int) -> Hall:
         ends_at=now + dt.timedelta(hours=2),
         qa_moderation_required=False,
     )
-    encoded = PBKDF2PasswordHasher().encode(LOGIN_PASSWORD, "faultsuitesalt")
+    # A salt of full entropy: a weak one makes every login hash twice (Django rehashes it).
+    hasher = PBKDF2PasswordHasher()
+    encoded = hasher.encode(LOGIN_PASSWORD, hasher.salt())
     users = []
     for _ in range(count):
         user = UserFactory()

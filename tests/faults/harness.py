@@ -232,13 +232,15 @@ def production_env(
     return env
 
 
-def collectstatic(env: dict[str, str]) -> None:
-    subprocess.run(
+def start_collectstatic(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """`collectstatic` in the background (it compresses every file: tens of seconds)."""
+    log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it
+    return subprocess.Popen(
         [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
         env=env,
-        check=True,
-        timeout=300,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -253,6 +255,11 @@ class WebProcess:
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_started()
+
+    def launch(self) -> None:
+        """Start the process without waiting (several start at once: see `start_all`)."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         self.process = subprocess.Popen(
             documented_uvicorn_command(self.port),
@@ -263,12 +270,13 @@ class WebProcess:
             start_new_session=True,
         )
 
-        def up():
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
-            return port_open(self.port) and get(self.port, "/healthz/live")[0] == 200
+    def started(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+        return port_open(self.port) and get(self.port, "/healthz/live")[0] == 200
 
-        wait_for(up, 60, 0.2, what=f"{self.name} answering")
+    def wait_started(self) -> None:
+        wait_for(self.started, 60, 0.2, what=f"{self.name} answering")
 
     @property
     def pid(self) -> int:
@@ -301,6 +309,10 @@ class Worker:
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_started()
+
+    def launch(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         self.process = subprocess.Popen(
             [
@@ -314,12 +326,14 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(
-            lambda: "ready." in self.log_path.read_text(errors="replace"),
-            60,
-            0.2,
-            what=f"worker {self.name} ready",
-        )
+
+    def started(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+        return "ready." in self.log_path.read_text(errors="replace")
+
+    def wait_started(self) -> None:
+        wait_for(self.started, 60, 0.2, what=f"worker {self.name} ready")
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes at once (a lost machine)."""
@@ -334,6 +348,31 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+def start_all(processes) -> None:
+    """Start web processes and workers at once and wait until each answers (their imports and
+    Django's start-up overlap instead of adding up)."""
+    for process in processes:
+        process.launch()
+    wait_for(
+        lambda: all(process.started() for process in processes),
+        90,
+        0.2,
+        what="every process started",
+    )
+
+
+def stop_all(processes) -> None:
+    """Stop every process, each whatever happened to the others."""
+    errors = []
+    for process in processes:
+        try:
+            process.stop()
+        except Exception as error:  # the others are still stopped; the first error is raised
+            errors.append(error)
+    if errors:
+        raise errors[0]
 
 
 class BackgroundLoop:
