@@ -6,7 +6,8 @@
   cache and the channel layer (Redis). A load balancer sends traffic only to ready processes.
 - `/healthz` (diagnostics): the readiness checks plus the Celery broker.
 
-Each check talks to the real service with a short timeout. A failure becomes `{"ok": false,
+Each check talks to the real service with a short timeout. Probes that arrive while the checks
+are running share that run's result (one run per process at a time, whatever the probe rate). A failure becomes `{"ok": false,
 "error": "<exception class>"}` — never a 500, never a URL or password — and the answer is 503
 with `"down"` naming what failed.
 
@@ -110,10 +111,28 @@ def _checks(*, broker: bool) -> dict[str, Callable[[], Awaitable[None]]]:
     return checks
 
 
-async def run_checks(*, broker: bool = True) -> dict[str, dict]:
+async def _run_all(broker: bool) -> dict[str, dict]:
     checks = _checks(broker=broker)
     results = await asyncio.gather(*(_run(check) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
+
+
+# The run of the checks in flight, per event loop and kind: probes that arrive meanwhile share
+# its result, so a burst of probes (several balancers, a monitoring system) costs one run.
+_in_flight: dict[tuple[int, bool], asyncio.Task] = {}
+
+
+async def run_checks(*, broker: bool = True) -> dict[str, dict]:
+    """Run the checks, or join the run already in flight (it started at most
+    CHECK_TIMEOUT_SECONDS ago)."""
+    key = (id(asyncio.get_running_loop()), broker)
+    task = _in_flight.get(key)
+    if task is None:
+        task = asyncio.get_running_loop().create_task(_run_all(broker))
+        _in_flight[key] = task
+        task.add_done_callback(lambda done: _in_flight.pop(key, None))
+    # Shielded: one probe giving up (its client went away) does not cancel the others' run.
+    return await asyncio.shield(task)
 
 
 async def _answer(*, broker: bool) -> JsonResponse:

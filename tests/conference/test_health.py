@@ -213,3 +213,26 @@ async def test_channel_layer_check_passes_while_a_consumer_waits_on_its_channel(
         await layer.flush()
         channel_layers.backends.clear()
     assert elapsed < 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_concurrent_probes_share_one_run_of_the_checks(monkeypatch):
+    """Twenty probes at once run the checks once; the next probe runs them again."""
+    from conference import health
+
+    runs = []
+    real = health.check_cache
+
+    def counted():
+        runs.append(time.monotonic())
+        time.sleep(0.2)  # a slow cache: every probe below arrives while this run is in flight
+        real()
+
+    monkeypatch.setattr(health, "check_cache", counted)
+    answers = await asyncio.gather(*(health.run_checks(broker=False) for _ in range(20)))
+    assert len(runs) == 1
+    assert all(answer == answers[0] for answer in answers)
+    assert answers[0]["cache"]["ok"] is True
+    await health.run_checks(broker=False)
+    assert len(runs) == 2
+    assert health._in_flight == {}
