@@ -87,15 +87,26 @@ async def drain(sockets):
     return [asyncio.create_task(read(ws)) for ws in sockets]
 
 
-def probe_many(port: int, path: str, count: int, threads: int = 8) -> Counter:
+def probe_many(port: int, path: str, count: int, threads: int = 8, failed=None) -> Counter:
+    """`count` GETs of `path` on `threads` keep-alive connections; the statuses. The checks of
+    the answers that were not 200 are counted in `failed` ("database:Timeout": n)."""
     per_thread = [count // threads + (i < count % threads) for i in range(threads)]
+    failed = Counter() if failed is None else failed
 
     def run(n):
         client = harness.HttpClient(port)
         statuses = Counter()
         try:
             for _ in range(n):
-                statuses[client.request("GET", path)[0]] += 1
+                status, _, body = client.request("GET", path)
+                statuses[status] += 1
+                if status != 200:  # what failed, for the report
+                    checks = json.loads(body).get("checks", {})
+                    failed.update(
+                        f"{name}:{result.get('error')}"
+                        for name, result in checks.items()
+                        if not result.get("ok")
+                    )
         finally:
             client.close()
         return statuses
@@ -197,7 +208,8 @@ def test_readiness_pool_bound_and_database_outage(tmp_path, redis_server, broker
         sampler = ConnectionSampler(name)
         sampler.start()
         with ThreadPoolExecutor(2) as both:
-            probing = both.submit(timed, probe_many, web.port, "/healthz/ready", PROBES)
+            failed = Counter()
+            probing = both.submit(timed, probe_many, web.port, "/healthz/ready", PROBES, 8, failed)
             logging_in = both.submit(timed, login_many, web.port, hall.users[:LOGINS])
             statuses, probe_seconds = probing.result()
             logins, login_seconds = logging_in.result()
@@ -206,6 +218,7 @@ def test_readiness_pool_bound_and_database_outage(tmp_path, redis_server, broker
         peak = sampler.stop()
         held_after = sum(harness.connections_by_application(name).values())
         figures.update(
+            failed_checks=dict(failed),
             probes=PROBES,
             logins=LOGINS,
             peak_connections=peak,
