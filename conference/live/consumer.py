@@ -71,6 +71,19 @@ class HallConsumer(AsyncWebsocketConsumer):
     in_presence = False
     closing = False
 
+    async def __call__(self, scope, receive, send):
+        """Run the socket; whatever ends it, undo its join (hub, presence, attendance `leave`).
+
+        Normally the `websocket.disconnect` handler does that. But uvicorn raises
+        ClientDisconnected when a reply is sent to a connection already lost (a client gone while
+        its request was being answered, or while Redis went down) and then ends this task
+        without a word: the disconnect was never handled, and the `join` stayed without its
+        `leave` (fault suite, docs/operations.md)."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.teardown()
+
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, a thread hop per
         # frame. Handlers here reach the database only through `conference.live.db.db`, which
