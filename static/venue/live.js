@@ -382,7 +382,12 @@ class LivePanels {
   }
 
   async loadSessionLists() {
-    const [questions, polls] = await Promise.all([this.socket.request("qa.list"), this.socket.request("poll.list")]);
+    let questions, polls;
+    try {
+      [questions, polls] = await Promise.all([this.socket.request("qa.list"), this.socket.request("poll.list")]);
+    } catch {
+      return; // the socket closed meanwhile: the next hello loads the lists again
+    }
     this.questions = new Map(questions.questions.map((q) => [q.id, q]));
     this.polls = new Map(polls.polls.map((p) => [p.id, p]));
     this.renderQuestions();

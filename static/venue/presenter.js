@@ -29,13 +29,18 @@ function render() {
   empty.hidden = visible.length > 0;
 }
 
+let loaded = false;
 const socket = new HallSocket(root.dataset.hallId, {
-  hello: async (data, reconnected) => {
+  hello: async (data) => {
     status.textContent = data.session ? data.session.title : "No session is on in this hall right now.";
-    if (!reconnected) {
+    if (loaded) return; // later changes arrive as pushes (and a resume after a reconnect)
+    try {
       const reply = await socket.request("qa.list");
       reply.questions.forEach((q) => questions.set(q.id, q));
+      loaded = true;
       render();
+    } catch {
+      // The socket closed meanwhile: the next hello loads the list.
     }
   },
   push: ({ event, data }) => {

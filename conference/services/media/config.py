@@ -14,7 +14,7 @@ from django.conf import settings
 
 from conference.services.media.janus import JanusHost
 
-INSTALL_HINT = "Live media is off: install the Janus WebRTC server (apt-get install janus) and restart `make run`."
+INSTALL_HINT = "Live media is off: install the Janus WebRTC server (apt-get install janus) and restart make run."
 PLUGINS_FOLDERS = (
     Path("/usr/lib/x86_64-linux-gnu/janus"),
     Path("/usr/lib/aarch64-linux-gnu/janus"),
