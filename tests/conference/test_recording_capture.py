@@ -355,11 +355,13 @@ def test_capture_session_deleted_mid_chunk_stops_ffmpeg_and_removes_files(
     session = _session_now(60, stream_url=live_stream.url)
     recording = capture.schedule_capture(session)
     outcomes = []
+    # children of this process from before (the stream's encoder, servers of earlier tests)
+    before = set(child_pids(os.getpid()))
     runner = threading.Thread(target=lambda: outcomes.append(capture_recording(recording.pk)))
     runner.start()
     first = capture.chunk_folder(recording) / "chunk_00000.ts"
     recorded = _wait_for(lambda: first.exists() and first.stat().st_size > 0, timeout=20)
-    recorders = [pid for pid in child_pids(os.getpid()) if pid != live_stream.encoder.pid]
+    recorders = [pid for pid in child_pids(os.getpid()) if pid not in before]
     session.delete()
     started = time.monotonic()
     runner.join(timeout=20)

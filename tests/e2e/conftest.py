@@ -15,7 +15,14 @@ from django.test import Client
 from django.utils import timezone
 from playwright._impl.frame import Frame
 
-from tests.factories import EventFactory, RegistrationFactory, SessionFactory, SpeakerFactory
+from tests.factories import (
+    EventFactory,
+    ProfileFactory,
+    RegistrationFactory,
+    SessionFactory,
+    SpeakerFactory,
+    UserFactory,
+)
 from venues.demo import build_demo_venue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,6 +148,29 @@ def congress(transactional_db):
     )
     registration = RegistrationFactory(event=event)
     return {"event": event, "venue": venue, "plenary": plenary, "user": registration.user}
+
+
+def live_congress():
+    """The demo venue and a published event in it ("live-congress", Europe/Berlin) that runs
+    from yesterday to tomorrow, for the live-panel tests to add their sessions to."""
+    venue = build_demo_venue()
+    today = timezone.now().date()
+    event = EventFactory(
+        slug="live-congress",
+        timezone="Europe/Berlin",
+        start_date=today - dt.timedelta(days=1),
+        end_date=today + dt.timedelta(days=1),
+        venue=venue,
+    )
+    return venue, event
+
+
+def registered_person(event, name: str, role: str = "attendee"):
+    """A user called `name` (display and legal name) registered for `event` in `role`."""
+    user = UserFactory(display_name=name)
+    ProfileFactory(user=user, legal_name=name)
+    RegistrationFactory(user=user, event=event, role=role)
+    return user
 
 
 class PageErrors(list):

@@ -5,32 +5,19 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.e2e.conftest import VIEWPORT, PageErrors
+from tests.e2e.conftest import VIEWPORT, PageErrors, live_congress, registered_person
 from tests.factories import (
-    EventFactory,
-    ProfileFactory,
-    RegistrationFactory,
     SessionFactory,
-    UserFactory,
 )
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
-from venues.demo import build_demo_venue
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 
 @pytest.fixture
 def hall_party(transactional_db):
-    venue = build_demo_venue()
-    today = timezone.now().date()
-    event = EventFactory(
-        slug="live-congress",
-        timezone="Europe/Berlin",
-        start_date=today - dt.timedelta(days=1),
-        end_date=today + dt.timedelta(days=1),
-        venue=venue,
-    )
+    venue, event = live_congress()
     moment = timezone.now()
     SessionFactory(
         event=event,
@@ -39,13 +26,11 @@ def hall_party(transactional_db):
         starts_at=moment - dt.timedelta(minutes=10),
         ends_at=moment + dt.timedelta(minutes=50),
     )
-    people = {}
-    for key, name in (("ana", "Dr. Ana Ruiz"), ("ben", "Ben Okoro")):
-        user = UserFactory(display_name=name)
-        ProfileFactory(user=user, legal_name=name)
-        RegistrationFactory(user=user, event=event)
-        people[key] = user
-    return {"event": event, **people}
+    return {
+        "event": event,
+        "ana": registered_person(event, "Dr. Ana Ruiz"),
+        "ben": registered_person(event, "Ben Okoro"),
+    }
 
 
 def open_hall(browser, base_url: str, user, errors: PageErrors):

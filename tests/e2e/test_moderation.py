@@ -8,17 +8,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.e2e.conftest import VIEWPORT, PageErrors
+from tests.e2e.conftest import VIEWPORT, PageErrors, live_congress, registered_person
 from tests.factories import (
-    EventFactory,
-    ProfileFactory,
-    RegistrationFactory,
     SessionFactory,
-    UserFactory,
 )
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
-from venues.demo import build_demo_venue
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -40,15 +35,7 @@ def open_hall(browser, base_url: str, user, errors: PageErrors):
 
 @pytest.fixture
 def moderated_hall(transactional_db):
-    venue = build_demo_venue()
-    today = timezone.now().date()
-    event = EventFactory(
-        slug="live-congress",
-        timezone="Europe/Berlin",
-        start_date=today - dt.timedelta(days=1),
-        end_date=today + dt.timedelta(days=1),
-        venue=venue,
-    )
+    venue, event = live_congress()
     moment = timezone.now()
     SessionFactory(
         event=event,
@@ -59,13 +46,11 @@ def moderated_hall(transactional_db):
         is_cme_eligible=True,
         qa_moderation_required=True,
     )
-    people = {}
-    for key, name, role in (("ana", "Dr. Ana Ruiz", "attendee"), ("mo", "Mo Derator", "moderator")):
-        user = UserFactory(display_name=name)
-        ProfileFactory(user=user, legal_name=name)
-        RegistrationFactory(user=user, event=event, role=role)
-        people[key] = user
-    return {"event": event, **people}
+    return {
+        "event": event,
+        "ana": registered_person(event, "Dr. Ana Ruiz"),
+        "mo": registered_person(event, "Mo Derator", role="moderator"),
+    }
 
 
 def test_remove_with_reason_see_why_and_lift(chromium_without_webgl, moderated_hall, screenshots):

@@ -8,32 +8,19 @@ import pytest
 from django.utils import timezone
 
 from conference.models import SessionKind
-from tests.e2e.conftest import VIEWPORT, PageErrors
+from tests.e2e.conftest import VIEWPORT, PageErrors, live_congress, registered_person
 from tests.factories import (
-    EventFactory,
-    ProfileFactory,
-    RegistrationFactory,
     SessionFactory,
-    UserFactory,
 )
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
-from venues.demo import build_demo_venue
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 
 @pytest.fixture
 def programme(transactional_db):
-    venue = build_demo_venue()
-    today = timezone.now().date()
-    event = EventFactory(
-        slug="live-congress",
-        timezone="Europe/Berlin",
-        start_date=today - dt.timedelta(days=1),
-        end_date=today + dt.timedelta(days=1),
-        venue=venue,
-    )
+    venue, event = live_congress()
     moment = timezone.now()
     SessionFactory(
         event=event,
@@ -50,10 +37,7 @@ def programme(transactional_db):
         starts_at=moment + dt.timedelta(seconds=40),
         ends_at=moment + dt.timedelta(minutes=60),
     )
-    user = UserFactory(display_name="Dr. Ana Ruiz")
-    ProfileFactory(user=user, legal_name="Dr. Ana Ruiz")
-    RegistrationFactory(user=user, event=event)
-    return {"event": event, "user": user}
+    return {"event": event, "user": registered_person(event, "Dr. Ana Ruiz")}
 
 
 def test_lobby_break_has_no_qa_and_the_hall_follows_its_session(chromium_without_webgl, programme):
