@@ -137,13 +137,7 @@ def daphne_processes(count: int, env: dict[str, str] | None = None):
             wait_for_port(port, process)
         yield ports
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes, timeout=10)
 
 
 @contextmanager
@@ -160,10 +154,15 @@ def uvicorn_processes(count: int):
             wait_for_port(port, process)
         yield ports
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes, timeout=15)
+
+
+def stop_processes(processes: list[subprocess.Popen], *, timeout: float) -> None:
+    """SIGTERM every process, then wait up to `timeout` seconds for each before killing it."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
