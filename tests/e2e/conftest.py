@@ -23,6 +23,7 @@ from tests.factories import (
     SpeakerFactory,
     UserFactory,
 )
+from tests.live.conftest import _clean_redis_presence  # noqa: F401 (autouse: presence, limits)
 from venues.demo import build_demo_venue
 
 ROOT = Path(__file__).resolve().parents[2]
