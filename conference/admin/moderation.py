@@ -1,9 +1,12 @@
-"""Removals from halls: moderators and staff of the organizer see them all and can lift one."""
+"""Hall moderation in admin, for the organizer's staff (moderators work in the hall's panel):
+removals, listed and lifted; chat messages hidden by a moderator or held by the keyword filter,
+listed for the audit."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -12,7 +15,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from conference.admin.scoping import OrganizerScopedAdmin, request_roles
-from conference.models import HallRemoval, MembershipRole
+from conference.models import ChatMessage, HallRemoval, MembershipRole
 from conference.services.moderation import ModerationError, lift_removal, removal_state
 from conference.services.organizers import Area
 
@@ -44,10 +47,37 @@ class LiftForm(forms.Form):
     )
 
 
-@admin.register(HallRemoval)
-class HallRemovalAdmin(OrganizerScopedAdmin):
+class ModerationAreaAdmin(OrganizerScopedAdmin):
+    """An admin of the moderation area, shown to the organizer's staff but not to moderators:
+    moderators have no admin (docs/roles.md), they see the same in the hall's panel."""
+
     organizer_lookup = "hall__venue__organizers"
     area = Area.MODERATION
+
+    def _works_in_admin(self, request) -> bool:
+        user = request.user
+        if user.is_active and user.is_superuser:
+            return True
+        return bool(set(request_roles(request).values()) - {MembershipRole.MODERATOR})
+
+    def has_module_permission(self, request):
+        return self._works_in_admin(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._works_in_admin(request) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._works_in_admin(request) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False  # made in the hall, by a moderator
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # kept for the record
+
+
+@admin.register(HallRemoval)
+class HallRemovalAdmin(ModerationAreaAdmin):
     list_display = [
         "person",
         "hall",
@@ -73,28 +103,6 @@ class HallRemovalAdmin(OrganizerScopedAdmin):
         "lift_reason",
     ]
     fields = readonly_fields
-
-    def _works_in_admin(self, request) -> bool:
-        """Moderators have no admin (docs/roles.md): they see removals in the hall's panel."""
-        user = request.user
-        if user.is_active and user.is_superuser:
-            return True
-        return bool(set(request_roles(request).values()) - {MembershipRole.MODERATOR})
-
-    def has_module_permission(self, request):
-        return self._works_in_admin(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._works_in_admin(request) and super().has_view_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._works_in_admin(request) and super().has_change_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False  # removals are made in the hall, by a moderator
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # kept for the record; lifting ends one
 
     @admin.display(description="Person")
     def person(self, obj: HallRemoval) -> str:
@@ -159,3 +167,77 @@ class HallRemovalAdmin(OrganizerScopedAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/conference/hallremoval/lift.html", context)
+
+
+class ChatStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("hidden", "hidden by a moderator"), ("held", "held by the keyword filter")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "hidden":
+            return queryset.filter(is_removed=True)
+        if self.value() == "held":
+            return queryset.filter(is_held=True, is_removed=False)
+        return queryset
+
+
+@admin.register(ChatMessage)
+class ModeratedChatAdmin(ModerationAreaAdmin):
+    """Chat messages that attendees no longer see: hidden by a moderator (with who, when and
+    why) or held for review by the event's keyword filter. Read only: hiding and releasing
+    happen in the hall's panel, where the hall sees the change at once."""
+
+    list_display = ["created", "hall", "author_name", "text", "state", "hidden_by_name", "why"]
+    list_filter = [ChatStateFilter, ("hall", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["hall", "hidden_by"]
+    search_fields = ["author_name", "text", "hide_reason"]
+    readonly_fields = [
+        "hall",
+        "author",
+        "author_name",
+        "text",
+        "created_at",
+        "is_removed",
+        "hidden_at",
+        "hidden_by",
+        "hide_reason",
+        "is_held",
+        "held_keyword",
+    ]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(Q(is_removed=True) | Q(is_held=True))
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read only (the view permission shows the record)
+
+    def changelist_view(self, request, extra_context=None):
+        title = "Chat hidden by moderators or held by the keyword filter"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
+    @admin.display(description="Sent", ordering="created_at")
+    def created(self, obj: ChatMessage) -> str:
+        return date_format(timezone.localtime(obj.created_at), "D j M, H:i")
+
+    @admin.display(description="State")
+    def state(self, obj: ChatMessage) -> str:
+        if obj.is_removed:
+            when = date_format(timezone.localtime(obj.hidden_at), "H:i") if obj.hidden_at else ""
+            return f"hidden {when}".strip()
+        return "held for review"
+
+    @admin.display(description="Hidden by")
+    def hidden_by_name(self, obj: ChatMessage) -> str:
+        if not obj.is_removed:
+            return "—"
+        return obj.hidden_by.display_name if obj.hidden_by else "—"
+
+    @admin.display(description="Why")
+    def why(self, obj: ChatMessage) -> str:
+        if obj.is_removed:
+            return obj.hide_reason or "—"
+        return f"matched “{obj.held_keyword}”" if obj.held_keyword else "—"

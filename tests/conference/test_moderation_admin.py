@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from conference.models import CmeAuditEntry, HallRemoval, MembershipRole
+from conference.models import ChatMessage, CmeAuditEntry, HallRemoval, MembershipRole
 from conference.services import live
 from conference.services.moderation import ModerationError, lift_removal
 from tests.conference.test_admin_scoping import World
@@ -83,3 +83,53 @@ def test_moderators_have_no_admin_list(client, world):
     remove(world.hall_a, UserFactory(), moderator)
     client.force_login(moderator)
     assert client.get("/admin/conference/hallremoval/").status_code == 403
+
+
+def chat(hall, text, **state):
+    return ChatMessage.objects.create(hall=hall, author_name="Dr. Chatty", text=text, **state)
+
+
+def test_staff_see_their_hidden_and_held_chat_with_who_and_why(client, world):
+    hider = world.staff_a
+    chat(world.hall_a, "Visible hello")
+    chat(
+        world.hall_a,
+        "Buy <b>pills</b> now",
+        is_removed=True,
+        hidden_by=hider,
+        hidden_at=timezone.now(),
+        hide_reason="Advertising",
+    )
+    chat(world.hall_a, "Held casino tip", is_held=True, held_keyword="casino")
+    chat(world.hall_b, "Beta hidden secret", is_removed=True, hide_reason="Beta reason")
+    client.force_login(hider)
+
+    response = client.get("/admin/conference/chatmessage/")
+    assert response.status_code == 200
+    listing = response.content.decode()
+    assert "Chat hidden by moderators or held by the keyword filter" in listing
+    assert "Buy &lt;b&gt;pills&lt;/b&gt; now" in listing  # escaped, never markup
+    assert "Advertising" in listing
+    assert "Held casino tip" in listing and "matched “casino”" in listing
+    assert "Visible hello" not in listing  # shown to everyone: nothing to audit here
+    assert "Beta hidden secret" not in listing and "Beta reason" not in listing
+
+    held = client.get("/admin/conference/chatmessage/?state=held").content.decode()
+    assert "Held casino tip" in held and "pills" not in held
+
+
+def test_moderated_chat_is_read_only_and_not_for_moderators(client, world):
+    hidden = chat(world.hall_a, "Rude words", is_removed=True, hide_reason="Rude")
+    theirs = chat(world.hall_b, "Beta rude", is_removed=True)
+    client.force_login(world.staff_a)
+    assert client.get(f"/admin/conference/chatmessage/{hidden.pk}/change/").status_code == 200
+    assert client.get(f"/admin/conference/chatmessage/{theirs.pk}/change/").status_code == 302
+    assert client.get("/admin/conference/chatmessage/add/").status_code == 403
+    assert client.post(f"/admin/conference/chatmessage/{hidden.pk}/delete/").status_code == 403
+    client.post(f"/admin/conference/chatmessage/{hidden.pk}/change/", {"text": "rewritten"})
+    hidden.refresh_from_db()
+    assert hidden.text == "Rude words"
+
+    moderator = MembershipFactory(organizer=world.organizer_a, role=MembershipRole.MODERATOR).user
+    client.force_login(moderator)
+    assert client.get("/admin/conference/chatmessage/").status_code == 403
