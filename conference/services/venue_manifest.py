@@ -158,6 +158,8 @@ def _session(event: Event, session: Session) -> dict[str, Any]:
         "title": session.title,
         "starts_at": _utc(session.starts_at),
         "ends_at": _utc(session.ends_at),
+        # The event zone's abbreviation at the start, as every page shows it ("CET", "CST").
+        "zone": session.starts_at.astimezone(event.tzinfo).tzname() or event.timezone,
         "speakers": [str(speaker) for speaker in session.speakers.all()],
         "stream_url": session.stream_url,
         "page_url": reverse(

@@ -10,24 +10,16 @@ function formatter(timeZone, options) {
   }
 }
 
-/** "Tue 24 Nov, 09:00–10:30 CST" in the event's time zone. */
+/** "Tue 24 Nov, 09:00–10:30 CET" in the event's time zone, with the zone's abbreviation as
+ * the server writes it on every page (the manifest's `zone`; ICU would say "GMT+1"). */
 export function sessionTime(session, timeZone) {
   if (!session?.starts_at) return "";
   const day = formatter(timeZone, { weekday: "short", day: "numeric", month: "short" });
   const clock = formatter(timeZone, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  const zoneFormat = (() => {
-    try {
-      return new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "short" });
-    } catch {
-      return new Intl.DateTimeFormat("en-US", { timeZoneName: "short" });
-    }
-  })();
-  const zone = zoneFormat
-    .formatToParts(new Date(session.starts_at))
-    .find((part) => part.type === "timeZoneName");
   const start = new Date(session.starts_at);
   const end = new Date(session.ends_at);
-  return `${day.format(start)}, ${clock.format(start)}–${clock.format(end)}${zone ? ` ${zone.value}` : ""}`;
+  const zone = session.zone ? ` ${session.zone}` : "";
+  return `${day.format(start)}, ${clock.format(start)}–${clock.format(end)}${zone}`;
 }
 
 function wrap(g, text, maxWidth) {

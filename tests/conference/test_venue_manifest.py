@@ -1,5 +1,6 @@
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -19,6 +20,13 @@ from venues.models import PlacementKind, ZoneKind
 from venues.services import publish_layout
 
 pytestmark = pytest.mark.django_db
+
+
+def berlin(moment) -> str:
+    """The zone's letters, not ICU's "GMT+1": what the session pages print after the times."""
+    zone = moment.astimezone(ZoneInfo("Europe/Berlin")).tzname()
+    assert zone in {"CET", "CEST"}
+    return zone
 
 
 def _url(event) -> str:
@@ -55,7 +63,7 @@ def test_venue_manifest_shape_and_values(attendee_client, user):
         props={},
     )
     publish_layout(venue)
-    event = EventFactory(venue=venue, slug="cardio", title="Cardio 2026")
+    event = EventFactory(venue=venue, slug="cardio", title="Cardio 2026", timezone="Europe/Berlin")
     now = timezone.now()
     on_now = SessionFactory(
         event=event,
@@ -96,7 +104,7 @@ def test_venue_manifest_shape_and_values(attendee_client, user):
     assert data == {
         "manifest_version": 1,
         "venue": {"id": venue.pk, "slug": venue.slug, "name": venue.name, "layout_version": 1},
-        "event": {"slug": "cardio", "title": "Cardio 2026", "timezone": "America/Chicago"},
+        "event": {"slug": "cardio", "title": "Cardio 2026", "timezone": "Europe/Berlin"},
         "lobby": "lobby",
         "halls": [
             {
@@ -148,6 +156,7 @@ def test_venue_manifest_shape_and_values(attendee_client, user):
                     "title": "Heart failure update",
                     "starts_at": utc(on_now.starts_at),
                     "ends_at": utc(on_now.ends_at),
+                    "zone": berlin(on_now.starts_at),
                     "speakers": ["Dr. Ada Obi, MD"],
                     "stream_url": "https://stream.example.org/hf.m3u8",
                     "page_url": f"/events/cardio/sessions/{on_now.pk}/",
@@ -157,6 +166,7 @@ def test_venue_manifest_shape_and_values(attendee_client, user):
                     "title": "Valve disease",
                     "starts_at": utc(upcoming.starts_at),
                     "ends_at": utc(upcoming.ends_at),
+                    "zone": berlin(upcoming.starts_at),
                     "speakers": [],
                     "stream_url": "",
                     "page_url": f"/events/cardio/sessions/{upcoming.pk}/",
