@@ -30,6 +30,7 @@ from conference.services.moderation import (
     person_name,
     removal_data,
 )
+from conference.services.removal_credit import CreditAtStake, credit_at_stake
 
 REASON_MAX_LENGTH = 300
 
@@ -137,7 +138,8 @@ def lift_in_hall(access: HallAccess, *, removal_id: int, reason: str = ""):
 
 def removal_preview(access: HallAccess, *, user_id: int, minutes: int) -> dict:
     """What removing `user_id` for `minutes` would do, before the moderator confirms: the
-    session whose CME attendance stops and how many of its remaining minutes cannot count."""
+    session whose CME attendance stops, how many of its remaining minutes cannot count, and
+    (for a CME-eligible session) what the credit engine credits with and without the removal."""
     target = removable_user(access, user_id)
     now = timezone.now()
     until = now + timedelta(minutes=minutes)
@@ -150,6 +152,7 @@ def removal_preview(access: HallAccess, *, user_id: int, minutes: int) -> dict:
         "until": until.isoformat(),
         "session": None,
         "lost_minutes": 0,
+        "credit": None,
     }
     if session is None or session.starts_at > now:
         found["effect"] = (
@@ -168,11 +171,13 @@ def removal_preview(access: HallAccess, *, user_id: int, minutes: int) -> dict:
     }
     found["lost_minutes"] = lost
     if session.is_cme_eligible:
+        stake = credit_at_stake(target, session, now=now, until=until)
+        found["credit"] = stake.as_data()
         back = "until the session ends" if lost >= remaining else f"for {lost} min"
         found["effect"] = (
             f"{name}'s CME attendance of “{session.title}” stops now and cannot be recorded "
             f"{back}: up to {lost} of the session's remaining {remaining} min will not count "
-            "for credit. Time already attended still counts."
+            "for credit. Time already attended still counts. " + _stake_words(stake)
         )
     else:
         found["effect"] = (
@@ -180,6 +185,23 @@ def removal_preview(access: HallAccess, *, user_id: int, minutes: int) -> dict:
             f"to {lost} of its remaining {remaining} min."
         )
     return found
+
+
+def _stake_words(stake: CreditAtStake) -> str:
+    """The credit engine's figures in one sentence."""
+    minutes = (
+        f"The credit engine counts {stake.minutes_so_far} min of this session so far; "
+        f"{stake.minutes_if_removed} min in all after this removal, "
+        f"{stake.minutes_if_stays} min if they stay to the end"
+    )
+    changed = [
+        f"{name}: {removed} instead of {stays}"
+        for _, name, stays, removed in stake.credit
+        if stays != removed
+    ]
+    if not changed:
+        return f"{minutes}. Their credit for the event does not change."
+    return f"{minutes}. Their credit for the event: {'; '.join(changed)}."
 
 
 def mine_data(question: Question) -> dict:

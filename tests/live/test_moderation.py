@@ -47,6 +47,13 @@ async def test_preview_remove_list_and_lift_with_audit(with_moderator):
     assert data["session"]["cme_eligible"] is True
     assert data["lost_minutes"] == 15  # the session has about 50 min left
     assert "CME attendance" in data["effect"] and "15" in data["effect"]
+    # The credit engine's figures: Bob joined just now; staying credits the rest of the
+    # session, the 15 min removal (after which he comes straight back) costs 15 of them.
+    stake = data["credit"]
+    assert stake["minutes_so_far"] == 0
+    assert 45 <= stake["minutes_if_stays"] <= 51
+    assert 14 <= stake["minutes_if_stays"] - stake["minutes_if_removed"] <= 16
+    assert f"{stake['minutes_if_removed']} min in all after this removal" in data["effect"]
     refused = await bob.request("hall.removal_preview", {"user": world["alice"].pk})
     assert refused["error"]["code"] == "forbidden"
     bad = await moderator.request("hall.remove", {"user": world["bob"].pk, "minutes": 0})
