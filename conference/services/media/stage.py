@@ -20,20 +20,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conference.live.errors import LiveError
 from conference.models import BackstageMessage, Question, QuestionStatus, Session, Stage
 from conference.models.media import StageLayout
 from conference.services import live
+from conference.services.media import recorder
 from conference.services.media.config import (
     INSTALL_HINT,
     host_for_hall,
     media_enabled,
     media_hosts,
 )
-from conference.services.media import recorder
 from conference.services.media.janus import STREAMING, VIDEOROOM, JanusAdmin, MediaUnavailable
 from conference.services.media.tokens import make_opaque_id, mint_token, read_opaque_id
 
@@ -441,37 +441,63 @@ def set_stage(
         raise MediaRefused(f"The media server is not answering: {error}", status=503) from None
     _validate_feeds(session, layout, feeds, published)
     now = timezone.now()
-    with transaction.atomic():
-        stage = Stage.objects.select_for_update().get(pk=get_stage(session).pk)
-        was_on_air = stage.on_air
-        stage.layout = layout
-        stage.live_feeds = list(feeds)
-        stage.live_names = [published[feed]["name"] for feed in feeds]
-        stage.on_air = on_air
-        if on_air and not was_on_air:
-            stage.live_from = now + timedelta(seconds=countdown_seconds)
-            stage.started_at = stage.started_at or now
-            stage.ended_at = None
-            try:
-                recorder.begin_recording(stage, session, now=now)
-            except recorder.NoRecorderPorts as error:
-                raise MediaRefused(str(error), status=503) from None
-        if not on_air and was_on_air:
-            stage.live_from = None
-            stage.ended_at = now
-            recorder.end_recording(stage, now=now)
-        stage.forwarders = _reconcile_forwards(session, stage, admin)
-        stage.save()
+    try:
+        with transaction.atomic():
+            stage = Stage.objects.select_for_update().get(pk=get_stage(session).pk)
+            was_on_air = stage.on_air
+            stage.layout = layout
+            stage.live_feeds = list(feeds)
+            stage.live_names = [published[feed]["name"] for feed in feeds]
+            stage.on_air = on_air
+            if on_air and not was_on_air:
+                stage.live_from = now + timedelta(seconds=countdown_seconds)
+                stage.started_at = stage.started_at or now
+                stage.ended_at = None
+                try:
+                    recorder.begin_recording(stage, session, now=now)
+                except recorder.NoRecorderPorts as error:
+                    raise MediaRefused(str(error), status=503) from None
+            if not on_air and was_on_air:
+                stage.live_from = None
+                stage.ended_at = now
+                recorder.end_recording(stage, now=now)
+            stage.forwarders = _reconcile_forwards(session, stage, admin)
+            stage.save()
+    except ForwardRefused as error:
+        # The transaction is rolled back (no new recording, the row as it was); what Janus
+        # forwarded in this attempt is stopped; the line-up that was live is forwarded again.
+        logger.warning("stage of session %s: %s", session.pk, error)
+        restored = _restore_forwards(session, admin)
+        raise MediaRefused(
+            f"The media server refused to forward the live feeds ({error.reason}). "
+            + (
+                "Nothing changed: the stage is as it was. Try again."
+                if restored
+                else "Nothing changed, but the stage could not be forwarded again: "
+                "the audience receives nothing until the next change."
+            ),
+            status=503,
+        ) from None
+    except IntegrityError:  # another stage took the same recorder ports at the same moment
+        raise MediaRefused(
+            "Another stage went live at the same moment; nothing changed. Try again.", status=409
+        ) from None
     announce_stage(session, stage)
     return stage
 
 
-def _reconcile_forwards(session: Session, stage: Stage, admin: JanusAdmin) -> list[dict]:
-    """Stop every forward, then forward each live feed into its slot if the stage is on air.
-    Restarting is simple and cheap (a few admin requests); the audience sees a keyframe within
-    the room's FIR interval."""
+class ForwardRefused(Exception):
+    """Janus refused (or did not answer) a request to forward a live feed; whatever this
+    attempt had started is stopped again before this is raised."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _stop_forwards(session: Session, forwards: list[dict], admin: JanusAdmin) -> None:
     room = room_id(session)
-    for forward in stage.forwarders or []:
+    for forward in forwards:
         for stream_id in forward.get("stream_ids", []):
             try:
                 admin.plugin(
@@ -489,55 +515,94 @@ def _reconcile_forwards(session: Session, stage: Stage, admin: JanusAdmin) -> li
                 logger.info(
                     "forward %s of feed %s already gone: %s", stream_id, forward["feed"], error
                 )
+
+
+def _restore_forwards(session: Session, admin: JanusAdmin) -> bool:
+    """After a refused change: forward the stored line-up again (the failed attempt stopped its
+    forwards first). False when that is refused too; the row then lists no forwards."""
+    with transaction.atomic():
+        stage = Stage.objects.select_for_update().filter(session=session).first()
+        if stage is None:
+            return True
+        try:
+            stage.forwarders = _reconcile_forwards(session, stage, admin, strict=False)
+            restored = True
+        except ForwardRefused as error:
+            logger.error("stage of session %s could not be restored: %s", session.pk, error)
+            stage.forwarders = []
+            restored = False
+        stage.save(update_fields=["forwarders", "updated_at"])
+    return restored
+
+
+def _forward(admin: JanusAdmin, room: int, feed: int, *, host: str, audio: int, video: int):
+    return admin.plugin(
+        VIDEOROOM,
+        {
+            "request": "rtp_forward",
+            "room": room,
+            "publisher_id": feed,
+            "host": host,
+            "host_family": "ipv4",
+            "audio_port": audio,
+            "audio_pt": AUDIO_PT,
+            "video_port": video,
+            "video_pt": VIDEO_PT,
+            "secret": settings.JANUS_ROOM_SECRET,
+            "admin_key": settings.JANUS_ROOM_SECRET,
+        },
+    )
+
+
+def _reconcile_forwards(
+    session: Session, stage: Stage, admin: JanusAdmin, *, strict: bool = True
+) -> list[dict]:
+    """Stop every forward, then forward each live feed into its slot if the stage is on air.
+    Restarting is simple and cheap (a few admin requests); the audience sees a keyframe within
+    the room's FIR interval. If Janus refuses a forward, the forwards this call started are
+    stopped and ForwardRefused is raised: no forward runs that the stage row does not list.
+    Not `strict` (restoring a line-up after a refused change): a refused recorder forward is
+    left out (logged) so that the audience gets the stage back."""
+    _stop_forwards(session, stage.forwarders or [], admin)
     if not stage.on_air:
         return []
-    ports = _slot_ports(ensure_stage(session, admin))
-    forwards = []
-    for slot, feed in enumerate(stage.live_feeds[:SLOTS]):
-        answer = admin.plugin(
-            VIDEOROOM,
-            {
-                "request": "rtp_forward",
-                "room": room,
-                "publisher_id": feed,
-                "host": "127.0.0.1",
-                "host_family": "ipv4",
-                "audio_port": ports[f"a{slot}"],
-                "audio_pt": AUDIO_PT,
-                "video_port": ports[f"v{slot}"],
-                "video_pt": VIDEO_PT,
-                "secret": settings.JANUS_ROOM_SECRET,
-                "admin_key": settings.JANUS_ROOM_SECRET,
-            },
-        )
-        stream_ids, _ = forwarded_streams(answer)
-        forward = {"feed": feed, "slot": slot, "stream_ids": stream_ids}
-        target = recorder.forward_targets(stage, slot)
-        if target is not None:  # the same feed to the broadcast's recorder
-            answer = admin.plugin(
-                VIDEOROOM,
-                {
-                    "request": "rtp_forward",
-                    "room": room,
-                    "publisher_id": feed,
-                    "host": target["host"],
-                    "host_family": "ipv4",
-                    "audio_port": target["audio_port"],
-                    "audio_pt": AUDIO_PT,
-                    "video_port": target["video_port"],
-                    "video_pt": VIDEO_PT,
-                    "secret": settings.JANUS_ROOM_SECRET,
-                    "admin_key": settings.JANUS_ROOM_SECRET,
-                },
+    room = room_id(session)
+    forwards: list[dict] = []
+    try:
+        ports = _slot_ports(ensure_stage(session, admin))
+        for slot, feed in enumerate(stage.live_feeds[:SLOTS]):
+            forward = {"feed": feed, "slot": slot, "stream_ids": []}
+            forwards.append(forward)
+            answer = _forward(
+                admin, room, feed, host="127.0.0.1", audio=ports[f"a{slot}"], video=ports[f"v{slot}"]
             )
-            recorder_ids, sent_to = forwarded_streams(answer)
-            forward["stream_ids"] += recorder_ids
-            # Which of the feed's streams Janus forwards (a shared screen has no sound).
-            forward["recorder"] = {
-                "audio": target["audio_port"] if target["audio_port"] in sent_to else None,
-                "video": target["video_port"] if target["video_port"] in sent_to else None,
-            }
-        forwards.append(forward)
+            forward["stream_ids"], _ = forwarded_streams(answer)
+            target = recorder.forward_targets(stage, slot)
+            if target is not None:  # the same feed to the broadcast's recorder
+                try:
+                    answer = _forward(
+                        admin,
+                        room,
+                        feed,
+                        host=target["host"],
+                        audio=target["audio_port"],
+                        video=target["video_port"],
+                    )
+                except MediaUnavailable as error:
+                    if strict:
+                        raise
+                    logger.error("feed %s not forwarded to the recorder: %s", feed, error)
+                    continue
+                recorder_ids, sent_to = forwarded_streams(answer)
+                forward["stream_ids"] += recorder_ids
+                # Which of the feed's streams Janus forwards (a shared screen has no sound).
+                forward["recorder"] = {
+                    "audio": target["audio_port"] if target["audio_port"] in sent_to else None,
+                    "video": target["video_port"] if target["video_port"] in sent_to else None,
+                }
+    except MediaUnavailable as error:
+        _stop_forwards(session, forwards, admin)
+        raise ForwardRefused(str(error)) from None
     return forwards
 
 
