@@ -1,5 +1,5 @@
 # MedVenue: `make run` starts the platform on this machine, `make test` checks it.
-# Both work on a fresh clone with nothing but python3 (and npm, once package.json exists).
+# Both work on a fresh clone with nothing but python3 and npm (for the browser venue's bundle).
 
 PYTHON ?= python3
 VENV := .venv
@@ -36,12 +36,10 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED)
 
-# The browser venue's bundle; nothing to do until the project has a package.json.
+# The browser venue's bundle (npm ci again only when the lock file changed).
 frontend:
-	@if [ -f package.json ]; then \
-		if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci; fi; \
-		npm run build; \
-	else echo "frontend: no package.json, nothing to build"; fi
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci; fi
+	npm run build
 
 migrate: $(INSTALLED)
 	$(MANAGE) migrate --noinput
@@ -70,9 +68,12 @@ run: install frontend migrate seed static
 		"beat=$(BIN)/celery -A conference beat -l info" \
 		$${janus:+"janus=$$janus"}
 
+# ruff (lint, import order and placement, format) and the import contracts of pyproject.toml
+# (layers and no cycles: docs/architecture.md).
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 deploy-check: $(INSTALLED)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
@@ -82,6 +83,7 @@ deploy-check: $(INSTALLED)
 test: install frontend
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(MANAGE) makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 	$(BIN)/pytest --ignore=tests/e2e

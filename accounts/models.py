@@ -158,10 +158,6 @@ class ProfessionalProfile(models.Model):
         except ValidationError as error:
             raise ValidationError({"birth_day": error.messages}) from None
 
-    @property
-    def is_physician(self) -> bool:
-        return self.degree in (Degree.MD, Degree.DO)
-
 
 class USState(models.TextChoices):
     AL = "AL", "Alabama"

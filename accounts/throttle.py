@@ -1,4 +1,4 @@
-"""Failure counting with a bounded cool-off, kept in the Django cache.
+"""Failure counting with a bounded cool-off, and request counting, kept in the Django cache.
 
 Login failures are counted per normalized e-mail address and per client address (password reset
 requests per client address). When either
@@ -6,8 +6,10 @@ count reaches its limit within the window, that key is blocked for the cool-off;
 expires on its own (there is no permanent lockout) and the counter starts again from zero.
 
 Counters use `cache.add` + `cache.incr`, which are atomic on Redis and in the in-process cache,
-so concurrent requests cannot lose a failure. The client address is `REMOTE_ADDR`; behind a
-reverse proxy run daphne with `--proxy-headers` so that it holds the real client address.
+so concurrent requests cannot lose a failure; `hit` is that counter for any other limit (a
+recording's heartbeats, certificate verifications). The client address is `REMOTE_ADDR`; behind
+a reverse proxy run uvicorn with `--proxy-headers --forwarded-allow-ips=<the proxy's address>`
+so that it holds the real client address.
 """
 
 import hashlib
@@ -82,15 +84,20 @@ def seconds_blocked(*keys: ThrottleKey) -> int:
     return math.ceil(remaining)
 
 
-def _increment(key: ThrottleKey) -> int:
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    cache.add(key.counter, 0, timeout=window)
+def hit(counter: str, *, window: int) -> int:
+    """Count one hit on the cache key `counter`; the number of hits in its window, which opens
+    with the first hit and lasts `window` seconds."""
+    cache.add(counter, 0, timeout=window)
     try:
-        return cache.incr(key.counter)
+        return cache.incr(counter)
     except ValueError:
-        # The counter expired between add and incr: this failure opens a new window.
-        cache.add(key.counter, 0, timeout=window)
-        return cache.incr(key.counter)
+        # The counter expired between add and incr: this hit opens a new window.
+        cache.add(counter, 0, timeout=window)
+        return cache.incr(counter)
+
+
+def _increment(key: ThrottleKey) -> int:
+    return hit(key.counter, window=settings.LOGIN_FAILURE_WINDOW_SECONDS)
 
 
 def _block(key: ThrottleKey) -> None:

@@ -1,6 +1,6 @@
 import json
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -53,8 +53,6 @@ class LoginView(auth_views.LoginView):
 def admin_login(request: HttpRequest) -> HttpResponse:
     """The admin's login page (`admin.site.login`, under the same throttle as the site's, via
     `ThrottledAdminAuthenticationForm`), answering 429 while throttled like the site's."""
-    from django.contrib import admin
-
     response = admin.site.login(request)
     form = (getattr(response, "context_data", None) or {}).get("form")
     if getattr(form, "throttled", False):

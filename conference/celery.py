@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conference.settings")
 
@@ -61,8 +62,6 @@ def configure(
     celery_app: Celery, *, broker_url: str | None = None, broker_dir: Path | None = None
 ) -> None:
     """Apply the settings to `celery_app`; the keyword options point it at another broker."""
-    from django.conf import settings
-
     longest = settings.CELERY_LONGEST_TASK_SECONDS
     broker_url = broker_url or settings.CELERY_BROKER_URL
     broker_dir = broker_dir or settings.CELERY_BROKER_DIR
@@ -83,7 +82,7 @@ def configure(
         worker_hijack_root_logger=False,
         task_default_queue="default",
         # Task modules beyond each app's `tasks` (found by autodiscovery).
-        imports=("conference.recording_tasks", "conference.capture_tasks"),
+        imports=("conference.tasks.recordings", "conference.tasks.capture"),
         # Periodic tasks, sent by exactly one `celery beat`; its state file stays in the data
         # folder, not in the directory beat was started from.
         beat_schedule=BEAT_SCHEDULE,

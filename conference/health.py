@@ -32,6 +32,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from conference.celery import app
+
 CHECK_TIMEOUT_SECONDS = 3.0
 # Blocking checks run here, not in the event loop's default executor: a hung client library
 # then holds one of these threads, never the loop's shutdown or the next request.
@@ -76,8 +78,6 @@ async def check_channel_layer() -> None:
 
 
 def check_broker() -> None:
-    from conference.celery import app
-
     with app.connection_for_write(settings.CELERY_BROKER_URL) as broker:
         broker.ensure_connection(
             max_retries=1, interval_start=0, interval_step=0, timeout=CHECK_TIMEOUT_SECONDS

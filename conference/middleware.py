@@ -4,6 +4,8 @@ import zoneinfo
 
 from django.utils import timezone
 
+from conference.models import Event
+
 
 class EventTimezoneMiddleware:
     """Activate the time zone of the event named by the URL's `event_slug`, else UTC."""
@@ -21,8 +23,6 @@ class EventTimezoneMiddleware:
         slug = view_kwargs.get("event_slug")
         if not slug:
             return None
-        from conference.models import Event
-
         tz_name = Event.objects.filter(slug=slug).values_list("timezone", flat=True).first()
         if tz_name:
             timezone.activate(zoneinfo.ZoneInfo(tz_name))

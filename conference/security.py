@@ -27,6 +27,8 @@ from django.core.exceptions import DisallowedHost
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 
+from venues.floorplan import STYLE as FLOOR_PLAN_STYLE
+
 # URL names of the pages that capture camera, microphone or screen (getUserMedia,
 # getDisplayMedia). Everything else is denied those features.
 MEDIA_CAPTURE_VIEWS = frozenset({"media:studio"})
@@ -76,8 +78,6 @@ def style_hashes() -> tuple[str, ...]:
             if "{%" not in body and "{{" not in body:
                 found.append(_hash(body))
     # The floor plan SVG (admin hall page, the 2D view, map.svg) carries its own fixed <style>.
-    from venues.floorplan import STYLE as FLOOR_PLAN_STYLE
-
     found.append(_hash(FLOOR_PLAN_STYLE))
     return tuple(dict.fromkeys(found))
 

@@ -9,7 +9,8 @@ from django.contrib import admin, messages
 from conference.admin.scoping import OrganizerScopedAdmin
 from conference.models import Registration
 from conference.services.organizers import Area
-from conference.services.registrations import RegistrationError, cancel_registration
+from conference.services.refusals import Refused
+from conference.services.registrations import cancel_registration
 
 
 @admin.register(Registration)
@@ -42,7 +43,7 @@ class RegistrationAdmin(OrganizerScopedAdmin):
         for registration in queryset.select_related("user", "event"):
             try:
                 cancel_registration(registration)
-            except RegistrationError:
+            except Refused:
                 skipped += 1
             else:
                 cancelled += 1

@@ -1,5 +1,6 @@
 """Sessions: the schedule grid's rows, validated against the schedule rules on every form."""
 
+import copy
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from itertools import combinations
@@ -10,6 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.forms.models import construct_instance
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -118,8 +120,13 @@ class SessionForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         event = self._event()
-        if event is None:
-            return cleaned
+        if event is not None:
+            self._check_event_links(cleaned, event)
+            self._check_designated_minutes(cleaned)
+        self._check_schedule()
+        return cleaned
+
+    def _check_event_links(self, cleaned: dict, event: Event) -> None:
         hall, track = cleaned.get("hall"), cleaned.get("track")
         if hall and event.venue_id is None:
             self.add_error("hall", "Choose the event's venue before placing sessions in halls.")
@@ -132,8 +139,17 @@ class SessionForm(forms.ModelForm):
                 self.add_error(
                     "speakers", f"{speaker.name} is a speaker of another event, not of {event}."
                 )
-        self._check_designated_minutes(cleaned)
-        return cleaned
+
+    def _check_schedule(self) -> None:
+        """The schedule rules of `services.schedule` (within the event's days, no double-booked
+        hall) on the session as submitted; the speakers are checked in `_post_clean`, once the
+        form's choice is known. A rule of a field the form does not show is a form error."""
+        draft = construct_instance(
+            self, copy.copy(self.instance), self._meta.fields, self._meta.exclude
+        )
+        for field, problems in session_conflicts(draft, speakers=None).items():
+            for message in problems:
+                self.add_error(field if field in self.fields else None, message)
 
     def _check_designated_minutes(self, cleaned: dict) -> None:
         """At most the session's length (the parts without credit are checked by their
@@ -149,7 +165,7 @@ class SessionForm(forms.ModelForm):
             self.add_error("designated_minutes", problem)
 
     def _post_clean(self):
-        """After the model's own schedule check (without speakers), check the speakers."""
+        """After the schedule check of `clean` (without speakers), check the speakers."""
         super()._post_clean()
         speakers = self.cleaned_data.get("speakers")
         if not speakers or self.has_error("starts_at") or self.has_error("ends_at"):

@@ -23,8 +23,8 @@ from conference.api.serializers import (
     SpeakerSerializer,
 )
 from conference.models import Disclosure, Speaker
+from conference.services.refusals import Refused
 from conference.services.registrations import (
-    RegistrationError,
     cancel_registration,
     register_attendee,
 )
@@ -43,7 +43,7 @@ def _filter_by_event(queryset, request: Request):
     return queryset.filter(event__slug=slug) if slug else queryset
 
 
-def _error_response(error: RegistrationError) -> Response:
+def _error_response(error: Refused) -> Response:
     return Response(
         {"detail": error.message, "code": error.code}, status=status.HTTP_400_BAD_REQUEST
     )
@@ -145,14 +145,14 @@ class MyRegistrationViewSet(
         payload.is_valid(raise_exception=True)
         try:
             registration = register_attendee(payload.validated_data["event"], request.user)
-        except RegistrationError as error:
+        except Refused as error:
             return _error_response(error)
         return Response(RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         try:
             cancel_registration(self.get_object())
-        except RegistrationError as error:
+        except Refused as error:
             return _error_response(error)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -162,6 +162,6 @@ class MyRegistrationViewSet(
         """Cancel the registration and return it. The row is kept with status `cancelled`."""
         try:
             registration = cancel_registration(self.get_object())
-        except RegistrationError as error:
+        except Refused as error:
             return _error_response(error)
         return Response(RegistrationSerializer(registration).data)

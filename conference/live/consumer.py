@@ -20,6 +20,7 @@ from conference.live.errors import (
     CLOSE_UNAUTHENTICATED,
     LiveError,
     is_outage,
+    live_error,
 )
 from conference.live.frames import encode, parse_request, push, reply_error, reply_ok
 from conference.live.guard import ensure_guard
@@ -28,6 +29,7 @@ from conference.live.presence import get_presence
 from conference.live.ratelimit import ABUSE_BACKOFF_SECONDS, ABUSE_REFUSALS, get_limits
 from conference.live.registry import ACTIONS
 from conference.services import live
+from conference.services.refusals import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +105,9 @@ class HallConsumer(AsyncWebsocketConsumer):
             return
         try:
             await self.join()
-        except LiveError as error:
+        except Refused as refusal:
             await self.teardown()
-            await self.refuse(error)
+            await self.refuse(live_error(refusal))
         except Exception as error:
             await self.teardown()
             if is_outage(error):
@@ -241,7 +243,8 @@ class HallConsumer(AsyncWebsocketConsumer):
             request = parse_request(text_data)
             request_id = request.id
             data = await self.handle(request)
-        except LiveError as error:
+        except Refused as refusal:
+            error = live_error(refusal)
             await self.send(text_data=reply_error(request_id or error.request_id, error))
             await self.note_refusal()
             return

@@ -1,7 +1,7 @@
 """Who stands where in a hall right now, and the per-tick batched deltas.
 
 The latest state per hall lives in process memory in the embedded default and in Redis hashes in
-production, so every daphne process can give a joining socket a full snapshot. Moves are not
+production, so every server process can give a joining socket a full snapshot. Moves are not
 broadcast one by one: each process collects the changes of its own sockets and publishes one
 `presence.delta` per hall per tick.
 """

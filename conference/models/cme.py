@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from conference.services.credit.rules import (
+from conference.credit.rules import (
     ID_KINDS,
     KNOWN_DEGREES,
     PRESETS,

@@ -211,14 +211,6 @@ class Session(models.Model):
     def duration_minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
 
-    def clean(self) -> None:
-        from conference.services.schedule import session_conflicts
-
-        super().clean()
-        errors = session_conflicts(self, speakers=None)
-        if errors:
-            raise ValidationError(errors)
-
 
 class SessionCreditExclusion(models.Model):
     """A part of a session that earns no credit (a break, a non-accredited segment), given in

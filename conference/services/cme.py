@@ -26,6 +26,28 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ProfessionalProfile
+from conference.credit import AttendanceEvent as EngineEvent
+from conference.credit import (
+    CreditCase,
+    CreditResult,
+    CreditTypeRule,
+    Learner,
+    LearnerIds,
+    SessionSpec,
+    compute_credit,
+)
+from conference.credit import designation as designation_rules
+from conference.credit.designation import Attainable, attainable
+from conference.credit.engine import CreditTypeResult
+from conference.credit.explain import minutes_display
+from conference.credit.intervals import subtract
+from conference.credit.rules import (
+    ID_KINDS,
+    KNOWN_DEGREES,
+    PRESETS,
+    customised_rule,
+    parse_codes,
+)
 from conference.models import (
     AttendanceEvent,
     Certificate,
@@ -48,28 +70,6 @@ from conference.models import (
     Speaker,
 )
 from conference.services import cme_pdf, posttests, statements
-from conference.services.credit import AttendanceEvent as EngineEvent
-from conference.services.credit import (
-    CreditCase,
-    CreditResult,
-    CreditTypeRule,
-    Learner,
-    LearnerIds,
-    SessionSpec,
-    compute_credit,
-)
-from conference.services.credit import designation as designation_rules
-from conference.services.credit.designation import Attainable, attainable
-from conference.services.credit.engine import CreditTypeResult
-from conference.services.credit.explain import minutes_display
-from conference.services.credit.intervals import subtract
-from conference.services.credit.rules import (
-    ID_KINDS,
-    KNOWN_DEGREES,
-    PRESETS,
-    customised_rule,
-    parse_codes,
-)
 from conference.services.refusals import Refused
 
 logger = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from conference.credit.rules import PRESETS
 from conference.services import statements
-from conference.services.credit.rules import PRESETS
 from conference.services.statements import CREDIT_PHRASE, phrase_mask
 
 FONT_DIRS = (

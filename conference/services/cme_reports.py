@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import ProfessionalProfile
 from accounts.validators import validate_birth_month_day, validate_npi
+from conference.credit.rules import ID_BIRTH_MMDD, ID_BOARD, PRESETS
 from conference.models import (
     AttendanceEvent,
     Certificate,
@@ -34,7 +35,6 @@ from conference.models import (
     QuestionKind,
 )
 from conference.services.cme import effective_credit
-from conference.services.credit.rules import ID_BIRTH_MMDD, ID_BOARD, PRESETS
 from conference.services.spreadsheets import append_text_row, csv_text
 
 PARS_COLUMNS = (

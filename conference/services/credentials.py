@@ -37,6 +37,7 @@ from django.utils import timezone
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
+from conference.credit.rules import PRESETS
 from conference.models import (
     Certificate,
     CertificateStatus,
@@ -46,7 +47,6 @@ from conference.models import (
     IssuerKey,
     Organizer,
 )
-from conference.services.credit.rules import PRESETS
 
 CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",

@@ -29,6 +29,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from conference.credit.eligibility import id_problems
+from conference.credit.rules import PRESETS, CreditTypeRule
 from conference.models import (
     Claim,
     ClaimStatus,
@@ -39,8 +41,6 @@ from conference.models import (
     WatchProgress,
 )
 from conference.services import cme, posttests
-from conference.services.credit.eligibility import id_problems
-from conference.services.credit.rules import PRESETS, CreditTypeRule
 from conference.services.recordings.pipeline import ready_recording
 
 ENDURING_ENGINE_VERSION = "enduring-1"

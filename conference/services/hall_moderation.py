@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from conference.live.errors import LiveError
 from conference.models import Audience, ChatMessage, Event, HallRemoval, Question, QuestionStatus
 from conference.services.cme import audit
 from conference.services.live import (
@@ -30,6 +29,7 @@ from conference.services.moderation import (
     person_name,
     removal_data,
 )
+from conference.services.refusals import Refused
 from conference.services.removal_credit import CreditAtStake, credit_at_stake
 
 REASON_MAX_LENGTH = 300
@@ -50,7 +50,7 @@ def _message_for_update(access: HallAccess, message_id: int) -> ChatMessage:
         .first()
     )
     if message is None:
-        raise LiveError("not_found", "There is no such chat message in this hall.")
+        raise Refused("not_found", "There is no such chat message in this hall.")
     return message
 
 
@@ -61,7 +61,7 @@ def hide_chat(access: HallAccess, *, message_id: int, reason: str = ""):
     with transaction.atomic():
         message = _message_for_update(access, message_id)
         if message.is_removed:
-            raise LiveError("invalid", "This message is already hidden.")
+            raise Refused("invalid", "This message is already hidden.")
         was_visible = not message.is_held
         message.is_removed = True
         message.is_held = False
@@ -103,7 +103,7 @@ def release_chat(access: HallAccess, *, message_id: int):
     with transaction.atomic():
         message = _message_for_update(access, message_id)
         if message.is_removed or not message.is_held:
-            raise LiveError("invalid", "This message is not waiting for review.")
+            raise Refused("invalid", "This message is not waiting for review.")
         message.is_held = False
         message.save(update_fields=["is_held"])
         return append_item(access, event="chat.message", data=chat_data(message))
@@ -122,12 +122,12 @@ def lift_in_hall(access: HallAccess, *, removal_id: int, reason: str = ""):
     the hall's moderators with a `hall.removal` feed item; the person may enter at once."""
     removal = HallRemoval.objects.filter(pk=removal_id, hall_id=access.hall_id).first()
     if removal is None:
-        raise LiveError("not_found", "There is no such removal in this hall.")
+        raise Refused("not_found", "There is no such removal in this hall.")
     with transaction.atomic():
         try:
             lifted = lift_removal(removal, actor=_actor(access), reason=reason)
         except ModerationError as error:
-            raise LiveError("invalid", str(error)) from None
+            raise Refused("invalid", str(error)) from None
         lifted = HallRemoval.objects.select_related(
             "user__profile", "removed_by__profile", "lifted_by__profile"
         ).get(pk=lifted.pk)

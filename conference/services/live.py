@@ -13,13 +13,6 @@ from django.db.models import CharField, Exists, F, IntegerField, OuterRef, Value
 from django.utils import timezone
 
 from accounts.models import ProfessionalProfile, User
-from conference.live.errors import (
-    CLOSE_FORBIDDEN,
-    CLOSE_FULL,
-    CLOSE_NOT_FOUND,
-    CLOSE_REMOVED,
-    LiveError,
-)
 from conference.models import (
     Audience,
     ChatMessage,
@@ -38,6 +31,7 @@ from conference.models import (
     Speaker,
 )
 from conference.services.moderation import matched_keyword
+from conference.services.refusals import Refused
 from venues.geometry import contains_point
 from venues.models import Hall, Zone, ZoneKind
 
@@ -262,18 +256,14 @@ def _pick_event(events: list[Event], user, facts: _UserFacts) -> tuple[Event, st
 
 
 def resolve_hall_access(user, hall_id: int) -> HallAccess:
-    """Check that `user` may enter hall `hall_id`; raise LiveError otherwise."""
+    """Check that `user` may enter hall `hall_id`; raise Refused otherwise."""
     hall, venue_hall_ids, events, role_zones = _venue_context(hall_id)
     if hall is None:
-        raise LiveError("not_found", "This hall does not exist.", close_code=CLOSE_NOT_FOUND)
+        raise Refused("not_found", "This hall does not exist.")
     facts = _user_facts(user, hall, events)
     picked = _pick_event(events, user, facts)
     if picked is None:
-        raise LiveError(
-            "forbidden",
-            "Only registered attendees of this hall's event may enter.",
-            close_code=CLOSE_FORBIDDEN,
-        )
+        raise Refused("forbidden", "Only registered attendees of this hall's event may enter.")
     event, role = picked
     registered_as = facts.registrations.get(event.pk)
     is_moderator = RegistrationRole.MODERATOR in (role, registered_as) or (
@@ -453,9 +443,9 @@ def ask_question(access: HallAccess, *, text: str, client_key: str = "") -> tupl
             return earlier, False
         session = current_session(access)
         if session is None:
-            raise LiveError("no_session", "No session is on in this hall right now.")
+            raise Refused("no_session", "No session is on in this hall right now.")
         if session.kind == SessionKind.BREAK:
-            raise LiveError("no_session", f"“{session.title}” is a break: it has no Q&A.")
+            raise Refused("no_session", f"“{session.title}” is a break: it has no Q&A.")
         held_for = matched_keyword(event_keywords(access), text)
         status = (
             QuestionStatus.PENDING
@@ -585,14 +575,10 @@ def active_removal(hall_id: int, user_id: int) -> HallRemoval | None:
     )
 
 
-def removed_error(removal: HallRemoval | None) -> LiveError:
+def removed_error(removal: HallRemoval | None) -> Refused:
     """The `removed` refusal, telling the person until when and why (docs/protocol.md)."""
-    error = LiveError(
-        "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
-    )
-    if removal is not None:
-        error.extra = {"until": removal.until.isoformat(), "reason": removal.reason}
-    return error
+    details = {"until": removal.until.isoformat(), "reason": removal.reason} if removal else {}
+    return Refused("removed", "A moderator removed you from this hall.", **details)
 
 
 def is_removed(hall_id: int, user_id: int) -> bool:
@@ -604,13 +590,13 @@ def is_removed(hall_id: int, user_id: int) -> bool:
 def removable_user(access: HallAccess, user_id: int) -> User:
     """The user a moderator may remove from the hall; staff and oneself cannot be removed."""
     if user_id == access.user_id:
-        raise LiveError("invalid", "You cannot remove yourself.")
+        raise Refused("invalid", "You cannot remove yourself.")
     # Members of the hall's organizer (who enter its halls as staff) cannot be removed; saying so
     # tells the moderator nothing about anybody outside their own organizer.
     if OrganizerMembership.objects.filter(
         user_id=user_id, organizer_id=access.organizer_id
     ).exists():
-        raise LiveError("forbidden", "Organizer staff cannot be removed from a hall.")
+        raise Refused("forbidden", "Organizer staff cannot be removed from a hall.")
     # Otherwise only people of this hall's event: registered (active) or one of its speakers. An
     # id that does not exist and one of somebody elsewhere on the installation get one answer.
     target = (
@@ -627,9 +613,9 @@ def removable_user(access: HallAccess, user_id: int) -> User:
         .first()
     )
     if target is None:
-        raise LiveError("not_found", NOT_IN_EVENT)
+        raise Refused("not_found", NOT_IN_EVENT)
     if target.is_superuser:
-        raise LiveError("forbidden", "Organizer staff cannot be removed from a hall.")
+        raise Refused("forbidden", "Organizer staff cannot be removed from a hall.")
     return target
 
 
@@ -676,7 +662,7 @@ def enter_hall(user, hall_id: int, *, connection: str, present: int = 0) -> tupl
 
     access = resolve_hall_access(user, hall_id)
     if not access.is_moderator and present >= access.hall_capacity:
-        raise LiveError("hall_full", "This hall is full; try again soon.", close_code=CLOSE_FULL)
+        raise Refused("hall_full", "This hall is full; try again soon.")
     state = hall_state(access)
     if state["session"] is not None:
         record_attendance(

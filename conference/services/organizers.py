@@ -90,12 +90,6 @@ def organizers_editable_by(user) -> QuerySet[Organizer]:
     return organizers_for(user, Area.CONTENT, editable=True)
 
 
-def can_edit_organizer(user, organizer_id: int | None) -> bool:
-    if organizer_id is None:
-        return bool(user.is_superuser)
-    return organizers_editable_by(user).filter(pk=organizer_id).exists()
-
-
 def organizer_may_use_venue(organizer: Organizer, venue) -> bool:
     """Whether `organizer` may hold events in `venue` (it is one of the organizer's venues)."""
     return organizer.venues.filter(pk=venue.pk).exists()

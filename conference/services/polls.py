@@ -4,9 +4,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from conference.live.errors import LiveError
 from conference.models import Audience, LiveItem, Poll, PollOption, PollStatus, PollVote
 from conference.services.live import HallAccess, append_item, current_session, moderates_session
+from conference.services.refusals import Refused
 
 MAX_OPTIONS = 10
 QUESTION_MAX_LENGTH = 300
@@ -36,23 +36,23 @@ def _poll_for_update(access: HallAccess, poll_id: int) -> Poll:
         .first()
     )
     if poll is None:
-        raise LiveError("not_found", "There is no such poll in this hall.")
+        raise Refused("not_found", "There is no such poll in this hall.")
     return poll
 
 
 def _require_moderator(access: HallAccess, poll_or_session) -> None:
     session = getattr(poll_or_session, "session", poll_or_session)
     if not moderates_session(access, session):
-        raise LiveError("forbidden", "Only moderators and this session's speakers run polls.")
+        raise Refused("forbidden", "Only moderators and this session's speakers run polls.")
 
 
 def create_poll(access: HallAccess, *, question: str, options: list[str]) -> LiveItem:
     if not 2 <= len(options) <= MAX_OPTIONS:
-        raise LiveError("invalid", f"A poll has 2 to {MAX_OPTIONS} options.")
+        raise Refused("invalid", f"A poll has 2 to {MAX_OPTIONS} options.")
     with transaction.atomic():
         session = current_session(access)
         if session is None:
-            raise LiveError("no_session", "No session is on in this hall right now.")
+            raise Refused("no_session", "No session is on in this hall right now.")
         _require_moderator(access, session)
         poll = Poll.objects.create(session=session, question=question, created_by_id=access.user_id)
         PollOption.objects.bulk_create(
@@ -71,14 +71,14 @@ def vote_poll(access: HallAccess, *, poll_id: int, option_id: int) -> tuple[Poll
     with transaction.atomic():
         poll = _poll_for_update(access, poll_id)
         if poll.status != PollStatus.OPEN:
-            raise LiveError("poll_closed", "This poll is closed.")
+            raise Refused("poll_closed", "This poll is closed.")
         option = PollOption.objects.filter(pk=option_id, poll=poll).first()
         if option is None:
-            raise LiveError("invalid", "That option is not part of this poll.")
+            raise Refused("invalid", "That option is not part of this poll.")
         earlier = PollVote.objects.filter(poll=poll, user_id=access.user_id).first()
         if earlier:
             if earlier.option_id != option.pk:
-                raise LiveError("already_voted", "You have already voted in this poll.")
+                raise Refused("already_voted", "You have already voted in this poll.")
             return poll, False
         PollVote.objects.create(poll=poll, option=option, user_id=access.user_id)
         PollOption.objects.filter(pk=option.pk).update(vote_count=F("vote_count") + 1)
@@ -90,7 +90,7 @@ def close_poll(access: HallAccess, *, poll_id: int) -> LiveItem:
         poll = _poll_for_update(access, poll_id)
         _require_moderator(access, poll)
         if poll.status == PollStatus.CLOSED:
-            raise LiveError("poll_closed", "This poll is already closed.")
+            raise Refused("poll_closed", "This poll is already closed.")
         poll.status = PollStatus.CLOSED
         poll.closed_at = timezone.now()
         poll.save(update_fields=["status", "closed_at"])

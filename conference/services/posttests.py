@@ -148,11 +148,6 @@ def attempt_status(user, test: PostTest) -> AttemptStatus:
     return AttemptStatus(test=test, attempts=attempts)
 
 
-def has_passed(user, test: PostTest | int) -> bool:
-    test_id = test if isinstance(test, int) else test.pk
-    return PostTestAttempt.objects.filter(test_id=test_id, user=user, passed=True).exists()
-
-
 def passed_test_ids(user, test_ids: set[int]) -> set[int]:
     """Which of these tests the learner has passed (one query)."""
     if not test_ids or not user.is_authenticated:

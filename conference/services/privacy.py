@@ -35,6 +35,8 @@ from conference.models import (
     Speaker,
     WatchProgress,
 )
+from conference.services import hall_events
+from conference.services.cme import certificate_file
 
 RETENTION_YEARS = 6
 RETENTION = f"{RETENTION_YEARS} years after the activity"
@@ -82,8 +84,6 @@ ERASED = [
 
 class ConferencePrivacy:
     def files(self, user) -> Iterable[tuple[str, Path | bytes]]:
-        from conference.services.cme import certificate_file
-
         certificates = Certificate.objects.filter(claim__user=user).order_by("pk")
         for certificate in certificates:
             path = certificate_file(certificate)
@@ -137,13 +137,7 @@ class ConferencePrivacy:
             item.save(update_fields=["data"])
         LiveItem.objects.filter(actor=user).update(actor=None)
         user_id = user.pk
-        transaction.on_commit(lambda: _close_sockets(user_id))
-
-
-def _close_sockets(user_id: int) -> None:
-    from conference.live.control import close_user_sockets
-
-    close_user_sockets(user_id)
+        transaction.on_commit(lambda: hall_events.close_user_sockets(user_id))
 
 
 def register() -> None:

@@ -3,14 +3,15 @@
 from django.db import transaction
 from django.db.models import F
 
-from conference.live.errors import LiveError
 from conference.models import Audience, LiveItem, Question, QuestionStatus, QuestionVote
+from conference.services.hall_moderation import mine_data
 from conference.services.live import (
     HallAccess,
     append_item,
     moderates_session,
     question_data,
 )
+from conference.services.refusals import Refused
 
 VISIBLE = {QuestionStatus.APPROVED, QuestionStatus.ANSWERED}
 MODERATION_OPS = {"approve", "reject", "pin", "unpin", "answered"}
@@ -24,7 +25,7 @@ def _question_for_update(access: HallAccess, question_id: int) -> Question:
         .first()
     )
     if question is None:
-        raise LiveError("not_found", "There is no such question in this hall.")
+        raise Refused("not_found", "There is no such question in this hall.")
     return question
 
 
@@ -45,14 +46,14 @@ def vote_question(access: HallAccess, *, question_id: int) -> LiveItem:
     with transaction.atomic():
         question = _question_for_update(access, question_id)
         if question.status not in VISIBLE:
-            raise LiveError("invalid", "Only visible questions can be upvoted.")
+            raise Refused("invalid", "Only visible questions can be upvoted.")
         if question.author_id == access.user_id:
-            raise LiveError("invalid", "You cannot upvote your own question.")
+            raise Refused("invalid", "You cannot upvote your own question.")
         _vote, created = QuestionVote.objects.get_or_create(
             question=question, user_id=access.user_id
         )
         if not created:
-            raise LiveError("already_voted", "You have already upvoted this question.")
+            raise Refused("already_voted", "You have already upvoted this question.")
         Question.objects.filter(pk=question.pk).update(vote_count=F("vote_count") + 1)
         question.refresh_from_db()
         return _announce(access, question, was_visible=True)
@@ -62,9 +63,9 @@ def withdraw_question(access: HallAccess, *, question_id: int) -> LiveItem:
     with transaction.atomic():
         question = _question_for_update(access, question_id)
         if question.author_id != access.user_id:
-            raise LiveError("forbidden", "You can only withdraw your own questions.")
+            raise Refused("forbidden", "You can only withdraw your own questions.")
         if question.status not in VISIBLE | {QuestionStatus.PENDING}:
-            raise LiveError("invalid", "This question can no longer be withdrawn.")
+            raise Refused("invalid", "This question can no longer be withdrawn.")
         was_visible = question.status in VISIBLE
         question.status = QuestionStatus.WITHDRAWN
         question.save(update_fields=["status", "updated_at"])
@@ -83,7 +84,7 @@ def _apply(question: Question, op: str, reason: str) -> None:
         question.is_pinned = False
     elif op in ("pin", "unpin"):
         if question.status not in VISIBLE:
-            raise LiveError("invalid", "Only visible questions can be pinned.")
+            raise Refused("invalid", "Only visible questions can be pinned.")
         question.is_pinned = op == "pin"
 
 
@@ -92,18 +93,14 @@ def moderate_question(
 ) -> LiveItem:
     """Apply a moderator's `op`; the author (when someone else) also gets their question as
     "My questions" shows it (`item.private`, a `qa.mine` push), with a rejection's reason."""
-    from conference.services.hall_moderation import mine_data
-
     if op not in MODERATION_OPS:
-        raise LiveError("invalid", f"`op` must be one of {', '.join(sorted(MODERATION_OPS))}.")
+        raise Refused("invalid", f"`op` must be one of {', '.join(sorted(MODERATION_OPS))}.")
     with transaction.atomic():
         question = _question_for_update(access, question_id)
         if not moderates_session(access, question.session):
-            raise LiveError(
-                "forbidden", "Only moderators and this session's speakers may moderate."
-            )
+            raise Refused("forbidden", "Only moderators and this session's speakers may moderate.")
         if question.status == QuestionStatus.WITHDRAWN:
-            raise LiveError("invalid", "This question was withdrawn by its author.")
+            raise Refused("invalid", "This question was withdrawn by its author.")
         was_visible = question.status in VISIBLE
         _apply(question, op, reason.strip())
         question.save(update_fields=["status", "is_pinned", "reject_reason", "updated_at"])

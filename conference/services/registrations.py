@@ -4,15 +4,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from conference.models import Event, Registration, RegistrationRole, RegistrationStatus
-
-
-class RegistrationError(Exception):
-    """A registration that is not possible, with a message fit for the attendee."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+from conference.services.media.stage import cut_user_media_on_commit
+from conference.services.refusals import Refused
 
 
 def registration_closed_reason(event: Event, *, now=None) -> str | None:
@@ -32,20 +25,20 @@ def registration_closed_reason(event: Event, *, now=None) -> str | None:
 def register_attendee(event: Event, user, *, role: str = RegistrationRole.ATTENDEE) -> Registration:
     """Register `user` for `event`, or re-activate a cancelled registration.
 
-    Raises RegistrationError when registration is closed, the event is full or the user is
+    Raises `Refused` (code `closed`, `duplicate` or `full`) when registration is closed, the event is full or the user is
     already registered. The event row is locked so that two last-seat requests cannot both win.
     """
     reason = registration_closed_reason(event)
     if reason:
-        raise RegistrationError(reason, code="closed")
+        raise Refused("closed", reason)
     with transaction.atomic():
         locked = Event.objects.select_for_update().get(pk=event.pk)
         existing = Registration.objects.filter(event=locked, user=user).first()
         if existing and existing.is_active:
-            raise RegistrationError("You are already registered for this event.", code="duplicate")
+            raise Refused("duplicate", "You are already registered for this event.")
         taken = Registration.objects.active().filter(event=locked).count()
         if locked.capacity is not None and taken >= locked.capacity:
-            raise RegistrationError("This event is full.", code="full")
+            raise Refused("full", "This event is full.")
         if existing:
             existing.status = RegistrationStatus.ACTIVE
             existing.role = role
@@ -57,11 +50,10 @@ def register_attendee(event: Event, user, *, role: str = RegistrationRole.ATTEND
 
 def cancel_registration(registration: Registration) -> Registration:
     if not registration.is_active:
-        raise RegistrationError("This registration is already cancelled.", code="cancelled")
+        raise Refused("cancelled", "This registration is already cancelled.")
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = timezone.now()
     registration.save(update_fields=["status", "cancelled_at"])
-    from conference.services.media.stage import cut_user_media_on_commit
 
     cut_user_media_on_commit(registration.user_id)
     return registration

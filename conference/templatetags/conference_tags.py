@@ -2,14 +2,17 @@
 
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from conference.services import statements
 from conference.services.schedule import LiveState, live_state
 from conference.services.schedule import venue_join_url as join_url_of
+from conference.services.statements import phrase_html
 
 register = template.Library()
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
@@ -82,8 +85,6 @@ def venue_join_url(session) -> str | None:
 @register.filter
 def credit_phrase(text: object) -> str:
     """Escape `text` and set each "AMA PRA Category 1 Credit(s)™" in italics, unbroken."""
-    from conference.services.statements import phrase_html
-
     return phrase_html("" if text is None else str(text))
 
 
@@ -91,10 +92,6 @@ def credit_phrase(text: object) -> str:
 def credit_amount(amount: object, name: str) -> str:
     """ "1.00 AMA PRA Category 1 Credit™" / "3.50 ... Credits™" (italic, unbroken), or the amount
     and the credit type's name."""
-    from decimal import Decimal, InvalidOperation
-
-    from conference.services import statements
-
     try:
         value = Decimal(str(amount))
     except InvalidOperation:

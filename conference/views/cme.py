@@ -9,7 +9,6 @@ from hashlib import sha256
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import throttle
 from accounts.throttle import client_ip
 from conference.models import (
     Certificate,
@@ -431,12 +431,7 @@ def transcript_pdf(request: HttpRequest) -> HttpResponse:
 def _verify_allowed(request: HttpRequest) -> bool:
     digest = sha256(client_ip(request).encode()).hexdigest()[:32]
     key = f"cme-verify:{digest}:{int(timezone.now().timestamp() // 60)}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1
-    return count <= VERIFY_LIMIT_PER_MINUTE
+    return throttle.hit(key, window=120) <= VERIFY_LIMIT_PER_MINUTE
 
 
 @require_GET

@@ -5,9 +5,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from conference.live.errors import LiveError
 from conference.models import Event
 from conference.services import live
+from conference.services.refusals import Refused
 from venues.models import Hall
 
 
@@ -18,7 +18,7 @@ def presenter(request, event_slug: str, hall_slug: str):
     hall = get_object_or_404(Hall, venue_id=event.venue_id, slug=hall_slug)
     try:
         access = live.resolve_hall_access(request.user, hall.pk)
-    except LiveError:
+    except Refused:
         raise Http404("No such hall for you.") from None
     if not access.sees_pending:
         return render(

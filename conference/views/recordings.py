@@ -23,6 +23,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from conference.models import EnduringActivity, Recording
 from conference.services.recordings import access, serving, watching
+from conference.services.refusals import Refused
+from conference.views.refusals import http_status
 
 CHUNK_BYTES = 64 * 1024
 MAX_HEARTBEAT_BYTES = 2048
@@ -121,8 +123,8 @@ def _checked_token(request, recording: Recording, token: str, *, fresh: bool):
     """The valid token for this request, or a 403 response saying why not."""
     try:
         watch = access.read_watch_token(token, recording)
-    except access.TokenRefused as refused:
-        return None, _refused(str(refused))
+    except Refused as refused:
+        return None, _refused(refused.message)
     if not access.request_matches_viewer(request, watch):
         return None, _refused("This address belongs to another viewer.")
     if not access.token_may_watch(watch, recording, fresh=fresh):
@@ -230,14 +232,14 @@ def _error(message: str, status: int) -> JsonResponse:
 
 def _heartbeat_data(request: HttpRequest) -> dict:
     if len(request.body) > MAX_HEARTBEAT_BYTES:
-        raise watching.HeartbeatRejected("The heartbeat is too large.")
+        raise Refused("invalid", "The heartbeat is too large.")
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"null")
         except (ValueError, UnicodeDecodeError):
-            raise watching.HeartbeatRejected("The body is not valid JSON.") from None
+            raise Refused("invalid", "The body is not valid JSON.") from None
         if not isinstance(data, dict):
-            raise watching.HeartbeatRejected("Send an object with 'from', 'to' and 'position'.")
+            raise Refused("invalid", "Send an object with 'from', 'to' and 'position'.")
         return data
     # navigator.sendBeacon posts a form (it can carry the CSRF token but no header).
     return {key: request.POST.get(key) for key in ("from", "to", "position")}
@@ -257,8 +259,8 @@ def heartbeat(request: HttpRequest, recording_id: int) -> JsonResponse:
         progress = watching.record_heartbeat(
             recording, user=request.user, data=_heartbeat_data(request)
         )
-    except watching.HeartbeatRejected as rejected:
-        return _error(str(rejected), rejected.status)
+    except Refused as rejected:
+        return _error(rejected.message, http_status(rejected, default=400))
     return JsonResponse(
         {
             "position": float(progress.position_seconds),

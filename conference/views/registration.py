@@ -8,8 +8,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from conference.models import Event, Registration
+from conference.services.refusals import Refused
 from conference.services.registrations import (
-    RegistrationError,
     cancel_registration,
     register_attendee,
 )
@@ -23,7 +23,7 @@ def register(request, event_slug):
     if request.method == "POST":
         try:
             register_attendee(event, request.user)
-        except RegistrationError as error:
+        except Refused as error:
             messages.error(request, error.message)
         else:
             messages.success(request, f"You are registered for {event.title}.")
@@ -40,7 +40,7 @@ def cancel(request, registration_id):
     if request.method == "POST":
         try:
             cancel_registration(registration)
-        except RegistrationError as error:
+        except Refused as error:
             messages.error(request, error.message)
         else:
             messages.success(

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from conference.celery import app as project_app
 from conference.celery import create_app
+from conference.services import enqueue
 from conference.tasks import read_heartbeat, record_heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,3 +140,15 @@ def test_worker_redis_broker_consumes_task(restore_default_app):
 
     assert entry is not None, "the worker did not run the task within 20 s"
     assert entry["token"] == token
+
+
+def test_task_names_services_send_are_registered_by_a_worker():
+    """Services send tasks by name (`services.enqueue`); a worker loading the project's task
+    modules registers every one of those names, and beat's schedule names only known tasks."""
+    celery_app = create_app(broker_url="memory://")
+    celery_app.loader.import_default_modules()
+    names = {value for key, value in vars(enqueue).items() if key.isupper()}
+
+    assert names - set(celery_app.tasks) == set()
+    scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+    assert scheduled - set(celery_app.tasks) == set()

@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from conference.services.credit import (
+from conference.credit import (
     PRESETS,
     AttendanceEvent,
     CreditCase,
@@ -13,7 +13,7 @@ from conference.services.credit import (
     SessionSpec,
     compute_credit,
 )
-from conference.services.credit.designation import (
+from conference.credit.designation import (
     PathStep,
     attainable,
     session_designation_problem,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from conference.services.credit import (
+from conference.credit import (
     PRESETS,
     AttendanceEvent,
     CreditCase,
@@ -15,7 +15,7 @@ from conference.services.credit import (
     SessionSpec,
     compute_credit,
 )
-from conference.services.credit.attendance import (
+from conference.credit.attendance import (
     ConflictingEventError,
     Gap,
     IgnoredEvent,
@@ -23,7 +23,7 @@ from conference.services.credit.attendance import (
     build_segments,
     normalize_events,
 )
-from conference.services.credit.intervals import allocate_wall_clock
+from conference.credit.intervals import allocate_wall_clock
 
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 AMA = PRESETS["AMA_PRA_1"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from conference.services.credit import CreditInputError, explain_text
+from conference.credit import CreditInputError, explain_text
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "docs" / "cme-examples").glob("*.case.json"))

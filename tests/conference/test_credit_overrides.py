@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import Degree
+from conference.credit.rules import PRESETS, customised_rule, parse_codes
 from conference.models import EventCredit
 from conference.services import cme
-from conference.services.credit.rules import PRESETS, customised_rule, parse_codes
 from tests.conference.cme_support import attend, evaluate, learner, make_event
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conference.services.credit import (
+from conference.credit import (
     PRESETS,
     AttendanceEvent,
     CreditCase,
@@ -15,7 +15,7 @@ from conference.services.credit import (
     SessionSpec,
     compute_credit,
 )
-from conference.services.credit.attendance import EVENT_KINDS, PROOFS_OF_PRESENCE
+from conference.credit.attendance import EVENT_KINDS, PROOFS_OF_PRESENCE
 
 T0 = datetime(2025, 3, 30, 0, 30, tzinfo=UTC)
 SPAN_SECONDS = 3 * 3600

@@ -6,17 +6,17 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Degree
-from conference.services.credit import PRESETS, round_credit, rule_with_overrides
-from conference.services.credit.eligibility import (
+from conference.credit import PRESETS, round_credit, rule_with_overrides
+from conference.credit.eligibility import (
     ENDURING,
     LIVE,
     LearnerIds,
-    degree_problems,
     id_problems,
     live_and_enduring_conflicts,
     may_claim_format,
 )
-from conference.services.credit.rules import KNOWN_DEGREES
+from conference.credit.engine import REASON_NOT_ELIGIBLE
+from conference.credit.rules import KNOWN_DEGREES
 
 AMA = PRESETS["AMA_PRA_1"]
 
@@ -106,8 +106,8 @@ def test_known_degrees_match_accounts_degree():
     [("MD", []), ("DO", []), ("RN", ["not_eligible_degree"]), ("PharmD", ["not_eligible_degree"])],
 )
 def test_degree_problems_ama_only_physicians(degree, problems):
-    assert degree_problems(AMA, degree) == problems
-    assert degree_problems(PRESETS["PARTICIPATION"], degree) == []
+    assert ([] if AMA.degree_is_eligible(degree) else [REASON_NOT_ELIGIBLE]) == problems
+    assert PRESETS["PARTICIPATION"].degree_is_eligible(degree)
 
 
 def test_id_problems_invalid_npi_reported_even_when_not_required():

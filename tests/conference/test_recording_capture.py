@@ -18,13 +18,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from conference.capture_tasks import capture_recording
-from conference.capture_tasks import schedule_captures as schedule_captures_task
 from conference.celery import BEAT_SCHEDULE, create_app
 from conference.celery import app as project_app
 from conference.models import Recording, RecordingSource, RecordingStatus
 from conference.services.recordings import capture
 from conference.services.recordings.probe import probe
+from conference.tasks.capture import capture_recording
+from conference.tasks.capture import schedule_captures as schedule_captures_task
 from tests.conference.capture_support import LiveHlsStream, closed_port
 from tests.factories import SessionFactory
 from tests.process_support import child_pids, worker_environment

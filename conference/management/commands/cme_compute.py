@@ -9,7 +9,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conference.services.credit import CreditInputError, explain_text
+from conference.credit import CreditInputError, explain_text
 
 
 class Command(BaseCommand):

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Degree, ProfessionalProfile, StateLicense, User
+from conference.credit.rules import PRESETS
 from conference.models import (
     Disclosure,
     EnduringActivity,
@@ -44,8 +45,8 @@ from conference.models import (
     Track,
 )
 from conference.services.cme import attainable_credit, designate_credits
-from conference.services.credit.rules import PRESETS
-from conference.services.registrations import RegistrationError, register_attendee
+from conference.services.refusals import Refused
+from conference.services.registrations import register_attendee
 from conference.services.schedule import session_conflicts
 from venues.demo import build_demo_venue
 from venues.models import Hall, Venue
@@ -612,7 +613,7 @@ class Command(BaseCommand):
             if existing is None or not existing.is_active:
                 try:
                     register_attendee(event, users[key], role=role)
-                except RegistrationError as error:
+                except Refused as error:
                     raise CommandError(f"Cannot register {users[key]}: {error.message}") from None
 
     def _print_logins(self, event: Event, password: str) -> None:

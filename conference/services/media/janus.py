@@ -42,7 +42,7 @@ class JanusAdmin:
             "transaction": secrets.token_hex(8),
             "admin_secret": self.host.admin_secret,
         }
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - admin URL from settings
             self.host.admin_url.rstrip("/") + path,
             data=json.dumps(request_body).encode(),
             headers={"Content-Type": "application/json"},

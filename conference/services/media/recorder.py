@@ -32,7 +32,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from conference.models import Recording, RecordingSource, RecordingStatus, Session, Stage
-from conference.services.recordings import capture, media_input, paths
+from conference.services import enqueue
+from conference.services.media.config import host_for_hall
+from conference.services.recordings import capture, media_input, paths, pipeline
 from conference.services.recordings.processes import stop_process
 
 logger = logging.getLogger(__name__)
@@ -137,15 +139,7 @@ def forward_targets(stage: Stage, slot: int) -> dict | None:
 
 
 def dispatch_recorder(recording_id: int) -> None:
-    from conference.capture_tasks import record_broadcast as task
-
-    limit = settings.RECORDING_TASK_TIME_LIMIT_SECONDS
-    task.apply_async(
-        args=[recording_id],
-        queue=capture.CAPTURE_QUEUE,
-        time_limit=limit,
-        soft_time_limit=max(limit - 30, limit * 9 // 10),
-    )
+    capture.dispatch(enqueue.RECORD_BROADCAST, recording_id)
 
 
 # --- the recorder's side --------------------------------------------------------------------
@@ -197,8 +191,6 @@ def current_lineup(recording: Recording) -> Lineup | None:
 
 def _janus_address(hall_id: int) -> str:
     """The address Janus's packets come from: the admin API's host (loopback for `make run`)."""
-    from conference.services.media.config import host_for_hall
-
     host = urlsplit(host_for_hall(hall_id).admin_url).hostname or "127.0.0.1"
     return "127.0.0.1" if host == "localhost" else host
 
@@ -410,8 +402,6 @@ def finish(recording: Recording) -> str:
             stage="",
         )
         return RecorderOutcome.FAILED
-    from conference.services.recordings import pipeline
-
     with transaction.atomic():
         locked = Recording.objects.select_for_update().get(pk=recording.pk)
         if locked.status not in OPEN_STATUSES:

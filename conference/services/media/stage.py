@@ -23,10 +23,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conference.live.errors import LiveError
+from accounts.models import User
 from conference.models import BackstageMessage, Question, QuestionStatus, Session, Stage
 from conference.models.media import StageLayout
-from conference.services import live
+from conference.services import hall_events, live
 from conference.services.media import recorder
 from conference.services.media.config import (
     INSTALL_HINT,
@@ -36,6 +36,7 @@ from conference.services.media.config import (
 )
 from conference.services.media.janus import STREAMING, VIDEOROOM, JanusAdmin, MediaUnavailable
 from conference.services.media.tokens import make_opaque_id, mint_token, read_opaque_id
+from conference.services.refusals import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def studio_access(user, session: Session) -> StudioAccess:
         raise MediaRefused("This session has no hall, so it has no stage.", status=404)
     try:
         access = live.resolve_hall_access(user, session.hall_id)
-    except LiveError as error:
+    except Refused as error:
         raise MediaRefused(error.message) from None
     if access.event_id != session.event_id:
         raise MediaRefused("This session is not part of your event.")
@@ -145,7 +146,7 @@ def audience_access(user, session: Session) -> live.HallAccess:
         raise MediaRefused("This session has no hall, so it has no stage.", status=404)
     try:
         access = live.resolve_hall_access(user, session.hall_id)
-    except LiveError as error:
+    except Refused as error:
         raise MediaRefused(error.message) from None
     if access.event_id != session.event_id:
         raise MediaRefused("This session is not part of your event.")
@@ -408,8 +409,6 @@ def _validate_feeds(session: Session, layout: str, feeds: list[int], published: 
 
 
 def _is_producer_user(session: Session, user_id: int) -> bool:
-    from accounts.models import User
-
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return False
@@ -574,7 +573,12 @@ def _reconcile_forwards(
             forward = {"feed": feed, "slot": slot, "stream_ids": []}
             forwards.append(forward)
             answer = _forward(
-                admin, room, feed, host="127.0.0.1", audio=ports[f"a{slot}"], video=ports[f"v{slot}"]
+                admin,
+                room,
+                feed,
+                host="127.0.0.1",
+                audio=ports[f"a{slot}"],
+                video=ports[f"v{slot}"],
             )
             forward["stream_ids"], _ = forwarded_streams(answer)
             target = recorder.forward_targets(stage, slot)
@@ -629,10 +633,8 @@ def forwarded_streams(answer: dict) -> tuple[list[int], set[int]]:
 
 def announce_stage(session: Session, stage: Stage) -> None:
     """Tell the hall (its live feed) what the stage shows now, after commit."""
-    from conference.live.broadcast import broadcast_stage
-
     data = {**stage_data(session, stage), "media": True}
-    transaction.on_commit(lambda: broadcast_stage(session.hall_id, session.pk, data))
+    transaction.on_commit(lambda: hall_events.stage_update(session.hall_id, session.pk, data))
 
 
 # --- studio side panel -------------------------------------------------------------------------

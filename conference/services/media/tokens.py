@@ -17,7 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-TOKEN_REALM = "janus"
+TOKEN_REALM = "janus"  # noqa: S105 - the realm name of the tokens, not a secret
 OPAQUE_PREFIX = "mv"
 
 

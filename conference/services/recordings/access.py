@@ -15,12 +15,15 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from conference.models import Recording, RecordingStatus, Registration, Session
 from conference.services.organizers import organizers_viewable_by
+from conference.services.refusals import Refused
 
 TOKEN_SALT = "medvenue.recordings.watch-url"  # noqa: S105 - an HMAC salt, not a secret
 PUBLIC_VIEWER = "public"
@@ -29,10 +32,6 @@ DECISION_CACHE_SECONDS = 60
 TOKEN_PATTERN = re.compile(
     r"^(?P<viewer>[0-9]{1,12}|public)\.(?P<expiry>[0-9]{1,12})\.(?P<sig>[0-9a-f]{64})$"
 )
-
-
-class TokenRefused(Exception):
-    """The token is malformed, tampered with, expired or made for another recording."""
 
 
 @dataclass(frozen=True)
@@ -118,16 +117,17 @@ def sign_for_viewer(recording: Recording, *, viewer: str, now: float | None = No
 
 
 def read_watch_token(token: str, recording: Recording, *, now: float | None = None) -> WatchToken:
-    """Check `token` against `recording`'s current generation; raise TokenRefused if wrong."""
+    """Check `token` against `recording`'s current generation; raise `Refused`
+    (`token_invalid` or `token_expired`) if wrong."""
     match = TOKEN_PATTERN.match(token or "")
     if not match:
-        raise TokenRefused("The address is not valid.")
+        raise Refused("token_invalid", "The address is not valid.")
     viewer, expiry = match["viewer"], int(match["expiry"])
     expected = _signature(recording.pk, recording.published_dir, viewer, expiry)
     if not recording.published_dir or not constant_time_compare(expected, match["sig"]):
-        raise TokenRefused("The address is not valid for this recording.")
+        raise Refused("token_invalid", "The address is not valid for this recording.")
     if expiry <= (time.time() if now is None else now):
-        raise TokenRefused("The address has expired; reload the page.")
+        raise Refused("token_expired", "The address has expired; reload the page.")
     return WatchToken(recording.pk, recording.published_dir, viewer, expiry)
 
 
@@ -145,9 +145,6 @@ def token_may_watch(token: WatchToken, recording: Recording, *, fresh: bool = Fa
 
 
 def _viewer_user(token: WatchToken):
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import AnonymousUser
-
     if token.user_id is None:
         return AnonymousUser()
     return get_user_model().objects.filter(pk=token.user_id, is_active=True).first()

@@ -38,7 +38,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conference.models import Recording, RecordingSource, RecordingStatus, Session
-from conference.services.recordings import media_input, paths
+from conference.services import enqueue
+from conference.services.recordings import media_input, paths, pipeline
 from conference.services.recordings.probe import NotAVideo, probe
 from conference.services.recordings.processes import exclusive_lock, stop_process
 from conference.services.recordings.stream_gate import StreamGate
@@ -146,8 +147,6 @@ def schedule_capture(session: Session, *, now: datetime | None = None) -> Record
 def resend_stalled_captures(*, now: datetime) -> list[int]:
     """Send the capture task again for captures (and studio broadcast recordings) nobody has
     touched for STALE_SECONDS."""
-    from conference.services.media.recorder import dispatch_recorder
-
     rows = Recording.objects.filter(
         source__in=(RecordingSource.CAPTURE, RecordingSource.STUDIO),
         status__in=OPEN_STATUSES,
@@ -157,8 +156,12 @@ def resend_stalled_captures(*, now: datetime) -> list[int]:
     for recording_id, source in rows:
         logger.warning("Capture %s has stalled; sending its task again", recording_id)
         Recording.objects.filter(pk=recording_id).update(updated_at=now)
-        send = dispatch_recorder if source == RecordingSource.STUDIO else dispatch_capture
-        transaction.on_commit(lambda pk=recording_id, send=send: send(pk))
+        name = (
+            enqueue.RECORD_BROADCAST
+            if source == RecordingSource.STUDIO
+            else enqueue.CAPTURE_RECORDING
+        )
+        transaction.on_commit(lambda pk=recording_id, name=name: dispatch(name, pk))
         stale.append(recording_id)
     return stale
 
@@ -169,11 +172,16 @@ def chunk_seconds() -> int:
 
 
 def dispatch_capture(recording_id: int) -> None:
-    from conference.capture_tasks import capture_recording as task
+    dispatch(enqueue.CAPTURE_RECORDING, recording_id)
 
+
+def dispatch(task_name: str, recording_id: int) -> None:
+    """Send a capture-queue task (a capture's or a studio recorder's next chunk) for
+    `recording_id`, limited to the recording task time limit."""
     limit = settings.RECORDING_TASK_TIME_LIMIT_SECONDS
-    task.apply_async(
-        args=[recording_id],
+    enqueue.send(
+        task_name,
+        recording_id,
         queue=CAPTURE_QUEUE,
         time_limit=limit,
         soft_time_limit=max(limit - 30, limit * 9 // 10),
@@ -265,8 +273,6 @@ def _postpone(recording: Recording) -> str:
     scheduler makes a new one when the new window opens; else it ends with what it has."""
     if usable_chunks(recording):
         return finish_capture(recording)
-    from conference.services.recordings import pipeline
-
     logger.info("Capture %s dropped: its session now starts later", recording.pk)
     pipeline.delete_recording(recording)
     return CaptureOutcome.POSTPONED
@@ -492,8 +498,6 @@ def finish_capture(recording: Recording) -> str:
         join_chunks(chunks, target)
     except (OSError, subprocess.SubprocessError) as error:
         return _fail(recording, f"The captured parts could not be joined: {error}")
-    from conference.services.recordings import pipeline
-
     with transaction.atomic():
         locked = Recording.objects.select_for_update().get(pk=recording.pk)
         if locked.status not in OPEN_STATUSES:

@@ -35,10 +35,6 @@ STALE_UPLOAD_SECONDS = 24 * 3600
 MULTIPART_ALLOWANCE = 1024 * 1024
 
 
-class UploadRefused(Exception):
-    """The upload cannot be taken; the message says why, for the organizer."""
-
-
 def uploads_folder() -> Path:
     return Path(settings.RECORDINGS_ROOT) / UPLOADS_FOLDER
 

@@ -28,6 +28,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from conference.models import Recording, RecordingStatus
+from conference.services import enqueue
 from conference.services.recordings import chapters, images, paths, transcode
 from conference.services.recordings.probe import NotAVideo, ProbeResult, probe
 from conference.services.recordings.processes import exclusive_lock
@@ -54,8 +55,6 @@ class RecordingGone(Exception):
 
 def queue_processing(recording: Recording) -> None:
     """Mark `recording` QUEUED and send it to the media queue once the transaction commits."""
-    from conference.recording_tasks import process_recording as task
-
     recording.status = RecordingStatus.QUEUED
     recording.progress = 0
     recording.stage = ""
@@ -64,8 +63,9 @@ def queue_processing(recording: Recording) -> None:
     limit = settings.RECORDING_TASK_TIME_LIMIT_SECONDS
     recording_id = recording.pk
     transaction.on_commit(
-        lambda: task.apply_async(
-            args=[recording_id],
+        lambda: enqueue.send(
+            enqueue.PROCESS_RECORDING,
+            recording_id,
             queue=settings.CELERY_MEDIA_QUEUE,
             time_limit=limit,
             soft_time_limit=soft_time_limit(limit),

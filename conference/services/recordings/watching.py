@@ -10,15 +10,16 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import throttle
 from conference.models import Recording, RecordingStatus, Session, WatchProgress, WatchSpan
 from conference.services.recordings import access
 from conference.services.recordings.paths import published_folder
+from conference.services.refusals import Refused
 
 HEARTBEAT_INTERVAL_SECONDS = 10
 # One heartbeat covers at most this much media (a few intervals, at up to double speed).
@@ -31,14 +32,6 @@ JOIN_TOLERANCE = 0.5
 # Resume from the start when the viewer stopped this close to the end (at most 5 % of it).
 END_MARGIN_SECONDS = 5
 MILLIS = Decimal("0.001")
-
-
-class HeartbeatRejected(Exception):
-    """A heartbeat that is not kept; the message says why (shown to the client as JSON)."""
-
-    def __init__(self, message: str, *, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -63,29 +56,29 @@ def duration_of(recording: Recording) -> float:
 def _number(data: dict, key: str) -> float:
     value = data.get(key)
     if isinstance(value, bool) or value is None:
-        raise HeartbeatRejected(f"'{key}' must be a number of seconds.")
+        raise Refused("invalid", f"'{key}' must be a number of seconds.")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise HeartbeatRejected(f"'{key}' must be a number of seconds.") from None
+        raise Refused("invalid", f"'{key}' must be a number of seconds.") from None
     if not math.isfinite(number):
-        raise HeartbeatRejected(f"'{key}' must be a finite number of seconds.")
+        raise Refused("invalid", f"'{key}' must be a finite number of seconds.")
     return number
 
 
 def validate_heartbeat(data: dict, *, duration: float) -> tuple[float, float, float]:
-    """(from, to, position) of a heartbeat, or raise HeartbeatRejected with the reason."""
+    """(from, to, position) of a heartbeat, or raise `Refused` (`invalid`) with the reason."""
     if not isinstance(data, dict):
-        raise HeartbeatRejected("Send an object with 'from', 'to' and 'position'.")
+        raise Refused("invalid", "Send an object with 'from', 'to' and 'position'.")
     start, end = _number(data, "from"), _number(data, "to")
     position = _number(data, "position") if data.get("position") is not None else end
     limit = duration + 1 if duration > 0 else math.inf
     if not 0 <= start < end <= limit:
-        raise HeartbeatRejected("'from' and 'to' must satisfy 0 <= from < to <= the duration.")
+        raise Refused("invalid", "'from' and 'to' must satisfy 0 <= from < to <= the duration.")
     if end - start > MAX_SPAN_SECONDS:
-        raise HeartbeatRejected(f"One heartbeat may cover at most {MAX_SPAN_SECONDS} seconds.")
+        raise Refused("invalid", f"One heartbeat may cover at most {MAX_SPAN_SECONDS} seconds.")
     if not 0 <= position <= limit:
-        raise HeartbeatRejected("'position' must lie within the recording.")
+        raise Refused("invalid", "'position' must lie within the recording.")
     return start, end, position
 
 
@@ -109,20 +102,14 @@ def covered_seconds(ranges: list) -> float:
 
 def _take_rate_slot(recording: Recording, user) -> bool:
     key = f"recordings:heartbeats:{recording.pk}:{user.pk}"
-    if cache.add(key, 1, RATE_WINDOW_SECONDS):
-        return True
-    try:
-        return cache.incr(key) <= RATE_LIMIT
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, RATE_WINDOW_SECONDS)
-        return True
+    return throttle.hit(key, window=RATE_WINDOW_SECONDS) <= RATE_LIMIT
 
 
 def record_heartbeat(recording: Recording, *, user, data: dict) -> WatchProgress:
     """Validate and keep one heartbeat of `user`; return the merged progress."""
     start, end, position = validate_heartbeat(data, duration=duration_of(recording))
     if not _take_rate_slot(recording, user):
-        raise HeartbeatRejected("Too many heartbeats; slow down.", status=429)
+        raise Refused("rate_limited", "Too many heartbeats; slow down.")
     with transaction.atomic():
         WatchSpan.objects.create(
             recording=recording, user=user, start_seconds=_seconds(start), end_seconds=_seconds(end)

@@ -1,10 +1,18 @@
-"""Celery tasks. Each is thin: named, takes ids or plain values, idempotent."""
+"""Celery tasks. Each is thin: named, takes ids or plain values, idempotent.
+
+The package is the layer above the services: tasks call services, services never import
+tasks (they send them by name through `conference.services.enqueue`). Here: certificates,
+agenda reminders and the worker heartbeat; `recordings` (the media queue) and `capture` (the
+capture queue) hold the recording tasks.
+"""
 
 import logging
 
 from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
+
+from conference.services import agenda
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +88,6 @@ def collect_waiting_certificates() -> int:
 @shared_task(name="conference.plan_agenda_reminders", ignore_result=True)
 def plan_agenda_reminders() -> int:
     """Every minute (beat): claim the reminders due and send each in its own task."""
-    from conference.services import agenda
-
     pending = agenda.plan_reminders()
     for reminder_id in pending:
         send_agenda_reminder.delay(reminder_id)
@@ -98,6 +104,4 @@ def plan_agenda_reminders() -> int:
 )
 def send_agenda_reminder(reminder_id: int) -> str:
     """Send one reminder e-mail (idempotent: a sent or skipped reminder is left alone)."""
-    from conference.services import agenda
-
     return agenda.send_reminder(reminder_id)

@@ -11,9 +11,10 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-logger = logging.getLogger(__name__)
+from conference.services.enqueue import PROCESS_RECORDING
+from conference.services.recordings import pipeline
 
-PROCESS_RECORDING = "conference.process_recording"
+logger = logging.getLogger(__name__)
 
 # Long media tasks (processing, capture): acknowledged late and handed back to the broker when
 # the worker dies; database connection errors retried a few times with backoff.
@@ -31,8 +32,6 @@ MEDIA_TASK_OPTIONS = {
 @shared_task(name=PROCESS_RECORDING, **MEDIA_TASK_OPTIONS)
 def process_recording(recording_id: int) -> None:
     """Probe, transcode, make images and chapters, publish: READY or FAILED on the row."""
-    from conference.services.recordings import pipeline
-
     recording = pipeline.process_recording(recording_id)
     if recording is None:
         logger.warning("process_recording: recording %s is gone", recording_id)

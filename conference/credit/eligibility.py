@@ -10,8 +10,7 @@ from accounts.validators import (
     validate_nabp_eprofile_id,
     validate_npi,
 )
-
-from .rules import ID_BIRTH_MMDD, ID_BOARD, ID_NABP, ID_NPI, CreditTypeRule
+from conference.credit.rules import ID_BIRTH_MMDD, ID_BOARD, ID_NABP, ID_NPI, CreditTypeRule
 
 LIVE = "live"
 ENDURING = "enduring"
@@ -29,10 +28,6 @@ class LearnerIds:
 
     def board_id(self, board: str) -> str:
         return dict(self.board_ids).get(board, "")
-
-
-def degree_problems(rule: CreditTypeRule, degree: str) -> list[str]:
-    return [] if rule.degree_is_eligible(degree) else ["not_eligible_degree"]
 
 
 def id_problems(rule: CreditTypeRule, ids: LearnerIds) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from .attendance import (
+from conference.credit.attendance import (
     DEFAULT_HEARTBEAT_TOLERANCE_SECONDS,
     AttendanceEvent,
     IgnoredEvent,
@@ -25,9 +25,15 @@ from .attendance import (
     build_segments,
     normalize_events,
 )
-from .eligibility import LearnerIds, id_problems
-from .intervals import Interval, allocate_wall_clock, intersect, merge, total_seconds
-from .rules import ENGINE_VERSION, CreditTypeRule, round_credit
+from conference.credit.eligibility import LearnerIds, id_problems
+from conference.credit.intervals import (
+    Interval,
+    allocate_wall_clock,
+    intersect,
+    merge,
+    total_seconds,
+)
+from conference.credit.rules import ENGINE_VERSION, CreditTypeRule, round_credit
 
 CLOSED_BY_SESSION_END = "session_end"
 
@@ -245,7 +251,7 @@ def _credit_type_result(
     maximum = case.designated_max_for(rule)
     credit, reasons = computed, []
     if not rule.degree_is_eligible(case.learner.degree):
-        credit, reasons = Decimal(0), ["not_eligible_degree"]
+        credit, reasons = Decimal(0), [REASON_NOT_ELIGIBLE]
     elif total == 0:
         credit, reasons = Decimal(0), [REASON_NO_ATTENDANCE]
     elif computed < rule.minimum or computed == 0:

@@ -11,19 +11,17 @@ import logging
 
 from celery import shared_task
 
-from conference.recording_tasks import MEDIA_TASK_OPTIONS
+from conference.services.enqueue import CAPTURE_RECORDING, RECORD_BROADCAST, SCHEDULE_CAPTURES
+from conference.services.media import recorder
+from conference.services.recordings import capture
+from conference.tasks.recordings import MEDIA_TASK_OPTIONS
 
 logger = logging.getLogger(__name__)
-
-SCHEDULE_CAPTURES = "conference.schedule_captures"
-CAPTURE_RECORDING = "conference.capture_recording"
 
 
 @shared_task(name=SCHEDULE_CAPTURES, ignore_result=True)
 def schedule_captures() -> int:
     """Start the captures that are due and resend stalled ones; the number started."""
-    from conference.services.recordings import capture
-
     created = capture.schedule_captures()
     for recording in created:
         logger.info("schedule_captures: capture %s started", recording.pk)
@@ -33,21 +31,14 @@ def schedule_captures() -> int:
 @shared_task(name=CAPTURE_RECORDING, **MEDIA_TASK_OPTIONS)
 def capture_recording(recording_id: int) -> str:
     """Record the next chunk of the capture, or finish it once its window has ended."""
-    from conference.services.recordings import capture
-
     outcome = capture.capture_next(recording_id)
     logger.info("capture_recording %s: %s", recording_id, outcome)
     return outcome
 
 
-RECORD_BROADCAST = "conference.record_broadcast"
-
-
 @shared_task(name=RECORD_BROADCAST, **MEDIA_TASK_OPTIONS)
 def record_broadcast(recording_id: int) -> str:
     """Record the studio's broadcast as it goes (issue 15), or finish it once it has ended."""
-    from conference.services.media import recorder
-
     outcome = recorder.record_next(recording_id)
     logger.info("record_broadcast %s: %s", recording_id, outcome)
     return outcome

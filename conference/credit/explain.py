@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from .attendance import (
+from conference.credit.attendance import (
     DEFAULT_HEARTBEAT_TOLERANCE_SECONDS,
     EVENT_KINDS,
     AttendanceEvent,
     ConflictingEventError,
     Segment,
 )
-from .eligibility import LearnerIds
-from .engine import (
+from conference.credit.eligibility import LearnerIds
+from conference.credit.engine import (
     CreditCase,
     CreditResult,
     CreditTypeResult,
@@ -29,8 +29,8 @@ from .engine import (
     canonical_time,
     compute_credit,
 )
-from .intervals import Interval
-from .rules import (
+from conference.credit.intervals import Interval
+from conference.credit.rules import (
     ID_KINDS,
     KNOWN_DEGREES,
     PRESETS,

@@ -23,9 +23,9 @@ from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
-from .engine import SessionSpec
-from .intervals import allocate_pieces, merge, total_seconds
-from .rules import SECONDS_PER_HOUR, CreditTypeRule
+from conference.credit.engine import SessionSpec
+from conference.credit.intervals import allocate_pieces, merge, total_seconds
+from conference.credit.rules import SECONDS_PER_HOUR, CreditTypeRule
 
 
 @dataclass(frozen=True)

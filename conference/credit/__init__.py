@@ -4,11 +4,29 @@ Pure and deterministic (no database, no clock). The claim and certificate servic
 `CreditCase` from the database and store the result's `inputs_hash` and rule version.
 """
 
-from .attendance import AttendanceEvent, Segment
-from .eligibility import LearnerIds, id_problems, live_and_enduring_conflicts, may_claim_format
-from .engine import CreditCase, CreditResult, Learner, SessionSpec, compute_credit, inputs_hash
-from .explain import CreditInputError, describe_result, explain_text, parse_case
-from .rules import ENGINE_VERSION, PRESETS, CreditTypeRule, round_credit, rule_with_overrides
+from conference.credit.attendance import AttendanceEvent, Segment
+from conference.credit.eligibility import (
+    LearnerIds,
+    id_problems,
+    live_and_enduring_conflicts,
+    may_claim_format,
+)
+from conference.credit.engine import (
+    CreditCase,
+    CreditResult,
+    Learner,
+    SessionSpec,
+    compute_credit,
+    inputs_hash,
+)
+from conference.credit.explain import CreditInputError, describe_result, explain_text, parse_case
+from conference.credit.rules import (
+    ENGINE_VERSION,
+    PRESETS,
+    CreditTypeRule,
+    round_credit,
+    rule_with_overrides,
+)
 
 __all__ = [
     "ENGINE_VERSION",
