@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from conference.credit.attendance import HEARTBEAT, JOIN, LEAVE
+from conference.credit.attendance import AttendanceEvent as EngineEvent
+from conference.credit.engine import CreditCase, CreditResult, compute_credit
 from conference.models import Session
 from conference.services.cme import build_credit_case
-from conference.services.credit.attendance import HEARTBEAT, JOIN, LEAVE
-from conference.services.credit.attendance import AttendanceEvent as EngineEvent
-from conference.services.credit.engine import CreditCase, CreditResult, compute_credit
 
 PROOF_EVERY = timedelta(seconds=60)  # a connected client's heartbeat interval
 
