@@ -199,6 +199,21 @@ async def test_logout_closes_the_users_sockets(hall_setup):
     await alice.ws.disconnect()
 
 
+async def test_erasing_an_account_closes_its_sockets(hall_setup):
+    """Erasure (a service) closes the person's sockets through the seam the live layer
+    connects when the app is ready (services.hall_events), once the erasure commits."""
+    from accounts.privacy import erase_account
+
+    alice = await join(hall_setup["alice"], hall_setup["hall"].pk)
+    await database_sync_to_async(erase_account)(hall_setup["alice"])
+    frame = json.loads(await alice.ws.receive_from())
+    while frame.get("event") != "error":  # pushes before it (presence) are not the point
+        frame = json.loads(await alice.ws.receive_from())
+    assert frame["data"]["code"] == "revoked"
+    assert (await alice.ws.receive_output())["code"] == 4009
+    await alice.ws.disconnect()
+
+
 async def test_no_session_on_means_no_question(hall_setup):
     def end_session():
         session = hall_setup["session"]
