@@ -16,8 +16,11 @@ from django.views.decorators.http import require_POST, require_safe
 from conference.models import Session
 from conference.services.media import stage as media
 from conference.services.media.config import INSTALL_HINT, media_enabled
+from conference.views.refusals import http_status
 
 MAX_BODY_BYTES = 4096
+# The refusals the studio page answers with their own status; any other is a 403 there.
+PAGE_REFUSALS = {"unauthenticated", "forbidden", "not_found"}
 
 
 def _session(event_slug: str, session_id: int) -> Session:
@@ -29,18 +32,18 @@ def _session(event_slug: str, session_id: int) -> Session:
 
 
 def _refused(error: media.MediaRefused) -> JsonResponse:
-    return JsonResponse({"error": error.message}, status=error.status)
+    return JsonResponse({"error": error.message}, status=http_status(error))
 
 
 def _body(request) -> dict:
     if len(request.body) > MAX_BODY_BYTES:
-        raise media.MediaRefused("The request is too large.", status=413)
+        raise media.MediaRefused("The request is too large.", code="too_large")
     try:
         data = json.loads(request.body or b"{}")
     except ValueError:
-        raise media.MediaRefused("The request is not valid JSON.", status=400) from None
+        raise media.MediaRefused("The request is not valid JSON.", code="invalid") from None
     if not isinstance(data, dict):
-        raise media.MediaRefused("The request must be a JSON object.", status=400)
+        raise media.MediaRefused("The request must be a JSON object.", code="invalid")
     return data
 
 
@@ -56,7 +59,7 @@ def studio(request, event_slug: str, session_id: int):
             request,
             "media/studio_forbidden.html",
             {"session": session, "event": session.event, "reason": error.message},
-            status=error.status if error.status in (401, 403, 404) else 403,
+            status=http_status(error) if error.code in PAGE_REFUSALS else 403,
         )
     base = reverse("media:studio", kwargs={"event_slug": event_slug, "session_id": session.pk})
     context = {
@@ -96,7 +99,7 @@ def renew(request, event_slug: str, session_id: int):
     try:
         purpose = _body(request).get("purpose")
         if purpose not in ("studio", "stage"):
-            raise media.MediaRefused("`purpose` is studio or stage.", status=400)
+            raise media.MediaRefused("`purpose` is studio or stage.", code="invalid")
         session = _session(event_slug, session_id)
         return JsonResponse(media.renew_token(request.user, session, purpose=purpose))
     except media.MediaRefused as error:
@@ -127,10 +130,10 @@ def studio_stage(request, event_slug: str, session_id: int):
         if not isinstance(feeds, list) or not all(
             isinstance(f, int) and not isinstance(f, bool) for f in feeds
         ):
-            raise media.MediaRefused("`feeds` is a list of feed numbers.", status=400)
+            raise media.MediaRefused("`feeds` is a list of feed numbers.", code="invalid")
         countdown = data.get("countdown", 0)
         if isinstance(countdown, bool) or not isinstance(countdown, int):
-            raise media.MediaRefused("`countdown` is a number of seconds.", status=400)
+            raise media.MediaRefused("`countdown` is a number of seconds.", code="invalid")
         stage = media.set_stage(
             access,
             session,

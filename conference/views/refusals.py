@@ -11,6 +11,7 @@ HTTP_STATUS = {
     "unauthenticated": 401,
     "forbidden": 403,
     "not_found": 404,
+    "conflict": 409,
     "too_large": 413,
     "rate_limited": 429,
     "unavailable": 503,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from conference.models import Recording, Registration, RegistrationRole, Stage
 from conference.services.media import stage as media
 from conference.services.media.janus import VIDEOROOM, JanusAdmin
+from conference.views.refusals import http_status
 from tests.factories import (
     EventFactory,
     HallFactory,
@@ -107,7 +108,7 @@ def test_going_live_when_janus_refuses_the_forward_is_a_clear_refusal(party, jan
     settings.RECORDING_RTP_HOST = "recorder.invalid"
     with pytest.raises(media.MediaRefused) as refused:
         media.set_stage(producer, session, layout="solo", feeds=[feed], on_air=True)
-    assert refused.value.status == 503
+    assert http_status(refused.value) == 503  # the answer the studio gets
     assert "refused to forward the live feeds" in refused.value.message
     assert "Nothing changed: the stage is as it was" in refused.value.message
     stage = media.get_stage(session)  # the row made in the refused attempt was rolled back

@@ -51,13 +51,12 @@ MAX_COUNTDOWN_SECONDS = 60
 BACKSTAGE_MESSAGE_MAX = 500
 
 
-class MediaRefused(Exception):
-    """A media request the user may not make, or that cannot be served now (with the reason)."""
+class MediaRefused(Refused):
+    """A media request the user may not make (`forbidden`, `unauthenticated`, `not_found`,
+    `invalid`), or that cannot be served now (`unavailable`, `conflict`), with the reason."""
 
-    def __init__(self, message: str, *, status: int = 403) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+    def __init__(self, message: str, *, code: str = "forbidden") -> None:
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +103,17 @@ def _admin(session: Session) -> JanusAdmin:
 # --- access ----------------------------------------------------------------------------------
 def _require_media(session: Session) -> None:
     if not media_enabled():
-        raise MediaRefused(INSTALL_HINT, status=503)
+        raise MediaRefused(INSTALL_HINT, code="unavailable")
     if session.hall_id is None:
-        raise MediaRefused("This session has no hall, so it has no stage.", status=404)
+        raise MediaRefused("This session has no hall, so it has no stage.", code="not_found")
 
 
 def studio_access(user, session: Session) -> StudioAccess:
     """Speakers of the session, moderators and organizer staff may enter its studio."""
     if not user.is_authenticated:
-        raise MediaRefused("Log in first.", status=401)
+        raise MediaRefused("Log in first.", code="unauthenticated")
     if session.hall_id is None:
-        raise MediaRefused("This session has no hall, so it has no stage.", status=404)
+        raise MediaRefused("This session has no hall, so it has no stage.", code="not_found")
     try:
         access = live.resolve_hall_access(user, session.hall_id)
     except Refused as error:
@@ -141,9 +140,9 @@ def studio_access(user, session: Session) -> StudioAccess:
 def audience_access(user, session: Session) -> live.HallAccess:
     """Whoever may enter the session's hall may watch its stage."""
     if not user.is_authenticated:
-        raise MediaRefused("Log in first.", status=401)
+        raise MediaRefused("Log in first.", code="unauthenticated")
     if session.hall_id is None:
-        raise MediaRefused("This session has no hall, so it has no stage.", status=404)
+        raise MediaRefused("This session has no hall, so it has no stage.", code="not_found")
     try:
         access = live.resolve_hall_access(user, session.hall_id)
     except Refused as error:
@@ -264,7 +263,7 @@ def studio_grant(user, session: Session) -> dict:
     except MediaUnavailable as error:
         logger.warning("studio of session %s: %s", session.pk, error)
         raise MediaRefused(
-            "The media server is not answering; try again in a moment.", status=503
+            "The media server is not answering; try again in a moment.", code="unavailable"
         ) from None
     return {
         "server": admin.host.ws_url,
@@ -293,7 +292,7 @@ def stage_grant(user, session: Session) -> dict:
     except MediaUnavailable as error:
         logger.warning("stage of session %s: %s", session.pk, error)
         raise MediaRefused(
-            "The media server is not answering; try again in a moment.", status=503
+            "The media server is not answering; try again in a moment.", code="unavailable"
         ) from None
     return {
         "server": admin.host.ws_url,
@@ -393,19 +392,25 @@ def backstage_publishers(session: Session, admin: JanusAdmin | None = None) -> l
 
 def _validate_feeds(session: Session, layout: str, feeds: list[int], published: dict[int, dict]):
     if layout not in LAYOUT_SLOTS:
-        raise MediaRefused("Unknown layout.", status=400)
+        raise MediaRefused("Unknown layout.", code="invalid")
     if len(set(feeds)) != len(feeds):
-        raise MediaRefused("A feed can be on the stage once.", status=400)
+        raise MediaRefused("A feed can be on the stage once.", code="invalid")
     if len(feeds) > LAYOUT_SLOTS[layout]:
-        raise MediaRefused(f"This layout shows at most {LAYOUT_SLOTS[layout]} feed(s).", status=400)
+        raise MediaRefused(
+            f"This layout shows at most {LAYOUT_SLOTS[layout]} feed(s).", code="invalid"
+        )
     for feed in feeds:
         if feed not in published:
-            raise MediaRefused("Only someone publishing in the studio can be put live.", status=400)
+            raise MediaRefused(
+                "Only someone publishing in the studio can be put live.", code="invalid"
+            )
     allowed = set(session.speakers.exclude(user=None).values_list("user_id", flat=True))
     for feed in feeds:
         owner, _ = feed_owner(feed)
         if owner not in allowed and not _is_producer_user(session, owner):
-            raise MediaRefused("Only the session's speakers and producers can go live.", status=400)
+            raise MediaRefused(
+                "Only the session's speakers and producers can go live.", code="invalid"
+            )
 
 
 def _is_producer_user(session: Session, user_id: int) -> bool:
@@ -432,12 +437,16 @@ def set_stage(
     if access.role != PRODUCER:
         raise MediaRefused("Only a producer (a moderator or organizer staff) runs the stage.")
     if not 0 <= countdown_seconds <= MAX_COUNTDOWN_SECONDS:
-        raise MediaRefused(f"The countdown is 0 to {MAX_COUNTDOWN_SECONDS} seconds.", status=400)
+        raise MediaRefused(
+            f"The countdown is 0 to {MAX_COUNTDOWN_SECONDS} seconds.", code="invalid"
+        )
     admin = _admin(session)
     try:
         published = {p["feed"]: p for p in backstage_publishers(session, admin)}
     except MediaUnavailable as error:
-        raise MediaRefused(f"The media server is not answering: {error}", status=503) from None
+        raise MediaRefused(
+            f"The media server is not answering: {error}", code="unavailable"
+        ) from None
     _validate_feeds(session, layout, feeds, published)
     now = timezone.now()
     try:
@@ -455,7 +464,7 @@ def set_stage(
                 try:
                     recorder.begin_recording(stage, session, now=now)
                 except recorder.NoRecorderPorts as error:
-                    raise MediaRefused(str(error), status=503) from None
+                    raise MediaRefused(str(error), code="unavailable") from None
             if not on_air and was_on_air:
                 stage.live_from = None
                 stage.ended_at = now
@@ -475,11 +484,12 @@ def set_stage(
                 else "Nothing changed, but the stage could not be forwarded again: "
                 "the audience receives nothing until the next change."
             ),
-            status=503,
+            code="unavailable",
         ) from None
     except IntegrityError:  # another stage took the same recorder ports at the same moment
         raise MediaRefused(
-            "Another stage went live at the same moment; nothing changed. Try again.", status=409
+            "Another stage went live at the same moment; nothing changed. Try again.",
+            code="conflict",
         ) from None
     announce_stage(session, stage)
     return stage
@@ -641,7 +651,9 @@ def announce_stage(session: Session, stage: Stage) -> None:
 def post_backstage(access: StudioAccess, session: Session, *, text: str) -> BackstageMessage:
     text = (text or "").strip()
     if not text or len(text) > BACKSTAGE_MESSAGE_MAX:
-        raise MediaRefused(f"A message has 1 to {BACKSTAGE_MESSAGE_MAX} characters.", status=400)
+        raise MediaRefused(
+            f"A message has 1 to {BACKSTAGE_MESSAGE_MAX} characters.", code="invalid"
+        )
     return BackstageMessage.objects.create(
         session=session, author_id=access.user_id, author_name=access.name, text=text
     )
