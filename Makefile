@@ -24,14 +24,17 @@ DEPLOY_ENV := MEDVENUE_PRODUCTION=1 \
 	DATABASE_URL=postgres://u@db/medvenue \
 	REDIS_URL=redis://redis:6379/0
 
-.PHONY: run test install frontend migrate seed static lint deploy-check clean
+.PHONY: run test install frontend migrate seed static lint deploy-check lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependencies changed.
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# Reinstall only when the dependencies changed. The versions are the locked ones that CI tested
+# (requirements-dev.txt, every file checked against its hash); the project itself on top,
+# without dependencies. Update the lock with `make lock` (docs/operations.md, "Dependencies").
+$(INSTALLED): pyproject.toml requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 install: $(INSTALLED)
@@ -88,6 +91,16 @@ test: install frontend
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 	$(BIN)/pytest --ignore=tests/e2e
 	@if [ -d tests/e2e ]; then $(BIN)/pytest tests/e2e; fi
+
+# Re-resolve the locks from pyproject.toml: requirements.txt (production) and
+# requirements-dev.txt (the dev extra, which `make install` uses). Keeps every locked version
+# that still fits; LOCK_OPTIONS="--upgrade" or "--upgrade-package django" moves versions on.
+# Needs pip-tools, e.g. in a venv of its own: PIP_COMPILE=/tmp/pip-tools/bin/pip-compile.
+PIP_COMPILE ?= pip-compile
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	$(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_OPTIONS) --extra dev -o requirements-dev.txt pyproject.toml
+	$(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_OPTIONS) -c requirements-dev.txt -o requirements.txt pyproject.toml
 
 clean:
 	rm -rf staticfiles var/test .pytest_cache .ruff_cache

@@ -52,7 +52,6 @@ CME_CERTIFICATE_WINDOW_SECONDS = env_int("CME_CERTIFICATE_WINDOW_SECONDS", 1, mi
 CME_CREDENTIAL_KEY_SECRET = env_str("CME_CREDENTIAL_KEY_SECRET")
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

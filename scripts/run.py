@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run several processes together and stop them together.
 
-    scripts/run.py "web=daphne -b 127.0.0.1 -p 8000 conference.asgi:application" \
+    scripts/run.py "web=uvicorn conference.asgi:application --port 8000" \
                    "worker=celery -A conference worker -l info"
 
 Ctrl-C (SIGINT) or SIGTERM stops every process: each gets SIGTERM, and its whole process

@@ -8,6 +8,7 @@ skipped with the reason on a newcomer's machine; under CI (`CI=true` or
 import os
 import shutil
 import socket
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,7 +47,7 @@ def _missing_service(marker: str) -> str | None:
             return f"Redis at {url} is unreachable"
         return None
     if marker == "janus":
-        from tests.media_support import janus_available
+        from tests.support.media import janus_available
 
         if not janus_available():
             return "needs the Janus WebRTC server (apt-get install janus)"
@@ -113,9 +114,58 @@ def logged_in_client(client, user):
 @pytest.fixture
 def janus(settings):
     """A real Janus of the test's own, and the settings pointing at it."""
-    from tests.media_support import janus_server
+    from tests.support.media import janus_server
 
     with janus_server() as server:
         for name, value in server.settings().items():
             setattr(settings, name, value)
         yield server
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """MEDIA_ROOT in the test's own folder (certificates, uploads)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def recordings_root(settings, tmp_path):
+    """RECORDINGS_ROOT as an empty folder of the test's own."""
+    root = tmp_path / "recordings"
+    root.mkdir()
+    settings.RECORDINGS_ROOT = root
+    return root
+
+
+@pytest.fixture
+def restore_default_app():
+    """For tests that create Celery apps of their own: the project's app is current again after."""
+    from conference.celery import app as project_app
+
+    yield
+    project_app.set_current()
+    project_app.set_default()
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """Tasks the code sends through the project's Celery app, recorded instead of reaching the
+    broker (a test with real transactions would otherwise leave their messages in the shared
+    Redis). Apps a test creates itself still send for real. Items: (task name, args, kwargs)."""
+    from celery import Celery
+    from celery.result import AsyncResult
+
+    from conference.celery import app as project_app
+
+    sent: list[tuple[str, tuple, dict]] = []
+    real_send_task = Celery.send_task
+
+    def send_task(self, name, args=None, kwargs=None, **options):
+        if self is not project_app:
+            return real_send_task(self, name, args, kwargs, **options)
+        sent.append((name, tuple(args or ()), dict(kwargs or {})))
+        return AsyncResult(options.get("task_id") or uuid.uuid4().hex, app=self)
+
+    monkeypatch.setattr(Celery, "send_task", send_task)
+    return sent

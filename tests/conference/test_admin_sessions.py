@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from conference.models import Session
-from tests.conference.test_admin_scoping import World, inline_management
 from tests.factories import (
     DisclosureFactory,
     EventFactory,
@@ -21,11 +20,7 @@ from tests.factories import (
     VenueFactory,
     event_local,
 )
-
-
-@pytest.fixture
-def world(db):
-    return World()
+from tests.support.admin import inline_management
 
 
 @pytest.fixture

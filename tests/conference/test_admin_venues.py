@@ -3,14 +3,9 @@
 import pytest
 
 from conference.models import Disclosure
-from tests.conference.test_admin_scoping import World, inline_management
 from tests.factories import ProfileFactory
+from tests.support.admin import inline_management
 from venues.models import Venue
-
-
-@pytest.fixture
-def world(db):
-    return World()
 
 
 def venue_data(**extra) -> dict:

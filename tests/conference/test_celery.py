@@ -40,13 +40,6 @@ def _conf_in_subprocess(**env) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture
-def restore_default_app():
-    yield
-    project_app.set_current()
-    project_app.set_default()
-
-
 def _consume_heartbeat(celery_app) -> tuple[str, dict | None]:
     """Run a real worker on `celery_app`, send it a heartbeat, wait for its effect."""
     queue = f"test-{uuid.uuid4().hex[:12]}"

@@ -8,10 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from conference.models import Certificate, CertificateStatus, Claim, ClaimCorrection, ClaimStatus
 from conference.services import cme
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
 from tests.factories import MembershipFactory
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
 
 pytestmark = pytest.mark.django_db
 

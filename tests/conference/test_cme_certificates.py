@@ -5,7 +5,9 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
+import unicodedata
 import uuid
 from decimal import Decimal
 from io import BytesIO
@@ -13,27 +15,17 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from django.conf import settings
 from pypdf import PdfReader
 
 from accounts.models import Degree, ProfessionalProfile
-from conference.celery import app as project_app
 from conference.celery import create_app
 from conference.models import Certificate, CertificateStatus, EventCredit
 from conference.services import cme, cme_pdf
 from conference.tasks import issue_certificate
-from tests.conference.cme_support import (
-    ACCREDITATION,
-    attend,
-    evaluate,
-    learner,
-    make_event,
-    media_root,
-)
-from tests.process_support import celery_worker, child_pids
-
-__all__ = ["media_root"]
-
+from tests.support.cme import ACCREDITATION, attend, evaluate, learner, make_event
+from tests.support.process import celery_worker, child_pids
 
 AMA_STATEMENT = (
     "Society of Test Medicine designates this live activity for a maximum of 1.00 AMA PRA "
@@ -134,6 +126,20 @@ def test_issue_certificate_unicode_names_render_with_embedded_fonts(media_root, 
         # Drawn shaped, in visual order; text extraction puts the right-to-left run back into
         # logical order, so the shaped name reads in its original order.
         assert cme_pdf._RESHAPER.reshape(name) in _text(path)
+    # The name itself is in the PDF's text as poppler reads it (not just a font that could
+    # draw it): presentation forms of shaped Arabic fold back to the letters under NFKC.
+    assert unicodedata.normalize("NFKC", name) in _poppler_text(path)
+
+
+def _poppler_text(path: Path) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return unicodedata.normalize("NFKC", " ".join(result.stdout.split()))
 
 
 def test_wrap_very_long_title_fits_width_and_keeps_every_word():
@@ -316,29 +322,32 @@ def test_render_certificate_is_a_pdf_without_database():
     )
 
 
-@pytest.fixture
-def restore_default_app():
-    yield
-    project_app.set_current()
-    project_app.set_default()
-
-
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_issue_certificate_through_real_worker(media_root, restore_default_app):
-    claim = _approved_claim()
+def test_issue_certificate_through_real_worker(media_root, restore_default_app, sent_tasks):
+    claim = _approved_claim()  # its own dispatch is recorded: the test sends the task twice
     celery_app = create_app(broker_url=settings.REDIS_URL)
     queue = f"test-cme-{uuid.uuid4().hex[:10]}"
-    with start_worker(celery_app, perform_ping_check=False, queues=[queue], shutdown_timeout=20):
-        for _ in range(2):
-            celery_app.tasks[issue_certificate.name].apply_async(args=[claim.pk], queue=queue)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if Certificate.objects.filter(claim=claim, status="issued").exists():
-                break
-            time.sleep(0.1)
-        time.sleep(0.5)
+    finished: list[str] = []
+    both_ran = threading.Event()
+
+    def count_run(sender=None, task_id=None, **_):
+        if getattr(sender, "name", None) == issue_certificate.name:
+            finished.append(task_id)
+            if len(finished) == 2:
+                both_ran.set()
+
+    task_postrun.connect(count_run, weak=False)
+    try:
+        with start_worker(
+            celery_app, perform_ping_check=False, queues=[queue], shutdown_timeout=20
+        ):
+            for _ in range(2):
+                celery_app.tasks[issue_certificate.name].apply_async(args=[claim.pk], queue=queue)
+            assert both_ran.wait(30), f"the worker ran {len(finished)} of the 2 tasks in 30 s"
+    finally:
+        task_postrun.disconnect(count_run)
 
     certificate = Certificate.objects.get(claim=claim)
     assert certificate.status == CertificateStatus.ISSUED
@@ -393,6 +402,11 @@ def test_issue_certificate_emails_the_learner_once(
     assert f"/cme/events/{claim.event.slug}/" in mailoutbox[0].body
 
 
+# What a committed claim sends to have its certificate rendered (a window's collector, or the
+# certificate's own task where rows cannot be locked without waiting).
+DISPATCHED_TASKS = {"conference.collect_waiting_certificates", "conference.issue_certificate"}
+
+
 def _bulk_claims(count: int) -> list[int]:
     event, session = make_event()
     ids = []
@@ -407,8 +421,10 @@ def _bulk_claims(count: int) -> list[int]:
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, tmp_path):
-    claim_ids = _bulk_claims(60)
+def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(
+    media_root, tmp_path, sent_tasks
+):
+    claim_ids = _bulk_claims(60)  # the claims' own dispatch is recorded: the test sends the batch
     queue = f"test-kill-{uuid.uuid4().hex[:10]}"
     with celery_worker(queue, tmp_path / "worker.log", MEDIA_ROOT=str(media_root)) as worker:
         celery_app = create_app(broker_url=settings.REDIS_URL)
@@ -436,8 +452,9 @@ def test_worker_killed_mid_batch_gives_exactly_one_certificate_each(media_root, 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_issue_certificate_renders_waiting_batch_once_on_postgres(media_root):
-    claim_ids = _bulk_claims(3)  # on commit each claim dispatched its task (eager: none ran)
+def test_issue_certificate_renders_waiting_batch_once_on_postgres(media_root, sent_tasks):
+    claim_ids = _bulk_claims(3)  # on commit the claims dispatched: recorded, never sent
+    assert {name for name, _, _ in sent_tasks} <= DISPATCHED_TASKS
     Certificate.objects.filter(claim_id__in=claim_ids).update(status=CertificateStatus.QUEUED)
 
     first = cme.issue_certificate(claim_ids[0])
@@ -454,10 +471,11 @@ def test_issue_certificate_renders_waiting_batch_once_on_postgres(media_root):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_issue_certificate_skips_one_another_worker_holds(media_root):
+def test_issue_certificate_skips_one_another_worker_holds(media_root, sent_tasks):
     import psycopg
 
     claim_ids = _bulk_claims(2)
+    assert {name for name, _, _ in sent_tasks} <= DISPATCHED_TASKS
     Certificate.objects.filter(claim_id__in=claim_ids).update(status=CertificateStatus.QUEUED)
     held = Certificate.objects.get(claim_id=claim_ids[1])
     database = settings.DATABASES["default"]
@@ -479,12 +497,7 @@ def test_issue_certificate_email_for_enduring_claim_links_the_activity(
     media_root, mailoutbox, django_capture_on_commit_callbacks
 ):
     from conference.services import enduring, posttests
-    from tests.conference.posttest_support import (
-        answers,
-        make_enduring,
-        ready_recording,
-        registered_learner,
-    )
+    from tests.support.posttest import answers, make_enduring, ready_recording, registered_learner
 
     event, session = make_event()
     activity = make_enduring(session)

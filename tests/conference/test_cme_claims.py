@@ -19,10 +19,8 @@ from conference.models import (
     SessionKind,
 )
 from conference.services import cme
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
 from tests.factories import SessionFactory, SpeakerFactory
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
 
 pytestmark = pytest.mark.django_db
 

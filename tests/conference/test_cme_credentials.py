@@ -18,9 +18,7 @@ from jwcrypto.common import JWException
 from accounts.models import ProfessionalProfile
 from conference.models import CertificateStatus, IssuedCredential, IssuerKey
 from conference.services import cme, credentials
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
 
 OB3_CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",

@@ -7,8 +7,8 @@ import pytest
 
 from conference.models import EventCredit, SessionCreditExclusion, SessionKind
 from conference.services import cme
-from tests.conference.cme_support import learner, make_event
 from tests.factories import MembershipFactory, SessionFactory
+from tests.support.cme import learner, make_event
 
 pytestmark = pytest.mark.django_db
 

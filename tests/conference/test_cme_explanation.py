@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from conference.models import AttendanceEvent
 from conference.services import cme
-from tests.conference.cme_support import attend, evaluate, learner, make_event
 from tests.factories import MembershipFactory
+from tests.support.cme import attend, evaluate, learner, make_event
 
 pytestmark = pytest.mark.django_db
 

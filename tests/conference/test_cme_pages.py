@@ -12,10 +12,8 @@ from pypdf import PdfReader
 from accounts.models import BoardCertification, Degree, ProfessionalProfile, StateLicense
 from conference.models import Certificate, Claim, ClaimStatus, EvaluationResponse, Registration
 from conference.services import cme
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
 from tests.factories import DisclosureFactory, MembershipFactory, OrganizerFactory, SpeakerFactory
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
 
 pytestmark = pytest.mark.django_db
 

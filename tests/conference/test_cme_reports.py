@@ -11,8 +11,8 @@ from accounts.models import ProfessionalProfile, StateLicense
 from conference.models import EventCredit
 from conference.services import cme
 from conference.services.cme_reports import PARS_COLUMNS, completion_dates, pars_learner_file
-from tests.conference.cme_support import attend, evaluate, learner, make_event
 from tests.factories import MembershipFactory
+from tests.support.cme import attend, evaluate, learner, make_event
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from conference.services import cme, cme_pdf, statements
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
 
 PROVIDER = "Society of Test Medicine"
 AMA_TAIL = (

@@ -9,7 +9,7 @@ from accounts.models import Degree
 from conference.credit.rules import PRESETS, customised_rule, parse_codes
 from conference.models import EventCredit
 from conference.services import cme
-from tests.conference.cme_support import attend, evaluate, learner, make_event
+from tests.support.cme import attend, evaluate, learner, make_event
 
 
 def test_customised_rule_without_values_is_the_preset():

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from conference.models import SessionCreditExclusion
 from conference.services import cme
-from tests.conference.cme_support import attend, learner, make_event
+from tests.support.cme import attend, learner, make_event
 
 pytestmark = pytest.mark.django_db
 

@@ -25,14 +25,8 @@ from conference.models import (
     WatchProgress,
 )
 from conference.services import dashboard
-from tests.conference.cme_support import evaluate, learner
-from tests.conference.test_admin_scoping import World
 from tests.factories import UserFactory
-
-
-@pytest.fixture
-def world(db):
-    return World()
+from tests.support.cme import evaluate, learner
 
 
 def proof(user, session, kind, moment, key):

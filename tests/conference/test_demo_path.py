@@ -23,9 +23,6 @@ from conference.models import (
     SessionKind,
 )
 from conference.services import cme
-from tests.conference.cme_support import media_root
-
-__all__ = ["media_root"]
 
 _keys = itertools.count()
 

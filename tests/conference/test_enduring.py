@@ -16,16 +16,9 @@ from pypdf import PdfReader
 
 from conference.models import Claim, IssuedCredential, WatchProgress
 from conference.services import cme, enduring, posttests
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
-from tests.conference.posttest_support import (
-    answers,
-    make_enduring,
-    ready_recording,
-    registered_learner,
-)
 from tests.factories import DisclosureFactory, SessionFactory, SpeakerFactory
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
+from tests.support.posttest import answers, make_enduring, ready_recording, registered_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -436,7 +429,7 @@ def test_date_problems_follow_the_three_year_rule():
 
 
 def test_admin_creates_activity_with_credit_and_validates_dates(client):
-    from tests.conference.posttest_support import make_test
+    from tests.support.posttest import make_test
 
     event, session = make_event()
     test = make_test(event)
@@ -465,7 +458,7 @@ def test_admin_creates_activity_with_credit_and_validates_dates(client):
 
 
 def test_admin_refuses_a_post_test_of_another_event(client):
-    from tests.conference.posttest_support import make_test
+    from tests.support.posttest import make_test
 
     event, session = make_event()
     other_event, _ = make_event(organizer=event.organizer)

@@ -26,16 +26,15 @@ from tests.factories import (
     SpeakerFactory,
     UserFactory,
 )
-from tests.recording_watch_support import event_in_demo_venue, publish_test_recording
+from tests.support.recording_watch import event_in_demo_venue, publish_test_recording
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def recordings_root(settings, tmp_path):
-    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+def fresh_recordings(recordings_root):
+    """Every test: a recordings folder of its own and an empty cache (watch grants, limits)."""
     cache.clear()
-    return settings.RECORDINGS_ROOT
 
 
 @pytest.fixture

@@ -340,7 +340,7 @@ def test_studio_page_refuses_attendees(client, studio_setup, settings):
 
 
 def test_janus_config_is_loopback_only(tmp_path, settings, monkeypatch):
-    from tests.media_support import janus_available
+    from tests.support.media import janus_available
 
     if not janus_available():
         pytest.skip("needs the Janus WebRTC server (apt-get install janus)")

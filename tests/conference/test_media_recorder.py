@@ -13,7 +13,7 @@ from conference.models import Stage
 from conference.services.media import recorder
 from conference.services.media.stage import forwarded_streams
 from tests.factories import SessionFactory
-from tests.media_support import media_port_ranges
+from tests.support.media import media_port_ranges
 
 # What Janus 1.1.2 answered to our audio_port/video_port rtp_forward (tests/e2e/test_media.py).
 LEGACY_ANSWER = {

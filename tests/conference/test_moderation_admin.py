@@ -8,13 +8,7 @@ from django.utils import timezone
 from conference.models import ChatMessage, CmeAuditEntry, HallRemoval, MembershipRole
 from conference.services import live
 from conference.services.moderation import ModerationError, lift_removal
-from tests.conference.test_admin_scoping import World
 from tests.factories import MembershipFactory, UserFactory
-
-
-@pytest.fixture
-def world(db):
-    return World()
 
 
 def remove(hall, user, by, minutes=30, reason="Spam links in chat"):

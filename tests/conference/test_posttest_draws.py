@@ -13,9 +13,9 @@ from django.urls import reverse
 from conference.management.commands.seed_demo import POST_TEST_QUESTIONS
 from conference.models import PostTest, PostTestAttempt, PostTestDraw
 from conference.services import posttests
-from tests.conference.cme_support import make_event
-from tests.conference.posttest_support import make_test, registered_learner
 from tests.factories import MembershipFactory
+from tests.support.cme import make_event
+from tests.support.posttest import make_test, registered_learner
 
 pytestmark = pytest.mark.django_db
 

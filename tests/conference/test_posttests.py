@@ -8,10 +8,8 @@ from django.urls import reverse
 
 from conference.models import PostTestAttempt
 from conference.services import cme, posttests
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
-from tests.conference.posttest_support import answers, make_test, registered_learner
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
+from tests.support.posttest import answers, make_test, registered_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +44,7 @@ def test_attempt_below_pass_score_fails_with_exact_fraction():
 
 
 def _three_questions():
-    from tests.conference.posttest_support import QUESTIONS
+    from tests.support.posttest import QUESTIONS
 
     return QUESTIONS[:3]
 

@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 
 from conference.models import Recording, RecordingCaption, RecordingStatus
-from tests.conference.test_admin_scoping import inline_management
 from tests.factories import (
     EventFactory,
     MembershipFactory,
@@ -17,7 +16,8 @@ from tests.factories import (
     SessionFactory,
     UserFactory,
 )
-from tests.recording_support import make_test_video, needs_ffmpeg
+from tests.support.admin import inline_management
+from tests.support.recording import make_test_video, needs_ffmpeg
 
 ADD_URL = "/admin/conference/recording/add/"
 LIST_URL = "/admin/conference/recording/"

@@ -1,7 +1,7 @@
 """Capture of a session's live HLS stream: scheduling, chunks, joining, failures, a real worker.
 
 The stream is real: ffmpeg encodes a live HLS stream that a threaded http.server serves on
-loopback (tests/conference/capture_support.py), and the capture code's own ffmpeg records it.
+loopback (tests/support/capture.py), and the capture code's own ffmpeg records it.
 """
 
 import datetime as dt
@@ -25,10 +25,10 @@ from conference.services.recordings import capture
 from conference.services.recordings.probe import probe
 from conference.tasks.capture import capture_recording
 from conference.tasks.capture import schedule_captures as schedule_captures_task
-from tests.conference.capture_support import LiveHlsStream, closed_port
 from tests.factories import SessionFactory
-from tests.process_support import child_pids, worker_environment
-from tests.recording_support import needs_ffmpeg
+from tests.support.capture import LiveHlsStream, closed_port
+from tests.support.process import child_pids, worker_environment
+from tests.support.recording import needs_ffmpeg
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_URL = "http://stage:s3cret-pass@127.0.0.1:{port}/live/main.m3u8?token=t0ken-abc"
@@ -40,18 +40,10 @@ def live_stream(tmp_path_factory):
         yield stream
 
 
-@pytest.fixture
-def recordings_root(settings, tmp_path):
-    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+@pytest.fixture(autouse=True)
+def no_capture_margin(settings):
+    """Captures start at the session's own start (a test may set a margin of its own)."""
     settings.RECORDING_CAPTURE_MARGIN_SECONDS = 0
-    return settings.RECORDINGS_ROOT
-
-
-@pytest.fixture
-def restore_default_app():
-    yield
-    project_app.set_current()
-    project_app.set_default()
 
 
 def _session_now(seconds: float, **kwargs):

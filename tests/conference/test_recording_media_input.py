@@ -20,16 +20,10 @@ from conference.models import RecordingStatus
 from conference.services.recordings import capture, media_input, paths, pipeline, transcode
 from conference.services.recordings.probe import NotAVideo, probe, run_ffprobe
 from conference.services.recordings.stream_gate import StreamGate
-from tests.conference.capture_support import LiveHlsStream
-from tests.conference.recording_pipeline_support import (
-    folders,
-    recording_with_source,
-    recordings_root,
-)
 from tests.factories import SessionFactory
-from tests.recording_support import make_test_video, needs_ffmpeg
-
-__all__ = ["recordings_root"]
+from tests.support.capture import LiveHlsStream
+from tests.support.recording import make_test_video, needs_ffmpeg
+from tests.support.recording_pipeline import folders, recording_with_source
 
 pytestmark = needs_ffmpeg
 

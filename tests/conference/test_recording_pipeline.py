@@ -18,19 +18,16 @@ from PIL import Image
 from conference.models import Recording, RecordingSource, RecordingStatus
 from conference.services.recordings import chapters, paths, pipeline, transcode
 from conference.services.recordings.probe import ProbeResult
-from tests.conference.recording_pipeline_support import (
+from tests.factories import HallFactory, SessionFactory, SpeakerFactory
+from tests.support.process import celery_worker, child_pids
+from tests.support.recording import make_test_video, needs_ffmpeg
+from tests.support.recording_pipeline import (
     ffprobe_streams,
     folders,
     master_entries,
     playlist_duration,
     recording_with_source,
-    recordings_root,
 )
-from tests.factories import HallFactory, SessionFactory, SpeakerFactory
-from tests.process_support import celery_worker, child_pids
-from tests.recording_support import make_test_video, needs_ffmpeg
-
-__all__ = ["recordings_root"]
 
 UTC = dt.UTC
 

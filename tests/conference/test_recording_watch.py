@@ -21,7 +21,6 @@ from conference.models import (
 )
 from conference.services.recordings import access, serving, watching
 from conference.services.recordings.pipeline import process_recording
-from tests.conference.recording_pipeline_support import recording_with_source
 from tests.factories import (
     EventFactory,
     MembershipFactory,
@@ -30,8 +29,9 @@ from tests.factories import (
     SpeakerFactory,
     UserFactory,
 )
-from tests.recording_support import make_test_video, needs_ffmpeg
-from tests.recording_watch_support import event_in_demo_venue, publish_test_recording
+from tests.support.recording import make_test_video, needs_ffmpeg
+from tests.support.recording_pipeline import recording_with_source
+from tests.support.recording_watch import event_in_demo_venue, publish_test_recording
 
 pytestmark = [pytest.mark.django_db, needs_ffmpeg]
 
@@ -39,10 +39,9 @@ URI_LINE = re.compile(r"^[^#\s].*$", re.MULTILINE)
 
 
 @pytest.fixture(autouse=True)
-def recordings_root(settings, tmp_path):
-    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+def fresh_recordings(recordings_root):
+    """Every test: a recordings folder of its own and an empty cache (watch grants, limits)."""
     cache.clear()
-    return settings.RECORDINGS_ROOT
 
 
 @pytest.fixture

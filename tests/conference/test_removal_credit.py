@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Degree
 from conference.models import AttendanceEvent
 from conference.services.removal_credit import credit_at_stake
-from tests.conference.cme_support import learner, make_event
+from tests.support.cme import learner, make_event
 
 pytestmark = pytest.mark.django_db
 

@@ -19,11 +19,9 @@ from conference.models import (
     RegistrationStatus,
 )
 from conference.services import cme, posttests
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
-from tests.conference.posttest_support import answers, make_enduring, make_test, ready_recording
 from tests.factories import MembershipFactory, RegistrationFactory, SpeakerFactory, TrackFactory
-
-__all__ = ["media_root"]
+from tests.support.cme import attend, evaluate, learner, make_event
+from tests.support.posttest import answers, make_enduring, make_test, ready_recording
 
 pytestmark = pytest.mark.django_db
 

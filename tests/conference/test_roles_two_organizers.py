@@ -6,7 +6,6 @@ tests/live/test_member_roles.py.)"""
 import pytest
 
 from conference.models import MembershipRole
-from tests.conference.cme_support import media_root
 from tests.conference.test_roles import (
     EXPORTS,
     MATRIX,
@@ -17,8 +16,6 @@ from tests.conference.test_roles import (
     url,
 )
 from tests.factories import EventFactory, MembershipFactory, OrganizerFactory
-
-__all__ = ["media_root"]
 
 pytestmark = pytest.mark.django_db
 

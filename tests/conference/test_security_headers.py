@@ -15,7 +15,6 @@ from django.urls import reverse
 from conference.models import RegistrationRole
 from conference.services import agenda, cme
 from conference.unavailable import unavailable_response
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
 from tests.factories import (
     PASSWORD,
     MembershipFactory,
@@ -23,9 +22,8 @@ from tests.factories import (
     SpeakerFactory,
     UserFactory,
 )
+from tests.support.cme import attend, evaluate, learner, make_event
 from venues.demo import build_demo_venue
-
-__all__ = ["media_root"]
 
 pytestmark = pytest.mark.django_db
 

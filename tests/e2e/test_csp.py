@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from conference.models import RegistrationRole
 from conference.services import cme
-from tests.conference.cme_support import attend, evaluate, learner, make_event, media_root
 from tests.e2e.conftest import ARGS, CHROMIUM, VIEWPORT, PageErrors
 from tests.factories import (
     PASSWORD,
@@ -28,12 +27,11 @@ from tests.factories import (
 )
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
-from tests.media_support import janus_server
-from tests.recording_support import needs_ffmpeg
-from tests.recording_watch_support import publish_test_recording
+from tests.support.cme import attend, evaluate, learner, make_event
+from tests.support.media import janus_server
+from tests.support.recording import needs_ffmpeg
+from tests.support.recording_watch import publish_test_recording
 from venues.demo import build_demo_venue
-
-__all__ = ["media_root"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.janus, needs_ffmpeg]
 

@@ -14,11 +14,8 @@ from django.utils import timezone
 from accounts.models import User
 from conference.models import Certificate, Claim, Event, FavouriteSession, Session, SessionKind
 from conference.services import cme
-from tests.conference.cme_support import media_root
 from tests.conference.test_demo_path import be_in_hall
 from tests.e2e.conftest import PageErrors, _logged_in_context
-
-__all__ = ["media_root"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 

@@ -22,8 +22,8 @@ from tests.factories import (
 )
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
-from tests.media_support import janus_server
-from tests.process_support import celery_worker
+from tests.support.media import janus_server
+from tests.support.process import celery_worker
 from venues.demo import build_demo_venue
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.janus]

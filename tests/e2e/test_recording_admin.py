@@ -7,7 +7,7 @@ import pytest
 from conference.models import Recording, RecordingStatus
 from tests.e2e.conftest import PageErrors, _logged_in_context
 from tests.factories import EventFactory, MembershipFactory, SessionFactory
-from tests.recording_support import make_test_video, needs_ffmpeg
+from tests.support.recording import make_test_video, needs_ffmpeg
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from conference.models import WatchProgress, WatchSpan
 from tests.e2e.conftest import PageErrors, _launch, _logged_in_context
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory
-from tests.recording_support import needs_ffmpeg
-from tests.recording_watch_support import event_in_demo_venue, publish_test_recording
+from tests.support.recording import needs_ffmpeg
+from tests.support.recording_watch import event_in_demo_venue, publish_test_recording
 
 pytestmark = [pytest.mark.browser, needs_ffmpeg]
 

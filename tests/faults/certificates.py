@@ -13,8 +13,8 @@ from conference.celery import app as project_app
 from conference.celery import create_app
 from conference.models import Certificate, CertificateStatus, Claim
 from conference.services import cme
-from tests.conference.cme_support import attend, evaluate, learner, make_event
 from tests.faults import harness
+from tests.support.cme import attend, evaluate, learner, make_event
 
 
 def approved_claims(count: int) -> list[int]:

@@ -27,9 +27,12 @@ _collectstatic: dict = {}
 
 
 def pytest_collection_modifyitems(items):
+    # A fault test runs a whole scenario (servers, workers, hundreds of clients): 30 minutes
+    # instead of the suite's default timeout (pyproject.toml).
     for item in items:
         if "tests/faults/" in str(item.fspath):
             item.add_marker(pytest.mark.faults)
+            item.add_marker(pytest.mark.timeout(1800), append=False)
 
 
 def pytest_collection_finish(session):

@@ -5,20 +5,10 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from conference.models import Recording, RecordingStatus
 from conference.services.recordings import paths
 from conference.services.recordings.transcode import read_media_playlist
 from tests.factories import SessionFactory
-
-
-@pytest.fixture
-def recordings_root(settings, tmp_path):
-    root = tmp_path / "recordings"
-    root.mkdir()
-    settings.RECORDINGS_ROOT = root
-    return root
 
 
 def recording_with_source(source: Path, *, session=None, **fields) -> Recording:

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from conference.celery import app as project_app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def child_pids(pid: int) -> list[int]:

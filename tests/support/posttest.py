@@ -14,8 +14,8 @@ from conference.models import (
     Recording,
     RecordingStatus,
 )
-from tests.conference.cme_support import learner
 from tests.factories import RegistrationFactory
+from tests.support.cme import learner
 
 QUESTIONS = (
     (

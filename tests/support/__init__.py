@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: factories of test data, processes, media and recordings."""
