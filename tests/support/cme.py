@@ -5,7 +5,6 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from accounts.models import Degree
@@ -90,9 +89,3 @@ def evaluate(user, event):
         for q in form.questions.all()
     }
     return cme.submit_evaluation(user, event, answers)
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
