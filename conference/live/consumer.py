@@ -1,7 +1,6 @@
 """The one websocket consumer of a hall: `/ws/halls/<hall_id>/`."""
 
 import contextlib
-import hashlib
 import logging
 import secrets
 import time
@@ -11,7 +10,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 import conference.live.actions  # noqa: F401  (registers the handlers)
 from conference.live.attendance import AttendanceTracker
-from conference.live.control import anotify_user
+from conference.live.control import anotify_user, session_tag
 from conference.live.db import db, session_user
 from conference.live.errors import (
     CLOSE_POLICY,
@@ -34,15 +33,11 @@ from conference.services.refusals import Refused
 logger = logging.getLogger(__name__)
 
 
-def session_tag(session_key: str | None) -> str:
-    """A socket's login session, as named in control messages (never the key itself)."""
-    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
-
-
-def enter_with_session(session_key: str, hall_id: int, *, connection: str, present: int, limits):
-    """The one database call of a join (on a `db` thread): the session's user, the back-off
-    after a close for abuse (docs/protocol.md, "Back-off after 4008"), then access, the hall's
-    state and the attendance `join` (`services.live.enter_hall`)."""
+def enter_with_session(session_key: str, hall_id: int, *, present: int, limits):
+    """The database call of a join that is the user's own (on a `db` thread): the session's
+    user, the back-off after a close for abuse (docs/protocol.md, "Back-off after 4008"), then
+    access (`services.live.enter_hall`). The hall's state and the attendance `join` follow,
+    shared with the sockets joining together (`AttendanceTracker.admit`)."""
     user = session_user(session_key)
     if not user.is_authenticated:
         raise LiveError("unauthenticated", "Log in first.", close_code=CLOSE_UNAUTHENTICATED)
@@ -55,7 +50,7 @@ def enter_with_session(session_key: str, hall_id: int, *, connection: str, prese
         )
         error.retry_after = wait
         raise error
-    return live.enter_hall(user, hall_id, connection=connection, present=present)
+    return live.enter_hall(user, hall_id, present=present)
 
 
 class HallConsumer(AsyncWebsocketConsumer):
@@ -124,21 +119,19 @@ class HallConsumer(AsyncWebsocketConsumer):
         self.hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
         self.session_tag = session_tag(self.scope.get("session_key"))
         store, ticker = get_presence()
-        present = (await store.counts([self.hall_id]))[self.hall_id]
+        present = await store.count(self.hall_id)
         # Join the hub before reading the feed position: every item after it reaches `held`.
         self.held = []
         hub = get_hub()
         generation = await hub.join(self)
         self.in_hub = True
         self.connection_id = secrets.token_hex(8)
-        self.access, state = await db(enter_with_session)(
-            self.scope["session_key"],
-            self.hall_id,
-            connection=self.connection_id,
-            present=present,
-            limits=get_limits(),
+        self.access = await db(enter_with_session)(
+            self.scope["session_key"], self.hall_id, present=present, limits=get_limits()
         )
-        self.attendance = AttendanceTracker(self, joined=state["session"])
+        self.attendance = AttendanceTracker(self)
+        now = await self.attendance.admit()
+        state = {"seq": now.seq, "session": self.attendance.session, "stage": now.stage}
         self.person = self.spawn_person()
         self.moved_at = time.monotonic()
         ensure_guard()
@@ -159,6 +152,8 @@ class HallConsumer(AsyncWebsocketConsumer):
             message = moderators if moderator else everyone
             if message is not None:
                 await self.base_send(message)
+        if self.attendance is not None:
+            self.attendance.run()
 
     def spawn_person(self) -> dict:
         """Attendees appear at the back of the hall, facing the stage."""

@@ -1,9 +1,16 @@
 """Control messages to open sockets, on every server process (through the hub's subscription)."""
 
+import hashlib
+
 from asgiref.sync import async_to_sync
 
 from conference.live.frames import encode
 from conference.live.hub import get_hub
+
+
+def session_tag(session_key: str | None) -> str:
+    """A socket's login session, as named in control messages (never the key itself)."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
 
 
 async def aclose_session_sockets(session_tag: str) -> None:
@@ -32,7 +39,6 @@ async def anotify_user(user_id: int, hall_id: int, text: str) -> None:
 def on_user_logged_out(sender, request, user, **kwargs) -> None:
     """Logging out closes the sockets of that browser's session only; the user's other
     logged-in browsers keep theirs. (Live media is cut for the user, see docs/media.md.)"""
-    from conference.live.consumer import session_tag
     from conference.services.media.stage import cut_user_media
 
     session_key = getattr(getattr(request, "session", None), "session_key", None)

@@ -10,11 +10,6 @@ def user_group(user_id: int) -> str:
     return f"{PREFIX}.user.{user_id}"
 
 
-def hall_control_group(hall_id: int) -> str:
-    """Every socket in one hall, for rare control messages (never for the feed)."""
-    return f"{PREFIX}.hall.{hall_id}"
-
-
 def hub_channel() -> str:
     """The Redis pub/sub channel on which every process receives hall events."""
     db = settings.REDIS_URL.rsplit("/", 1)[-1] if settings.REDIS_URL else "0"

@@ -126,9 +126,6 @@ class HallHub:
 
         self._pending[key] = asyncio.get_running_loop().create_task(later())
 
-    def local_count(self, hall_id: int) -> int:
-        return len(self.members.get(hall_id, ()))
-
     # --- publishing -----------------------------------------------------------------------
     async def publish_from_server(self, hall_id: int, text: str) -> None:
         """Publish an event that did not come from a socket (an HTTP request changed the hall's

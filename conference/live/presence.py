@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from django.conf import settings
 
+from conference.live.batch import Batcher
 from conference.live.frames import push
 from conference.live.groups import PREFIX
 from conference.live.hub import get_hub
@@ -88,6 +89,9 @@ class LocalPresence:
     async def counts(self, hall_ids: list[int]) -> dict[int, int]:
         return {hall_id: len(self.people.get(hall_id, {})) for hall_id in hall_ids}
 
+    async def count(self, hall_id: int) -> int:
+        return len(self.people.get(hall_id, {}))
+
 
 class RedisPresence:
     """Production: hashes shared by every process (`people` and connection counts per hall)."""
@@ -96,21 +100,27 @@ class RedisPresence:
         import redis.asyncio as aioredis
 
         self.redis = aioredis.from_url(url)
-        # Snapshot reads: the batch of callers waiting for the next read, per hall, and the halls
-        # with a read in flight (see `snapshot_json`).
-        self._next_read: dict[int, asyncio.Future] = {}
-        self._reading: set[int] = set()
+        # Joins, snapshot reads and head counts of sockets joining together share one Redis
+        # round trip per hall (conference.live.batch).
+        self._joins = Batcher(self._join_many)
+        self._snapshots = Batcher(self._read_snapshot)
+        self._counts = Batcher(self._count)
 
     @staticmethod
     def _keys(hall_id: int) -> tuple[str, str]:
         return f"{PREFIX}:presence:{hall_id}", f"{PREFIX}:presence:{hall_id}:refs"
 
     async def join(self, hall_id: int, person: dict) -> None:
+        await self._joins.add(hall_id, person)
+
+    async def _join_many(self, hall_id: int, persons: list[dict]) -> list:
         people, refs = self._keys(hall_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(refs, person["id"], 1)
-            pipe.hset(people, person["id"], _dump(person))
+            for person in persons:
+                pipe.hincrby(refs, person["id"], 1)
+                pipe.hset(people, person["id"], _dump(person))
             await pipe.execute()
+        return [None] * len(persons)
 
     async def update_many(self, hall_id: int, people: list[dict]) -> None:
         key, _refs = self._keys(hall_id)
@@ -138,29 +148,19 @@ class RedisPresence:
         everyone whose arrival was published before the caller joined the hub (the caller gets
         later deltas). Callers that arrive together share one read: a hall that a thousand people
         join at once is read a few dozen times, not a thousand times (each read costs O(people))."""
-        waiting = self._next_read.get(hall_id)
-        if waiting is None:
-            waiting = self._next_read[hall_id] = asyncio.get_running_loop().create_future()
-            if hall_id not in self._reading:
-                asyncio.get_running_loop().create_task(self._read_snapshots(hall_id))
-            # else the read in flight starts the next one when it ends
-        return await asyncio.shield(waiting)
+        return await self._snapshots.add(hall_id)
 
-    async def _read_snapshots(self, hall_id: int) -> None:
-        people, _refs = self._keys(hall_id)
-        self._reading.add(hall_id)
-        try:
-            while hall_id in self._next_read:
-                batch = self._next_read.pop(hall_id)  # callers from now on wait for the next read
-                try:
-                    raw = await self.redis.hvals(people)
-                except Exception as error:
-                    batch.set_exception(error)
-                    batch.exception()  # retrieved: a batch whose callers all left is not logged
-                    continue
-                batch.set_result("[" + ",".join(item.decode("utf-8") for item in raw) + "]")
-        finally:
-            self._reading.discard(hall_id)
+    async def _read_snapshot(self, hall_id: int, callers: list) -> list:
+        raw = await self.redis.hvals(self._keys(hall_id)[0])
+        return ["[" + ",".join(item.decode("utf-8") for item in raw) + "]"] * len(callers)
+
+    async def count(self, hall_id: int) -> int:
+        """The people in one hall, from a read that started after this call (shared by the
+        sockets joining together)."""
+        return await self._counts.add(hall_id)
+
+    async def _count(self, hall_id: int, callers: list) -> list:
+        return [await self.redis.hlen(self._keys(hall_id)[0])] * len(callers)
 
     async def counts(self, hall_ids: list[int]) -> dict[int, int]:
         async with self.redis.pipeline(transaction=False) as pipe:

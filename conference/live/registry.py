@@ -2,12 +2,11 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from conference.live.consumer import HallConsumer
-
-Handler = Callable[["HallConsumer", dict[str, Any]], Awaitable[dict[str, Any] | None]]
+# (consumer, request data) -> reply data; the consumer is `conference.live.consumer.HallConsumer`
+# (not imported: the consumer imports the registry).
+Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True, slots=True)

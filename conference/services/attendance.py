@@ -1,25 +1,44 @@
 """Append-only attendance events from the hall socket: the input of the CME credit engine."""
 
-import uuid
-
-from django.utils import timezone
+from dataclasses import dataclass
+from datetime import datetime
 
 from conference.models import AttendanceEvent, AttendanceKind
-from conference.services.live import HallAccess
 
 
-def record_attendance(
-    access: HallAccess, *, session_id: int, connection: str, kind: str
-) -> AttendanceEvent:
-    """Store one attendance event stamped with the server's clock (client times are ignored)."""
-    if kind not in AttendanceKind.values:
-        raise ValueError(f"unknown attendance kind {kind!r}")
-    return AttendanceEvent.objects.create(
-        user_id=access.user_id,
-        session_id=session_id,
-        hall_id=access.hall_id,
-        connection=connection,
-        kind=kind,
-        server_time=timezone.now(),
-        dedup_key=f"{connection}:{uuid.uuid4().hex}",
+@dataclass(frozen=True, slots=True)
+class AttendanceRow:
+    """One attendance event of one socket, stamped with the server's clock when it happened
+    (client times are ignored). `key` is its idempotency key, `<connection>:<n>` for the
+    socket's n-th event: writing the same event again stores nothing."""
+
+    user_id: int
+    hall_id: int
+    session_id: int
+    connection: str
+    kind: str
+    server_time: datetime
+    key: str
+
+
+def record_many(rows: list[AttendanceRow]) -> None:
+    """Store attendance events in one statement; an event already stored (same key) is kept
+    once."""
+    for row in rows:
+        if row.kind not in AttendanceKind.values:
+            raise ValueError(f"unknown attendance kind {row.kind!r}")
+    AttendanceEvent.objects.bulk_create(
+        [
+            AttendanceEvent(
+                user_id=row.user_id,
+                session_id=row.session_id,
+                hall_id=row.hall_id,
+                connection=row.connection,
+                kind=row.kind,
+                server_time=row.server_time,
+                dedup_key=row.key,
+            )
+            for row in rows
+        ],
+        ignore_conflicts=True,
     )

@@ -336,32 +336,61 @@ def moderates_session(access: HallAccess, session: Session) -> bool:
     return access.speaks_in_hall and session.speakers.filter(user_id=access.user_id).exists()
 
 
-def session_data(access: HallAccess, session: Session | None) -> dict | None:
+def moderates(access: HallAccess, speakers: frozenset[int]) -> bool:
+    """`moderates_session` for a session whose speakers' user ids are known (no query)."""
+    return access.is_moderator or (access.speaks_in_hall and access.user_id in speakers)
+
+
+@dataclass(frozen=True, slots=True)
+class HallNow:
+    """A hall's state for one event: its feed position, the session on now (else the next one
+    within 30 minutes) and that session's stage. Read once for every socket of the event that
+    joins or follows the programme at the same moment (conference.live.batch), so it holds
+    nothing about one user: `session_for` adds that without a query."""
+
+    seq: int
+    session: dict | None  # as in `hello`, without `you_moderate`
+    speakers: frozenset[int]  # user ids of the session's speakers
+    ends_at: datetime | None
+    stage: dict | None
+
+
+def hall_now(hall_id: int, event_id: int, *, stage=lambda session: None) -> HallNow:
+    """The hall's state now; `stage(session)` gives the session's stage (the live layer passes
+    `services.media.stage.hall_stage_data`, which imports this module)."""
+    now = timezone.now()
+    sessions = Session.objects.filter(event_id=event_id, hall_id=hall_id)
+    session = (
+        sessions.filter(starts_at__lte=now, ends_at__gt=now).order_by("starts_at").first()
+        or sessions.filter(starts_at__gt=now, starts_at__lte=now + UPCOMING_WINDOW)
+        .order_by("starts_at")
+        .first()
+    )
     if session is None:
-        return None
-    return {
+        return HallNow(last_seq(hall_id), None, frozenset(), None, None)
+    speakers = frozenset(
+        user_id
+        for user_id in session.speakers.values_list("user_id", flat=True)
+        if user_id is not None
+    )
+    data = {
         "id": session.pk,
         "title": session.title,
         "kind": session.kind,
         "starts_at": session.starts_at.isoformat(),
         "ends_at": session.ends_at.isoformat(),
         "qa_moderation_required": session.qa_moderation_required,
-        "you_moderate": moderates_session(access, session),
         "attention_check_minutes": session.attention_check_minutes,
         "attention_window_seconds": session.attention_window_seconds,
     }
+    return HallNow(last_seq(hall_id), data, speakers, session.ends_at, stage(session))
 
 
-def hall_state(access: HallAccess) -> dict:
-    """What a socket needs on connect: the feed position, the session on now and its stage."""
-    from conference.services.media.stage import hall_stage_data
-
-    session = current_session(access)
-    return {
-        "seq": last_seq(access.hall_id),
-        "session": session_data(access, session),
-        "stage": hall_stage_data(session),
-    }
+def session_for(access: HallAccess, now: HallNow) -> dict | None:
+    """The session of `now` as `access`'s user is told it (`you_moderate`)."""
+    if now.session is None:
+        return None
+    return {**now.session, "you_moderate": moderates(access, now.speakers)}
 
 
 def last_seq(hall_id: int) -> int:
@@ -653,19 +682,11 @@ def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: 
     return removal
 
 
-def enter_hall(user, hall_id: int, *, connection: str, present: int = 0) -> tuple[HallAccess, dict]:
-    """Everything the database does when a socket joins, in one call (one thread hop):
-    check access (and that the hall, with `present` people in it, is not full for this user),
-    read the hall's state, and record attendance if a session is on. Nothing is recorded when
-    the socket is refused."""
-    from conference.services.attendance import record_attendance
-
+def enter_hall(user, hall_id: int, *, present: int = 0) -> HallAccess:
+    """Check that `user` may enter hall `hall_id` now that `present` people are in it (a full
+    hall admits only moderators). The hall's state and the attendance `join` are read and
+    written for every socket joining together afterwards (conference.live.attendance)."""
     access = resolve_hall_access(user, hall_id)
     if not access.is_moderator and present >= access.hall_capacity:
         raise Refused("hall_full", "This hall is full; try again soon.")
-    state = hall_state(access)
-    if state["session"] is not None:
-        record_attendance(
-            access, session_id=state["session"]["id"], connection=connection, kind="join"
-        )
-    return access, state
+    return access

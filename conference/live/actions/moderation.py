@@ -1,6 +1,7 @@
 """Moderation you can trust (docs/protocol.md): hide or release chat messages, the hall's
 removals (list, preview of the CME effect, lift). Removing is `hall.remove` (presence.py)."""
 
+from conference.live.attendance import hall_now
 from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import optional_reason, require_int
@@ -18,8 +19,8 @@ def require_minutes(data: dict) -> int:
 @action("hall.state")
 async def state(consumer, data: dict) -> dict:
     """The hall's session and stage now (as in `hello`): clients follow the programme with it."""
-    found = await db(live.hall_state)(consumer.access)
-    return {"session": found["session"], "stage": found["stage"]}
+    now = await hall_now(consumer.access)
+    return {"session": live.session_for(consumer.access, now), "stage": now.stage}
 
 
 @action("chat.hide", moderator_only=True)
