@@ -31,6 +31,7 @@ from conference.models import (
     SessionKind,
 )
 from conference.services.organizers import organizers_viewable_by
+from conference.services.refusals import Refused
 from conference.services.schedule import venue_join_url
 
 logger = logging.getLogger(__name__)
@@ -39,8 +40,11 @@ REMINDER_MINUTES = 10  # e-mail, calendar alarm and venue notification: this lon
 UNSUBSCRIBE_SALT = "medvenue.agenda.unsubscribe"
 
 
-class AgendaError(Exception):
-    """A session that cannot go into an agenda; the message is for the person."""
+class AgendaError(Refused):
+    """A session that cannot go into an agenda; the message is for the person. (code `invalid`)"""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid", message)
 
 
 # --- favourites ----------------------------------------------------------------------------

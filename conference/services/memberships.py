@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conference.models import MembershipRole, Organizer, OrganizerInvitation, OrganizerMembership
+from conference.services.refusals import Refused
 
 INVITATION_DAYS = 7
 _SALT = "medvenue.organizer-invitation"
@@ -33,8 +34,11 @@ ADMIN_ROLES = {
 }
 
 
-class InvitationError(Exception):
-    """An invitation link that cannot be used; the message is shown to the person."""
+class InvitationError(Refused):
+    """An invitation link that cannot be used; the message is shown to the person. (code `invalid`)"""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid", message)
 
 
 def invitation_token(invitation: OrganizerInvitation) -> str:

@@ -18,10 +18,14 @@ from django.utils import timezone
 
 from conference.models import Event, HallRemoval
 from conference.services.cme import audit
+from conference.services.refusals import Refused
 
 
-class ModerationError(Exception):
-    """The action is not possible; the message says why."""
+class ModerationError(Refused):
+    """The action is not possible; the message says why. (code `invalid`)"""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid", message)
 
 
 def removal_state(removal: HallRemoval, *, now: datetime | None = None) -> str:

@@ -17,11 +17,15 @@ from django.utils.formats import date_format
 
 from conference.models import Event, Session
 from conference.services.cme import audit
+from conference.services.refusals import Refused
 from conference.services.schedule import session_conflicts
 
 
-class TimingRefused(Exception):
-    """The session cannot move as asked; the message says why, for the organizer."""
+class TimingRefused(Refused):
+    """The session cannot move as asked; the message says why, for the organizer. (code `invalid`)"""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid", message)
 
 
 @dataclass(frozen=True)

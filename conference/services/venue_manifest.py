@@ -21,14 +21,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conference.models import Event, Session
+from conference.services.refusals import Refused
 from venues.manifest import serialize_venue_layout
 from venues.models import Hall
 
 MANIFEST_VERSION = 1
 
 
-class VenueMissing(Exception):
-    """The event has no venue, so there is no manifest to build."""
+class VenueMissing(Refused):
+    """The event has no venue, so there is no manifest to build. (code `not_found`)"""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("not_found", message)
 
 
 @dataclass
