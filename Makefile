@@ -1,5 +1,5 @@
 # MedVenue: `make run` starts the platform on this machine, `make test` checks it.
-# Both work on a fresh clone with nothing but python3 and npm (for the browser venue's bundle).
+# Both work on a fresh clone with nothing but python3 and node/npm (for the browser code's bundles).
 
 PYTHON ?= python3
 VENV := .venv
@@ -39,9 +39,11 @@ $(INSTALLED): pyproject.toml requirements-dev.txt | $(BIN)/python
 
 install: $(INSTALLED)
 
-# The browser venue's bundle (npm ci again only when the lock file changed).
+# The browser code: frontend/src/ bundled by esbuild into static/dist/, the only JavaScript
+# collectstatic publishes. The bundles are built here (gitignored, never committed); npm ci runs
+# when node_modules is missing or older than the lock file.
 frontend:
-	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci; fi
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci --no-audit --no-fund; fi
 	npm run build
 
 migrate: $(INSTALLED)

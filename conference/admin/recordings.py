@@ -286,7 +286,7 @@ class RecordingAdmin(OrganizerScopedAdmin):
     ]
 
     class Media:
-        js = ["admin/recordings-progress.js", "admin/recordings-upload.js"]
+        js = ["dist/admin/recordings-progress.js", "dist/admin/recordings-upload.js"]
 
     # --- pages
 

@@ -304,7 +304,7 @@ def test_change_page_shows_progress_bar_that_polls_while_processing(alpha, root)
     assert '<progress max="100" value="63">63%</progress>' in page
     assert f'data-status-url="{change_url(recording, "status")}"' in page
     assert "63% — transcoding 360p" in page
-    assert "admin/recordings-progress.js" in page
+    assert "dist/admin/recordings-progress.js" in page
 
 
 def test_change_page_of_ready_recording_shows_poster_and_renditions(alpha, root):

@@ -1,4 +1,4 @@
-"""The browser client's feed algorithm (static/venue/live.js) run under node with a fake socket."""
+"""The browser client's feed algorithm (frontend/src/live.js) run under node with a fake socket."""
 
 import shutil
 import subprocess
@@ -14,7 +14,7 @@ def test_hall_socket_applies_each_item_once_in_order_and_resumes_from_contiguous
         [
             node,
             str(ROOT / "tests/live/js/hall_socket_check.mjs"),
-            str(ROOT / "static/venue/live.js"),
+            str(ROOT / "frontend/src/live.js"),
         ],
         capture_output=True,
         text=True,
