@@ -79,6 +79,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	npm run lint
 
 deploy-check: $(INSTALLED)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
@@ -89,6 +90,7 @@ test: install frontend
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	npm run lint
 	$(MANAGE) makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 	$(BIN)/pytest --ignore=tests/e2e

@@ -30,7 +30,13 @@ const STYLES = {
   lobby: { floor: "stone", wall: "#efe9df", wallHeight: 9, ceiling: "#f4f1ea", accent: "#0d9488" },
   auditorium: { floor: ["#1c2a4a", "#3b5b8c"], wall: "#3a2a20", wallHeight: 11, ceiling: "#1b1d24", accent: "#2dd4bf" },
   poster_hall: { floor: ["#5b6472", "#8d97a6"], wall: "#eef1f5", wallHeight: 7, ceiling: "#f3f4f6", accent: "#0ea5e9" },
-  exhibit_hall: { floor: ["#3f4d5f", "#6b7d93"], wall: "#edf0f3", wallHeight: 8, ceiling: "#f3f4f6", accent: "#f59e0b" },
+  exhibit_hall: {
+    floor: ["#3f4d5f", "#6b7d93"],
+    wall: "#edf0f3",
+    wallHeight: 8,
+    ceiling: "#f3f4f6",
+    accent: "#f59e0b",
+  },
   lounge: { floor: ["#5b3a29", "#8a5a3c"], wall: "#efe6d8", wallHeight: 6, ceiling: "#f5efe6", accent: "#14b8a6" },
 };
 
@@ -91,7 +97,10 @@ function insetBoundary(boundary, inset) {
 function buildShell(hall, style, group) {
   const width = hall.width;
   const depth = hall.depth;
-  const floorMap = style.floor === "stone" ? stoneFloor(width / 2, depth / 2) : carpet(style.floor[0], style.floor[1], width / 3, depth / 3);
+  const floorMap =
+    style.floor === "stone"
+      ? stoneFloor(width / 2, depth / 2)
+      : carpet(style.floor[0], style.floor[1], width / 3, depth / 3);
   const floor = new Mesh(
     new PlaneGeometry(width, depth),
     standard("#ffffff", { map: floorMap, roughness: style.floor === "stone" ? 0.28 : 0.95 }),
@@ -100,7 +109,15 @@ function buildShell(hall, style, group) {
   floor.name = "floor";
   group.add(floor);
 
-  const boundary = hall.boundary?.length >= 3 ? hall.boundary : [[-width / 2, -depth / 2], [width / 2, -depth / 2], [width / 2, depth / 2], [-width / 2, depth / 2]];
+  const boundary =
+    hall.boundary?.length >= 3
+      ? hall.boundary
+      : [
+          [-width / 2, -depth / 2],
+          [width / 2, -depth / 2],
+          [width / 2, depth / 2],
+          [-width / 2, depth / 2],
+        ];
   const walls = [];
   const panels = [];
   const panelled = insetBoundary(boundary, 0.16);
@@ -109,7 +126,15 @@ function buildShell(hall, style, group) {
     const a = boundary[i];
     const b = boundary[(i + 1) % boundary.length];
     walls.push(wallSegment(a, b, h, 0.3, 4));
-    panels.push(wallSegment(panelled[i], panelled[(i + 1) % boundary.length], hall.kind === "auditorium" ? h * 0.72 : 1.3, 0.05, 1.2));
+    panels.push(
+      wallSegment(
+        panelled[i],
+        panelled[(i + 1) % boundary.length],
+        hall.kind === "auditorium" ? h * 0.72 : 1.3,
+        0.05,
+        1.2,
+      ),
+    );
   }
   const wallMesh = new Mesh(mergeGeometries(walls), standard(style.wall, { roughness: 0.9 }));
   wallMesh.name = "walls";
@@ -119,7 +144,14 @@ function buildShell(hall, style, group) {
   panelMesh.name = "wall-panels";
   group.add(panelMesh);
 
-  const ceiling = new Mesh(new PlaneGeometry(width, depth), standard(style.ceiling, { roughness: 1, emissive: style.ceiling, emissiveIntensity: hall.kind === "auditorium" ? 0.1 : 0.55 }));
+  const ceiling = new Mesh(
+    new PlaneGeometry(width, depth),
+    standard(style.ceiling, {
+      roughness: 1,
+      emissive: style.ceiling,
+      emissiveIntensity: hall.kind === "auditorium" ? 0.1 : 0.55,
+    }),
+  );
   ceiling.rotation.x = Math.PI / 2;
   ceiling.position.y = h;
   group.add(ceiling);
@@ -149,9 +181,20 @@ function buildStage(p, style, group) {
   const stage = new Group();
   const height = p.height || 1;
   const top = box(p.width, 0.08, p.depth, standard("#2b2f36", { roughness: 0.45 }), 0, height - 0.04, 0);
-  const body = new Mesh(new BoxGeometry(p.width, height - 0.08, p.depth), standard("#ffffff", { map: woodSlats(p.width / 1.2), roughness: 0.55 }));
+  const body = new Mesh(
+    new BoxGeometry(p.width, height - 0.08, p.depth),
+    standard("#ffffff", { map: woodSlats(p.width / 1.2), roughness: 0.55 }),
+  );
   body.position.y = (height - 0.08) / 2;
-  const strip = box(p.width, 0.05, 0.04, new MeshBasicMaterial({ color: style.accent }), 0, height - 0.1, p.depth / 2 + 0.02);
+  const strip = box(
+    p.width,
+    0.05,
+    0.04,
+    new MeshBasicMaterial({ color: style.accent }),
+    0,
+    height - 0.1,
+    p.depth / 2 + 0.02,
+  );
   const lectern = new Group();
   lectern.add(box(0.7, 1.1, 0.5, standard("#5a3a22", { roughness: 0.45 }), 0, 0.55, 0));
   lectern.add(box(0.8, 0.05, 0.6, standard("#1f2937", { roughness: 0.3 }), 0, 1.12, -0.02));
@@ -176,7 +219,15 @@ function buildScreen(p, context, group, onTexture) {
   const elevation = p.props?.elevation ?? 2.5;
   const height = p.height || p.width * 0.5625;
   const screen = new Group();
-  const frame = box(p.width + 0.5, height + 0.5, 0.2, standard("#0b0f17", { roughness: 0.4, metalness: 0.3 }), 0, height / 2, -0.08);
+  const frame = box(
+    p.width + 0.5,
+    height + 0.5,
+    0.2,
+    standard("#0b0f17", { roughness: 0.4, metalness: 0.3 }),
+    0,
+    height / 2,
+    -0.08,
+  );
   const slide = slideTexture(context);
   const face = new Mesh(new PlaneGeometry(p.width, height), new MeshBasicMaterial({ map: slide, toneMapped: false }));
   face.position.set(0, height / 2, 0.03);
@@ -260,7 +311,13 @@ function buildPortal(p, context, style, group) {
   portal.add(new Mesh(frame, metal));
   const glow = new Mesh(
     new PlaneGeometry(width, height),
-    new MeshBasicMaterial({ map: portalGlow(style.accent), transparent: true, opacity: 0.9, side: DoubleSide, depthWrite: false }),
+    new MeshBasicMaterial({
+      map: portalGlow(style.accent),
+      transparent: true,
+      opacity: 0.9,
+      side: DoubleSide,
+      depthWrite: false,
+    }),
   );
   glow.position.y = height / 2;
   glow.name = "portal";
@@ -271,7 +328,20 @@ function buildPortal(p, context, style, group) {
   else if (target?.next) lines.push(`Next: ${target.next.title}`);
   const signWidth = width + 2;
   const signHeight = (signWidth * 340) / 1024;
-  const sign = signMesh({ width: 1024, height: 340, kicker: lines.length ? "Enter" : "", title: target?.name || p.label, lines, background: "#0f2a44", accent: style.accent, titleSize: 72 }, signWidth, signHeight);
+  const sign = signMesh(
+    {
+      width: 1024,
+      height: 340,
+      kicker: lines.length ? "Enter" : "",
+      title: target?.name || p.label,
+      lines,
+      background: "#0f2a44",
+      accent: style.accent,
+      titleSize: 72,
+    },
+    signWidth,
+    signHeight,
+  );
   sign.position.set(0, height + 0.45 + signHeight / 2, 0.26);
   portal.add(sign);
   group.add(place(portal, p));
@@ -294,17 +364,66 @@ function buildKiosk(p, context, style, group) {
   const lines = kioskLines(p, context);
   if (width >= 2) {
     const depth = p.depth || 1;
-    kiosk.add(box(width, 1.05, depth, standard("#ffffff", { map: woodSlats(width / 1.2), roughness: 0.5 }), 0, 0.525, 0));
+    kiosk.add(
+      box(width, 1.05, depth, standard("#ffffff", { map: woodSlats(width / 1.2), roughness: 0.5 }), 0, 0.525, 0),
+    );
     kiosk.add(box(width + 0.1, 0.06, depth + 0.1, standard("#f1f5f9", { roughness: 0.2 }), 0, 1.08, 0));
     kiosk.add(box(width * 0.9, 0.04, 0.03, new MeshBasicMaterial({ color: style.accent }), 0, 0.9, depth / 2 + 0.01));
-    const sign = signMesh({ width: 1024, height: 300, title: p.label, lines: lines.slice(0, 1), background: "#0f2a44", accent: style.accent }, width * 0.85, (width * 0.85 * 300) / 1024);
+    const sign = signMesh(
+      {
+        width: 1024,
+        height: 300,
+        title: p.label,
+        lines: lines.slice(0, 1),
+        background: "#0f2a44",
+        accent: style.accent,
+      },
+      width * 0.85,
+      (width * 0.85 * 300) / 1024,
+    );
     sign.position.set(0, 2.3, -depth / 2 + 0.1);
-    kiosk.add(box(0.06, 1.3, 0.06, standard("#94a3b8", { metalness: 0.6, roughness: 0.3 }), -width * 0.35, 1.6, -depth / 2 + 0.06));
-    kiosk.add(box(0.06, 1.3, 0.06, standard("#94a3b8", { metalness: 0.6, roughness: 0.3 }), width * 0.35, 1.6, -depth / 2 + 0.06));
+    kiosk.add(
+      box(
+        0.06,
+        1.3,
+        0.06,
+        standard("#94a3b8", { metalness: 0.6, roughness: 0.3 }),
+        -width * 0.35,
+        1.6,
+        -depth / 2 + 0.06,
+      ),
+    );
+    kiosk.add(
+      box(
+        0.06,
+        1.3,
+        0.06,
+        standard("#94a3b8", { metalness: 0.6, roughness: 0.3 }),
+        width * 0.35,
+        1.6,
+        -depth / 2 + 0.06,
+      ),
+    );
     kiosk.add(sign);
   } else {
-    kiosk.add(box(Math.max(width, 0.9), 2.3, 0.3, standard("#e5e7eb", { roughness: 0.35, metalness: 0.2 }), 0, 1.15, -0.05));
-    const face = signMesh({ width: 560, height: 900, title: p.label || "Now & next", lines: lines.slice(0, 5), kicker: context.venue.name, align: "left", titleSize: 56, background: "#0f2a44", accent: style.accent }, Math.max(width, 0.9) * 0.88, Math.max(width, 0.9) * 0.88 * (900 / 560));
+    kiosk.add(
+      box(Math.max(width, 0.9), 2.3, 0.3, standard("#e5e7eb", { roughness: 0.35, metalness: 0.2 }), 0, 1.15, -0.05),
+    );
+    const face = signMesh(
+      {
+        width: 560,
+        height: 900,
+        title: p.label || "Now & next",
+        lines: lines.slice(0, 5),
+        kicker: context.venue.name,
+        align: "left",
+        titleSize: 56,
+        background: "#0f2a44",
+        accent: style.accent,
+      },
+      Math.max(width, 0.9) * 0.88,
+      Math.max(width, 0.9) * 0.88 * (900 / 560),
+    );
     face.position.set(0, 1.25, 0.11);
     kiosk.add(face);
   }
@@ -319,7 +438,11 @@ function buildBooth(p, style, group) {
   booth.add(box(width, 0.06, depth, standard("#e2e8f0", { roughness: 0.5 }), 0, 0.03, 0));
   booth.add(box(width, 2.6, 0.12, standard("#f8fafc", { roughness: 0.6 }), 0, 1.3, -depth / 2 + 0.06));
   booth.add(box(1.8, 1.0, 0.6, standard(colour, { roughness: 0.5 }), 0, 0.5, depth / 2 - 0.6));
-  const sign = signMesh({ width: 1024, height: 256, title: p.props?.exhibitor || p.label, background: "#0f2a44", accent: colour }, width, width / 4);
+  const sign = signMesh(
+    { width: 1024, height: 256, title: p.props?.exhibitor || p.label, background: "#0f2a44", accent: colour },
+    width,
+    width / 4,
+  );
   sign.position.set(0, 2.6 + width / 8 + 0.05, -depth / 2 + 0.13);
   booth.add(sign);
   group.add(place(booth, p));
@@ -332,7 +455,22 @@ function buildPoster(p, style, group) {
   board.add(box(width + 0.1, height + 0.1, 0.06, standard("#374151", { roughness: 0.5 }), 0, 0.6 + height / 2, 0));
   board.add(box(0.06, 0.6, 0.06, standard("#6b7280"), -width / 2 + 0.1, 0.3, 0));
   board.add(box(0.06, 0.6, 0.06, standard("#6b7280"), width / 2 - 0.1, 0.3, 0));
-  const face = signMesh({ width: 768, height: Math.round((768 * height) / width), kicker: p.label, title: p.props?.title || p.label, lines: p.props?.authors ? [p.props.authors] : [], background: "#f8fafc", foreground: "#0f172a", accent: style.accent, align: "left", titleSize: 48 }, width, height);
+  const face = signMesh(
+    {
+      width: 768,
+      height: Math.round((768 * height) / width),
+      kicker: p.label,
+      title: p.props?.title || p.label,
+      lines: p.props?.authors ? [p.props.authors] : [],
+      background: "#f8fafc",
+      foreground: "#0f172a",
+      accent: style.accent,
+      align: "left",
+      titleSize: 48,
+    },
+    width,
+    height,
+  );
   face.position.set(0, 0.6 + height / 2, 0.035);
   board.add(face);
   group.add(place(board, p));
@@ -340,16 +478,35 @@ function buildPoster(p, style, group) {
 
 function buildLobbyDecor(hall, context, style, group) {
   const h = style.wallHeight;
-  const banner = signMesh({ width: 2048, height: 512, kicker: context.venue.name, title: `Welcome to ${context.event.title}`, lines: ["Walk through a portal to enter a hall"], background: "#0f2a44", accent: style.accent, titleSize: 110 }, 14, 3.5);
+  const banner = signMesh(
+    {
+      width: 2048,
+      height: 512,
+      kicker: context.venue.name,
+      title: `Welcome to ${context.event.title}`,
+      lines: ["Walk through a portal to enter a hall"],
+      background: "#0f2a44",
+      accent: style.accent,
+      titleSize: 110,
+    },
+    14,
+    3.5,
+  );
   banner.position.set(0, h - 3.2, -hall.depth / 2 + 0.24);
   group.add(banner);
-  const feature = new Mesh(new PlaneGeometry(hall.width * 0.42, h - 1.3), standard("#ffffff", { map: woodSlats(hall.width * 0.42 / 1.2), roughness: 0.55 }));
+  const feature = new Mesh(
+    new PlaneGeometry(hall.width * 0.42, h - 1.3),
+    standard("#ffffff", { map: woodSlats((hall.width * 0.42) / 1.2), roughness: 0.55 }),
+  );
   feature.position.set(0, (h - 1.3) / 2 + 1.3, -hall.depth / 2 + 0.2);
   group.add(feature);
   const inlay = new Mesh(new PlaneGeometry(hall.width - 3, hall.depth - 3), standard("#b8ab94", { roughness: 0.3 }));
   inlay.rotation.x = -Math.PI / 2;
   inlay.position.y = 0.004;
-  const field = new Mesh(new PlaneGeometry(hall.width - 3.6, hall.depth - 3.6), standard("#ffffff", { map: stoneFloor((hall.width - 3.6) / 2, (hall.depth - 3.6) / 2), roughness: 0.28 }));
+  const field = new Mesh(
+    new PlaneGeometry(hall.width - 3.6, hall.depth - 3.6),
+    standard("#ffffff", { map: stoneFloor((hall.width - 3.6) / 2, (hall.depth - 3.6) / 2), roughness: 0.28 }),
+  );
   field.rotation.x = -Math.PI / 2;
   field.position.y = 0.006;
   group.add(inlay, field);
@@ -366,16 +523,23 @@ function buildLobbyDecor(hall, context, style, group) {
   }
   windows.count = count;
   group.add(windows);
-  const medallion = new Mesh(new CylinderGeometry(4, 4, 0.02, 64), standard("#0f3b57", { roughness: 0.25, metalness: 0.1 }));
+  const medallion = new Mesh(
+    new CylinderGeometry(4, 4, 0.02, 64),
+    standard("#0f3b57", { roughness: 0.25, metalness: 0.1 }),
+  );
   medallion.position.set(0, 0.011, 0);
   group.add(medallion);
-  const ring = new Mesh(new CylinderGeometry(4.4, 4.4, 0.015, 64), standard("#c8a46a", { roughness: 0.3, metalness: 0.7 }));
+  const ring = new Mesh(
+    new CylinderGeometry(4.4, 4.4, 0.015, 64),
+    standard("#c8a46a", { roughness: 0.3, metalness: 0.7 }),
+  );
   ring.position.set(0, 0.008, 0);
   group.add(ring);
   const pots = new InstancedMesh(new CylinderGeometry(0.45, 0.35, 0.8, 20), standard("#f1f5f9", { roughness: 0.4 }), 8);
   const leaves = new InstancedMesh(new SphereGeometry(0.9, 14, 10), standard("#2f6b3a", { roughness: 0.9 }), 8);
   const spots = [];
-  for (const sx of [-1, 1]) for (const sz of [-1, 1]) spots.push([sx * (hall.width / 2 - 1.5), sz * (hall.depth / 2 - 1.5)]);
+  for (const sx of [-1, 1])
+    for (const sz of [-1, 1]) spots.push([sx * (hall.width / 2 - 1.5), sz * (hall.depth / 2 - 1.5)]);
   spots.push([-6, -hall.depth / 2 + 1.5], [6, -hall.depth / 2 + 1.5]);
   spots.forEach(([x, z], i) => {
     dummy.rotation.set(0, 0, 0);
@@ -394,7 +558,19 @@ function buildLobbyDecor(hall, context, style, group) {
 
 function buildAuditoriumDecor(hall, context, style, group) {
   const h = style.wallHeight;
-  const banner = signMesh({ width: 1024, height: 256, title: context.event.title, kicker: hall.name, background: "#0f2a44", accent: style.accent, titleSize: 64 }, 8, 2);
+  const banner = signMesh(
+    {
+      width: 1024,
+      height: 256,
+      title: context.event.title,
+      kicker: hall.name,
+      background: "#0f2a44",
+      accent: style.accent,
+      titleSize: 64,
+    },
+    8,
+    2,
+  );
   banner.position.set(0, h - 1.3, hall.depth / 2 - 0.2);
   banner.rotation.y = Math.PI;
   group.add(banner);

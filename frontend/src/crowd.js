@@ -63,7 +63,9 @@ export class Crowd {
       mesh.name = "crowd";
       this.scene.add(mesh);
     }
-    this.order.forEach((id, index) => this.write(index, this.entries.get(id), true));
+    this.order.forEach((id, index) => {
+      this.write(index, this.entries.get(id), true);
+    });
   }
 
   /** Add (or replace) an attendee. */

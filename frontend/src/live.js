@@ -137,7 +137,9 @@ export class HallSocket {
         let more = true;
         while (more) {
           const reply = await this.request("feed.resume", { since: this.contiguous });
-          reply.items.forEach((item) => this.feed(item));
+          reply.items.forEach((item) => {
+            this.feed(item);
+          });
           more = reply.more && reply.items.length > 0;
         }
       } while (this.resumeAgain);
@@ -158,7 +160,8 @@ export class HallSocket {
     // the server's hint (after 4008: the back-off left; after 1013: jittered by the server)
     if (final) delay = null;
     else if (this.retryAfter !== null) delay = this.retryAfter * 1000;
-    else if (event.code === 1012) delay = Math.random() * 5000; // a server restarting
+    else if (event.code === 1012)
+      delay = Math.random() * 5000; // a server restarting
     else delay = Math.min(30000, 500 * 2 ** this.attempt++) * (0.5 + Math.random());
     this.handlers.closed(event.code, final, delay);
     if (!final) setTimeout(() => this.open(), delay);
@@ -196,8 +199,15 @@ class LivePanels {
 
     this.reactions = el("div", { class: "live-reactions", role: "group", "aria-label": "React to the stage" });
     for (const emoji of EMOJI) {
-      this.reactions.append(el("button", { type: "button", class: "reaction", "aria-label": `React ${emoji}`, text: emoji,
-        onclick: () => this.socket.request("reaction.send", { emoji }).catch((e) => this.say(e.message)) }));
+      this.reactions.append(
+        el("button", {
+          type: "button",
+          class: "reaction",
+          "aria-label": `React ${emoji}`,
+          text: emoji,
+          onclick: () => this.socket.request("reaction.send", { emoji }).catch((e) => this.say(e.message)),
+        }),
+      );
     }
     this.burst = el("p", { class: "live-burst", "aria-live": "off" });
     qa.append(this.reactions, this.burst);
@@ -207,15 +217,27 @@ class LivePanels {
     qa.append(this.pollBox, this.pollForm);
 
     const askText = el("textarea", { id: "qa-text", maxlength: "500", rows: "2", required: true });
-    this.askForm = el("form", { class: "live-form", id: "qa-form", onsubmit: (e) => this.ask(e, askText) },
-      el("label", { for: "qa-text", text: "Ask a question" }), askText,
-      el("button", { type: "submit", class: "btn btn-primary", text: "Ask" }));
+    this.askForm = el(
+      "form",
+      { class: "live-form", id: "qa-form", onsubmit: (e) => this.ask(e, askText) },
+      el("label", { for: "qa-text", text: "Ask a question" }),
+      askText,
+      el("button", { type: "submit", class: "btn btn-primary", text: "Ask" }),
+    );
     this.pendingList = el("ol", { class: "live-list live-pending", "aria-label": "Questions awaiting moderation" });
     this.pendingHeading = el("h3", { text: "Awaiting moderation", hidden: true });
     this.questionList = el("ol", { class: "live-list live-questions", "aria-label": "Questions" });
-    this.presenterLink = el("a", { class: "live-presenter", href: `presenter/`, text: "Open the presenter view", hidden: true });
-    this.mineBox = el("section", { class: "live-mine", "aria-labelledby": "qa-mine-heading", hidden: true },
-      el("h3", { id: "qa-mine-heading", text: "My questions" }));
+    this.presenterLink = el("a", {
+      class: "live-presenter",
+      href: `presenter/`,
+      text: "Open the presenter view",
+      hidden: true,
+    });
+    this.mineBox = el(
+      "section",
+      { class: "live-mine", "aria-labelledby": "qa-mine-heading", hidden: true },
+      el("h3", { id: "qa-mine-heading", text: "My questions" }),
+    );
     this.mineList = el("ol", { class: "live-list live-mine-list", "aria-labelledby": "qa-mine-heading" });
     this.mineBox.append(this.mineList);
     qa.append(this.askForm, this.mineBox, this.pendingHeading, this.pendingList, this.questionList, this.presenterLink);
@@ -226,50 +248,96 @@ class LivePanels {
 
     this.peopleCount = el("p", { class: "live-count", "aria-live": "polite" });
     this.peopleList = el("ul", { class: "live-list live-people", "aria-label": "People in this hall" });
-    this.removalsBox = el("section", { class: "live-removals", "aria-labelledby": "removals-heading", hidden: true },
-      el("h3", { id: "removals-heading", text: "Removals from this hall" }));
+    this.removalsBox = el(
+      "section",
+      { class: "live-removals", "aria-labelledby": "removals-heading", hidden: true },
+      el("h3", { id: "removals-heading", text: "Removals from this hall" }),
+    );
     this.removalsList = el("ul", { class: "live-list live-removals-list", "aria-labelledby": "removals-heading" });
-    this.removalsEmpty = el("p", { class: "live-note", text: "Nobody has been removed from this hall in the last 24 hours." });
+    this.removalsEmpty = el("p", {
+      class: "live-note",
+      text: "Nobody has been removed from this hall in the last 24 hours.",
+    });
     this.removalsBox.append(this.removalsEmpty, this.removalsList);
     people.append(this.peopleCount, this.peopleList, this.removalsBox);
 
     const chatText = el("input", { id: "chat-text", maxlength: "500", required: true, autocomplete: "off" });
     this.chatLog = el("ol", { class: "live-list live-chat", "aria-live": "polite", "aria-label": "Chat messages" });
-    this.heldBox = el("section", { class: "live-held", "aria-labelledby": "held-heading", hidden: true },
+    this.heldBox = el(
+      "section",
+      { class: "live-held", "aria-labelledby": "held-heading", hidden: true },
       el("h3", { id: "held-heading", text: "Held for review" }),
-      el("p", { class: "live-note", text: "These messages contain one of the event's moderation keywords; only moderators see them until one is shown." }));
+      el("p", {
+        class: "live-note",
+        text: "These messages contain one of the event's moderation keywords; only moderators see them until one is shown.",
+      }),
+    );
     this.heldList = el("ol", { class: "live-list live-held-list", "aria-labelledby": "held-heading" });
     this.heldBox.append(this.heldList);
     this.chatNotice = el("p", { class: "live-chat-notice", role: "status", hidden: true });
-    this.chatForm = el("form", { class: "live-form live-chat-form", id: "chat-form", onsubmit: (e) => this.chat(e, chatText) },
-      el("label", { for: "chat-text", text: "Message" }), chatText,
-      el("button", { type: "submit", class: "btn", text: "Send" }));
+    this.chatForm = el(
+      "form",
+      { class: "live-form live-chat-form", id: "chat-form", onsubmit: (e) => this.chat(e, chatText) },
+      el("label", { for: "chat-text", text: "Message" }),
+      chatText,
+      el("button", { type: "submit", class: "btn", text: "Send" }),
+    );
     chat.append(this.heldBox, this.chatLog, this.chatNotice, this.chatForm);
 
     this.dialog = el("dialog", { class: "live-dialog", "aria-labelledby": "live-dialog-title" });
     document.body.append(this.dialog);
 
-    this.checkDialog = el("div", { class: "live-check", role: "alertdialog", "aria-modal": "false", "aria-labelledby": "check-title", hidden: true },
+    this.checkDialog = el(
+      "div",
+      {
+        class: "live-check",
+        role: "alertdialog",
+        "aria-modal": "false",
+        "aria-labelledby": "check-title",
+        hidden: true,
+      },
       el("p", { id: "check-title", text: "Are you still following the session? Confirm to keep your CME attendance." }),
-      el("button", { type: "button", class: "btn btn-primary", text: "I am here", onclick: () => this.confirmCheck() }));
+      el("button", { type: "button", class: "btn btn-primary", text: "I am here", onclick: () => this.confirmCheck() }),
+    );
     document.body.append(this.checkDialog);
   }
 
   buildPollForm() {
     const question = el("input", { id: "poll-question", maxlength: "300", required: true });
-    const options = el("textarea", { id: "poll-options", rows: "3", required: true, placeholder: "One option per line" });
-    return el("form", { class: "live-form live-poll-form", id: "poll-form", hidden: true, onsubmit: async (e) => {
-      e.preventDefault();
-      const list = options.value.split("\n").map((s) => s.trim()).filter(Boolean);
-      try {
-        await this.socket.request("poll.create", { question: question.value, options: list });
-        question.value = ""; options.value = "";
-      } catch (error) { this.say(error.message); }
-    } },
-    el("h3", { text: "Start a poll" }),
-    el("label", { for: "poll-question", text: "Question" }), question,
-    el("label", { for: "poll-options", text: "Options (2 to 10)" }), options,
-    el("button", { type: "submit", class: "btn", text: "Open poll" }));
+    const options = el("textarea", {
+      id: "poll-options",
+      rows: "3",
+      required: true,
+      placeholder: "One option per line",
+    });
+    return el(
+      "form",
+      {
+        class: "live-form live-poll-form",
+        id: "poll-form",
+        hidden: true,
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const list = options.value
+            .split("\n")
+            .map((s) => s.trim())
+            .filter(Boolean);
+          try {
+            await this.socket.request("poll.create", { question: question.value, options: list });
+            question.value = "";
+            options.value = "";
+          } catch (error) {
+            this.say(error.message);
+          }
+        },
+      },
+      el("h3", { text: "Start a poll" }),
+      el("label", { for: "poll-question", text: "Question" }),
+      question,
+      el("label", { for: "poll-options", text: "Options (2 to 10)" }),
+      options,
+      el("button", { type: "submit", class: "btn", text: "Open poll" }),
+    );
   }
 
   connect() {
@@ -328,14 +396,20 @@ class LivePanels {
     this.removalsBox.hidden = !this.isModerator;
     this.heldBox.hidden = true;
     if (this.isModerator) {
-      this.socket.request("hall.removals").then((reply) => {
-        this.removals = new Map(reply.removals.map((r) => [r.id, r]));
-        this.renderRemovals();
-      }).catch(() => {});
-      this.socket.request("chat.held").then((reply) => {
-        this.held = new Map(reply.messages.map((m) => [m.id, m]));
-        this.renderHeld();
-      }).catch(() => {});
+      this.socket
+        .request("hall.removals")
+        .then((reply) => {
+          this.removals = new Map(reply.removals.map((r) => [r.id, r]));
+          this.renderRemovals();
+        })
+        .catch(() => {});
+      this.socket
+        .request("chat.held")
+        .then((reply) => {
+          this.held = new Map(reply.messages.map((m) => [m.id, m]));
+          this.renderHeld();
+        })
+        .catch(() => {});
     }
   }
 
@@ -358,12 +432,16 @@ class LivePanels {
     this.reactions.hidden = !(started && !isBreak); // reactions are for the stage, while a talk is on
     this.burst.hidden = this.reactions.hidden;
     if (!session) this.say("Connected · no session is on in this hall");
-    else if (isBreak) this.say(`${started ? "Now" : `At ${this.clock(session.starts_at)}`}: ${session.title} (a break, no Q&A)`);
+    else if (isBreak)
+      this.say(`${started ? "Now" : `At ${this.clock(session.starts_at)}`}: ${session.title} (a break, no Q&A)`);
     else if (started) this.say(`Connected · ${session.title}`);
     else this.say(`Next at ${this.clock(session.starts_at)}: ${session.title} · you can ask your questions ahead`);
     clearTimeout(this.sessionTimer);
     const boundary = session ? Date.parse(started ? session.ends_at : session.starts_at) : now + 300000;
-    this.sessionTimer = setTimeout(() => this.refreshState(), Math.min(Math.max(boundary - now + 1500, 1000), 2 ** 31 - 1));
+    this.sessionTimer = setTimeout(
+      () => this.refreshState(),
+      Math.min(Math.max(boundary - now + 1500, 1000), 2 ** 31 - 1),
+    );
     if (changed) {
       this.questions.clear();
       this.polls.clear();
@@ -420,16 +498,22 @@ class LivePanels {
       this.showStage(data);
     } else if (event === "presence.snapshot") {
       this.people.clear();
-      data.people.forEach((p) => this.people.set(p.id, p));
+      data.people.forEach((p) => {
+        this.people.set(p.id, p);
+      });
       this.syncCrowd(data.people, []);
       this.renderPeople();
     } else if (event === "presence.delta") {
-      data.joined.forEach((p) => this.people.set(p.id, p));
+      data.joined.forEach((p) => {
+        this.people.set(p.id, p);
+      });
       for (const [id, x, z, yaw] of data.moved) {
         const person = this.people.get(id);
         if (person) Object.assign(person, { x, z, yaw });
       }
-      data.left.forEach((id) => this.people.delete(id));
+      data.left.forEach((id) => {
+        this.people.delete(id);
+      });
       this.syncCrowd([...data.joined, ...data.moved.map(([id]) => this.people.get(id)).filter(Boolean)], data.left);
       if (data.joined.length || data.left.length) this.renderPeople();
     } else if (event === "qa.question" || event === "qa.updated") {
@@ -443,8 +527,11 @@ class LivePanels {
     } else if (event === "qa.mine") {
       this.mine.set(data.id, data);
       this.renderMine();
-      const told = { approved: "A moderator approved your question: everyone sees it now.", answered: "Your question was marked answered.",
-        rejected: "A moderator did not accept your question; see My questions." }[data.status];
+      const told = {
+        approved: "A moderator approved your question: everyone sees it now.",
+        answered: "Your question was marked answered.",
+        rejected: "A moderator did not accept your question; see My questions.",
+      }[data.status];
       if (told) this.say(told);
     } else if (event === "chat.message") {
       if (data.held_for !== undefined) {
@@ -468,7 +555,9 @@ class LivePanels {
       this.polls.set(data.id, { ...old, ...data, my_vote: old.my_vote ?? null });
       this.renderPolls();
     } else if (event === "reaction.burst") {
-      this.burst.textContent = Object.entries(data.counts).map(([emoji, n]) => `${emoji} ${n}`).join("  ");
+      this.burst.textContent = Object.entries(data.counts)
+        .map(([emoji, n]) => `${emoji} ${n}`)
+        .join("  ");
     } else if (event === "attendance.check") {
       this.check = data.check;
       this.checkDialog.hidden = false;
@@ -486,7 +575,9 @@ class LivePanels {
       const options = { name: person.name, x: person.x, z: person.z, yaw: person.yaw };
       if (!this.venue.moveAvatar(person.id, options)) this.venue.addAvatar(person.id, options);
     }
-    left.forEach((id) => this.venue.removeAvatar(id));
+    left.forEach((id) => {
+      this.venue.removeAvatar(id);
+    });
   }
 
   sendPosition() {
@@ -494,7 +585,8 @@ class LivePanels {
     if (!here || !this.me) return;
     const yaw = here.yaw ?? 0;
     const last = this.sent;
-    if (last && Math.abs(last.x - here.x) < 0.05 && Math.abs(last.z - here.z) < 0.05 && Math.abs(last.yaw - yaw) < 2) return;
+    if (last && Math.abs(last.x - here.x) < 0.05 && Math.abs(last.z - here.z) < 0.05 && Math.abs(last.yaw - yaw) < 2)
+      return;
     this.sent = { x: here.x, z: here.z, yaw };
     this.socket.fire("presence.move", { x: here.x, z: here.z, yaw });
   }
@@ -502,22 +594,32 @@ class LivePanels {
   renderPeople() {
     const people = [...this.people.values()].sort((a, b) => a.name.localeCompare(b.name));
     this.peopleCount.textContent = `${people.length} ${people.length === 1 ? "person" : "people"} here`;
-    this.peopleList.replaceChildren(...people.map((p) => {
-      const item = el("li", {}, el("span", { class: "person-name", text: p.name }));
-      if (p.degree) item.append(el("span", { class: "person-degree", text: ` ${p.degree}` }));
-      if (p.id === this.me?.id) item.append(el("span", { class: "person-you", text: " (you)" }));
-      if (this.moderates && p.id !== this.me?.id) {
-        item.append(el("button", { type: "button", class: "link-button", text: "Remove…", "aria-label": `Remove ${p.name} from this hall…`,
-          onclick: () => this.askRemoval(p) }));
-      }
-      return item;
-    }));
+    this.peopleList.replaceChildren(
+      ...people.map((p) => {
+        const item = el("li", {}, el("span", { class: "person-name", text: p.name }));
+        if (p.degree) item.append(el("span", { class: "person-degree", text: ` ${p.degree}` }));
+        if (p.id === this.me?.id) item.append(el("span", { class: "person-you", text: " (you)" }));
+        if (this.moderates && p.id !== this.me?.id) {
+          item.append(
+            el("button", {
+              type: "button",
+              class: "link-button",
+              text: "Remove…",
+              "aria-label": `Remove ${p.name} from this hall…`,
+              onclick: () => this.askRemoval(p),
+            }),
+          );
+        }
+        return item;
+      }),
+    );
   }
 
   renderQuestions() {
     const all = [...this.questions.values()];
-    const visible = all.filter((q) => q.status === "approved" || q.status === "answered")
-      .sort((a, b) => (b.pinned - a.pinned) || (b.votes - a.votes) || a.created_at.localeCompare(b.created_at));
+    const visible = all
+      .filter((q) => q.status === "approved" || q.status === "answered")
+      .sort((a, b) => b.pinned - a.pinned || b.votes - a.votes || a.created_at.localeCompare(b.created_at));
     const pending = all.filter((q) => q.status === "pending");
     this.pendingHeading.hidden = !this.moderates || pending.length === 0;
     this.pendingList.replaceChildren(...(this.moderates ? pending.map((q) => this.questionItem(q)) : []));
@@ -525,36 +627,64 @@ class LivePanels {
   }
 
   questionItem(q) {
-    const item = el("li", { class: `question is-${q.status}${q.pinned ? " is-pinned" : ""}` },
+    const item = el(
+      "li",
+      { class: `question is-${q.status}${q.pinned ? " is-pinned" : ""}` },
       el("p", { class: "question-text", text: q.text }),
-      el("p", { class: "question-meta", text: `${q.author} · ${q.votes} ${q.votes === 1 ? "vote" : "votes"}${q.pinned ? " · pinned" : ""}${q.status === "answered" ? " · answered" : ""}` }));
+      el("p", {
+        class: "question-meta",
+        text: `${q.author} · ${q.votes} ${q.votes === 1 ? "vote" : "votes"}${q.pinned ? " · pinned" : ""}${q.status === "answered" ? " · answered" : ""}`,
+      }),
+    );
     if (q.status === "pending" && q.held_for) {
       item.append(el("p", { class: "question-held", text: `Held: contains “${q.held_for}”` }));
     }
     const actions = el("div", { class: "question-actions" });
     const mine = q.author_id === this.me?.id;
     if (!mine && q.status !== "pending") {
-      actions.append(el("button", { type: "button", class: "btn btn-small", disabled: q.voted || undefined,
-        "aria-label": `Upvote: ${q.text}`, text: q.voted ? "Upvoted" : "▲ Upvote",
-        onclick: async () => {
-          try {
-            await this.socket.request("qa.vote", { question: q.id });
-            this.questions.get(q.id).voted = true; // the broadcast may have replaced q already
-            this.renderQuestions();
-          }
-          catch (e) { this.say(e.message); }
-        } }));
+      actions.append(
+        el("button", {
+          type: "button",
+          class: "btn btn-small",
+          disabled: q.voted || undefined,
+          "aria-label": `Upvote: ${q.text}`,
+          text: q.voted ? "Upvoted" : "▲ Upvote",
+          onclick: async () => {
+            try {
+              await this.socket.request("qa.vote", { question: q.id });
+              this.questions.get(q.id).voted = true; // the broadcast may have replaced q already
+              this.renderQuestions();
+            } catch (e) {
+              this.say(e.message);
+            }
+          },
+        }),
+      );
     }
     if (mine) {
-      actions.append(el("button", { type: "button", class: "btn btn-small", text: "Withdraw",
-        onclick: () => this.socket.request("qa.withdraw", { question: q.id }).catch((e) => this.say(e.message)) }));
+      actions.append(
+        el("button", {
+          type: "button",
+          class: "btn btn-small",
+          text: "Withdraw",
+          onclick: () => this.socket.request("qa.withdraw", { question: q.id }).catch((e) => this.say(e.message)),
+        }),
+      );
     }
     if (this.moderates) {
       const ops = q.status === "pending" ? ["approve", "reject"] : [q.pinned ? "unpin" : "pin", "answered", "reject"];
       for (const op of ops) {
-        actions.append(el("button", { type: "button", class: "btn btn-small", text: op === "reject" ? "Reject…" : op[0].toUpperCase() + op.slice(1),
-          onclick: () => (op === "reject" ? this.askReject(q)
-            : this.socket.request("qa.moderate", { question: q.id, op }).catch((e) => this.say(e.message))) }));
+        actions.append(
+          el("button", {
+            type: "button",
+            class: "btn btn-small",
+            text: op === "reject" ? "Reject…" : op[0].toUpperCase() + op.slice(1),
+            onclick: () =>
+              op === "reject"
+                ? this.askReject(q)
+                : this.socket.request("qa.moderate", { question: q.id, op }).catch((e) => this.say(e.message)),
+          }),
+        );
       }
     }
     item.append(actions);
@@ -562,40 +692,69 @@ class LivePanels {
   }
 
   renderPolls() {
-    this.pollBox.replaceChildren(...[...this.polls.values()].map((poll) => {
-      const box = el("fieldset", { class: `poll is-${poll.status}` }, el("legend", { text: poll.question }));
-      for (const option of poll.options || []) {
-        const label = option.votes === undefined ? option.text : `${option.text} — ${option.votes}`;
-        box.append(el("button", { type: "button", class: "btn btn-small poll-option", text: label,
-          disabled: poll.status !== "open" || poll.my_vote != null || undefined,
-          "aria-pressed": poll.my_vote === option.id ? "true" : "false",
-          onclick: async () => {
-            try {
-            await this.socket.request("poll.vote", { poll: poll.id, option: option.id });
-            this.polls.get(poll.id).my_vote = option.id;
-            this.renderPolls();
-          }
-            catch (e) { this.say(e.message); }
-          } }));
-      }
-      if (this.moderates && poll.status === "open") {
-        box.append(
-          el("button", { type: "button", class: "link-button", text: poll.results_visible ? "Hide results" : "Show results",
-            onclick: () => this.socket.request("poll.show_results", { poll: poll.id, visible: !poll.results_visible }).catch((e) => this.say(e.message)) }),
-          el("button", { type: "button", class: "link-button", text: "Close poll",
-            onclick: () => this.socket.request("poll.close", { poll: poll.id }).catch((e) => this.say(e.message)) }));
-      }
-      return box;
-    }));
+    this.pollBox.replaceChildren(
+      ...[...this.polls.values()].map((poll) => {
+        const box = el("fieldset", { class: `poll is-${poll.status}` }, el("legend", { text: poll.question }));
+        for (const option of poll.options || []) {
+          const label = option.votes === undefined ? option.text : `${option.text} — ${option.votes}`;
+          box.append(
+            el("button", {
+              type: "button",
+              class: "btn btn-small poll-option",
+              text: label,
+              disabled: poll.status !== "open" || poll.my_vote != null || undefined,
+              "aria-pressed": poll.my_vote === option.id ? "true" : "false",
+              onclick: async () => {
+                try {
+                  await this.socket.request("poll.vote", { poll: poll.id, option: option.id });
+                  this.polls.get(poll.id).my_vote = option.id;
+                  this.renderPolls();
+                } catch (e) {
+                  this.say(e.message);
+                }
+              },
+            }),
+          );
+        }
+        if (this.moderates && poll.status === "open") {
+          box.append(
+            el("button", {
+              type: "button",
+              class: "link-button",
+              text: poll.results_visible ? "Hide results" : "Show results",
+              onclick: () =>
+                this.socket
+                  .request("poll.show_results", { poll: poll.id, visible: !poll.results_visible })
+                  .catch((e) => this.say(e.message)),
+            }),
+            el("button", {
+              type: "button",
+              class: "link-button",
+              text: "Close poll",
+              onclick: () => this.socket.request("poll.close", { poll: poll.id }).catch((e) => this.say(e.message)),
+            }),
+          );
+        }
+        return box;
+      }),
+    );
   }
 
   addChat(message) {
     const time = new Date(message.created_at).toLocaleTimeString([], {
-      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: this.manifest.event?.timezone || undefined,
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone: this.manifest.event?.timezone || undefined,
     });
     if (this.chatLog.querySelector(`[data-message="${Number(message.id)}"]`)) return;
-    const item = el("li", { "data-message": String(message.id) }, el("span", { class: "chat-author", text: message.author }),
-      el("span", { class: "chat-time", text: ` ${time}` }), el("p", { class: "chat-text", text: message.text }));
+    const item = el(
+      "li",
+      { "data-message": String(message.id) },
+      el("span", { class: "chat-author", text: message.author }),
+      el("span", { class: "chat-time", text: ` ${time}` }),
+      el("p", { class: "chat-text", text: message.text }),
+    );
     if (this.isModerator) item.append(this.hideButton(message));
     this.chatLog.append(item);
     while (this.chatLog.children.length > 200) this.chatLog.firstElementChild.remove();
@@ -614,7 +773,11 @@ class LivePanels {
       this.renderQuestions();
       this.renderMine();
       field.value = "";
-      this.say(reply.question.status === "pending" ? "Thank you — your question waits for the moderator." : "Your question was posted.");
+      this.say(
+        reply.question.status === "pending"
+          ? "Thank you — your question waits for the moderator."
+          : "Your question was posted.",
+      );
     } catch (error) {
       this.say(error.message);
     }
@@ -628,7 +791,9 @@ class LivePanels {
       const reply = await this.socket.request("chat.send", { text, key: uuid() });
       field.value = "";
       this.chatNotice.hidden = reply.message.held_for === undefined;
-      this.chatNotice.textContent = this.chatNotice.hidden ? "" : "Your message waits for a moderator's review before anyone else sees it.";
+      this.chatNotice.textContent = this.chatNotice.hidden
+        ? ""
+        : "Your message waits for a moderator's review before anyone else sees it.";
     } catch (error) {
       this.say(error.message);
     }
@@ -643,7 +808,11 @@ class LivePanels {
     for (const [label, control] of fields) {
       form.append(el("label", { for: control.id, text: label }), control);
     }
-    const confirmButton = el("button", { type: "submit", class: `btn ${danger ? "btn-danger" : "btn-primary"}`, text: confirm });
+    const confirmButton = el("button", {
+      type: "submit",
+      class: `btn ${danger ? "btn-danger" : "btn-primary"}`,
+      text: confirm,
+    });
     const cancel = el("button", { type: "button", class: "btn", text: "Cancel", onclick: () => this.dialog.close() });
     form.append(error, el("div", { class: "live-dialog-actions" }, confirmButton, cancel));
     form.addEventListener("submit", async (event) => {
@@ -666,25 +835,60 @@ class LivePanels {
 
   askRemoval(person) {
     const minutes = el("select", { id: "removal-minutes" });
-    for (const [value, label] of [[5, "5 minutes"], [15, "15 minutes"], [30, "30 minutes"], [60, "1 hour"], [120, "2 hours"], [1440, "24 hours"]]) {
+    for (const [value, label] of [
+      [5, "5 minutes"],
+      [15, "15 minutes"],
+      [30, "30 minutes"],
+      [60, "1 hour"],
+      [120, "2 hours"],
+      [1440, "24 hours"],
+    ]) {
       minutes.append(el("option", { value: String(value), text: label, selected: value === 15 || undefined }));
     }
-    const reason = el("textarea", { id: "removal-reason", rows: "2", maxlength: "300", required: true,
-      placeholder: "Shown to the person and kept in the audit" });
-    const effect = el("p", { class: "live-effect", id: "removal-effect", "aria-live": "polite", text: "Checking the CME effect…" });
-    const preview = () => this.socket.request("hall.removal_preview", { user: person.id, minutes: Number(minutes.value) })
-      .then((reply) => { effect.textContent = reply.effect; })
-      .catch((e) => { effect.textContent = e.message; });
+    const reason = el("textarea", {
+      id: "removal-reason",
+      rows: "2",
+      maxlength: "300",
+      required: true,
+      placeholder: "Shown to the person and kept in the audit",
+    });
+    const effect = el("p", {
+      class: "live-effect",
+      id: "removal-effect",
+      "aria-live": "polite",
+      text: "Checking the CME effect…",
+    });
+    const preview = () =>
+      this.socket
+        .request("hall.removal_preview", { user: person.id, minutes: Number(minutes.value) })
+        .then((reply) => {
+          effect.textContent = reply.effect;
+        })
+        .catch((e) => {
+          effect.textContent = e.message;
+        });
     minutes.addEventListener("change", preview);
     preview();
     this.openDialog({
       title: `Remove ${person.name} from this hall?`,
-      intro: [el("p", { text: "They leave the hall at once and cannot come back until the time is up (you can lift the removal earlier). They see your reason and the time." }), effect],
-      fields: [["For how long", minutes], ["Reason (required)", reason]],
+      intro: [
+        el("p", {
+          text: "They leave the hall at once and cannot come back until the time is up (you can lift the removal earlier). They see your reason and the time.",
+        }),
+        effect,
+      ],
+      fields: [
+        ["For how long", minutes],
+        ["Reason (required)", reason],
+      ],
       confirm: "Remove from hall",
       danger: true,
       onConfirm: async () => {
-        const reply = await this.socket.request("hall.remove", { user: person.id, minutes: Number(minutes.value), reason: reason.value.trim() });
+        const reply = await this.socket.request("hall.remove", {
+          user: person.id,
+          minutes: Number(minutes.value),
+          reason: reason.value.trim(),
+        });
         this.removals.set(reply.removal.id, reply.removal);
         this.renderRemovals();
         this.say(`${person.name} was removed until ${this.clock(reply.until)}.`);
@@ -693,7 +897,12 @@ class LivePanels {
   }
 
   askLift(removal) {
-    const reason = el("input", { id: "lift-reason", maxlength: "300", autocomplete: "off", placeholder: "Optional, kept in the audit" });
+    const reason = el("input", {
+      id: "lift-reason",
+      maxlength: "300",
+      autocomplete: "off",
+      placeholder: "Optional, kept in the audit",
+    });
     this.openDialog({
       title: `Lift the removal of ${removal.name}?`,
       intro: [el("p", { text: "They may enter this hall again at once." })],
@@ -708,35 +917,58 @@ class LivePanels {
   }
 
   askReject(q) {
-    const reason = el("input", { id: "reject-reason", maxlength: "300", autocomplete: "off", placeholder: "Optional: shown to the asker" });
+    const reason = el("input", {
+      id: "reject-reason",
+      maxlength: "300",
+      autocomplete: "off",
+      placeholder: "Optional: shown to the asker",
+    });
     this.openDialog({
       title: "Reject this question?",
       intro: [el("blockquote", { class: "live-quote", text: q.text })],
       fields: [["Reason for the asker", reason]],
       confirm: "Reject",
       danger: true,
-      onConfirm: () => this.socket.request("qa.moderate", { question: q.id, op: "reject", reason: reason.value.trim() }),
+      onConfirm: () =>
+        this.socket.request("qa.moderate", { question: q.id, op: "reject", reason: reason.value.trim() }),
     });
   }
 
   hideButton(message) {
-    return el("button", { type: "button", class: "link-button chat-hide", text: "Hide…", "aria-label": `Hide the message of ${message.author}…`,
+    return el("button", {
+      type: "button",
+      class: "link-button chat-hide",
+      text: "Hide…",
+      "aria-label": `Hide the message of ${message.author}…`,
       onclick: () => {
-        const reason = el("input", { id: "hide-reason", maxlength: "300", autocomplete: "off", placeholder: "Optional: shown to the author" });
+        const reason = el("input", {
+          id: "hide-reason",
+          maxlength: "300",
+          autocomplete: "off",
+          placeholder: "Optional: shown to the author",
+        });
         this.openDialog({
           title: `Hide this message of ${message.author}?`,
-          intro: [el("blockquote", { class: "live-quote", text: message.text }),
-            el("p", { text: "It disappears for everyone at once; it is kept for the audit and its author is told." })],
+          intro: [
+            el("blockquote", { class: "live-quote", text: message.text }),
+            el("p", { text: "It disappears for everyone at once; it is kept for the audit and its author is told." }),
+          ],
           fields: [["Reason for the author", reason]],
           confirm: "Hide message",
           danger: true,
           onConfirm: () => this.socket.request("chat.hide", { message: message.id, reason: reason.value.trim() }),
         });
-      } });
+      },
+    });
   }
 
   clock(iso) {
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: this.manifest.event?.timezone || undefined });
+    return new Date(iso).toLocaleTimeString([], {
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone: this.manifest.event?.timezone || undefined,
+    });
   }
 
   /** A removal ends the socket (4010): say why and until when, hide what cannot be used. */
@@ -747,57 +979,133 @@ class LivePanels {
     for (const part of [this.askForm, this.chatForm, this.reactions, this.burst, this.pollForm, this.pollBox]) {
       if (removed) part.hidden = true;
     }
-    if (!removed) { this.pollBox.hidden = false; this.chatForm.hidden = false; return; }
+    if (!removed) {
+      this.pollBox.hidden = false;
+      this.chatForm.hidden = false;
+      return;
+    }
     const until = error.until ? new Date(error.until) : null;
     const left = until ? Math.max(1, Math.ceil((until - Date.now()) / 60000)) : null;
     this.say("You are not connected to this hall.");
     this.removedBox.replaceChildren(
       el("h3", { text: "A moderator removed you from this hall" }),
-      el("p", { text: until ? `You may come back at ${this.clock(error.until)} (in ${left} min).` : "You cannot come back for now." }),
+      el("p", {
+        text: until
+          ? `You may come back at ${this.clock(error.until)} (in ${left} min).`
+          : "You cannot come back for now.",
+      }),
       error.reason ? el("p", {}, el("strong", { text: "Reason: " }), document.createTextNode(error.reason)) : null,
-      el("p", { class: "live-note", text: "While you are removed, no CME attendance is recorded for you in this hall; time you attended before still counts." }),
-      el("button", { type: "button", class: "btn", text: "Try again", onclick: () => this.socket.open() }));
-    if (until) this.removedTimer = setTimeout(() => this.socket.open(), Math.min(until - Date.now() + 1000, 2 ** 31 - 1));
+      el("p", {
+        class: "live-note",
+        text: "While you are removed, no CME attendance is recorded for you in this hall; time you attended before still counts.",
+      }),
+      el("button", { type: "button", class: "btn", text: "Try again", onclick: () => this.socket.open() }),
+    );
+    if (until)
+      this.removedTimer = setTimeout(() => this.socket.open(), Math.min(until - Date.now() + 1000, 2 ** 31 - 1));
   }
 
   renderMine() {
-    const label = { pending: "Waiting for the moderator", approved: "Visible to everyone", answered: "Answered", rejected: "Not accepted by the moderator" };
-    const mine = [...this.mine.values()].filter((q) => q.status in label).sort((a, b) => b.created_at.localeCompare(a.created_at));
-    this.mineList.replaceChildren(...mine.map((q) => el("li", { class: `mine is-${q.status}` },
-      el("p", { class: "question-text", text: q.text }),
-      el("p", { class: "question-meta" }, el("span", { class: `badge badge-${q.status}`, text: label[q.status] }),
-        q.status === "approved" || q.status === "answered" ? document.createTextNode(` · ${q.votes} ${q.votes === 1 ? "vote" : "votes"}`) : null),
-      q.status === "rejected" && q.reason ? el("p", { class: "mine-reason", text: `Reason: ${q.reason}` }) : null)));
-    if (!mine.length) this.mineList.replaceChildren(el("li", { class: "live-note", text: "Questions you ask appear here with their status." }));
+    const label = {
+      pending: "Waiting for the moderator",
+      approved: "Visible to everyone",
+      answered: "Answered",
+      rejected: "Not accepted by the moderator",
+    };
+    const mine = [...this.mine.values()]
+      .filter((q) => q.status in label)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at));
+    this.mineList.replaceChildren(
+      ...mine.map((q) =>
+        el(
+          "li",
+          { class: `mine is-${q.status}` },
+          el("p", { class: "question-text", text: q.text }),
+          el(
+            "p",
+            { class: "question-meta" },
+            el("span", { class: `badge badge-${q.status}`, text: label[q.status] }),
+            q.status === "approved" || q.status === "answered"
+              ? document.createTextNode(` · ${q.votes} ${q.votes === 1 ? "vote" : "votes"}`)
+              : null,
+          ),
+          q.status === "rejected" && q.reason ? el("p", { class: "mine-reason", text: `Reason: ${q.reason}` }) : null,
+        ),
+      ),
+    );
+    if (!mine.length)
+      this.mineList.replaceChildren(
+        el("li", { class: "live-note", text: "Questions you ask appear here with their status." }),
+      );
   }
 
   renderRemovals() {
     const state = { active: "until", lifted: "lifted", ended: "ended" };
     const removals = [...this.removals.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
     this.removalsEmpty.hidden = removals.length > 0;
-    this.removalsList.replaceChildren(...removals.map((r) => {
-      const when = r.state === "active" ? `until ${this.clock(r.until)}` : r.state === "lifted" ? `lifted${r.lifted_by ? ` by ${r.lifted_by}` : ""}` : "ended";
-      const item = el("li", { class: `removal is-${r.state}` },
-        el("p", {}, el("strong", { text: r.name }), document.createTextNode(` · ${when} (${state[r.state] === "until" ? "active" : r.state})`)),
-        el("p", { class: "question-meta", text: `${r.reason ? `Reason: ${r.reason}` : "No reason given"}${r.removed_by ? ` · by ${r.removed_by}` : ""}` }));
-      if (r.state === "active") {
-        item.append(el("button", { type: "button", class: "btn btn-small", text: "Lift…", "aria-label": `Lift the removal of ${r.name}…`, onclick: () => this.askLift(r) }));
-      }
-      return item;
-    }));
+    this.removalsList.replaceChildren(
+      ...removals.map((r) => {
+        const when =
+          r.state === "active"
+            ? `until ${this.clock(r.until)}`
+            : r.state === "lifted"
+              ? `lifted${r.lifted_by ? ` by ${r.lifted_by}` : ""}`
+              : "ended";
+        const item = el(
+          "li",
+          { class: `removal is-${r.state}` },
+          el(
+            "p",
+            {},
+            el("strong", { text: r.name }),
+            document.createTextNode(` · ${when} (${state[r.state] === "until" ? "active" : r.state})`),
+          ),
+          el("p", {
+            class: "question-meta",
+            text: `${r.reason ? `Reason: ${r.reason}` : "No reason given"}${r.removed_by ? ` · by ${r.removed_by}` : ""}`,
+          }),
+        );
+        if (r.state === "active") {
+          item.append(
+            el("button", {
+              type: "button",
+              class: "btn btn-small",
+              text: "Lift…",
+              "aria-label": `Lift the removal of ${r.name}…`,
+              onclick: () => this.askLift(r),
+            }),
+          );
+        }
+        return item;
+      }),
+    );
   }
 
   renderHeld() {
     const held = [...this.held.values()];
     this.heldBox.hidden = !this.isModerator || held.length === 0;
-    this.heldList.replaceChildren(...held.map((m) => el("li", { class: "held" },
-      el("span", { class: "chat-author", text: m.author }),
-      el("p", { class: "chat-text", text: m.text }),
-      el("p", { class: "question-meta", text: `Contains “${m.held_for}”` }),
-      el("div", { class: "question-actions" },
-        el("button", { type: "button", class: "btn btn-small", text: "Show to everyone",
-          onclick: () => this.socket.request("chat.release", { message: m.id }).catch((e) => this.say(e.message)) }),
-        this.hideButton(m)))));
+    this.heldList.replaceChildren(
+      ...held.map((m) =>
+        el(
+          "li",
+          { class: "held" },
+          el("span", { class: "chat-author", text: m.author }),
+          el("p", { class: "chat-text", text: m.text }),
+          el("p", { class: "question-meta", text: `Contains “${m.held_for}”` }),
+          el(
+            "div",
+            { class: "question-actions" },
+            el("button", {
+              type: "button",
+              class: "btn btn-small",
+              text: "Show to everyone",
+              onclick: () => this.socket.request("chat.release", { message: m.id }).catch((e) => this.say(e.message)),
+            }),
+            this.hideButton(m),
+          ),
+        ),
+      ),
+    );
   }
 
   async confirmCheck() {

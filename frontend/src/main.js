@@ -316,7 +316,8 @@ function startHallRecordingList(state) {
   const buttons = [...list.querySelectorAll(".hall-recordings__play")];
   let chosen = null;
   const mark = (id) => {
-    for (const item of list.querySelectorAll(".hall-recordings__item")) item.classList.toggle("is-playing", item.dataset.recordingId === id);
+    for (const item of list.querySelectorAll(".hall-recordings__item"))
+      item.classList.toggle("is-playing", item.dataset.recordingId === id);
     for (const button of buttons) {
       if (button.dataset.recordingId === id) button.setAttribute("aria-current", "true");
       else button.removeAttribute("aria-current");

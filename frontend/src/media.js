@@ -29,14 +29,20 @@ export async function postJSON(url, body = {}) {
     body: JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
-  if (!response.ok) throw Object.assign(new Error(data.error || `The server answered ${response.status}.`), { status: response.status });
+  if (!response.ok)
+    throw Object.assign(new Error(data.error || `The server answered ${response.status}.`), {
+      status: response.status,
+    });
   return data;
 }
 
 export async function getJSON(url) {
   const response = await fetch(url, { credentials: "same-origin" });
   const data = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
-  if (!response.ok) throw Object.assign(new Error(data.error || `The server answered ${response.status}.`), { status: response.status });
+  if (!response.ok)
+    throw Object.assign(new Error(data.error || `The server answered ${response.status}.`), {
+      status: response.status,
+    });
   return data;
 }
 

@@ -22,7 +22,8 @@ function clock(seconds) {
 export function attachHls(video, url, { startPosition = -1 } = {}) {
   if (!Hls.isSupported()) {
     video.src = url; // Safari and others with native HLS
-    if (startPosition > 0) video.addEventListener("loadedmetadata", () => (video.currentTime = startPosition), { once: true });
+    if (startPosition > 0)
+      video.addEventListener("loadedmetadata", () => (video.currentTime = startPosition), { once: true });
     return null;
   }
   const hls = new Hls({ enableWorker: true, startPosition, capLevelToPlayerSize: true });
@@ -132,14 +133,18 @@ function captionTracks(video) {
 }
 
 function showCaptions(video, language) {
-  for (const track of captionTracks(video)) track.mode = language && track.language === language ? "showing" : "disabled";
+  for (const track of captionTracks(video))
+    track.mode = language && track.language === language ? "showing" : "disabled";
 }
 
 /** Show the captions in `language` ("" turns them off), keep `menu` in step and say so. */
 function chooseCaptions(video, language, { menu, status }) {
   showCaptions(video, language);
   if (menu) menu.value = language;
-  if (status) status.textContent = language ? `Captions on: ${menu?.selectedOptions[0]?.textContent || language}.` : "Captions off.";
+  if (status)
+    status.textContent = language
+      ? `Captions on: ${menu?.selectedOptions[0]?.textContent || language}.`
+      : "Captions off.";
 }
 
 /** aria-current on the chapter button playing at `time` (the last one started by then). */
@@ -157,7 +162,8 @@ function wireChapter(button, video, status) {
   button.addEventListener("click", () => {
     video.currentTime = Number(button.dataset.start);
     video.play().catch(() => {});
-    if (status) status.textContent = `Playing from ${button.querySelector(".chapter__title")?.textContent || "the chapter"}.`;
+    if (status)
+      status.textContent = `Playing from ${button.querySelector(".chapter__title")?.textContent || "the chapter"}.`;
   });
 }
 
@@ -244,7 +250,9 @@ export async function playRecording(video, data = video.dataset, { muted = true 
   else video.removeAttribute("poster");
   const resume = Number(data.resume) || 0;
   const hls = attachHls(video, data.masterUrl, { startPosition: resume > 0 ? resume : -1 });
-  const heartbeats = data.heartbeatUrl ? new Heartbeats(video, { url: data.heartbeatUrl, csrf: video.dataset.csrf || "" }) : null;
+  const heartbeats = data.heartbeatUrl
+    ? new Heartbeats(video, { url: data.heartbeatUrl, csrf: video.dataset.csrf || "" })
+    : null;
   playing.set(video, { hls, heartbeats });
   video.muted = muted;
   try {
@@ -276,7 +284,8 @@ export function showRecordingExtras(video, { captions = [], chapters = [] } = {}
     state = { buttons: [] };
     extras.set(video, state);
     menu?.addEventListener("change", () => chooseCaptions(video, menu.value, { menu, status }));
-    for (const name of ["timeupdate", "seeked", "durationchange"]) video.addEventListener(name, () => markChapters(state.buttons, video.currentTime));
+    for (const name of ["timeupdate", "seeked", "durationchange"])
+      video.addEventListener(name, () => markChapters(state.buttons, video.currentTime));
   }
   for (const track of video.querySelectorAll("track")) track.remove();
   for (const caption of captions) {

@@ -10,22 +10,24 @@ const questions = new Map();
 function render() {
   const visible = [...questions.values()]
     .filter((q) => q.status === "approved")
-    .sort((a, b) => (b.pinned - a.pinned) || (b.votes - a.votes) || a.created_at.localeCompare(b.created_at));
-  list.replaceChildren(...visible.map((q) => {
-    const item = document.createElement("li");
-    item.className = q.pinned ? "is-pinned" : "";
-    const votes = document.createElement("span");
-    votes.className = "presenter-votes";
-    votes.textContent = String(q.votes);
-    const text = document.createElement("p");
-    text.className = "presenter-text";
-    text.textContent = q.text;
-    const author = document.createElement("p");
-    author.className = "presenter-author";
-    author.textContent = q.author;
-    item.append(votes, text, author);
-    return item;
-  }));
+    .sort((a, b) => b.pinned - a.pinned || b.votes - a.votes || a.created_at.localeCompare(b.created_at));
+  list.replaceChildren(
+    ...visible.map((q) => {
+      const item = document.createElement("li");
+      item.className = q.pinned ? "is-pinned" : "";
+      const votes = document.createElement("span");
+      votes.className = "presenter-votes";
+      votes.textContent = String(q.votes);
+      const text = document.createElement("p");
+      text.className = "presenter-text";
+      text.textContent = q.text;
+      const author = document.createElement("p");
+      author.className = "presenter-author";
+      author.textContent = q.author;
+      item.append(votes, text, author);
+      return item;
+    }),
+  );
   empty.hidden = visible.length > 0;
 }
 
@@ -36,7 +38,9 @@ const socket = new HallSocket(root.dataset.hallId, {
     if (loaded) return; // later changes arrive as pushes (and a resume after a reconnect)
     try {
       const reply = await socket.request("qa.list");
-      reply.questions.forEach((q) => questions.set(q.id, q));
+      reply.questions.forEach((q) => {
+        questions.set(q.id, q);
+      });
       loaded = true;
       render();
     } catch {
@@ -49,7 +53,11 @@ const socket = new HallSocket(root.dataset.hallId, {
       render();
     }
   },
-  refused: (error) => { status.textContent = error.message; },
-  closed: (code, final) => { if (final) status.textContent = "Disconnected."; },
+  refused: (error) => {
+    status.textContent = error.message;
+  },
+  closed: (_code, final) => {
+    if (final) status.textContent = "Disconnected.";
+  },
 });
 socket.open();

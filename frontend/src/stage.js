@@ -2,7 +2,7 @@
 // WebRTC while the producer has the broadcast on air. It fills the side panel's stage (2D twin
 // and 3D page alike) and a canvas the 3D screen shows. Only feeds a producer put live ever reach
 // the mountpoint (docs/media.md); this page cannot ask for anything else.
-import { RenewingToken, attach, connect, postJSON } from "./media.js";
+import { attach, connect, postJSON, RenewingToken } from "./media.js";
 
 const STREAMING = "janus.plugin.streaming";
 
@@ -27,7 +27,9 @@ class Stage {
     this.sound = box.querySelector(".hall-stage__sound");
     this.videos = [...this.grid.querySelectorAll("video")];
     this.streams = this.videos.map(() => new MediaStream());
-    this.videos.forEach((video, i) => { video.srcObject = this.streams[i]; });
+    this.videos.forEach((video, i) => {
+      video.srcObject = this.streams[i];
+    });
     this.canvas = el("canvas", { width: 1280, height: 720 });
     this.data = null;
     this.janus = null;
@@ -54,7 +56,10 @@ class Stage {
     this.videos.forEach((video, i) => {
       video.hidden = i >= count;
       const slot = data.slots[i];
-      video.setAttribute("aria-label", slot ? `Live: ${slot.name}${slot.kind === "screen" ? " (shared screen)" : ""}` : "Live stage");
+      video.setAttribute(
+        "aria-label",
+        slot ? `Live: ${slot.name}${slot.kind === "screen" ? " (shared screen)" : ""}` : "Live stage",
+      );
     });
     this.grid.hidden = !data.on_air;
     this.sound.hidden = !data.on_air;
@@ -99,7 +104,9 @@ class Stage {
       this.token = new RenewingToken(grant, {
         url: `${base}studio/renew/`,
         purpose: "stage",
-        onLost: (message) => { this.ended(`The stage stopped: ${message}`); },
+        onLost: (message) => {
+          this.ended(`The stage stopped: ${message}`);
+        },
       });
       this.janus = await connect(grant, this.token, { onDestroyed: () => this.ended("The stage stopped.") });
       const handle = await attach(this.janus, STREAMING, grant.opaque_id, {
@@ -117,14 +124,20 @@ class Stage {
         onremotetrack: (track, mid, on) => this.track(track, mid, on),
         oncleanup: () => this.ended("The stage stopped."),
         ondetached: () => this.ended("The stage stopped."),
-        webrtcState: (on) => { if (!on) this.ended("The stage stopped."); },
-        iceState: (ice) => { if (ice === "failed" || ice === "closed") this.ended("The stage's connection was lost."); },
+        webrtcState: (on) => {
+          if (!on) this.ended("The stage stopped.");
+        },
+        iceState: (ice) => {
+          if (ice === "failed" || ice === "closed") this.ended("The stage's connection was lost.");
+        },
       });
       this.handle = handle;
       handle.send({ message: { request: "watch", id: grant.mountpoint, pin: grant.pin } });
       this.box.dataset.connected = "1";
       this.watch();
-    })().finally(() => { this.connecting = null; });
+    })().finally(() => {
+      this.connecting = null;
+    });
     return this.connecting;
   }
 
@@ -147,11 +160,21 @@ class Stage {
     const stream = this.streams[slot];
     if (!stream) return;
     if (on) {
-      stream.getTracks().filter((t) => t.kind === track.kind).forEach((t) => stream.removeTrack(t));
+      stream
+        .getTracks()
+        .filter((t) => t.kind === track.kind)
+        .forEach((t) => {
+          stream.removeTrack(t);
+        });
       stream.addTrack(track);
       this.videos[slot].play().catch(() => {});
     } else {
-      stream.getTracks().filter((t) => t.id === track.id).forEach((t) => stream.removeTrack(t));
+      stream
+        .getTracks()
+        .filter((t) => t.id === track.id)
+        .forEach((t) => {
+          stream.removeTrack(t);
+        });
     }
   }
 
@@ -171,7 +194,11 @@ class Stage {
     this.janus = null;
     this.handle = null;
     delete this.box.dataset.connected;
-    this.streams.forEach((stream) => stream.getTracks().forEach((t) => stream.removeTrack(t)));
+    this.streams.forEach((stream) => {
+      stream.getTracks().forEach((t) => {
+        stream.removeTrack(t);
+      });
+    });
     try {
       janus?.destroy({ cleanupHandles: true });
     } catch {
@@ -181,7 +208,9 @@ class Stage {
 
   toggleSound() {
     const muted = !this.videos[0].muted;
-    this.videos.forEach((video) => { video.muted = muted; });
+    this.videos.forEach((video) => {
+      video.muted = muted;
+    });
     this.sound.setAttribute("aria-pressed", String(!muted));
     this.sound.textContent = muted ? "Sound on" : "Sound off";
   }
@@ -192,7 +221,10 @@ class Stage {
     this.composing = true;
     const g = this.canvas.getContext("2d");
     const draw = () => {
-      if (!this.janus) { this.composing = false; return; }
+      if (!this.janus) {
+        this.composing = false;
+        return;
+      }
       const count = Math.max(1, this.data?.slots.length || 1);
       const cols = count === 1 ? 1 : 2;
       const rows = count > 2 ? 2 : 1;

@@ -2,7 +2,7 @@
 // camera, microphone and a shared screen into the session's backstage room on Janus, everyone
 // backstage, the producer's stage controls, the backstage chat and the audience's questions.
 // Camera and microphone start only when the user presses "Start camera and microphone".
-import { RenewingToken, attach, connect, getJSON, postJSON } from "./media.js";
+import { attach, connect, getJSON, postJSON, RenewingToken } from "./media.js";
 
 const VIDEOROOM = "janus.plugin.videoroom";
 const POLL_MS = 2000;
@@ -10,7 +10,9 @@ const STATS_MS = 2000;
 
 const config = JSON.parse(document.getElementById("studio-config").textContent);
 const $ = (id) => document.getElementById(id);
-const status = (text) => { $("studio-status").textContent = text; };
+const status = (text) => {
+  $("studio-status").textContent = text;
+};
 
 const state = {
   grant: null,
@@ -49,11 +51,16 @@ function badge(id, on, onText, offText) {
 // --- devices ----------------------------------------------------------------------------------
 async function listDevices() {
   const devices = await navigator.mediaDevices.enumerateDevices();
-  for (const [select, kind, noun] of [[$("studio-camera"), "videoinput", "Camera"], [$("studio-mic"), "audioinput", "Microphone"]]) {
+  for (const [select, kind, noun] of [
+    [$("studio-camera"), "videoinput", "Camera"],
+    [$("studio-mic"), "audioinput", "Microphone"],
+  ]) {
     const previous = select.value;
     select.replaceChildren();
     const found = devices.filter((d) => d.kind === kind);
-    found.forEach((device, index) => select.append(el("option", { value: device.deviceId, text: device.label || `${noun} ${index + 1}` })));
+    found.forEach((device, index) => {
+      select.append(el("option", { value: device.deviceId, text: device.label || `${noun} ${index + 1}` }));
+    });
     if (!found.length) select.append(el("option", { value: "", text: `No ${noun.toLowerCase()} found` }));
     if (previous && found.some((d) => d.deviceId === previous)) select.value = previous;
     select.disabled = !found.length;
@@ -66,7 +73,9 @@ async function capture() {
   const mic = $("studio-mic").value;
   return navigator.mediaDevices.getUserMedia({
     audio: mic ? { deviceId: { exact: mic } } : true,
-    video: camera ? { deviceId: { exact: camera }, width: { ideal: 1280 }, height: { ideal: 720 } } : { width: { ideal: 1280 }, height: { ideal: 720 } },
+    video: camera
+      ? { deviceId: { exact: camera }, width: { ideal: 1280 }, height: { ideal: 720 } }
+      : { width: { ideal: 1280 }, height: { ideal: 720 } },
   });
 }
 
@@ -78,7 +87,11 @@ function meter(stream) {
   context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
   const samples = new Uint8Array(analyser.fftSize);
   const tick = () => {
-    if (track.readyState === "ended") { $("studio-level").value = 0; context.close(); return; }
+    if (track.readyState === "ended") {
+      $("studio-level").value = 0;
+      context.close();
+      return;
+    }
     analyser.getByteTimeDomainData(samples);
     let peak = 0;
     for (const s of samples) peak = Math.max(peak, Math.abs(s - 128) / 128);
@@ -95,7 +108,10 @@ async function ensureJanus() {
   state.token = new RenewingToken(state.grant, {
     url: config.renew_url,
     purpose: "studio",
-    onLost: (message) => { status(`Your studio access ended: ${message}`); stopAll(); },
+    onLost: (message) => {
+      status(`Your studio access ended: ${message}`);
+      stopAll();
+    },
   });
   state.janus = await connect(state.grant, state.token, {
     onDestroyed: () => {
@@ -114,7 +130,11 @@ function publishFeed(id, tracks, display) {
         if (message.videoroom === "joined") {
           handle.createOffer({
             tracks,
-            success: (offer) => handle.send({ message: { request: "publish", audio: tracks.some((t) => t.type === "audio"), video: true }, jsep: offer }),
+            success: (offer) =>
+              handle.send({
+                message: { request: "publish", audio: tracks.some((t) => t.type === "audio"), video: true },
+                jsep: offer,
+              }),
             error: (error) => reject(new Error(`The browser could not start publishing: ${error.message || error}`)),
           });
         } else if (message.videoroom === "event" && message.error) {
@@ -127,7 +147,9 @@ function publishFeed(id, tracks, display) {
       },
     }).then((attached) => {
       handle = attached;
-      handle.send({ message: { request: "join", ptype: "publisher", room: state.grant.room, pin: state.grant.pin, id, display } });
+      handle.send({
+        message: { request: "join", ptype: "publisher", room: state.grant.room, pin: state.grant.pin, id, display },
+      });
     }, reject);
   });
 }
@@ -147,7 +169,16 @@ async function watchBackstage() {
     },
   });
   state.watcher = handle;
-  handle.send({ message: { request: "join", ptype: "publisher", room: state.grant.room, pin: state.grant.pin, id: state.grant.feeds.watch, display: `${state.grant.display} (watching)` } });
+  handle.send({
+    message: {
+      request: "join",
+      ptype: "publisher",
+      room: state.grant.room,
+      pin: state.grant.pin,
+      id: state.grant.feeds.watch,
+      display: `${state.grant.display} (watching)`,
+    },
+  });
   document.body.dataset.watching = "1";
 }
 
@@ -158,23 +189,32 @@ async function subscribe(publisher) {
   const entry = { stream: new MediaStream(), handle: null, display: publisher.display };
   state.remote.set(feed, entry);
   entry.handle = await attach(state.janus, VIDEOROOM, state.grant.opaque_id, {
-    onmessage: (message, jsep) => {
+    onmessage: (_message, jsep) => {
       if (jsep) {
         entry.handle.createAnswer({
           jsep,
           tracks: [{ type: "data" }],
-          success: (answer) => entry.handle.send({ message: { request: "start", room: state.grant.room }, jsep: answer }),
+          success: (answer) =>
+            entry.handle.send({ message: { request: "start", room: state.grant.room }, jsep: answer }),
           error: (error) => status(`Could not show ${publisher.display}: ${error.message || error}`),
         });
       }
     },
-    onremotetrack: (track, mid, on) => {
+    onremotetrack: (track, _mid, on) => {
       if (on) entry.stream.addTrack(track);
-      else entry.stream.getTracks().filter((t) => t.id === track.id).forEach((t) => entry.stream.removeTrack(t));
+      else
+        entry.stream
+          .getTracks()
+          .filter((t) => t.id === track.id)
+          .forEach((t) => {
+            entry.stream.removeTrack(t);
+          });
       renderPeople();
     },
   });
-  entry.handle.send({ message: { request: "join", ptype: "subscriber", room: state.grant.room, pin: state.grant.pin, feed } });
+  entry.handle.send({
+    message: { request: "join", ptype: "subscriber", room: state.grant.room, pin: state.grant.pin, feed },
+  });
 }
 
 function unsubscribe(feed) {
@@ -209,7 +249,9 @@ async function start() {
     );
     for (const id of ["studio-mute", "studio-video", "studio-share", "studio-stop"]) $(id).disabled = false;
     document.body.dataset.publishing = "1";
-    status("You are in the studio: the others backstage see and hear you. The audience does not, until a producer puts you live.");
+    status(
+      "You are in the studio: the others backstage see and hear you. The audience does not, until a producer puts you live.",
+    );
   } catch (error) {
     status(error.message || String(error));
     stopAll();
@@ -217,7 +259,10 @@ async function start() {
 }
 
 function cleanupLocal() {
-  for (const item of [state.camera, state.screen]) item?.stream.getTracks().forEach((t) => t.stop());
+  for (const item of [state.camera, state.screen])
+    item?.stream.getTracks().forEach((t) => {
+      t.stop();
+    });
   state.camera = null;
   state.screen = null;
   $("studio-preview").srcObject = null;
@@ -250,7 +295,9 @@ function stopAll() {
 
 function toggleMute() {
   state.muted = !state.muted;
-  state.camera?.stream.getAudioTracks().forEach((t) => { t.enabled = !state.muted; });
+  state.camera?.stream.getAudioTracks().forEach((t) => {
+    t.enabled = !state.muted;
+  });
   $("studio-mute").setAttribute("aria-pressed", String(state.muted));
   $("studio-mute").textContent = state.muted ? "Unmute microphone" : "Mute microphone";
   badge("studio-mic-state", !state.muted, "Microphone ON", "Microphone muted");
@@ -258,7 +305,9 @@ function toggleMute() {
 
 function toggleVideo() {
   state.videoOff = !state.videoOff;
-  state.camera?.stream.getVideoTracks().forEach((t) => { t.enabled = !state.videoOff; });
+  state.camera?.stream.getVideoTracks().forEach((t) => {
+    t.enabled = !state.videoOff;
+  });
   $("studio-video").setAttribute("aria-pressed", String(state.videoOff));
   $("studio-video").textContent = state.videoOff ? "Turn camera on" : "Turn camera off";
   badge("studio-cam-state", !state.videoOff, "Camera ON", "Camera paused");
@@ -266,7 +315,9 @@ function toggleVideo() {
 
 async function toggleShare() {
   if (state.screen) {
-    state.screen.stream.getTracks().forEach((t) => t.stop());
+    state.screen.stream.getTracks().forEach((t) => {
+      t.stop();
+    });
     state.screen.handle?.detach();
     state.screen = null;
     badge("studio-screen-state", false, "", "Screen not shared");
@@ -277,8 +328,14 @@ async function toggleShare() {
   try {
     const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
     state.screen = { stream, handle: null };
-    stream.getVideoTracks()[0].addEventListener("ended", () => { if (state.screen?.stream === stream) toggleShare(); });
-    state.screen.handle = await publishFeed(state.grant.feeds.screen, [{ type: "video", capture: stream.getVideoTracks()[0], recv: false }], `${state.grant.display} (screen)`);
+    stream.getVideoTracks()[0].addEventListener("ended", () => {
+      if (state.screen?.stream === stream) toggleShare();
+    });
+    state.screen.handle = await publishFeed(
+      state.grant.feeds.screen,
+      [{ type: "video", capture: stream.getVideoTracks()[0], recv: false }],
+      `${state.grant.display} (screen)`,
+    );
     badge("studio-screen-state", true, "Screen SHARED", "Screen not shared");
     $("studio-share").setAttribute("aria-pressed", "true");
     $("studio-share").textContent = "Stop sharing";
@@ -289,13 +346,22 @@ async function toggleShare() {
 
 async function switchDevice(kind) {
   if (!state.camera?.handle) return;
-  const constraint = kind === "video" ? { video: { deviceId: { exact: $("studio-camera").value } } } : { audio: { deviceId: { exact: $("studio-mic").value } } };
+  const constraint =
+    kind === "video"
+      ? { video: { deviceId: { exact: $("studio-camera").value } } }
+      : { audio: { deviceId: { exact: $("studio-mic").value } } };
   const fresh = (await navigator.mediaDevices.getUserMedia(constraint)).getTracks()[0];
   const pc = state.camera.handle.webrtcStuff.pc;
   const sender = pc.getSenders().find((s) => s.track?.kind === fresh.kind);
   await sender?.replaceTrack(fresh);
   const stream = state.camera.stream;
-  stream.getTracks().filter((t) => t.kind === fresh.kind).forEach((t) => { t.stop(); stream.removeTrack(t); });
+  stream
+    .getTracks()
+    .filter((t) => t.kind === fresh.kind)
+    .forEach((t) => {
+      t.stop();
+      stream.removeTrack(t);
+    });
   stream.addTrack(fresh);
   if (kind === "audio") meter(stream);
 }
@@ -303,17 +369,29 @@ async function switchDevice(kind) {
 // --- connection quality -----------------------------------------------------------------------
 async function quality() {
   const pc = state.camera?.handle?.webrtcStuff?.pc;
-  if (!pc) { $("studio-quality").textContent = "Connection: not connected"; return; }
+  if (!pc) {
+    $("studio-quality").textContent = "Connection: not connected";
+    return;
+  }
   const report = await pc.getStats();
-  let rtt = null, fps = null, lost = 0, sent = 0;
+  let rtt = null,
+    fps = null,
+    lost = 0,
+    sent = 0;
   report.forEach((s) => {
-    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime;
-    if (s.type === "outbound-rtp" && s.kind === "video") { fps = s.framesPerSecond ?? fps; sent += s.packetsSent || 0; }
+    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined)
+      rtt = s.currentRoundTripTime;
+    if (s.type === "outbound-rtp" && s.kind === "video") {
+      fps = s.framesPerSecond ?? fps;
+      sent += s.packetsSent || 0;
+    }
     if (s.type === "remote-inbound-rtp") lost += s.packetsLost || 0;
   });
   const loss = sent ? lost / (sent + lost) : 0;
-  const word = rtt === null ? "connecting" : rtt < 0.15 && loss < 0.02 ? "good" : rtt < 0.4 && loss < 0.08 ? "fair" : "poor";
-  $("studio-quality").textContent = `Connection: ${word}${rtt !== null ? ` · round trip ${Math.round(rtt * 1000)} ms` : ""}${fps !== null ? ` · ${Math.round(fps)} frames/s` : ""} · ${(loss * 100).toFixed(1)} % lost`;
+  const word =
+    rtt === null ? "connecting" : rtt < 0.15 && loss < 0.02 ? "good" : rtt < 0.4 && loss < 0.08 ? "fair" : "poor";
+  $("studio-quality").textContent =
+    `Connection: ${word}${rtt !== null ? ` · round trip ${Math.round(rtt * 1000)} ms` : ""}${fps !== null ? ` · ${Math.round(fps)} frames/s` : ""} · ${(loss * 100).toFixed(1)} % lost`;
   $("studio-quality").dataset.quality = word;
 }
 
@@ -333,7 +411,9 @@ function heardBackstage() {
   if (heard) return;
   heard = true;
   renderPeople();
-  document.querySelectorAll("#studio-people video").forEach((v) => v.play().catch(() => {}));
+  document.querySelectorAll("#studio-people video").forEach((v) => {
+    v.play().catch(() => {});
+  });
 }
 document.addEventListener("pointerdown", heardBackstage, { once: true });
 document.addEventListener("keydown", heardBackstage, { once: true });
@@ -349,15 +429,20 @@ function renderPeople() {
     let item = list.querySelector(`li[data-feed="${publisher.feed}"]`);
     const isMine = mine.includes(publisher.feed);
     if (!item) {
-      item = el("li", { "data-feed": publisher.feed },
+      item = el(
+        "li",
+        { "data-feed": publisher.feed },
         el("video", { playsinline: true, autoplay: true, muted: true }),
         el("span", { class: "studio-live-tag", text: "LIVE", hidden: true }),
-        el("span", { class: "studio-tag", text: `${publisher.name}${isMine ? " (you)" : ""}` }));
+        el("span", { class: "studio-tag", text: `${publisher.name}${isMine ? " (you)" : ""}` }),
+      );
       list.append(item);
     }
     const video = item.querySelector("video");
     const source = isMine
-      ? publisher.kind === "screen" ? state.screen?.stream || null : state.camera?.stream || null
+      ? publisher.kind === "screen"
+        ? state.screen?.stream || null
+        : state.camera?.stream || null
       : state.remote.get(publisher.feed)?.stream || null;
     if (video.srcObject !== source) {
       video.srcObject = source;
@@ -382,14 +467,30 @@ function renderChoices() {
   if (box.dataset.key === key) return;
   box.dataset.key = key;
   const checked = new Set([...box.querySelectorAll("input:checked")].map((i) => Number(i.value)));
-  if (!box.dataset.touched) liveFeeds().forEach((f) => checked.add(f));
+  if (!box.dataset.touched)
+    liveFeeds().forEach((f) => {
+      checked.add(f);
+    });
   box.replaceChildren();
   if (!state.publishers.length) box.append(el("p", { class: "studio-hint", text: "Nobody is publishing yet." }));
   for (const publisher of state.publishers) {
     const id = `feed-${publisher.feed}`;
-    box.append(el("label", { for: id },
-      el("input", { type: "checkbox", id, value: publisher.feed, checked: checked.has(publisher.feed), onchange: () => { box.dataset.touched = "1"; } }),
-      ` ${publisher.name} (${publisher.kind})`));
+    box.append(
+      el(
+        "label",
+        { for: id },
+        el("input", {
+          type: "checkbox",
+          id,
+          value: publisher.feed,
+          checked: checked.has(publisher.feed),
+          onchange: () => {
+            box.dataset.touched = "1";
+          },
+        }),
+        ` ${publisher.name} (${publisher.kind})`,
+      ),
+    );
   }
 }
 
@@ -403,12 +504,20 @@ function renderStage() {
   if (state.stage.on_air) {
     banner.hidden = false;
     const rec = state.stage.recording ? " · RECORDING" : "";
-    banner.textContent = wait > 0 ? `Broadcast starts in ${wait} s${rec}` : `ON AIR${rec} · ${state.stage.slots.map((s) => s.name).join(", ") || "nobody on the stage"}`;
+    banner.textContent =
+      wait > 0
+        ? `Broadcast starts in ${wait} s${rec}`
+        : `ON AIR${rec} · ${state.stage.slots.map((s) => s.name).join(", ") || "nobody on the stage"}`;
   } else {
     banner.hidden = true;
   }
   // Nothing is recorded without the people on the stage seeing it: the broadcast records while on air.
-  badge("studio-rec-state", Boolean(state.stage.on_air && state.stage.recording), "● Recording the broadcast", "Not recording");
+  badge(
+    "studio-rec-state",
+    Boolean(state.stage.on_air && state.stage.recording),
+    "● Recording the broadcast",
+    "Not recording",
+  );
   document.body.dataset.recording = state.stage.on_air && state.stage.recording ? "1" : "0";
   badge("studio-live-state", meLive, wait > 0 ? `LIVE in ${wait} s` : "You are LIVE", "Not live");
   $("studio-live-state").classList.toggle("is-live", meLive);
@@ -436,7 +545,15 @@ function renderQuestions(questions) {
   const list = $("studio-qa");
   list.replaceChildren();
   if (!questions.length) list.append(el("li", { class: "studio-hint", text: "No questions yet." }));
-  for (const q of questions) list.append(el("li", {}, el("strong", { text: `${q.votes} ▲ ` }), `${q.text} — ${q.author}${q.status === "pending" ? " (awaiting moderation)" : ""}`));
+  for (const q of questions)
+    list.append(
+      el(
+        "li",
+        {},
+        el("strong", { text: `${q.votes} ▲ ` }),
+        `${q.text} — ${q.author}${q.status === "pending" ? " (awaiting moderation)" : ""}`,
+      ),
+    );
 }
 
 async function poll() {
@@ -450,7 +567,11 @@ async function poll() {
     renderQuestions(data.questions);
     if (data.media_error && !state.janus) $("studio-quality").textContent = `Media server: ${data.media_error}`;
   } catch (error) {
-    if (error.status === 403 || error.status === 401) { status(error.message); stopAll(); return; }
+    if (error.status === 403 || error.status === 401) {
+      status(error.message);
+      stopAll();
+      return;
+    }
   }
   setTimeout(poll, POLL_MS);
 }
@@ -461,7 +582,9 @@ async function setStage(onAir, { countdown = 0 } = {}) {
   const layout = document.querySelector("input[name=layout]:checked").value;
   try {
     state.stage = { ...(await postJSON(config.stage_url, { layout, feeds, on_air: onAir, countdown })) };
-    $("studio-producer-status").textContent = onAir ? `The stage shows: ${state.stage.slots.map((s) => s.name).join(", ") || "nobody"}.` : "The broadcast ended.";
+    $("studio-producer-status").textContent = onAir
+      ? `The stage shows: ${state.stage.slots.map((s) => s.name).join(", ") || "nobody"}.`
+      : "The broadcast ended.";
     delete box.dataset.touched;
     renderPeople();
     renderStage();
@@ -476,13 +599,18 @@ $("studio-check").addEventListener("click", async () => {
     const devices = await listDevices();
     const cams = devices.filter((d) => d.kind === "videoinput").length;
     const mics = devices.filter((d) => d.kind === "audioinput").length;
-    status(`Found ${cams} camera(s) and ${mics} microphone(s). Nothing is on until you press “Start camera and microphone”.`);
+    status(
+      `Found ${cams} camera(s) and ${mics} microphone(s). Nothing is on until you press “Start camera and microphone”.`,
+    );
   } catch (error) {
     status(`Devices could not be listed: ${error.message}`);
   }
 });
 $("studio-start").addEventListener("click", start);
-$("studio-stop").addEventListener("click", () => { stopPublishing(); status("Your camera and microphone are off."); });
+$("studio-stop").addEventListener("click", () => {
+  stopPublishing();
+  status("Your camera and microphone are off.");
+});
 $("studio-mute").addEventListener("click", toggleMute);
 $("studio-video").addEventListener("click", toggleVideo);
 $("studio-share").addEventListener("click", toggleShare);
@@ -499,7 +627,9 @@ $("studio-chat-form").addEventListener("submit", async (event) => {
   }
 });
 if ($("studio-producer")) {
-  $("studio-producer").addEventListener("change", () => { $("studio-producer").dataset.touched = "1"; });
+  $("studio-producer").addEventListener("change", () => {
+    $("studio-producer").dataset.touched = "1";
+  });
   $("studio-producer").addEventListener("submit", (event) => {
     event.preventDefault();
     setStage(true, { countdown: Number($("studio-countdown").value) || 0 });

@@ -115,7 +115,9 @@ export function woodSlats(repeatX) {
 }
 
 function wrapLines(g, text, maxWidth, maxLines) {
-  const words = String(text || "").split(/\s+/).filter(Boolean);
+  const words = String(text || "")
+    .split(/\s+/)
+    .filter(Boolean);
   const lines = [];
   let line = "";
   for (const word of words) {

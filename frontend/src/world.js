@@ -30,8 +30,14 @@ const SNAP_TURN = 30;
 const ARRIVAL_KEY = "medvenue:arrived-from";
 
 const KEYS = {
-  ArrowUp: [0, 1], KeyW: [0, 1], ArrowDown: [0, -1], KeyS: [0, -1],
-  ArrowLeft: [-1, 0], KeyA: [-1, 0], ArrowRight: [1, 0], KeyD: [1, 0],
+  ArrowUp: [0, 1],
+  KeyW: [0, 1],
+  ArrowDown: [0, -1],
+  KeyS: [0, -1],
+  ArrowLeft: [-1, 0],
+  KeyA: [-1, 0],
+  ArrowRight: [1, 0],
+  KeyD: [1, 0],
 };
 
 function forwardOf(yaw) {
@@ -210,7 +216,12 @@ export class VenueView {
     const portal = this.portals().find((p) => p.props?.target_hall === from);
     if (portal) {
       const yaw = (portal.yaw || 0) * DEG;
-      this.self = { x: portal.x + Math.sin(yaw) * 2.5, z: portal.z + Math.cos(yaw) * 2.5, yaw: (portal.yaw || 0) + 180, seated: false };
+      this.self = {
+        x: portal.x + Math.sin(yaw) * 2.5,
+        z: portal.z + Math.cos(yaw) * 2.5,
+        yaw: (portal.yaw || 0) + 180,
+        seated: false,
+      };
     } else if (this.built.spawn) {
       const s = this.built.spawn;
       this.self = { x: s.x, z: s.z, yaw: s.yaw || 0, seated: false };
@@ -292,10 +303,10 @@ export class VenueView {
   }
 
   /** Walk to (x, z), or appear there when the visitor prefers reduced motion. */
-  walkTo(x, z, { then = null } = {}) {
+  walkTo(x, z, { onArrive = null } = {}) {
     const [cx, cz] = this.offStage(...this.clamp(x, z));
     this.self.seated = false;
-    this.onArrive = then;
+    this.onArrive = onArrive;
     if (this.reducedMotion) {
       const dx = cx - this.self.x;
       const dz = cz - this.self.z;
@@ -311,14 +322,14 @@ export class VenueView {
   }
 
   arrive() {
-    const then = this.onArrive;
+    const onArrive = this.onArrive;
     this.onArrive = null;
-    if (!this.checkPortals() && then) then();
+    if (!this.checkPortals() && onArrive) onArrive();
   }
 
   sitOn(seat) {
     this.walkTo(seat.x, seat.z, {
-      then: () => {
+      onArrive: () => {
         Object.assign(this.self, { x: seat.x, z: seat.z, yaw: seat.yaw, seated: true });
         this.canvas.setAttribute("aria-label", `3D view of ${this.hall.name}. You are seated: ${seat.label}.`);
         this.announce(`You are seated: ${seat.label}.`);
@@ -434,7 +445,10 @@ export class VenueView {
 
   pick(event) {
     const rect = this.canvas.getBoundingClientRect();
-    this.pointer.set(((event.clientX - rect.left) / rect.width) * 2 - 1, -((event.clientY - rect.top) / rect.height) * 2 + 1);
+    this.pointer.set(
+      ((event.clientX - rect.left) / rect.width) * 2 - 1,
+      -((event.clientY - rect.top) / rect.height) * 2 + 1,
+    );
     this.raycaster.setFromCamera(this.pointer, this.camera);
     const targets = [...this.built.portals, ...this.built.seatMeshes, this.built.floor].filter(Boolean);
     const hit = this.raycaster.intersectObjects(targets, false)[0];
@@ -503,7 +517,10 @@ export class VenueView {
         this.walkTarget = null;
         this.arrive();
       } else {
-        const [nx, nz, blocked] = this.offStage(this.self.x + (dx / distance) * step, this.self.z + (dz / distance) * step);
+        const [nx, nz, blocked] = this.offStage(
+          this.self.x + (dx / distance) * step,
+          this.self.z + (dz / distance) * step,
+        );
         this.self.x = nx;
         this.self.z = nz;
         if (blocked) {

@@ -3,19 +3,18 @@
 // heading ("recording N of <session> (<status>)") in place. When processing ends, the page
 // reloads itself to show the result (renditions, poster), unless a field of the form was edited
 // (then it says so); a failure is shown in place.
-(function () {
-  "use strict";
-  var POLLED = { queued: true, processing: true, capturing: true };
-  var INTERVAL_MS = 2000;
+(() => {
+  const POLLED = { queued: true, processing: true, capturing: true };
+  const INTERVAL_MS = 2000;
 
   function render(box, data) {
-    var bar = box.querySelector("progress");
+    const bar = box.querySelector("progress");
     bar.value = data.progress;
-    bar.textContent = data.progress + "%";
+    bar.textContent = `${data.progress}%`;
     box.querySelector(".recording-progress-text").textContent =
-      data.progress + "%" + (data.stage ? " — " + data.stage : "");
+      `${data.progress}%${data.stage ? ` — ${data.stage}` : ""}`;
     box.querySelector(".recording-progress-status").textContent = data.status_label;
-    var error = box.querySelector(".recording-progress-error");
+    const error = box.querySelector(".recording-progress-error");
     error.textContent = data.error;
     error.hidden = !data.error;
     box.dataset.status = data.status;
@@ -24,26 +23,26 @@
 
   // The heading and the breadcrumb end with the recording's status in brackets.
   function retitle(status) {
-    var nodes = document.querySelectorAll("#content > h2, .breadcrumbs");
-    Array.prototype.forEach.call(nodes, function (node) {
-      var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    const nodes = document.querySelectorAll("#content > h2, .breadcrumbs");
+    Array.prototype.forEach.call(nodes, (node) => {
+      const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
       while (walker.nextNode()) {
-        var text = walker.currentNode;
+        const text = walker.currentNode;
         text.nodeValue = text.nodeValue.replace(
           /\((queued|processing|capturing|ready|failed)\)(\s*)$/,
-          "(" + status + ")$2"
+          `(${status})$2`,
         );
       }
     });
   }
 
-  var edited = false;
-  document.addEventListener("input", function () {
+  let edited = false;
+  document.addEventListener("input", () => {
     edited = true;
   });
 
   function finished(box, status) {
-    var done = box.querySelector(".recording-progress-done");
+    const done = box.querySelector(".recording-progress-done");
     done.hidden = false;
     if (status !== "ready") {
       done.textContent = "Processing stopped; the reason is shown above.";
@@ -55,7 +54,7 @@
 
   function poll(box, url, failures) {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
+      .then((response) => {
         if (response.status === 403 || response.status === 404) {
           throw new Error("stop");
         }
@@ -64,7 +63,7 @@
         }
         return response.json();
       })
-      .then(function (data) {
+      .then((data) => {
         render(box, data);
         if (POLLED[data.status]) {
           window.setTimeout(poll, INTERVAL_MS, box, url, 0);
@@ -72,19 +71,19 @@
           finished(box, data.status);
         }
       })
-      .catch(function (error) {
+      .catch((error) => {
         if (error.message === "stop") {
           return;
         }
         // the server may be restarting: back off, up to 30 s between tries
-        var delay = Math.min(INTERVAL_MS * Math.pow(2, failures + 1), 30000);
+        const delay = Math.min(INTERVAL_MS * 2 ** (failures + 1), 30000);
         window.setTimeout(poll, delay, box, url, failures + 1);
       });
   }
 
   function start() {
-    var boxes = document.querySelectorAll(".recording-progress[data-status-url]");
-    Array.prototype.forEach.call(boxes, function (box) {
+    const boxes = document.querySelectorAll(".recording-progress[data-status-url]");
+    Array.prototype.forEach.call(boxes, (box) => {
       if (box.dataset.statusUrl && POLLED[box.dataset.status]) {
         window.setTimeout(poll, INTERVAL_MS, box, box.dataset.statusUrl, 0);
       }

@@ -1,21 +1,18 @@
 // The "add recording" page: send the video with XMLHttpRequest so the organizer sees how much
 // of a large file has been sent, and refuse a file over the limit before sending any of it.
 // Without JavaScript the form posts as usual; the server checks everything either way.
-(function () {
-  "use strict";
-
+(() => {
   function box(input) {
-    var wrap = document.createElement("div");
+    const wrap = document.createElement("div");
     wrap.className = "recording-upload";
-    wrap.innerHTML =
-      '<progress max="100" value="0"></progress> <span class="recording-upload-text"></span>';
+    wrap.innerHTML = '<progress max="100" value="0"></progress> <span class="recording-upload-text"></span>';
     wrap.hidden = true;
     input.parentNode.appendChild(wrap);
     return wrap;
   }
 
   function showError(input, message) {
-    var note = input.parentNode.querySelector(".recording-upload-error");
+    let note = input.parentNode.querySelector(".recording-upload-error");
     if (!note) {
       note = document.createElement("p");
       note.className = "recording-upload-error errornote";
@@ -25,32 +22,31 @@
   }
 
   function megabytes(bytes) {
-    return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
   }
 
   function send(form, input, submitter, wrap) {
-    var data = new FormData(form);
-    if (submitter && submitter.name) {
+    const data = new FormData(form);
+    if (submitter?.name) {
       data.append(submitter.name, submitter.value);
     }
-    var request = new XMLHttpRequest();
-    var bar = wrap.querySelector("progress");
-    var text = wrap.querySelector(".recording-upload-text");
-    request.upload.addEventListener("progress", function (event) {
+    const request = new XMLHttpRequest();
+    const bar = wrap.querySelector("progress");
+    const text = wrap.querySelector(".recording-upload-text");
+    request.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) {
-        var percent = Math.floor((event.loaded / event.total) * 100);
+        const percent = Math.floor((event.loaded / event.total) * 100);
         bar.value = percent;
-        text.textContent =
-          "Sending " + percent + "% (" + megabytes(event.loaded) + " of " + megabytes(event.total) + ")";
+        text.textContent = `Sending ${percent}% (${megabytes(event.loaded)} of ${megabytes(event.total)})`;
       }
     });
-    request.upload.addEventListener("load", function () {
+    request.upload.addEventListener("load", () => {
       text.textContent = "Sent; checking the file…";
     });
-    request.addEventListener("load", function () {
+    request.addEventListener("load", () => {
       // Show the answer as the page (the recording's page after a redirect, or the form with
       // the server's reasons): loading it again would lose its one-time messages.
-      var url = request.responseURL;
+      const url = request.responseURL;
       document.open();
       document.write(request.responseText);
       document.close();
@@ -58,7 +54,7 @@
         window.history.replaceState(null, "", url);
       }
     });
-    request.addEventListener("error", function () {
+    request.addEventListener("error", () => {
       wrap.hidden = true;
       form.dataset.sending = "";
       showError(input, "The upload was interrupted (network error). Please try again.");
@@ -68,20 +64,20 @@
   }
 
   function start() {
-    var input = document.querySelector('form input[type="file"][name="video"]');
+    const input = document.querySelector('form input[type="file"][name="video"]');
     if (!input || !window.FormData || !window.XMLHttpRequest) {
       return;
     }
-    var form = input.form;
-    var wrap = box(input);
-    var submitter = null;
-    form.addEventListener("click", function (event) {
+    const form = input.form;
+    const wrap = box(input);
+    let submitter = null;
+    form.addEventListener("click", (event) => {
       if (event.target.type === "submit") {
         submitter = event.target;
       }
     });
-    form.addEventListener("submit", function (event) {
-      var file = input.files[0];
+    form.addEventListener("submit", (event) => {
+      const file = input.files[0];
       if (!file) {
         return; // the server says a file is needed
       }
@@ -89,7 +85,7 @@
       if (form.dataset.sending) {
         return;
       }
-      var limit = Number(input.dataset.maxBytes);
+      const limit = Number(input.dataset.maxBytes);
       if (limit && file.size > limit) {
         showError(input, input.dataset.tooLarge);
         return;
