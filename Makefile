@@ -91,6 +91,7 @@ test: install frontend
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	npm run lint
+	npm test
 	$(MANAGE) makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 	$(BIN)/pytest --ignore=tests/e2e

@@ -2,7 +2,10 @@
 // (Q&A, people, chat, polls, reactions), answers attention checks and moves the 3D crowd.
 // All user text is inserted with textContent; nothing a user sends is ever parsed as HTML.
 
-const EMOJI = ["👏", "❤️", "💡", "😂", "👍", "❓"];
+import { HallSocket, hallSocketUrl } from "./hall-socket.js";
+import { applyPoll, applyPresenceDelta, applyQuestion, applySnapshot, sortQuestions } from "./live-state.js";
+import { CLOSE, EMOJI, LIMITS } from "./protocol.js";
+
 const MOVE_INTERVAL_MS = 100;
 const HEARTBEAT_MS = 60000;
 const COUNTS_MS = 10000;
@@ -22,150 +25,6 @@ function el(tag, attrs = {}, ...children) {
 
 function uuid() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
-}
-
-// How long an item received beyond a gap waits for the missing ones before the client asks the
-// server (items from different server processes may arrive slightly out of order).
-const GAP_WAIT_MS = 1000;
-// Close codes after which reconnecting cannot help (docs/protocol.md); 4009: logged out here
-// (or access lost), so only a new login helps.
-const FINAL_CLOSE_CODES = [4001, 4003, 4004, 4009, 4010];
-
-// The client algorithm of docs/protocol.md ("Client algorithm"): feed items are applied once
-// each, in seq order, from the last contiguous seq; a gap that is not filled within GAP_WAIT_MS
-// (and every reconnect) is filled by feed.resume.
-export class HallSocket {
-  constructor(hallId, handlers) {
-    this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/halls/${hallId}/`;
-    this.handlers = handlers;
-    this.pending = new Map();
-    this.counter = 0;
-    this.contiguous = null; // every feed position up to this seq has been processed
-    this.ahead = new Map(); // seq -> item received beyond a gap
-    this.gapTimer = null;
-    this.resuming = false;
-    this.resumeAgain = false;
-    this.retryAfter = null;
-    this.attempt = 0;
-    this.closedForGood = false;
-  }
-
-  open() {
-    this.retryAfter = null;
-    this.closedForGood = false;
-    this.ws = new WebSocket(this.url);
-    this.ws.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
-    this.ws.addEventListener("close", (event) => this.onClose(event));
-  }
-
-  request(action, data = {}) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(new Error("Not connected; your message was not sent."));
-    }
-    const id = `c${++this.counter}`;
-    this.ws.send(JSON.stringify({ id, action, data }));
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-  }
-
-  fire(action, data = {}) {
-    if (this.ws?.readyState === WebSocket.OPEN) {
-      this.ws.send(JSON.stringify({ id: `f${++this.counter}`, action, data }));
-    }
-  }
-
-  async onFrame(frame) {
-    if ("id" in frame && "ok" in frame) {
-      const waiting = this.pending.get(frame.id);
-      if (!waiting) return;
-      this.pending.delete(frame.id);
-      if (frame.ok) waiting.resolve(frame.data);
-      else waiting.reject(Object.assign(new Error(frame.error.message), { code: frame.error.code }));
-      return;
-    }
-    if (frame.event === "hello") {
-      this.attempt = 0;
-      const reconnected = this.contiguous !== null;
-      if (!reconnected) this.contiguous = frame.data.seq;
-      this.handlers.hello(frame.data, reconnected);
-      if (reconnected) await this.catchUp();
-      else this.drain();
-      return;
-    }
-    if (frame.event === "error") {
-      if (typeof frame.data.retry_after === "number") this.retryAfter = frame.data.retry_after;
-      this.handlers.refused(frame.data);
-      return;
-    }
-    if (frame.seq !== undefined) this.feed(frame);
-    else this.handlers.push(frame);
-  }
-
-  feed(item) {
-    if ((this.contiguous !== null && item.seq <= this.contiguous) || this.ahead.has(item.seq)) return;
-    this.ahead.set(item.seq, item);
-    this.drain();
-  }
-
-  drain() {
-    if (this.contiguous === null) return;
-    for (const seq of this.ahead.keys()) if (seq <= this.contiguous) this.ahead.delete(seq);
-    while (this.ahead.has(this.contiguous + 1)) {
-      const item = this.ahead.get(this.contiguous + 1);
-      this.ahead.delete(++this.contiguous);
-      if (item.event !== "feed.skip") this.handlers.push(item);
-    }
-    if (!this.ahead.size) {
-      clearTimeout(this.gapTimer);
-      this.gapTimer = null;
-    } else if (!this.gapTimer) {
-      this.gapTimer = setTimeout(() => {
-        this.gapTimer = null;
-        if (this.ahead.size) this.catchUp();
-      }, GAP_WAIT_MS);
-    }
-  }
-
-  async catchUp() {
-    if (this.resuming) {
-      this.resumeAgain = true;
-      return;
-    }
-    this.resuming = true;
-    try {
-      do {
-        this.resumeAgain = false;
-        let more = true;
-        while (more) {
-          const reply = await this.request("feed.resume", { since: this.contiguous });
-          reply.items.forEach((item) => {
-            this.feed(item);
-          });
-          more = reply.more && reply.items.length > 0;
-        }
-      } while (this.resumeAgain);
-    } catch {
-      // The socket closed; the next hello resumes from the same place.
-    } finally {
-      this.resuming = false;
-    }
-  }
-
-  onClose(event) {
-    for (const { reject } of this.pending.values()) reject(new Error("The connection closed."));
-    this.pending.clear();
-    clearTimeout(this.gapTimer);
-    this.gapTimer = null;
-    const final = FINAL_CLOSE_CODES.includes(event.code) || this.closedForGood;
-    let delay = null;
-    // the server's hint (after 4008: the back-off left; after 1013: jittered by the server)
-    if (final) delay = null;
-    else if (this.retryAfter !== null) delay = this.retryAfter * 1000;
-    else if (event.code === 1012)
-      delay = Math.random() * 5000; // a server restarting
-    else delay = Math.min(30000, 500 * 2 ** this.attempt++) * (0.5 + Math.random());
-    this.handlers.closed(event.code, final, delay);
-    if (!final) setTimeout(() => this.open(), delay);
-  }
 }
 
 class LivePanels {
@@ -216,7 +75,7 @@ class LivePanels {
     this.pollForm = this.buildPollForm();
     qa.append(this.pollBox, this.pollForm);
 
-    const askText = el("textarea", { id: "qa-text", maxlength: "500", rows: "2", required: true });
+    const askText = el("textarea", { id: "qa-text", maxlength: String(LIMITS.question), rows: "2", required: true });
     this.askForm = el(
       "form",
       { class: "live-form", id: "qa-form", onsubmit: (e) => this.ask(e, askText) },
@@ -261,7 +120,12 @@ class LivePanels {
     this.removalsBox.append(this.removalsEmpty, this.removalsList);
     people.append(this.peopleCount, this.peopleList, this.removalsBox);
 
-    const chatText = el("input", { id: "chat-text", maxlength: "500", required: true, autocomplete: "off" });
+    const chatText = el("input", {
+      id: "chat-text",
+      maxlength: String(LIMITS.chat),
+      required: true,
+      autocomplete: "off",
+    });
     this.chatLog = el("ol", { class: "live-list live-chat", "aria-live": "polite", "aria-label": "Chat messages" });
     this.heldBox = el(
       "section",
@@ -303,7 +167,7 @@ class LivePanels {
   }
 
   buildPollForm() {
-    const question = el("input", { id: "poll-question", maxlength: "300", required: true });
+    const question = el("input", { id: "poll-question", maxlength: String(LIMITS.pollQuestion), required: true });
     const options = el("textarea", {
       id: "poll-options",
       rows: "3",
@@ -334,24 +198,32 @@ class LivePanels {
       el("h3", { text: "Start a poll" }),
       el("label", { for: "poll-question", text: "Question" }),
       question,
-      el("label", { for: "poll-options", text: "Options (2 to 10)" }),
+      el("label", { for: "poll-options", text: `Options (2 to ${LIMITS.pollOptions})` }),
       options,
       el("button", { type: "submit", class: "btn", text: "Open poll" }),
     );
   }
 
   connect() {
-    this.socket = new HallSocket(this.hall.id, {
+    this.socket = new HallSocket(hallSocketUrl(location, this.hall.id), {
       hello: (data, reconnected) => this.onHello(data, reconnected),
       push: (frame) => this.onPush(frame),
-      refused: (error) => (error.code === "removed" ? this.showRemoved(error) : this.say(error.message)),
+      refused: (error) => {
+        this.refusal = error; // the close that follows says what it means
+        this.say(error.message);
+      },
       closed: (code, final, delay) => {
-        if (code === 4010) return; // showRemoved says why and until when
-        if (code === 4008) {
+        const refusal = this.refusal;
+        this.refusal = null;
+        if (code === CLOSE.REMOVED) {
+          this.showRemoved(refusal || {}); // why and until when
+          return;
+        }
+        if (code === CLOSE.ABUSE) {
           this.say(`Too many refused requests from your account; reconnecting in ${Math.ceil(delay / 1000)} s.`);
           return;
         }
-        if (code === 4009) {
+        if (code === CLOSE.REVOKED) {
           this.say("You were logged out (or lost access to this hall); log in again to rejoin.");
           return;
         }
@@ -492,80 +364,84 @@ class LivePanels {
       .catch((error) => console.error("The live stage could not start:", error));
   }
 
-  onPush(frame) {
-    const { event, data } = frame;
-    if (event === "stage.update") {
-      this.showStage(data);
-    } else if (event === "presence.snapshot") {
-      this.people.clear();
-      data.people.forEach((p) => {
-        this.people.set(p.id, p);
-      });
-      this.syncCrowd(data.people, []);
-      this.renderPeople();
-    } else if (event === "presence.delta") {
-      data.joined.forEach((p) => {
-        this.people.set(p.id, p);
-      });
-      for (const [id, x, z, yaw] of data.moved) {
-        const person = this.people.get(id);
-        if (person) Object.assign(person, { x, z, yaw });
-      }
-      data.left.forEach((id) => {
-        this.people.delete(id);
-      });
-      this.syncCrowd([...data.joined, ...data.moved.map(([id]) => this.people.get(id)).filter(Boolean)], data.left);
-      if (data.joined.length || data.left.length) this.renderPeople();
-    } else if (event === "qa.question" || event === "qa.updated") {
-      const old = this.questions.get(data.id) || {};
-      this.questions.set(data.id, { ...old, ...data, voted: old.voted || false });
-      this.renderQuestions();
-      if (this.mine.has(data.id)) {
-        this.mine.set(data.id, { ...this.mine.get(data.id), ...data });
-        this.renderMine();
-      }
-    } else if (event === "qa.mine") {
-      this.mine.set(data.id, data);
-      this.renderMine();
-      const told = {
-        approved: "A moderator approved your question: everyone sees it now.",
-        answered: "Your question was marked answered.",
-        rejected: "A moderator did not accept your question; see My questions.",
-      }[data.status];
-      if (told) this.say(told);
-    } else if (event === "chat.message") {
-      if (data.held_for !== undefined) {
-        this.held.set(data.id, data);
-        this.renderHeld();
-      } else {
-        if (this.held.delete(data.id)) this.renderHeld();
-        this.addChat(data);
-      }
-    } else if (event === "chat.hidden") {
-      this.chatLog.querySelector(`[data-message="${Number(data.id)}"]`)?.remove();
-      if (this.held.delete(data.id)) this.renderHeld();
-    } else if (event === "chat.yours_hidden") {
-      this.chatNotice.textContent = `A moderator hid your message “${data.text}”.${data.reason ? ` Reason: ${data.reason}` : ""}`;
-      this.chatNotice.hidden = false;
-    } else if (event === "hall.removal") {
-      this.removals.set(data.id, data);
-      this.renderRemovals();
-    } else if (event.startsWith("poll.")) {
-      const old = this.polls.get(data.id) || {};
-      this.polls.set(data.id, { ...old, ...data, my_vote: old.my_vote ?? null });
-      this.renderPolls();
-    } else if (event === "reaction.burst") {
-      this.burst.textContent = Object.entries(data.counts)
-        .map(([emoji, n]) => `${emoji} ${n}`)
-        .join("  ");
-    } else if (event === "attendance.check") {
-      this.check = data.check;
-      this.checkDialog.hidden = false;
-      this.checkDialog.querySelector("button").focus();
-    } else if (event === "attendance.check_missed") {
-      this.checkDialog.hidden = true;
-      this.say("An attention check was missed; that time may not count for CME credit.");
+  /** A push (a feed item in order, or a push without `seq`): its handler in PUSH_HANDLERS. */
+  onPush({ event, data }) {
+    PUSH_HANDLERS[event]?.(this, data);
+  }
+
+  onSnapshot(data) {
+    this.syncCrowd(applySnapshot(this.people, data), []);
+    this.renderPeople();
+  }
+
+  onDelta(data) {
+    const { place, remove, rosterChanged } = applyPresenceDelta(this.people, data);
+    this.syncCrowd(place, remove);
+    if (rosterChanged) this.renderPeople();
+  }
+
+  onQuestion(data) {
+    const mineChanged = applyQuestion(this.questions, this.mine, data);
+    this.renderQuestions();
+    if (mineChanged) this.renderMine();
+  }
+
+  onMine(data) {
+    this.mine.set(data.id, data);
+    this.renderMine();
+    const told = {
+      approved: "A moderator approved your question: everyone sees it now.",
+      answered: "Your question was marked answered.",
+      rejected: "A moderator did not accept your question; see My questions.",
+    }[data.status];
+    if (told) this.say(told);
+  }
+
+  onChat(data) {
+    if (data.held_for !== undefined) {
+      this.held.set(data.id, data);
+      this.renderHeld();
+      return;
     }
+    if (this.held.delete(data.id)) this.renderHeld();
+    this.addChat(data);
+  }
+
+  onChatHidden(data) {
+    this.chatLog.querySelector(`[data-message="${Number(data.id)}"]`)?.remove();
+    if (this.held.delete(data.id)) this.renderHeld();
+  }
+
+  onYoursHidden(data) {
+    this.chatNotice.textContent = `A moderator hid your message “${data.text}”.${data.reason ? ` Reason: ${data.reason}` : ""}`;
+    this.chatNotice.hidden = false;
+  }
+
+  onRemoval(data) {
+    this.removals.set(data.id, data);
+    this.renderRemovals();
+  }
+
+  onPoll(data) {
+    applyPoll(this.polls, data);
+    this.renderPolls();
+  }
+
+  onReactions(data) {
+    this.burst.textContent = Object.entries(data.counts)
+      .map(([emoji, n]) => `${emoji} ${n}`)
+      .join("  ");
+  }
+
+  onCheck(data) {
+    this.check = data.check;
+    this.checkDialog.hidden = false;
+    this.checkDialog.querySelector("button").focus();
+  }
+
+  onCheckMissed() {
+    this.checkDialog.hidden = true;
+    this.say("An attention check was missed; that time may not count for CME credit.");
   }
 
   syncCrowd(moved, left) {
@@ -616,11 +492,7 @@ class LivePanels {
   }
 
   renderQuestions() {
-    const all = [...this.questions.values()];
-    const visible = all
-      .filter((q) => q.status === "approved" || q.status === "answered")
-      .sort((a, b) => b.pinned - a.pinned || b.votes - a.votes || a.created_at.localeCompare(b.created_at));
-    const pending = all.filter((q) => q.status === "pending");
+    const { visible, pending } = sortQuestions(this.questions);
     this.pendingHeading.hidden = !this.moderates || pending.length === 0;
     this.pendingList.replaceChildren(...(this.moderates ? pending.map((q) => this.questionItem(q)) : []));
     this.questionList.replaceChildren(...visible.map((q) => this.questionItem(q)));
@@ -848,7 +720,7 @@ class LivePanels {
     const reason = el("textarea", {
       id: "removal-reason",
       rows: "2",
-      maxlength: "300",
+      maxlength: String(LIMITS.reason),
       required: true,
       placeholder: "Shown to the person and kept in the audit",
     });
@@ -899,7 +771,7 @@ class LivePanels {
   askLift(removal) {
     const reason = el("input", {
       id: "lift-reason",
-      maxlength: "300",
+      maxlength: String(LIMITS.reason),
       autocomplete: "off",
       placeholder: "Optional, kept in the audit",
     });
@@ -919,7 +791,7 @@ class LivePanels {
   askReject(q) {
     const reason = el("input", {
       id: "reject-reason",
-      maxlength: "300",
+      maxlength: String(LIMITS.reason),
       autocomplete: "off",
       placeholder: "Optional: shown to the asker",
     });
@@ -943,7 +815,7 @@ class LivePanels {
       onclick: () => {
         const reason = el("input", {
           id: "hide-reason",
-          maxlength: "300",
+          maxlength: String(LIMITS.reason),
           autocomplete: "off",
           placeholder: "Optional: shown to the author",
         });
@@ -1118,6 +990,27 @@ class LivePanels {
     }
   }
 }
+
+/** The pushes of docs/protocol.md the panel handles, by `event` (feed items arrive in `seq`
+ * order, once each; `feed.skip` never reaches here). Others are ignored. */
+export const PUSH_HANDLERS = Object.freeze({
+  "stage.update": (panels, data) => panels.showStage(data),
+  "presence.snapshot": (panels, data) => panels.onSnapshot(data),
+  "presence.delta": (panels, data) => panels.onDelta(data),
+  "qa.question": (panels, data) => panels.onQuestion(data),
+  "qa.updated": (panels, data) => panels.onQuestion(data),
+  "qa.mine": (panels, data) => panels.onMine(data),
+  "chat.message": (panels, data) => panels.onChat(data),
+  "chat.hidden": (panels, data) => panels.onChatHidden(data),
+  "chat.yours_hidden": (panels, data) => panels.onYoursHidden(data),
+  "hall.removal": (panels, data) => panels.onRemoval(data),
+  "poll.opened": (panels, data) => panels.onPoll(data),
+  "poll.closed": (panels, data) => panels.onPoll(data),
+  "poll.results": (panels, data) => panels.onPoll(data),
+  "reaction.burst": (panels, data) => panels.onReactions(data),
+  "attendance.check": (panels, data) => panels.onCheck(data),
+  "attendance.check_missed": (panels) => panels.onCheckMissed(),
+});
 
 export function startLive(root, manifest) {
   const hall = manifest.halls.find((h) => h.slug === root.dataset.hall);

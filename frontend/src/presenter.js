@@ -1,5 +1,5 @@
 // The presenter view: questions of the hall's session on a big screen, sorted by votes.
-import { HallSocket } from "./live.js";
+import { HallSocket, hallSocketUrl } from "./hall-socket.js";
 
 const root = document.getElementById("presenter");
 const list = document.getElementById("presenter-questions");
@@ -32,7 +32,7 @@ function render() {
 }
 
 let loaded = false;
-const socket = new HallSocket(root.dataset.hallId, {
+const socket = new HallSocket(hallSocketUrl(location, root.dataset.hallId), {
   hello: async (data) => {
     status.textContent = data.session ? data.session.title : "No session is on in this hall right now.";
     if (loaded) return; // later changes arrive as pushes (and a resume after a reconnect)
