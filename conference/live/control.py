@@ -6,6 +6,7 @@ from asgiref.sync import async_to_sync
 
 from conference.live.frames import encode
 from conference.live.hub import get_hub
+from conference.services.media.stage import cut_user_media
 
 
 def session_tag(session_key: str | None) -> str:
@@ -39,8 +40,6 @@ async def anotify_user(user_id: int, hall_id: int, text: str) -> None:
 def on_user_logged_out(sender, request, user, **kwargs) -> None:
     """Logging out closes the sockets of that browser's session only; the user's other
     logged-in browsers keep theirs. (Live media is cut for the user, see docs/media.md.)"""
-    from conference.services.media.stage import cut_user_media
-
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if user is not None and session_key:
         async_to_sync(aclose_session_sockets)(session_tag(session_key))

@@ -30,7 +30,8 @@ from conference.models import (
     SessionKind,
     Speaker,
 )
-from conference.services.moderation import matched_keyword
+from conference.services.cme import audit
+from conference.services.moderation import matched_keyword, removal_data
 from conference.services.refusals import Refused
 from venues.geometry import contains_point
 from venues.models import Hall, Zone, ZoneKind
@@ -652,9 +653,6 @@ def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: 
     """A moderator removes `user_id` from the hall for `minutes`; staff cannot be removed.
     Recorded in the CME audit and, for the hall's moderators, in the feed (`hall.removal`):
     the returned removal carries that feed item as `item`."""
-    from conference.services.cme import audit
-    from conference.services.moderation import removal_data
-
     target = removable_user(access, user_id)
     with transaction.atomic():
         removal = HallRemoval.objects.create(

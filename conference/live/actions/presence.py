@@ -3,6 +3,7 @@
 import math
 import time
 
+from conference.live.actions.moderation import require_minutes
 from conference.live.control import aremove_from_hall
 from conference.live.db import db
 from conference.live.errors import LiveError
@@ -71,8 +72,6 @@ async def confirm(consumer, data: dict) -> dict:
 
 @action("hall.remove", moderator_only=True, bucket="write")
 async def remove(consumer, data: dict) -> dict:
-    from conference.live.actions.moderation import require_minutes
-
     minutes = require_minutes(data)
     reason = optional_reason(data)
     user_id = require_int(data, "user", minimum=1)
