@@ -11,7 +11,7 @@ class ConferenceConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_delete
 
-        from conference.live.broadcast import broadcast_stage
+        from conference.live.broadcast import broadcast_caption, broadcast_stage
         from conference.live.control import aclose_user_sockets, on_user_logged_out
         from conference.models import Recording
         from conference.services import hall_events, privacy
@@ -19,7 +19,9 @@ class ConferenceConfig(AppConfig):
 
         privacy.register()
         hall_events.connect(
-            stage_update=broadcast_stage, close_user_sockets=async_to_sync(aclose_user_sockets)
+            stage_update=broadcast_stage,
+            close_user_sockets=async_to_sync(aclose_user_sockets),
+            stage_caption=broadcast_caption,
         )
         user_logged_out.connect(on_user_logged_out, dispatch_uid="live-close-on-logout")
         post_delete.connect(

@@ -233,6 +233,9 @@ if JANUS_WS_URLS and not (JANUS_ADMIN_SECRET and JANUS_TOKEN_SECRET and JANUS_RO
     )
 # A browser's Janus token lives this long; the page renews it before it ends.
 JANUS_TOKEN_TTL_SECONDS = env_int("JANUS_TOKEN_TTL_SECONDS", 300, minimum=60)
+# WebRTC subscribers one Janus host serves before new viewers get the HLS stage (docs/media.md,
+# "HLS beyond capacity"; 80 measured per Janus process, docs/performance.md).
+JANUS_WEBRTC_CAPACITY = env_int("JANUS_WEBRTC_CAPACITY", 80, minimum=0)
 # TURN (coturn with use-auth-secret): comma-separated turn: URLs and the shared secret.
 TURN_URLS = env_list("TURN_URLS")
 # The broadcast recorder (ffmpeg on a capture worker) receives Janus's RTP forwards here: 16 UDP

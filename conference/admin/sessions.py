@@ -27,7 +27,14 @@ from conference.admin.scoping import (
     organizer_ids,
     scope_queryset,
 )
-from conference.models import Event, Session, SessionCreditExclusion, SessionKind
+from conference.models import (
+    Event,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionCreditExclusion,
+    SessionKind,
+)
 from conference.services import cme
 from conference.services.schedule import session_conflicts
 from conference.services.timing import TimingRefused, apply_plan, plan_end_now, plan_start_now
@@ -74,6 +81,7 @@ class SessionForm(forms.ModelForm):
             "hall",
             "track",
             "speakers",
+            "captioners",
             "is_cme_eligible",
             "designated_minutes",
             "qa_moderation_required",
@@ -138,6 +146,18 @@ class SessionForm(forms.ModelForm):
             if speaker.event_id != event.pk:
                 self.add_error(
                     "speakers", f"{speaker.name} is a speaker of another event, not of {event}."
+                )
+        registered = set(
+            Registration.objects.filter(event=event, status=RegistrationStatus.ACTIVE).values_list(
+                "user_id", flat=True
+            )
+        )
+        for person in cleaned.get("captioners") or []:
+            if person.pk not in registered:
+                self.add_error(
+                    "captioners",
+                    f"{person} is not registered for {event}: register them first "
+                    "(captioners enter the studio like the event's other people).",
                 )
 
     def _check_schedule(self) -> None:
@@ -347,13 +367,13 @@ class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
     ]
     list_select_related = ["event", "hall__venue", "track"]
     search_fields = ["title", "event__title", "speakers__name"]
-    autocomplete_fields = ["event", "hall", "track", "speakers"]
+    autocomplete_fields = ["event", "hall", "track", "speakers", "captioners"]
     ordering = ["starts_at", "title"]
     inlines = [CreditExclusionInline, SessionRecordingInline]
     fieldsets = [
         (None, {"fields": ["event", "title", "kind", "abstract"]}),
         ("When and where", {"fields": ["starts_at", "ends_at", "hall", "track"]}),
-        ("Faculty", {"fields": ["speakers"]}),
+        ("Faculty", {"fields": ["speakers", "captioners"]}),
         (
             "CME and live room",
             {

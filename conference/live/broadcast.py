@@ -21,3 +21,16 @@ def broadcast_stage(hall_id: int, session_id: int, data: dict) -> None:
         async_to_sync(abroadcast_stage)(hall_id, data)
     except Exception:  # the stage is stored; sockets learn it on their next hello
         logger.exception("could not announce the stage of session %s", session_id)
+
+
+async def abroadcast_caption(hall_id: int, data: dict) -> None:
+    await get_hub().publish_from_server(hall_id, push("stage.caption", data))
+
+
+def broadcast_caption(hall_id: int, session_id: int, data: dict) -> None:
+    """A live caption cue for everyone in the hall (not part of the resumable feed: a cue is
+    only worth showing while it is up)."""
+    try:
+        async_to_sync(abroadcast_caption)(hall_id, data)
+    except Exception:  # the cue is stored (and kept with the recording); the push is lost
+        logger.exception("could not push a caption of session %s", session_id)

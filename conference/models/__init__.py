@@ -38,7 +38,13 @@ from conference.models.live import (
     QuestionStatus,
     QuestionVote,
 )
-from conference.models.media import BackstageMessage, Stage, StageLayout
+from conference.models.media import (
+    BackstageMessage,
+    CaptionSource,
+    LiveCaption,
+    Stage,
+    StageLayout,
+)
 from conference.models.organizers import (
     MembershipRole,
     Organizer,
@@ -63,6 +69,7 @@ __all__ = [
     "AttendanceKind",
     "Audience",
     "BackstageMessage",
+    "CaptionSource",
     "Certificate",
     "CertificateStatus",
     "ChatMessage",
@@ -85,6 +92,7 @@ __all__ = [
     "HallRemoval",
     "IssuedCredential",
     "IssuerKey",
+    "LiveCaption",
     "LiveItem",
     "MembershipRole",
     "Organizer",

@@ -1,6 +1,7 @@
 import zoneinfo
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -175,6 +176,13 @@ class Session(models.Model):
         help_text="Questions wait for a moderator's approval before attendees see them.",
     )
     stream_url = models.URLField("live stream URL (HLS)", blank=True)
+    captioners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="captioned_sessions",
+        blank=True,
+        help_text="People (registered for the event) who type live captions in this session's "
+        "studio. Its speakers and moderators may caption too.",
+    )
     attention_check_minutes = models.PositiveSmallIntegerField(
         "attention check every (minutes)",
         null=True,

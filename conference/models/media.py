@@ -63,3 +63,41 @@ class BackstageMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_name}: {self.text[:40]}"
+
+
+class CaptionSource(models.TextChoices):
+    TYPED = "typed", "Typed in the studio"
+    SERVICE = "service", "Speech-to-text service"
+
+
+class LiveCaption(models.Model):
+    """One live caption cue of a session's stage (a WebVTT-style cue: text, start, end), shown
+    to the hall while it broadcasts and kept with the broadcast's recording as a WebVTT track."""
+
+    session = models.ForeignKey(
+        "conference.Session", on_delete=models.CASCADE, related_name="live_captions"
+    )
+    # The broadcast recording that was being made when the cue was sent.
+    recording = models.ForeignKey(
+        "conference.Recording",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="live_captions",
+    )
+    text = models.CharField(max_length=300)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=CaptionSource.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [models.Index(fields=["recording", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%H:%M:%S} {self.text[:40]}"

@@ -13,18 +13,31 @@ StageUpdate = Callable[[int, int, dict], None]
 CloseUserSockets = Callable[[int], None]
 
 _stage_update: StageUpdate | None = None
+_stage_caption: StageUpdate | None = None
 _close_user_sockets: CloseUserSockets | None = None
 
 
-def connect(*, stage_update: StageUpdate, close_user_sockets: CloseUserSockets) -> None:
-    global _stage_update, _close_user_sockets  # set once, when the app is ready
+def connect(
+    *,
+    stage_update: StageUpdate,
+    close_user_sockets: CloseUserSockets,
+    stage_caption: StageUpdate | None = None,
+) -> None:
+    global _stage_update, _close_user_sockets, _stage_caption  # set once, when the app is ready
     _stage_update, _close_user_sockets = stage_update, close_user_sockets
+    _stage_caption = stage_caption
 
 
 def stage_update(hall_id: int, session_id: int, data: dict) -> None:
     """Tell everyone in hall `hall_id` what its stage (of session `session_id`) shows now."""
     if _stage_update is not None:
         _stage_update(hall_id, session_id, data)
+
+
+def stage_caption(hall_id: int, session_id: int, data: dict) -> None:
+    """Push a live caption cue of session `session_id` to everyone in hall `hall_id`."""
+    if _stage_caption is not None:
+        _stage_caption(hall_id, session_id, data)
 
 
 def close_user_sockets(user_id: int) -> None:

@@ -7,13 +7,15 @@ a refusal is a JSON error with a message the page shows as it is.
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from conference.models import Session
+from conference.models import Session, Stage
+from conference.services.media import captions as live_captions
+from conference.services.media import live_hls, recorder
 from conference.services.media import stage as media
 from conference.services.media.config import INSTALL_HINT, media_enabled
 from conference.views.refusals import http_status
@@ -77,6 +79,7 @@ def studio(request, event_slug: str, session_id: int):
             "state_url": base + "state/",
             "stage_url": base + "stage/",
             "chat_url": base + "chat/",
+            "caption_url": base + "caption/",
             "renew_url": base + "renew/",
             "media": media_enabled(),
         },
@@ -166,3 +169,62 @@ def stage_grant(request, event_slug: str, session_id: int):
         return JsonResponse(media.stage_grant(request.user, _session(event_slug, session_id)))
     except media.MediaRefused as error:
         return _refused(error)
+
+
+@require_POST
+@never_cache
+def studio_caption(request, event_slug: str, session_id: int):
+    """A live caption cue typed in the studio (captioners, speakers, producers)."""
+    session = _session(event_slug, session_id)
+    try:
+        access = media.studio_access(request.user, session)
+        data = _body(request)
+        cue = live_captions.post_caption(
+            session,
+            text=str(data.get("text", "")),
+            seconds=live_captions.cue_seconds(data.get("seconds")),
+            source="typed",
+            author_id=access.user_id,
+            author_name=access.name,
+        )
+        return JsonResponse(live_captions.caption_data(cue), status=201)
+    except media.MediaRefused as error:
+        return _refused(error)
+    except live_captions.CaptionRefused as error:
+        return JsonResponse({"error": error.message}, status=http_status(error))
+
+
+@require_safe
+@never_cache
+def stage_hls(request, event_slug: str, session_id: int, token: str, name: str):
+    """The live stage as HLS (beyond WebRTC capacity): the playlist re-checks the viewer's
+    access and signs every segment; segments need a valid token of this viewer."""
+    session = _session(event_slug, session_id)
+    stage = Stage.objects.filter(session=session, on_air=True).first()
+    if stage is None or stage.recording_id is None or not request.user.is_authenticated:
+        raise Http404("The stage is not broadcasting.")
+    if not live_hls.NAME.match(name):
+        raise Http404("No such file.")
+    try:
+        live_hls.check_token(token, recording_id=stage.recording_id, user_id=request.user.pk)
+    except live_hls.HlsRefused as error:
+        return JsonResponse({"error": str(error)}, status=403)
+    path = recorder.live_folder(stage.recording_id) / name
+    if name.endswith(".m3u8"):
+        check = lambda: media.audience_access(request.user, session)  # noqa: E731
+        if not live_hls.may_watch(request.user, session, check):
+            return JsonResponse({"error": "You may not watch this stage."}, status=403)
+        try:
+            text = path.read_text(encoding="utf-8")
+            fresh = live_hls.make_token(stage.recording_id, request.user.pk)
+            body = live_hls.rewrite_playlist(text, session, fresh)
+        except (OSError, UnicodeDecodeError, live_hls.HlsRefused):
+            raise Http404("The live stage has not started yet.") from None
+        response = HttpResponse(body, content_type=live_hls.CONTENT_TYPES["m3u8"])
+    else:
+        try:
+            response = FileResponse(path.open("rb"), content_type=live_hls.CONTENT_TYPES["ts"])
+        except OSError:
+            raise Http404("No such segment (it may have rolled off the live playlist).") from None
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -11,5 +11,7 @@ urlpatterns = [
     path("studio/state/", media.studio_state, name="studio-state"),
     path("studio/stage/", media.studio_stage, name="studio-stage"),
     path("studio/chat/", media.studio_chat, name="studio-chat"),
+    path("studio/caption/", media.studio_caption, name="studio-caption"),
     path("stage/grant/", media.stage_grant, name="stage-grant"),
+    path("stage/hls/<str:token>/<str:name>", media.stage_hls, name="stage-hls"),
 ]

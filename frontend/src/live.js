@@ -364,6 +364,13 @@ class LivePanels {
       .catch((error) => console.error("The live stage could not start:", error));
   }
 
+  /** A live caption cue of the stage (`stage.caption`): shown by the stage, if it is up. */
+  showCaption(cue) {
+    import("./stage.js")
+      .then(({ showCaption }) => showCaption(cue))
+      .catch((error) => console.error("The caption could not be shown:", error));
+  }
+
   /** A push (a feed item in order, or a push without `seq`): its handler in PUSH_HANDLERS. */
   onPush({ event, data }) {
     PUSH_HANDLERS[event]?.(this, data);
@@ -995,6 +1002,7 @@ class LivePanels {
  * order, once each; `feed.skip` never reaches here). Others are ignored. */
 export const PUSH_HANDLERS = Object.freeze({
   "stage.update": (panels, data) => panels.showStage(data),
+  "stage.caption": (panels, data) => panels.showCaption(data),
   "presence.snapshot": (panels, data) => panels.onSnapshot(data),
   "presence.delta": (panels, data) => panels.onDelta(data),
   "qa.question": (panels, data) => panels.onQuestion(data),

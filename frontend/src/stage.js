@@ -35,6 +35,12 @@ class Stage {
     this.janus = null;
     this.connecting = null;
     this.sound.addEventListener("click", () => this.toggleSound());
+    // Live captions (stage.caption pushes): under the picture and drawn into the 3D screen.
+    this.captionBox = box.querySelector(".hall-stage__captions");
+    this.ccButton = box.querySelector(".hall-stage__cc");
+    this.captionsOn = true;
+    this.caption = null; // { id, text, until }
+    this.ccButton?.addEventListener("click", () => this.toggleCaptions());
   }
 
   say(text) {
@@ -51,7 +57,7 @@ class Stage {
       this.sound.hidden = true;
       return;
     }
-    const count = data.on_air ? Math.max(1, data.slots.length) : 0;
+    const count = data.on_air ? (this.hls ? 1 : Math.max(1, data.slots.length)) : 0;
     this.grid.dataset.count = String(count);
     this.videos.forEach((video, i) => {
       video.hidden = i >= count;
@@ -63,6 +69,9 @@ class Stage {
     });
     this.grid.hidden = !data.on_air;
     this.sound.hidden = !data.on_air;
+    if (this.ccButton) this.ccButton.hidden = !data.on_air;
+    if (!data.on_air) this.caption = null;
+    this.renderCaption();
     if (!data.on_air) {
       this.say("The stage is not broadcasting.");
       this.disconnect();
@@ -95,12 +104,17 @@ class Stage {
   }
 
   connect() {
-    if (this.janus) return Promise.resolve();
+    if (this.janus || this.hls) return Promise.resolve();
     if (this.connecting) return this.connecting;
     const session = this.box.dataset.session;
     const base = `/events/${this.box.dataset.event}/sessions/${session}/`;
     this.connecting = (async () => {
       const grant = await postJSON(`${base}stage/grant/`);
+      if (grant.mode === "hls") {
+        await this.playHls(grant.hls_url);
+        return;
+      }
+      this.box.dataset.mode = "webrtc";
       this.token = new RenewingToken(grant, {
         url: `${base}studio/renew/`,
         purpose: "stage",
@@ -141,6 +155,40 @@ class Stage {
     return this.connecting;
   }
 
+  /**
+   * Beyond the Janus host's WebRTC capacity the server sends this viewer the stage composed
+   * once by the recorder, as HLS (docs/media.md, "HLS beyond capacity"): one picture, in the
+   * first video, through hls.js (loaded only then).
+   */
+  async playHls(url) {
+    const { default: Hls } = await import("hls.js");
+    const video = this.videos[0];
+    video.srcObject = null;
+    this.box.dataset.mode = "hls";
+    this.grid.dataset.count = "1";
+    this.videos.forEach((v, i) => {
+      v.hidden = i > 0;
+    });
+    video.setAttribute("aria-label", "Live stage");
+    const hls = new Hls({
+      liveSyncDurationCount: 2,
+      lowLatencyMode: false,
+      manifestLoadingMaxRetry: 30,
+      manifestLoadingRetryDelay: 1000,
+      levelLoadingMaxRetry: 30,
+    });
+    this.hls = hls;
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (data.fatal && data.response?.code === 403) this.ended("The stage stopped: you may no longer watch it.");
+      else if (data.fatal && data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+      else if (data.fatal) hls.recoverMediaError();
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    video.play().catch(() => {});
+    this.box.dataset.connected = "1";
+  }
+
   /** Janus ending the session (access revoked) closes the media without a message on every
    * path; a stalled connection for 4 s ends the stage too (the page can start it again). */
   watch() {
@@ -179,7 +227,7 @@ class Stage {
   }
 
   ended(message) {
-    if (!this.janus && !this.handle) return;
+    if (!this.janus && !this.handle && !this.hls) return;
     this.disconnect();
     this.box.dataset.state = "ended";
     this.say(message);
@@ -193,6 +241,11 @@ class Stage {
     const janus = this.janus;
     this.janus = null;
     this.handle = null;
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+      this.videos[0].srcObject = this.streams[0];
+    }
     delete this.box.dataset.connected;
     this.streams.forEach((stream) => {
       stream.getTracks().forEach((t) => {
@@ -204,6 +257,64 @@ class Stage {
     } catch {
       /* already gone */
     }
+  }
+
+  /** A cue from the hall socket: shown for its length (end - start), replacing the one up. */
+  showCaption(cue) {
+    if (!this.data?.on_air || Number(cue.session) !== Number(this.data.session)) return;
+    const length = Math.min(10000, Math.max(500, Date.parse(cue.end) - Date.parse(cue.start) || 3000));
+    this.caption = { id: cue.id, text: String(cue.text), until: Date.now() + length };
+    clearTimeout(this.captionTimer);
+    this.captionTimer = setTimeout(() => {
+      this.caption = null;
+      this.renderCaption();
+    }, length);
+    this.renderCaption();
+  }
+
+  renderCaption() {
+    if (!this.captionBox) return;
+    const text = this.caption ? this.caption.text : "";
+    this.captionBox.textContent = text;
+    this.captionBox.hidden = !this.captionsOn || !this.data?.on_air;
+    this.box.dataset.caption = text;
+  }
+
+  toggleCaptions() {
+    this.captionsOn = !this.captionsOn;
+    this.ccButton.setAttribute("aria-pressed", String(this.captionsOn));
+    this.ccButton.textContent = this.captionsOn ? "Hide captions" : "Show captions";
+    this.renderCaption();
+  }
+
+  /** The caption at the bottom of the 3D screen's picture, wrapped to at most 3 lines. */
+  drawCaption(g) {
+    if (!this.captionsOn || !this.caption || Date.now() > this.caption.until) return;
+    const size = 40;
+    g.font = `${size}px system-ui, sans-serif`;
+    const maxWidth = this.canvas.width - 160;
+    const lines = [];
+    let line = "";
+    for (const word of this.caption.text.split(" ")) {
+      const next = line ? `${line} ${word}` : word;
+      if (g.measureText(next).width > maxWidth && line) {
+        lines.push(line);
+        line = word;
+      } else line = next;
+    }
+    if (line) lines.push(line);
+    const shown = lines.slice(-3);
+    const height = shown.length * (size + 10) + 20;
+    const top = this.canvas.height - height - 30;
+    g.fillStyle = "rgba(0, 0, 0, 0.78)";
+    g.fillRect(60, top, this.canvas.width - 120, height);
+    g.fillStyle = "#fff";
+    g.textAlign = "center";
+    g.textBaseline = "top";
+    shown.forEach((text, i) => {
+      g.fillText(text, this.canvas.width / 2, top + 12 + i * (size + 10));
+    });
+    g.textAlign = "start";
   }
 
   toggleSound() {
@@ -221,11 +332,11 @@ class Stage {
     this.composing = true;
     const g = this.canvas.getContext("2d");
     const draw = () => {
-      if (!this.janus) {
+      if (!this.janus && !this.hls) {
         this.composing = false;
         return;
       }
-      const count = Math.max(1, this.data?.slots.length || 1);
+      const count = this.hls ? 1 : Math.max(1, this.data?.slots.length || 1); // HLS: one composed picture
       const cols = count === 1 ? 1 : 2;
       const rows = count > 2 ? 2 : 1;
       const w = this.canvas.width / cols;
@@ -240,6 +351,7 @@ class Stage {
         const dh = video.videoHeight * scale;
         g.drawImage(video, (i % cols) * w + (w - dw) / 2, Math.floor(i / cols) * h + (h - dh) / 2, dw, dh);
       }
+      this.drawCaption(g);
       window.medvenue?.venue?.stageFrame?.();
       requestAnimationFrame(draw);
     };
@@ -248,6 +360,10 @@ class Stage {
 }
 
 let stage = null;
+
+export function showCaption(cue) {
+  stage?.showCaption(cue);
+}
 
 export function updateStage(data) {
   const box = document.getElementById("hall-stage");

@@ -541,6 +541,31 @@ function renderChat(messages) {
   if (messages.length) list.scrollTop = list.scrollHeight;
 }
 
+function renderCaptions(captions) {
+  const list = $("studio-captions");
+  list.replaceChildren();
+  for (const cue of captions || []) {
+    const at = new Date(cue.start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    list.append(el("li", {}, el("span", { class: "studio-hint", text: `${at} ` }), cue.text));
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+async function sendCaption(event) {
+  event.preventDefault();
+  const input = $("studio-caption-text");
+  const text = input.value.trim();
+  if (!text) return;
+  try {
+    const cue = await postJSON(config.caption_url, { text });
+    input.value = "";
+    $("studio-caption-status").textContent = `Shown on the stage: ${cue.text}`;
+    document.body.dataset.captions = String(Number(document.body.dataset.captions || 0) + 1);
+  } catch (error) {
+    $("studio-caption-status").textContent = error.message;
+  }
+}
+
 function renderQuestions(questions) {
   const list = $("studio-qa");
   list.replaceChildren();
@@ -565,6 +590,7 @@ async function poll() {
     renderStage();
     renderChat(data.messages);
     renderQuestions(data.questions);
+    renderCaptions(data.captions);
     if (data.media_error && !state.janus) $("studio-quality").textContent = `Media server: ${data.media_error}`;
   } catch (error) {
     if (error.status === 403 || error.status === 401) {
@@ -626,6 +652,7 @@ $("studio-chat-form").addEventListener("submit", async (event) => {
     status(error.message);
   }
 });
+$("studio-caption-form").addEventListener("submit", sendCaption);
 if ($("studio-producer")) {
   $("studio-producer").addEventListener("change", () => {
     $("studio-producer").dataset.touched = "1";

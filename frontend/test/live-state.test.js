@@ -143,6 +143,7 @@ describe("polls", () => {
 describe("push handlers", () => {
   const DOCUMENTED = [
     "stage.update",
+    "stage.caption",
     "presence.snapshot",
     "presence.delta",
     "qa.question",
@@ -169,6 +170,7 @@ describe("push handlers", () => {
     const panels = new Proxy({}, { get: (_target, name) => (data) => calls.push([name, data]) });
     const expected = {
       "stage.update": "showStage",
+      "stage.caption": "showCaption",
       "presence.snapshot": "onSnapshot",
       "presence.delta": "onDelta",
       "qa.question": "onQuestion",

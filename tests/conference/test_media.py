@@ -148,7 +148,9 @@ def test_studio_access_by_role(studio_setup, janus):
     session = studio_setup["session"]
     assert media.studio_access(studio_setup["speaker"], session).role == media.SPEAKER
     assert media.studio_access(studio_setup["moderator"], session).role == media.PRODUCER
-    with pytest.raises(media.MediaRefused, match="speakers, moderators and organizer staff"):
+    with pytest.raises(
+        media.MediaRefused, match="speakers, captioners, moderators and organizer staff"
+    ):
         media.studio_access(studio_setup["attendee"], session)
     with pytest.raises(media.MediaRefused, match="registered attendees"):
         media.studio_access(UserFactory(), session)

@@ -41,6 +41,22 @@ FRAMES = """async () => {
   });
   return frames;
 }"""
+# 150 characters: on the stage for 10 s (its reading time), long enough to check under load.
+CAPTION = (
+    "Statins first, then ezetimibe if the LDL target is not reached after six weeks; "
+    "PCSK9 inhibitors after that, for patients at very high cardiovascular risk."
+)
+# Bright pixels in the caption band at the bottom of the canvas the 3D screen shows.
+CAPTION_PIXELS = """() => {
+  const c = window.medvenueStage.canvas;
+  const d = c.getContext('2d').getImageData(60, c.height - 170, c.width - 120, 140).data;
+  let bright = 0, dark = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] > 230 && d[i + 1] > 230 && d[i + 2] > 230) bright++;
+    if (d[i] < 70 && d[i + 1] < 70 && d[i + 2] < 70) dark++;
+  }
+  return { bright, dark, total: d.length / 4 };
+}"""
 SIZES = """() => [...document.querySelectorAll('#hall-stage video')].map((v) => v.hidden ? -1 : v.videoWidth)"""
 
 
@@ -79,6 +95,7 @@ def stage_party(transactional_db):
         ("cleo", "Dr. Cleo Park", RegistrationRole.SPEAKER),
         ("mod", "Mo Producer", RegistrationRole.MODERATOR),
         ("viewer", "Vera Viewer", RegistrationRole.ATTENDEE),
+        ("cap", "Cai Captioner", RegistrationRole.ATTENDEE),
     ):
         user = UserFactory(display_name=name)
         ProfileFactory(user=user, legal_name=name)
@@ -88,14 +105,15 @@ def stage_party(transactional_db):
         session.speakers.add(
             SpeakerFactory(event=event, user=people[key], name=people[key].display_name)
         )
+    session.captioners.add(people["cap"])
     return {"event": event, "session": session, **people}
 
 
-def open_page(browser, base: str, user, path: str, errors: PageErrors):
+def open_page(browser, base: str, user, path: str, errors: PageErrors, *, wait_until="load"):
     context = browser.new_context(viewport=VIEWPORT)
     context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base}])
     page = errors.attach(context.new_page())
-    page.goto(base + path)
+    page.goto(base + path, wait_until=wait_until)
     return context, page
 
 
@@ -235,6 +253,61 @@ def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
     assert errors == []
 
 
+def test_live_captions_reach_the_stage(chromium_media, stage_party):
+    """A captioner types in the studio; the attendee's stage shows the cue under the picture
+    (a labelled live region, with a keyboard toggle) and draws it into the picture the 3D screen
+    shows. The producer broadcasts with nobody live, so no camera runs (CI time)."""
+    errors = PageErrors(websocket_expected=False)
+    session = stage_party["session"]
+    with janus_server() as janus, daphne_processes(1, env=janus.environment()) as (port,):
+        base = f"http://127.0.0.1:{port}"
+        contexts = []
+        mod_context, producer = open_page(
+            chromium_media, base, stage_party["mod"], studio_path(session), errors
+        )
+        viewer_context, viewer = open_page(
+            chromium_media,
+            base,
+            stage_party["viewer"],
+            f"/events/{EVENT}/venue/auditorium/",
+            errors,
+        )
+        contexts += [mod_context, viewer_context]
+        producer.fill("#studio-countdown", "0")
+        producer.click("#studio-golive")
+        producer.wait_for_function("document.body.dataset.onAir === '1'", timeout=30000)
+        viewer.wait_for_selector("#hall-stage[data-connected='1']", state="attached", timeout=60000)
+        cap_context, captioner = open_page(
+            chromium_media, base, stage_party["cap"], studio_path(session), errors
+        )
+        contexts.append(cap_context)
+        assert "captioner" in captioner.inner_text(".studio-role")
+        captioner.wait_for_function("document.body.dataset.onAir === '1'", timeout=30000)
+        captioner.focus("#studio-caption-text")
+        captioner.keyboard.type(CAPTION)
+        captioner.keyboard.press("Enter")
+        captioner.wait_for_function(
+            "document.getElementById('studio-caption-status').textContent.startsWith('Shown')",
+            timeout=10000,
+        )
+        viewer.wait_for_function(
+            f"document.getElementById('hall-stage').dataset.caption === {CAPTION!r}",
+            timeout=10000,
+        )
+        assert viewer.is_visible("#hall-stage-captions")
+        assert viewer.inner_text("#hall-stage-captions") == CAPTION
+        # White caption text on the dark box at the bottom of the 3D screen's picture.
+        band = viewer.evaluate(CAPTION_PIXELS)
+        assert band["bright"] > 200 and band["dark"] > band["total"] // 3, band
+        viewer.click(".hall-stage__cc")
+        assert viewer.get_attribute(".hall-stage__cc", "aria-pressed") == "false"
+        assert not viewer.is_visible("#hall-stage-captions")
+        viewer.click(".hall-stage__cc")
+        for context in contexts:
+            context.close()
+    assert errors == []
+
+
 def test_a_removed_attendees_stage_ends(chromium_media, stage_party, settings):
     errors = PageErrors(websocket_expected=False)
     session = stage_party["session"]
@@ -363,3 +436,69 @@ def test_the_broadcast_is_recorded_and_becomes_a_ready_recording(
     assert session.title in (folder / "chapters.vtt").read_text()
     assert stage.recording is None and stage.recorder_port is None
     assert errors == []
+
+
+def test_beyond_webrtc_capacity_the_audience_gets_the_hls_stage(
+    chromium_media, stage_party, tmp_path
+):
+    """JANUS_WEBRTC_CAPACITY=0: every viewer is over the capacity, so the grant sends the stage
+    composed once by the broadcast's recorder (RTP forward -> ffmpeg -> HLS) through signed
+    URLs, and the hall's stage decodes it (hls.js)."""
+    errors = PageErrors(websocket_expected=False)
+    session = stage_party["session"]
+    with janus_server() as janus:
+        environ = {**janus.environment(), "JANUS_WEBRTC_CAPACITY": "0"}
+        with (
+            daphne_processes(1, env=environ) as (port,),
+            celery_worker(CAPTURE_QUEUE, tmp_path / "capture.log", **environ),
+        ):
+            base = f"http://127.0.0.1:{port}"
+            contexts = []
+            for key in ("ana", "mod"):
+                context, page = open_page(
+                    chromium_media, base, stage_party[key], studio_path(session), errors
+                )
+                contexts.append(context)
+                if key == "ana":
+                    ana = page
+                else:
+                    producer = page
+            publish(ana)
+            producer.wait_for_function(
+                "document.querySelectorAll('#studio-feed-choices input').length === 1",
+                timeout=60000,
+            )
+            put_live(producer, ["Dr. Ana Ruiz"], "solo")
+            context, viewer = open_page(
+                chromium_media,
+                base,
+                stage_party["viewer"],
+                f"/events/{EVENT}/venue/auditorium/",
+                errors,
+                wait_until="domcontentloaded",  # the side panel's stage, not the 3D scene
+            )
+            contexts.append(context)
+            viewer.wait_for_selector(
+                "#hall-stage[data-mode='hls']", state="attached", timeout=60000
+            )
+            # The composed 1280x720 picture plays, and its decoded frames keep increasing.
+            viewer.wait_for_function(
+                "document.querySelector('#hall-stage video').videoWidth === 1280", timeout=90000
+            )
+            frames = "document.querySelector('#hall-stage video').getVideoPlaybackQuality().totalVideoFrames"
+            first = viewer.evaluate(frames)
+            viewer.wait_for_function(f"{frames} > {first} + 30", timeout=30000)
+            assert viewer.evaluate("window.medvenueStage.handle") is None  # no WebRTC at all
+            # Segment URLs are signed for this viewer: another user's browser is refused.
+            playlist = viewer.evaluate("window.medvenueStage.hls.url")
+            other_context, other = open_page(chromium_media, base, stage_party["ben"], "/", errors)
+            contexts.append(other_context)
+            status = other.evaluate(f"fetch({playlist!r}).then((r) => r.status)")
+            assert status == 403
+            producer.click("#studio-end")
+            viewer.wait_for_selector(
+                "#hall-stage[data-state='idle']", state="attached", timeout=30000
+            )
+            for context in contexts:
+                context.close()
+    assert [e for e in errors if "403" not in e] == []

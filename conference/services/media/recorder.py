@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from conference.models import Recording, RecordingSource, RecordingStatus, Session, Stage
 from conference.services import enqueue
+from conference.services.media import captions as live_captions
 from conference.services.media.config import host_for_hall
 from conference.services.recordings import capture, media_input, paths, pipeline
 from conference.services.recordings.processes import stop_process
@@ -269,7 +270,36 @@ def filter_graph(lineup: Lineup) -> tuple[str, bool, bool]:
     return ";".join(parts), bool(videos), bool(audios)
 
 
-def ffmpeg_command(sdp: Path, output: Path, lineup: Lineup) -> list[str]:
+LIVE_FOLDER = "live"
+LIVE_PLAYLIST = "index.m3u8"
+HLS_SEGMENT_SECONDS = 1
+HLS_LIST_SIZE = 6
+# Characters the tee muxer's output list would read as syntax.
+_TEE_SPECIAL = set("|[]:\\'")
+
+
+def live_folder(recording: Recording | int) -> Path:
+    """Where the recorder writes the stage's live HLS (the fallback beyond WebRTC capacity)."""
+    return paths.recording_root(recording) / LIVE_FOLDER
+
+
+def _tee_target(output: Path, live: Path | None) -> str | None:
+    """The tee muxer's output list: the recording's MPEG-TS chunk and the live HLS playlist
+    (segments named after the chunk, so line-ups never overwrite each other), or None when the
+    paths cannot be written into a tee list (then only the chunk is written)."""
+    if live is None or _TEE_SPECIAL & set(f"{output}{live}"):
+        return None
+    hls = (
+        f"f=hls:hls_time={HLS_SEGMENT_SECONDS}:hls_list_size={HLS_LIST_SIZE}"
+        ":hls_flags=delete_segments+append_list+omit_endlist+discont_start"
+        f":hls_segment_filename={live}/{output.stem}_%05d.ts"
+    )
+    return f"[f=mpegts:flush_packets=1]{output}|[{hls}]{live}/{LIVE_PLAYLIST}"
+
+
+def ffmpeg_command(
+    sdp: Path, output: Path, lineup: Lineup, *, live: Path | None = None
+) -> list[str]:
     graph, has_video, has_audio = filter_graph(lineup)
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     # Only our SDP file and the UDP/RTP it names; only packets from Janus's address.
@@ -279,9 +309,13 @@ def ffmpeg_command(sdp: Path, output: Path, lineup: Lineup) -> list[str]:
     command += ["-filter_complex", graph]
     if has_video:
         command += ["-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23"]
-        command += ["-g", str(2 * FRAME_RATE), "-pix_fmt", "yuv420p"]
+        # A keyframe every second: the live HLS cuts 1 s segments.
+        command += ["-g", str(FRAME_RATE), "-pix_fmt", "yuv420p"]
     if has_audio:
         command += ["-map", "[a]", "-c:a", "aac", "-b:a", "128k", "-ac", "2"]
+    tee = _tee_target(output, live)
+    if tee is not None:  # encoded once, written twice: the chunk and the live HLS
+        return [*command, "-f", "tee", tee]
     # Every packet reaches the file at once: a killed worker loses nothing already received.
     return [*command, "-flush_packets", "1", "-f", "mpegts", str(output)]
 
@@ -327,7 +361,9 @@ def record_lineup(
     output = capture.next_chunk_path(recording)
     sdp = output.with_suffix(".sdp")
     write_sdp(lineup, sdp, title=f"MedVenue recording {recording.pk}")
-    command = ffmpeg_command(sdp, output, lineup)
+    live = live_folder(recording)
+    live.mkdir(parents=True, exist_ok=True)
+    command = ffmpeg_command(sdp, output, lineup, live=live)
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(  # noqa: S603 - fixed argv over our own SDP
             capture._with_parent_death_signal(command),
@@ -410,7 +446,10 @@ def finish(recording: Recording) -> str:
         locked.size_bytes = target.stat().st_size
         locked.capture_ends_at = locked.capture_ends_at or timezone.now()
         locked.save(update_fields=["source_path", "size_bytes", "capture_ends_at", "updated_at"])
+        # The live captions sent during the broadcast become its WebVTT track.
+        live_captions.attach_to_recording(locked)
         pipeline.queue_processing(locked)
     shutil.rmtree(capture.chunk_folder(recording), ignore_errors=True)
+    shutil.rmtree(live_folder(recording), ignore_errors=True)
     logger.info("Broadcast recording %s joined from %s chunk(s), queued", recording.pk, len(chunks))
     return RecorderOutcome.FINISHED

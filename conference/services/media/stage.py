@@ -27,7 +27,8 @@ from accounts.models import User
 from conference.models import BackstageMessage, Question, QuestionStatus, Session, Stage
 from conference.models.media import StageLayout
 from conference.services import hall_events, live
-from conference.services.media import recorder
+from conference.services.media import live_hls, recorder
+from conference.services.media.captions import recent_captions
 from conference.services.media.config import (
     INSTALL_HINT,
     host_for_hall,
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 PRODUCER = "producer"
 SPEAKER = "speaker"
+CAPTIONER = "captioner"  # types live captions; never on the stage
 SLOTS = 4
 ROOM_OFFSET = 10_000_000
 CAMERA, SCREEN, WATCH = 1, 2, 3
@@ -63,7 +65,7 @@ class MediaRefused(Refused):
 class StudioAccess:
     user_id: int
     name: str
-    role: str  # PRODUCER or SPEAKER
+    role: str  # PRODUCER, SPEAKER or CAPTIONER
     session_id: int
     hall_id: int
 
@@ -124,9 +126,12 @@ def studio_access(user, session: Session) -> StudioAccess:
         role = PRODUCER
     elif session.speakers.filter(user_id=user.pk).exists():
         role = SPEAKER
+    elif session.captioners.filter(pk=user.pk).exists():
+        role = CAPTIONER
     else:
         raise MediaRefused(
-            "Only this session's speakers, moderators and organizer staff may enter its studio."
+            "Only this session's speakers, captioners, moderators and organizer staff may enter "
+            "its studio."
         )
     return StudioAccess(
         user_id=user.pk,
@@ -287,6 +292,14 @@ def stage_grant(user, session: Session) -> dict:
     _require_media(session)
     audience_access(user, session)
     admin = _admin(session)
+    stage = Stage.objects.filter(session=session).first()
+    if stage is not None and stage.on_air and stage.recording_id and live_hls.over_capacity(admin):
+        # Beyond the host's WebRTC capacity: the stage composed once by the recorder, as HLS.
+        return {
+            "mode": "hls",
+            "hls_url": live_hls.playlist_url(session, stage, user.pk),
+            "stage": stage_data(session, stage),
+        }
     try:
         ensure_stage(session, admin)
     except MediaUnavailable as error:
@@ -295,6 +308,7 @@ def stage_grant(user, session: Session) -> dict:
             "The media server is not answering; try again in a moment.", code="unavailable"
         ) from None
     return {
+        "mode": "webrtc",
         "server": admin.host.ws_url,
         **_token(STREAMING),
         "opaque_id": make_opaque_id(secret=settings.JANUS_TOKEN_SECRET, user_id=user.pk),
@@ -687,6 +701,7 @@ def studio_state(access: StudioAccess, session: Session, *, since: int = 0) -> d
     stage = get_stage(session)
     return {
         "role": access.role,
+        "captions": recent_captions(session),
         "publishers": publishers,
         "stage": {**stage_data(session, stage), "feeds": stage.live_feeds if stage.on_air else []},
         "messages": messages,
