@@ -73,12 +73,13 @@ run: install frontend migrate seed static
 		"beat=$(BIN)/celery -A conference beat -l info" \
 		$${janus:+"janus=$$janus"}
 
-# ruff (lint, import order and placement, format) and the import contracts of pyproject.toml
-# (layers and no cycles: docs/architecture.md).
+# ruff (lint, import order and placement, format), the import contracts of pyproject.toml
+# (layers and no cycles: docs/architecture.md) and mypy (types: [tool.mypy] in pyproject.toml).
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	npm run lint
 
 deploy-check: $(INSTALLED)
@@ -90,11 +91,12 @@ test: install frontend
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	npm run lint
 	npm test
 	$(MANAGE) makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
-	$(BIN)/pytest --ignore=tests/e2e
+	$(BIN)/pytest --ignore=tests/e2e --cov --cov-report=term
 	@if [ -d tests/e2e ]; then $(BIN)/pytest tests/e2e; fi
 
 # Re-resolve the locks from pyproject.toml: requirements.txt (production) and
@@ -108,4 +110,4 @@ lock:
 	$(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_OPTIONS) -c requirements-dev.txt -o requirements.txt pyproject.toml
 
 clean:
-	rm -rf staticfiles var/test .pytest_cache .ruff_cache
+	rm -rf staticfiles var/test .pytest_cache .ruff_cache .mypy_cache .coverage

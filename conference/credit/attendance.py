@@ -8,6 +8,7 @@ and everything after it depends only on the set of events.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 JOIN = "join"
 LEAVE = "leave"
@@ -47,7 +48,7 @@ class AttendanceEvent:
     connection: str
     server_time: datetime
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[Any, ...]:
         return (
             self.server_time,
             KIND_ORDER[self.kind],

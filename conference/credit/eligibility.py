@@ -1,6 +1,6 @@
 """Who may claim a credit type: degree, required learner IDs, live versus enduring."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -37,7 +37,7 @@ def id_problems(rule: CreditTypeRule, ids: LearnerIds) -> list[str]:
     "<id>_invalid", required or not (a bad NPI must be fixed before it reaches a report).
     """
     problems: list[str] = []
-    checks = (
+    checks: tuple[tuple[str, bool, Callable[[], object]], ...] = (
         (ID_NPI, bool(ids.npi), lambda: validate_npi(ids.npi)),
         (
             ID_NABP,

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from conference.credit.attendance import (
     DEFAULT_HEARTBEAT_TOLERANCE_SECONDS,
@@ -168,7 +169,7 @@ def compute_credit(case: CreditCase) -> CreditResult:
     )
 
 
-def _ignored_key(event: IgnoredEvent) -> tuple:
+def _ignored_key(event: IgnoredEvent) -> tuple[Any, ...]:
     return (event.server_time, event.session, event.kind, event.id or "", event.reason)
 
 
@@ -187,7 +188,7 @@ def _shown(clipped: Segment, original: Segment) -> bool:
     return original.end == original.start and clipped.start == original.start == clipped.end
 
 
-def _session_draft(spec: SessionSpec, segments: list[Segment], learner: Learner) -> dict:
+def _session_draft(spec: SessionSpec, segments: list[Segment], learner: Learner) -> dict[str, Any]:
     own = [s for s in segments if s.session == spec.id]
     kept = sorted(
         (c for c, s in ((_clip(s, spec), s) for s in own) if _shown(c, s)),
@@ -209,7 +210,7 @@ def _session_draft(spec: SessionSpec, segments: list[Segment], learner: Learner)
     }
 
 
-def _session_result(draft: dict, credited: int) -> SessionResult:
+def _session_result(draft: dict[str, Any], credited: int) -> SessionResult:
     spec: SessionSpec = draft["spec"]
     eligible_seconds = total_seconds(draft["eligible"])
     cap = spec.cap_seconds()
@@ -279,7 +280,7 @@ def canonical_decimal(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def canonical_inputs(case: CreditCase) -> dict:
+def canonical_inputs(case: CreditCase) -> dict[str, Any]:
     """The normalized inputs (events deduplicated and sorted) as plain JSON data."""
     events, _ = normalize_events(case.attendance)
     return {
@@ -312,7 +313,7 @@ def inputs_hash(case: CreditCase) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _canonical_ids(ids: LearnerIds) -> dict:
+def _canonical_ids(ids: LearnerIds) -> dict[str, Any]:
     return {
         "npi": ids.npi,
         "nabp_eprofile_id": ids.nabp_eprofile_id,
@@ -322,7 +323,7 @@ def _canonical_ids(ids: LearnerIds) -> dict:
     }
 
 
-def _canonical_rule(rule: CreditTypeRule) -> dict:
+def _canonical_rule(rule: CreditTypeRule) -> dict[str, Any]:
     return {
         "code": rule.code,
         "name": rule.name,
@@ -342,7 +343,7 @@ def _canonical_rule(rule: CreditTypeRule) -> dict:
     }
 
 
-def _canonical_session(spec: SessionSpec) -> dict:
+def _canonical_session(spec: SessionSpec) -> dict[str, Any]:
     return {
         "id": spec.id,
         "title": spec.title,

@@ -51,7 +51,7 @@ class CreditInputError(ValueError):
 # Small typed readers ---------------------------------------------------------------------------
 
 
-def _object(value: Any, path: str, allowed: tuple[str, ...]) -> dict:
+def _object(value: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CreditInputError(path, "must be a JSON object")
     for key in value:
@@ -66,7 +66,7 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _required(data: dict, key: str, path: str) -> Any:
+def _required(data: dict[str, Any], key: str, path: str) -> Any:
     if key not in data:
         raise CreditInputError(_join(path, key), "is required")
     return data[key]
@@ -121,7 +121,7 @@ def _decimal(value: Any, path: str, *, positive: bool = False) -> Decimal:
     return number
 
 
-def _list(value: Any, path: str) -> list:
+def _list(value: Any, path: str) -> list[Any]:
     if not isinstance(value, list):
         raise CreditInputError(path, "must be a JSON array")
     return value
@@ -130,7 +130,7 @@ def _list(value: Any, path: str) -> list:
 def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise CreditInputError(path, f"must be one of {', '.join(choices)} (got {value!r})")
-    return value
+    return str(value)
 
 
 def _timestamp(value: Any, path: str) -> datetime:
@@ -391,7 +391,7 @@ def _event(value: Any, path: str, session_ids: set[str]) -> AttendanceEvent:
 # Describing a result ---------------------------------------------------------------------------
 
 
-def explain_text(text: str) -> dict:
+def explain_text(text: str) -> dict[str, Any]:
     """Parse, compute and describe one case (raises CreditInputError on bad input)."""
     case = parse_case_text(text)
     try:
@@ -413,7 +413,7 @@ def credit_display(value: Decimal) -> str:
     return f"{value:.{places}f}"
 
 
-def describe_result(result: CreditResult) -> dict:
+def describe_result(result: CreditResult) -> dict[str, Any]:
     return {
         "engine_version": result.engine_version,
         "inputs_hash": result.inputs_hash,
@@ -446,7 +446,7 @@ def _intervals(intervals: tuple[Interval, ...] | list[Interval]) -> list[list[st
     return [[canonical_time(s), canonical_time(e)] for s, e in intervals]
 
 
-def _describe_session(session: SessionResult) -> dict:
+def _describe_session(session: SessionResult) -> dict[str, Any]:
     spec = session.spec
     seconds = {
         "attended": session.attended_seconds,
@@ -472,7 +472,7 @@ def _describe_session(session: SessionResult) -> dict:
     }
 
 
-def _describe_segment(segment: Segment) -> dict:
+def _describe_segment(segment: Segment) -> dict[str, Any]:
     described = {
         "connection": segment.connection,
         "start": canonical_time(segment.start),
@@ -490,7 +490,7 @@ def _describe_segment(segment: Segment) -> dict:
     return described
 
 
-def _describe_credit_type(result: CreditTypeResult) -> dict:
+def _describe_credit_type(result: CreditTypeResult) -> dict[str, Any]:
     rule = result.rule
     return {
         "code": rule.code,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from math import ceil, floor
+from typing import Any
 
 ENGINE_VERSION = "2025.1"
 
@@ -152,7 +153,7 @@ PRESETS: dict[str, CreditTypeRule] = {
 }
 
 
-def rule_with_overrides(code: str, **overrides: object) -> CreditTypeRule:
+def rule_with_overrides(code: str, **overrides: Any) -> CreditTypeRule:
     """The preset `code` with some fields replaced (KeyError when there is no such preset)."""
     return replace(PRESETS[code], **overrides)
 
@@ -183,7 +184,7 @@ def customised_rule(
     A customised rule's version is the preset's plus a digest of the values, so a claim's
     stored rule version tells which rule computed it.
     """
-    given = {
+    given: dict[str, Any] = {
         "increment": increment,
         "minimum": minimum,
         "rounding": rounding,

@@ -1,6 +1,7 @@
 """Events pushed to a hall from outside its sockets (the studio's HTTP requests)."""
 
 import logging
+from typing import Any
 
 from asgiref.sync import async_to_sync
 
@@ -10,11 +11,11 @@ from conference.live.hub import get_hub
 logger = logging.getLogger(__name__)
 
 
-async def abroadcast_stage(hall_id: int, data: dict) -> None:
+async def abroadcast_stage(hall_id: int, data: dict[str, Any]) -> None:
     await get_hub().publish_from_server(hall_id, push("stage.update", data))
 
 
-def broadcast_stage(hall_id: int, session_id: int, data: dict) -> None:
+def broadcast_stage(hall_id: int, session_id: int, data: dict[str, Any]) -> None:
     """Tell everyone in the hall what its stage shows now (not part of the resumable feed: a
     socket that connects later gets the stage in `hello`)."""
     try:

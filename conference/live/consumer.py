@@ -4,6 +4,7 @@ import contextlib
 import logging
 import secrets
 import time
+from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -59,7 +60,7 @@ class HallConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
     access: live.HallAccess | None = None
     # Pushes that arrive while connecting wait here until `hello` is out (see HallHub).
-    held: list | None = None
+    held: list[Any] | None = None
     # The feed position `hello` describes: a push at or below it is already in that state (it
     # was stored before the state was read but published after `hello` went out).
     hello_seq = 0
@@ -155,7 +156,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         if self.attendance is not None:
             self.attendance.run()
 
-    def spawn_person(self) -> dict:
+    def spawn_person(self) -> dict[str, Any]:
         """Attendees appear at the back of the hall, facing the stage."""
         access = self.access
         return {
@@ -167,7 +168,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             "yaw": 0.0,
         }
 
-    def hello_data(self, state: dict) -> dict:
+    def hello_data(self, state: dict[str, Any]) -> dict:
         access = self.access
         return {
             "hall": {"id": access.hall_id, "name": access.hall_name},
@@ -207,7 +208,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             LiveError("revoked", "You were logged out or lost access.", close_code=CLOSE_REVOKED)
         )
 
-    async def removed(self, details: dict) -> None:
+    async def removed(self, details: dict[str, Any]) -> None:
         error = LiveError(
             "removed", "A moderator removed you from this hall.", close_code=CLOSE_REMOVED
         )
@@ -254,7 +255,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             return
         await self.send(text_data=reply_ok(request.id, data))
 
-    async def handle(self, request) -> dict | None:
+    async def handle(self, request) -> dict[str, Any] | None:
         registered = ACTIONS.get(request.action)
         if registered is None:
             raise LiveError("unknown_action", f"There is no action {request.action!r}.")
@@ -296,7 +297,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         """Whether moderator-only feed items reach this socket."""
         return self.access.sees_pending
 
-    async def apply(self, service, *, reply_as: str, **options) -> dict:
+    async def apply(self, service, *, reply_as: str, **options) -> dict[str, Any]:
         """Run a service that stores a change and appends it to the hall's feed, broadcast the
         feed item (its transaction has committed), and reply with it."""
         item = await db(service)(self.access, **options)
@@ -313,14 +314,14 @@ class HallConsumer(AsyncWebsocketConsumer):
             except Exception as error:  # stored anyway; "My questions" shows it on request
                 logger.warning("private push to %s not sent: %r", user_id, error)
 
-    async def apply_once(self, service, *, reply_as: str, **options) -> dict:
+    async def apply_once(self, service, *, reply_as: str, **options) -> dict[str, Any]:
         """Like `apply`, for a service that honours the client's idempotency key and returns
         (item, created): a resubmission is answered with the first item and not broadcast again."""
         item, created = await db(service)(self.access, **options)
         published = await self.broadcast_item(item) if created else {}
         return {"seq": item.seq, reply_as: item.data, "duplicate": not created, **published}
 
-    async def broadcast_item(self, item) -> dict:
+    async def broadcast_item(self, item) -> dict[str, Any]:
         """Send a stored feed item to everyone in the hall who may see it (after commit), and a
         placeholder to everyone else. The item is stored whatever happens here: if publishing
         fails, the reply still succeeds (with `"published": false`) and clients get the item by

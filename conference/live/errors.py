@@ -4,6 +4,8 @@ Services refuse with the domain's one type, `Refused` (they know no frames or cl
 `live_error` translates such a refusal here, at the websocket edge.
 """
 
+from typing import Any
+
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -19,9 +21,11 @@ class LiveError(Refused):
         self.close_code = close_code
         self.request_id = None  # the id of the refused request, when the frame had one
         self.retry_after: float | None = None  # seconds the client should wait before retrying
-        self.extra: dict = {}  # more documented fields of the error (e.g. a removal's `until`)
+        self.extra: dict[
+            str, Any
+        ] = {}  # more documented fields of the error (e.g. a removal's `until`)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         found = {"code": self.code, "message": self.message, **self.extra}
         if self.retry_after is not None:
             found["retry_after"] = self.retry_after

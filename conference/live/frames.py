@@ -83,7 +83,7 @@ def push(event: str, data: dict[str, Any], *, seq: int | None = None) -> str:
 # --- Validation helpers for handler input ---------------------------------------------------
 
 
-def require_text(data: dict, field: str, *, max_length: int, label: str = "") -> str:
+def require_text(data: dict[str, Any], field: str, *, max_length: int, label: str = "") -> str:
     """The trimmed text of `field`; refusals are worded for the person who typed it (`label`
     names the text, e.g. "Your question"), as the panel shows them as they are."""
     label = label or f"The field “{field}”"
@@ -99,14 +99,14 @@ def require_text(data: dict, field: str, *, max_length: int, label: str = "") ->
     return value
 
 
-def require_int(data: dict, field: str, *, minimum: int = 0) -> int:
+def require_int(data: dict[str, Any], field: str, *, minimum: int = 0) -> int:
     value = data.get(field)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise LiveError("invalid", f"`{field}` must be an integer ≥ {minimum}.")
     return value
 
 
-def optional_key(data: dict) -> str:
+def optional_key(data: dict[str, Any]) -> str:
     """The client's idempotency key (`key`), empty when absent."""
     key = data.get("key", "")
     if not isinstance(key, str) or len(key) > 64:
@@ -114,7 +114,7 @@ def optional_key(data: dict) -> str:
     return key
 
 
-def optional_reason(data: dict, *, max_length: int = 300) -> str:
+def optional_reason(data: dict[str, Any], *, max_length: int = 300) -> str:
     """A moderator's optional `reason` (at most 300 characters after trimming), empty when
     absent."""
     reason = data.get("reason", "")

@@ -19,7 +19,7 @@ import logging
 import random
 import weakref
 from collections import defaultdict
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -56,16 +56,16 @@ class Member(Protocol):
     is_moderator: bool
     # Pushes that arrive before the socket's `hello` went out wait here as (seq, message for
     # everyone, message for moderators); None once the socket is live.
-    held: list | None
+    held: list[Any] | None
     hello_seq: int
 
-    async def base_send(self, message: dict) -> None: ...
+    async def base_send(self, message: dict[str, Any]) -> None: ...
 
     async def refuse(self, error: LiveError) -> None: ...
 
     async def revoke(self) -> None: ...
 
-    async def removed(self, details: dict) -> None: ...
+    async def removed(self, details: dict[str, Any]) -> None: ...
 
     async def abused(self, retry_after: float) -> None: ...
 
@@ -75,7 +75,7 @@ class HallHub:
         self.members: dict[int, set[Member]] = defaultdict(set)
         self._redis = None
         self._listener: asyncio.Task | None = None
-        self._pending: dict = {}
+        self._pending: dict[str, Any] = {}
         self.subscribed = asyncio.Event()
         # Counts subscriptions: a socket whose join saw another generation missed pushes.
         self.generation = 0

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from conference.models import (
     AgendaFeed,
     AgendaReminder,
@@ -50,7 +52,7 @@ class AgendaError(Refused):
 # --- favourites ----------------------------------------------------------------------------
 
 
-def add_favourite(user, session: Session) -> FavouriteSession:
+def add_favourite(user: User, session: Session) -> FavouriteSession:
     if not session.event.is_published:
         raise AgendaError("This session is not published.")
     if session.kind == SessionKind.BREAK:
@@ -62,11 +64,11 @@ def add_favourite(user, session: Session) -> FavouriteSession:
         return FavouriteSession.objects.get(user=user, session=session)
 
 
-def remove_favourite(user, session: Session) -> None:
+def remove_favourite(user: User, session: Session) -> None:
     FavouriteSession.objects.filter(user=user, session=session).delete()
 
 
-def favourite_ids(user, event: Event | None = None) -> set[int]:
+def favourite_ids(user: User, event: Event | None = None) -> set[int]:
     if not user.is_authenticated:
         return set()
     favourites = FavouriteSession.objects.filter(user=user)
@@ -75,7 +77,7 @@ def favourite_ids(user, event: Event | None = None) -> set[int]:
     return set(favourites.values_list("session_id", flat=True))
 
 
-def favourite_sessions(user):
+def favourite_sessions(user: User):
     """The person's favourites in published events, in time order, ready for pages and feeds."""
     return (
         Session.objects.filter(favourites__user=user, event__is_published=True)
@@ -98,7 +100,7 @@ def conflicts(sessions: Iterable[Session]) -> dict[int, list[Session]]:
     return dict(found)
 
 
-def venue_event_ids(user) -> set[int]:
+def venue_event_ids(user: User) -> set[int]:
     """Events whose venue the person may enter: active registrations, organizer staff."""
     registered = Registration.objects.active().filter(user=user).values_list("event_id", flat=True)
     staff = Event.objects.filter(organizer__in=organizers_viewable_by(user)).values_list(
@@ -114,7 +116,7 @@ def join_url_for(session: Session, allowed_event_ids: set[int]) -> str | None:
 # --- the secret calendar feed ---------------------------------------------------------------
 
 
-def agenda_feed(user, *, create: bool) -> AgendaFeed | None:
+def agenda_feed(user: User, *, create: bool) -> AgendaFeed | None:
     feed = AgendaFeed.objects.filter(user=user).first()
     if feed is None and create:
         feed, _ = AgendaFeed.objects.get_or_create(
@@ -123,7 +125,7 @@ def agenda_feed(user, *, create: bool) -> AgendaFeed | None:
     return feed
 
 
-def renew_agenda_feed(user) -> AgendaFeed:
+def renew_agenda_feed(user: User) -> AgendaFeed:
     """A new secret address; the old one stops working at once."""
     feed, created = AgendaFeed.objects.get_or_create(
         user=user, defaults={"token": secrets.token_urlsafe(32)}
@@ -134,7 +136,7 @@ def renew_agenda_feed(user) -> AgendaFeed:
     return feed
 
 
-def revoke_agenda_feed(user) -> None:
+def revoke_agenda_feed(user: User) -> None:
     AgendaFeed.objects.filter(user=user).delete()
 
 
@@ -148,7 +150,7 @@ def user_for_feed_token(token: str):
 # --- reminder e-mails -----------------------------------------------------------------------
 
 
-def unsubscribe_token(user) -> str:
+def unsubscribe_token(user: User) -> str:
     return signing.dumps({"u": user.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
@@ -160,7 +162,7 @@ def user_for_unsubscribe_token(token: str):
     return get_user_model().objects.filter(pk=data.get("u"), is_active=True).first()
 
 
-def set_reminder_emails(user, *, enabled: bool) -> None:
+def set_reminder_emails(user: User, *, enabled: bool) -> None:
     if user.agenda_reminder_emails != enabled:
         user.agenda_reminder_emails = enabled
         user.save(update_fields=["agenda_reminder_emails"])
@@ -227,7 +229,9 @@ def site_url() -> str:
     return settings.MEDVENUE_SITE_URL or "http://127.0.0.1:8000"
 
 
-def _reminder_message(user, sessions: list[Session], *, now: datetime) -> EmailMultiAlternatives:
+def _reminder_message(
+    user: User, sessions: list[Session], *, now: datetime
+) -> EmailMultiAlternatives:
     base = site_url()
     event = sessions[0].event
     starts = timezone.localtime(sessions[0].starts_at, event.tzinfo)
@@ -267,7 +271,7 @@ def _reminder_message(user, sessions: list[Session], *, now: datetime) -> EmailM
     return message
 
 
-def _render_in_zone(template: str, context: dict, event: Event) -> str:
+def _render_in_zone(template: str, context: dict[str, Any], event: Event) -> str:
     with timezone.override(event.tzinfo):
         return render_to_string(template, context)
 
@@ -285,7 +289,7 @@ class Upcoming:
     join_url: str | None
     page_url: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "id": self.session_id,
             "title": self.title,
@@ -297,7 +301,7 @@ class Upcoming:
         }
 
 
-def upcoming_favourites(user, *, now: datetime | None = None) -> list[Upcoming]:
+def upcoming_favourites(user: User, *, now: datetime | None = None) -> list[Upcoming]:
     """Favourites starting within `REMINDER_MINUTES` (the venue shows them with a Join button)."""
     now = now or timezone.now()
     sessions = favourite_sessions(user).filter(

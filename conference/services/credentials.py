@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from cryptography.fernet import Fernet
@@ -37,6 +38,7 @@ from django.utils import timezone
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
+from accounts.models import User
 from conference.credit.rules import PRESETS
 from conference.models import (
     Certificate,
@@ -110,7 +112,7 @@ def active_key(organizer: Organizer) -> IssuerKey:
         return IssuerKey.objects.get(organizer=organizer, retired_at__isnull=True)
 
 
-def rotate_key(organizer: Organizer, *, actor=None) -> IssuerKey:
+def rotate_key(organizer: Organizer, *, actor: User = None) -> IssuerKey:
     """Retire the active key (it stays published, its credentials keep verifying) and make a
     new one for the credentials issued from now on."""
     with transaction.atomic():
@@ -166,7 +168,7 @@ def status_list_url(base: str, organizer: Organizer, segment: str, number: int) 
     )
 
 
-def public_jwk(base: str, key: IssuerKey) -> dict:
+def public_jwk(base: str, key: IssuerKey) -> dict[str, Any]:
     return {
         "kty": "OKP",
         "crv": "Ed25519",
@@ -182,11 +184,11 @@ def published_keys(organizer: Organizer) -> list[IssuerKey]:
     return list(IssuerKey.objects.filter(organizer=organizer).select_related("organizer"))
 
 
-def jwks(base: str, organizer: Organizer) -> dict:
+def jwks(base: str, organizer: Organizer) -> dict[str, Any]:
     return {"keys": [public_jwk(base, key) for key in published_keys(organizer)]}
 
 
-def did_document(base: str, organizer: Organizer) -> dict:
+def did_document(base: str, organizer: Organizer) -> dict[str, Any]:
     did = issuer_did(base, organizer)
     methods = []
     for key in published_keys(organizer):
@@ -220,7 +222,7 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _sign(base: str, key: IssuerKey, payload: dict, private: OKPKey | None = None) -> str:
+def _sign(base: str, key: IssuerKey, payload: dict[str, Any], private: OKPKey | None = None) -> str:
     """A compact JWS whose JOSE header has exactly alg, kid and typ (OB 3.0, 8.2.4.1)."""
     header = {"alg": ALGORITHM, "kid": key_url(base, key), "typ": "JWT"}
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -257,7 +259,7 @@ def credential_payload(
     base: str,
     *,
     credits: dict[str, EventCredit] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The OpenBadgeCredential of a certificate version with the JWT claims (iss, jti, nbf,
     sub) that OB 3.0 requires of a VC-JWT. `credits` (type code -> EventCredit of the event)
     saves the queries when the caller has them."""
@@ -359,7 +361,7 @@ def credential_payload(
     }
 
 
-def _activity_number(certificate: Certificate, credits: dict | None) -> str:
+def _activity_number(certificate: Certificate, credits: dict[str, Any] | None) -> str:
     claim = certificate.claim
     if claim.enduring_id:
         credit = claim.enduring.credits.filter(credit_type=claim.credit_type).first()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Avg, Count, IntegerField, Q, Sum
 from django.db.models.functions import Cast, ExtractMinute, Trunc
@@ -49,7 +50,7 @@ class Figure:
     title: str
     explanation: str
     columns: list[str]
-    rows: list[list] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
     svg: str = ""
     summary: str = ""
 

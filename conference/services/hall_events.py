@@ -8,8 +8,9 @@ connected them (none does) says nothing.
 """
 
 from collections.abc import Callable
+from typing import Any
 
-StageUpdate = Callable[[int, int, dict], None]
+StageUpdate = Callable[[int, int, dict[str, Any]], None]
 CloseUserSockets = Callable[[int], None]
 
 _stage_update: StageUpdate | None = None
@@ -28,7 +29,7 @@ def connect(
     _stage_caption = stage_caption
 
 
-def stage_update(hall_id: int, session_id: int, data: dict) -> None:
+def stage_update(hall_id: int, session_id: int, data: dict[str, Any]) -> None:
     """Tell everyone in hall `hall_id` what its stage (of session `session_id`) shows now."""
     if _stage_update is not None:
         _stage_update(hall_id, session_id, data)

@@ -8,6 +8,7 @@ the hall's feed in one transaction (docs/protocol.md, "Moderation you can trust"
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -109,7 +110,7 @@ def release_chat(access: HallAccess, *, message_id: int):
         return append_item(access, event="chat.message", data=chat_data(message))
 
 
-def held_chat(access: HallAccess) -> list[dict]:
+def held_chat(access: HallAccess) -> list[dict[str, Any]]:
     """Chat messages of the hall that wait for review, oldest first (moderators)."""
     messages = ChatMessage.objects.filter(
         hall_id=access.hall_id, is_held=True, is_removed=False
@@ -136,7 +137,7 @@ def lift_in_hall(access: HallAccess, *, removal_id: int, reason: str = ""):
         )
 
 
-def removal_preview(access: HallAccess, *, user_id: int, minutes: int) -> dict:
+def removal_preview(access: HallAccess, *, user_id: int, minutes: int) -> dict[str, Any]:
     """What removing `user_id` for `minutes` would do, before the moderator confirms: the
     session whose CME attendance stops, how many of its remaining minutes cannot count, and
     (for a CME-eligible session) what the credit engine credits with and without the removal."""
@@ -204,7 +205,7 @@ def _stake_words(stake: CreditAtStake) -> str:
     return f"{minutes}. Their credit for the event: {'; '.join(changed)}."
 
 
-def mine_data(question: Question) -> dict:
+def mine_data(question: Question) -> dict[str, Any]:
     """A question as its author sees it in "My questions": with the reason of a rejection."""
     data = question_data(question)
     data.pop("held_for", None)
@@ -212,7 +213,7 @@ def mine_data(question: Question) -> dict:
     return data
 
 
-def my_questions(access: HallAccess) -> dict:
+def my_questions(access: HallAccess) -> dict[str, Any]:
     """The user's own questions in the session on in the hall, newest first (not withdrawn)."""
     session = current_session(access)
     if session is None:

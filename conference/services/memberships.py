@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from conference.models import MembershipRole, Organizer, OrganizerInvitation, OrganizerMembership
 from conference.services.refusals import Refused
 
@@ -50,7 +51,7 @@ def invitation_path(invitation: OrganizerInvitation) -> str:
 
 
 def invite_member(
-    organizer: Organizer, *, email: str, role: str, invited_by, base_url: str
+    organizer: Organizer, *, email: str, role: str, invited_by: User, base_url: str
 ) -> OrganizerInvitation:
     """Invite `email` to `role` at `organizer` and e-mail the link once committed.
 
@@ -118,7 +119,7 @@ def find_invitation(token: str) -> OrganizerInvitation:
     return invitation
 
 
-def check_addressee(invitation: OrganizerInvitation, user) -> None:
+def check_addressee(invitation: OrganizerInvitation, user: User) -> None:
     if user.email.lower() != invitation.email.lower():
         raise InvitationError(
             "This invitation was sent to another e-mail address. Sign in with the account of "
@@ -126,7 +127,7 @@ def check_addressee(invitation: OrganizerInvitation, user) -> None:
         )
 
 
-def accept_invitation(token: str, user) -> OrganizerMembership:
+def accept_invitation(token: str, user: User) -> OrganizerMembership:
     """Make `user` (signed in with the invited address) a member in the invited role."""
     with transaction.atomic():
         invitation = find_invitation(token)

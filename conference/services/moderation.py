@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from conference.models import Event, HallRemoval
 from conference.services.cme import audit
 from conference.services.refusals import Refused
@@ -49,7 +51,7 @@ def event_of(removal: HallRemoval) -> Event | None:
     )
 
 
-def lift_removal(removal: HallRemoval, *, actor, reason: str = "") -> HallRemoval:
+def lift_removal(removal: HallRemoval, *, actor: User, reason: str = "") -> HallRemoval:
     """End an active removal now, with who and why, and an audit entry."""
     now = timezone.now()
     with transaction.atomic():
@@ -141,11 +143,11 @@ def matched_keyword(keywords_text: str, text: str) -> str:
 # --- removals as the hall's moderators see them ----------------------------------------------
 
 
-def person_name(user) -> str:
+def person_name(user: User) -> str:
     return user.public_name if user is not None else "a deleted account"
 
 
-def removal_data(removal: HallRemoval, *, now: datetime | None = None) -> dict:
+def removal_data(removal: HallRemoval, *, now: datetime | None = None) -> dict[str, Any]:
     """A removal as the live protocol sends it (docs/protocol.md, "Moderation")."""
     return {
         "id": removal.pk,
@@ -165,7 +167,7 @@ RECENT_REMOVALS = timezone.timedelta(hours=24)
 REMOVALS_SHOWN = 100
 
 
-def hall_removals(hall_id: int) -> list[dict]:
+def hall_removals(hall_id: int) -> list[dict[str, Any]]:
     """The hall's removals that are active or were made in the last 24 hours, newest first."""
     now = timezone.now()
     removals = (

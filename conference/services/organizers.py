@@ -6,6 +6,7 @@ from enum import StrEnum
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.models import User
 from conference.models import MembershipRole, Organizer, OrganizerMembership
 
 
@@ -53,14 +54,14 @@ def roles_for(area: Area | str, *, editable: bool) -> list[str]:
     return [role for role, areas in ROLE_AREAS.items() if Area(area) in areas[index]]
 
 
-def member_roles(user) -> dict[int, str]:
+def member_roles(user: User) -> dict[int, str]:
     """Organizer id -> the user's membership role there (empty for inactive users)."""
     if not user.is_authenticated or not user.is_active:
         return {}
     return dict(OrganizerMembership.objects.filter(user=user).values_list("organizer_id", "role"))
 
 
-def organizers_of_member(user) -> QuerySet[Organizer]:
+def organizers_of_member(user: User) -> QuerySet[Organizer]:
     """Organizers `user` is a member of in any role (they may see its unpublished events)."""
     if not user.is_authenticated or not user.is_active:
         return Organizer.objects.none()
@@ -69,7 +70,7 @@ def organizers_of_member(user) -> QuerySet[Organizer]:
     return Organizer.objects.filter(memberships__user=user)
 
 
-def organizers_for(user, area: Area | str, *, editable: bool = False) -> QuerySet[Organizer]:
+def organizers_for(user: User, area: Area | str, *, editable: bool = False) -> QuerySet[Organizer]:
     """Organizers whose `area` the user's role lets them view (or change)."""
     if not user.is_authenticated or not user.is_active:
         return Organizer.objects.none()
@@ -80,12 +81,12 @@ def organizers_for(user, area: Area | str, *, editable: bool = False) -> QuerySe
     )
 
 
-def organizers_viewable_by(user) -> QuerySet[Organizer]:
+def organizers_viewable_by(user: User) -> QuerySet[Organizer]:
     """Organizers whose events (published or not) the user may see: any membership."""
     return organizers_of_member(user)
 
 
-def organizers_editable_by(user) -> QuerySet[Organizer]:
+def organizers_editable_by(user: User) -> QuerySet[Organizer]:
     """Organizers whose content (events, sessions, venues, ...) the user may change."""
     return organizers_for(user, Area.CONTENT, editable=True)
 
@@ -95,7 +96,7 @@ def organizer_may_use_venue(organizer: Organizer, venue) -> bool:
     return organizer.venues.filter(pk=venue.pk).exists()
 
 
-def set_venue_organizers(venue, organizers: Iterable[Organizer], *, user) -> None:
+def set_venue_organizers(venue, organizers: Iterable[Organizer], *, user: User) -> None:
     """Make `venue` belong to exactly `organizers`, among the organizers `user` may edit.
 
     Links to organizers the user may not edit are left as they are.

@@ -1,5 +1,7 @@
 """Polls in a hall's session: moderators open and close them; everyone votes once."""
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -13,7 +15,7 @@ QUESTION_MAX_LENGTH = 300
 OPTION_MAX_LENGTH = 200
 
 
-def poll_data(poll: Poll, *, with_results: bool) -> dict:
+def poll_data(poll: Poll, *, with_results: bool) -> dict[str, Any]:
     options = [{"id": o.pk, "text": o.text} for o in poll.options.all()]
     if with_results:
         for option, row in zip(options, poll.options.all(), strict=True):
@@ -116,14 +118,14 @@ def _announce_results(access: HallAccess, poll: Poll, *, event: str) -> LiveItem
     )
 
 
-def results_if_visible(access: HallAccess, poll_id: int) -> dict | None:
+def results_if_visible(access: HallAccess, poll_id: int) -> dict[str, Any] | None:
     poll = Poll.objects.filter(pk=poll_id, session__hall_id=access.hall_id).first()
     if poll is None or not poll.results_visible:
         return None
     return poll_data(poll, with_results=True)
 
 
-def list_polls(access: HallAccess, *, session_id: int) -> list[dict]:
+def list_polls(access: HallAccess, *, session_id: int) -> list[dict[str, Any]]:
     polls = Poll.objects.filter(
         session_id=session_id, session__hall_id=access.hall_id, session__event_id=access.event_id
     ).prefetch_related("options")

@@ -20,10 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from conference.models import (
     EnduringActivity,
     PostTest,
@@ -86,7 +88,7 @@ def setup_problems(test: PostTest) -> list[str]:
 # Who may take it ----------------------------------------------------------------------------
 
 
-def may_take(user, test: PostTest) -> bool:
+def may_take(user: User, test: PostTest) -> bool:
     """Active registrants of the test's (published) event; when the event's recordings are
     public, anyone signed in may take the test of one of its published enduring activities."""
     if not user.is_authenticated or not test.event.is_published:
@@ -143,12 +145,12 @@ class AttemptStatus:
         return self.passed or self.attempts_left == 0
 
 
-def attempt_status(user, test: PostTest) -> AttemptStatus:
+def attempt_status(user: User, test: PostTest) -> AttemptStatus:
     attempts = list(PostTestAttempt.objects.filter(test=test, user=user).order_by("number"))
     return AttemptStatus(test=test, attempts=attempts)
 
 
-def passed_test_ids(user, test_ids: set[int]) -> set[int]:
+def passed_test_ids(user: User, test_ids: set[int]) -> set[int]:
     """Which of these tests the learner has passed (one query)."""
     if not test_ids or not user.is_authenticated:
         return set()
@@ -200,7 +202,7 @@ def is_pass(test: PostTest, *, correct: int, total: int) -> bool:
 _RANDOM = random.SystemRandom()
 
 
-def draw_layout(test: PostTest, *, rng: random.Random | None = None) -> list[dict]:
+def draw_layout(test: PostTest, *, rng: random.Random | None = None) -> list[dict[str, Any]]:
     """The questions of one attempt (every one, or `questions_per_attempt` drawn from the
     pool, in the test's order) with each one's options shuffled."""
     rng = rng or _RANDOM
@@ -216,7 +218,9 @@ def draw_layout(test: PostTest, *, rng: random.Random | None = None) -> list[dic
     return layout
 
 
-def draw_for(user, test: PostTest, number: int, *, rng: random.Random | None = None) -> list:
+def draw_for(
+    user: User, test: PostTest, number: int, *, rng: random.Random | None = None
+) -> list[Any]:
     """The layout of attempt `number`: drawn once, then the same on every reload."""
     draw = PostTestDraw.objects.filter(test=test, user=user, number=number).first()
     if draw is not None:
@@ -231,14 +235,14 @@ def draw_for(user, test: PostTest, number: int, *, rng: random.Random | None = N
     return draw.layout
 
 
-def drawn_questions(test: PostTest, layout: list[dict]) -> list[PostTestQuestion]:
+def drawn_questions(test: PostTest, layout: list[dict[str, Any]]) -> list[PostTestQuestion]:
     """The layout's questions, in its order (questions deleted since are left out)."""
     by_id = {q.pk: q for q in test.questions.all()}
     return [by_id[item["question"]] for item in layout if item["question"] in by_id]
 
 
 def submit_attempt(
-    user,
+    user: User,
     test: PostTest,
     answers: dict[str, str],
     *,
@@ -311,8 +315,8 @@ class ItemAnalysis:
 def item_analysis(test: PostTest) -> list[ItemAnalysis]:
     """Per question: how many attempts answered it, the share correct, and how often each
     option was chosen (answers that are no longer an option are listed after the options)."""
-    chosen: dict[str, Counter] = {}
-    right: Counter = Counter()
+    chosen: dict[str, Counter[str]] = {}
+    right: Counter[str] = Counter()
     for answers in PostTestAttempt.objects.filter(test=test).values_list("answers", flat=True):
         for key, answer in answers.items():
             chosen.setdefault(key, Counter())[answer.get("answer", "")] += 1

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.privacy import ERASED_NAME, Retained, register_contributor
 from conference.models import (
     AgendaFeed,
@@ -83,7 +84,7 @@ ERASED = [
 
 
 class ConferencePrivacy:
-    def files(self, user) -> Iterable[tuple[str, Path | bytes]]:
+    def files(self, user: User) -> Iterable[tuple[str, Path | bytes]]:
         certificates = Certificate.objects.filter(claim__user=user).order_by("pk")
         for certificate in certificates:
             path = certificate_file(certificate)
@@ -103,7 +104,7 @@ class ConferencePrivacy:
     def erased(self) -> list[str]:
         return ERASED
 
-    def erase(self, user) -> None:
+    def erase(self, user: User) -> None:
         Registration.objects.filter(user=user, status=RegistrationStatus.ACTIVE).update(
             status=RegistrationStatus.CANCELLED, cancelled_at=timezone.now()
         )

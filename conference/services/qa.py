@@ -1,5 +1,7 @@
 """Q&A: votes, withdrawal and moderation. Asking lives in conference.services.live."""
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import F
 
@@ -110,7 +112,7 @@ def moderate_question(
     return item
 
 
-def list_questions(access: HallAccess, *, session_id: int, moderator: bool) -> list[dict]:
+def list_questions(access: HallAccess, *, session_id: int, moderator: bool) -> list[dict[str, Any]]:
     """The questions of a session in this hall: visible ones, plus pending for moderators."""
     statuses = VISIBLE | ({QuestionStatus.PENDING} if moderator else set())
     questions = Question.objects.filter(

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from conference.models import Event, Registration, RegistrationRole, RegistrationStatus
 from conference.services.media.stage import cut_user_media_on_commit
 from conference.services.refusals import Refused
@@ -22,7 +23,9 @@ def registration_closed_reason(event: Event, *, now=None) -> str | None:
     return None
 
 
-def register_attendee(event: Event, user, *, role: str = RegistrationRole.ATTENDEE) -> Registration:
+def register_attendee(
+    event: Event, user: User, *, role: str = RegistrationRole.ATTENDEE
+) -> Registration:
     """Register `user` for `event`, or re-activate a cancelled registration.
 
     Raises `Refused` (code `closed`, `duplicate` or `full`) when registration is closed, the event is full or the user is

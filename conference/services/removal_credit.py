@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from accounts.models import User
 from conference.credit.attendance import HEARTBEAT, JOIN, LEAVE
 from conference.credit.attendance import AttendanceEvent as EngineEvent
 from conference.credit.engine import CreditCase, CreditResult, compute_credit
@@ -30,7 +32,7 @@ class CreditAtStake:
     minutes_if_removed: int
     credit: tuple[tuple[str, str, Decimal, Decimal], ...]  # code, name, if stays, if removed
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {
             "minutes_so_far": self.minutes_so_far,
             "minutes_if_stays": self.minutes_if_stays,
@@ -62,7 +64,9 @@ def _credited_minutes(result: CreditResult, session: str) -> int:
     return found.credited_seconds // 60 if found else 0
 
 
-def credit_at_stake(user, session: Session, *, now: datetime, until: datetime) -> CreditAtStake:
+def credit_at_stake(
+    user: User, session: Session, *, now: datetime, until: datetime
+) -> CreditAtStake:
     """What removing `user` from `now` to `until` does to their credit for `session` (on now)."""
     case = build_credit_case(user, session.event)
     key = str(session.pk)

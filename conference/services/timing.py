@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.models import User
 from conference.models import Event, Session
 from conference.services.cme import audit
 from conference.services.refusals import Refused
@@ -36,7 +38,7 @@ class TimingPlan:
     session: Session
     starts_at: datetime
     ends_at: datetime
-    extends_event_to: tuple | None  # (start_date, end_date) when the event's days grow
+    extends_event_to: tuple[Any, ...] | None  # (start_date, end_date) when the event's days grow
     effects: list[str]
 
 
@@ -130,7 +132,7 @@ def _check_schedule(session: Session, starts_at, ends_at, days) -> None:
         raise TimingRefused(" ".join(messages))
 
 
-def apply_plan(plan: TimingPlan, *, actor) -> Session:
+def apply_plan(plan: TimingPlan, *, actor: User) -> Session:
     """Move the session as planned (re-checked under a lock) and audit it."""
     with transaction.atomic():
         session = (

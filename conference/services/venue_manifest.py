@@ -148,7 +148,7 @@ def _render(prepared: PreparedManifest) -> dict[str, Any]:
     }
 
 
-def _sessions(event: Event, slots: dict[int, tuple[int | None, int | None]]) -> dict:
+def _sessions(event: Event, slots: dict[int, tuple[int | None, int | None]]) -> dict[str, Any]:
     ids = {session_id for pair in slots.values() for session_id in pair if session_id}
     if not ids:
         return {}
@@ -173,7 +173,9 @@ def _session(event: Event, session: Session) -> dict[str, Any]:
     }
 
 
-def _hall(event: Event, hall: dict, sessions: dict, slot: tuple) -> dict[str, Any]:
+def _hall(
+    event: Event, hall: dict[str, Any], sessions: dict, slot: tuple[Any, ...]
+) -> dict[str, Any]:
     now_id, next_id = slot
     kwargs = {"event_slug": event.slug, "hall_slug": hall["slug"]}
     return {

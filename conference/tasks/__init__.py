@@ -7,8 +7,9 @@ capture queue) hold the recording tasks.
 """
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -24,7 +25,7 @@ def heartbeat_key(token: str) -> str:
 
 
 @shared_task(name="conference.record_heartbeat", bind=True, ignore_result=True)
-def record_heartbeat(self, token: str) -> dict:
+def record_heartbeat(self: Task[Any, Any], token: str) -> dict[str, Any]:
     """Write `token` to the cache with the worker's name: proof that a worker ran it.
 
     Operators send it to check the whole path web -> broker -> worker -> cache; running it
@@ -40,8 +41,9 @@ def record_heartbeat(self, token: str) -> dict:
     return entry
 
 
-def read_heartbeat(token: str) -> dict | None:
-    return cache.get(heartbeat_key(token))
+def read_heartbeat(token: str) -> dict[str, Any] | None:
+    entry: dict[str, Any] | None = cache.get(heartbeat_key(token))
+    return entry
 
 
 @shared_task(

@@ -7,6 +7,7 @@ Only database connection errors are retried; a file ffmpeg cannot process is rec
 """
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 # Long media tasks (processing, capture): acknowledged late and handed back to the broker when
 # the worker dies; database connection errors retried a few times with backoff.
-MEDIA_TASK_OPTIONS = {
+MEDIA_TASK_OPTIONS: dict[str, Any] = {
     "ignore_result": True,
     "acks_late": True,
     "reject_on_worker_lost": True,

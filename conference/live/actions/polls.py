@@ -1,5 +1,7 @@
 """Polls run by moderators and speakers."""
 
+from typing import Any
+
 from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import push, require_int, require_text
@@ -10,7 +12,7 @@ from conference.services import live, polls
 RESULTS_COALESCE_SECONDS = 0.5
 
 
-def _options(data: dict) -> list[str]:
+def _options(data: dict[str, Any]) -> list[str]:
     options = data.get("options")
     if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
         raise LiveError("invalid", "`options` must be a list of non-empty strings.")
@@ -20,7 +22,7 @@ def _options(data: dict) -> list[str]:
 
 
 @action("poll.create", bucket="write")
-async def create(consumer, data: dict) -> dict:
+async def create(consumer, data: dict[str, Any]) -> dict:
     question = require_text(
         data, "question", max_length=polls.QUESTION_MAX_LENGTH, label="The poll question"
     )
@@ -30,7 +32,7 @@ async def create(consumer, data: dict) -> dict:
 
 
 @action("poll.vote")
-async def vote(consumer, data: dict) -> dict:
+async def vote(consumer, data: dict[str, Any]) -> dict:
     access = consumer.access
     poll, created = await db(polls.vote_poll)(
         access,
@@ -49,14 +51,14 @@ async def vote(consumer, data: dict) -> dict:
 
 
 @action("poll.close")
-async def close(consumer, data: dict) -> dict:
+async def close(consumer, data: dict[str, Any]) -> dict:
     return await consumer.apply(
         polls.close_poll, reply_as="poll", poll_id=require_int(data, "poll", minimum=1)
     )
 
 
 @action("poll.show_results")
-async def show_results(consumer, data: dict) -> dict:
+async def show_results(consumer, data: dict[str, Any]) -> dict:
     visible = data.get("visible", True)
     if not isinstance(visible, bool):
         raise LiveError("invalid", "`visible` must be true or false.")
@@ -69,7 +71,7 @@ async def show_results(consumer, data: dict) -> dict:
 
 
 @action("poll.list")
-async def list_polls(consumer, data: dict) -> dict:
+async def list_polls(consumer, data: dict[str, Any]) -> dict:
     session = await db(live.current_session)(consumer.access)
     if session is None:
         return {"session": None, "polls": []}

@@ -1,6 +1,7 @@
 """Emoji reactions on the stage, aggregated per tick and per process."""
 
 from collections import Counter
+from typing import Any
 
 from conference.live.errors import LiveError
 from conference.live.frames import push
@@ -9,11 +10,11 @@ from conference.live.registry import action
 
 EMOJI = ("👏", "❤️", "💡", "😂", "👍", "❓")
 TICK_SECONDS = 1.0
-_counts: dict[int, Counter] = {}
+_counts: dict[int, Counter[str]] = {}
 
 
 @action("reaction.send", bucket="reaction")
-async def react(consumer, data: dict) -> dict:
+async def react(consumer, data: dict[str, Any]) -> dict:
     emoji = data.get("emoji")
     if emoji not in EMOJI:
         raise LiveError("invalid", f"`emoji` must be one of {' '.join(EMOJI)}.")

@@ -9,6 +9,7 @@ import json
 import secrets
 import shutil
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -54,7 +55,7 @@ def _disabled(folder: Path, kept: set[str]) -> str:
     return ",".join(names)
 
 
-def local_secrets(folder: Path) -> dict:
+def local_secrets(folder: Path) -> dict[str, Any]:
     """The local Janus's secrets, generated once and kept in `folder` (mode 0600)."""
     path = folder / "secrets.json"
     if path.exists():
@@ -78,8 +79,8 @@ def write_local_janus(
     rtp_ports: tuple[int, int],
     streaming_ports: tuple[int, int],
     library: Path,
-    values: dict | None = None,
-) -> dict:
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write a loopback-only Janus configuration into `folder` and the file the web process
     reads to reach it (`medvenue.json`); returns that file's content."""
     folder.mkdir(parents=True, exist_ok=True)

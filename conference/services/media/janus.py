@@ -11,6 +11,7 @@ import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class JanusAdmin:
         self.host = host
         self.timeout = timeout
 
-    def call(self, body: dict, *, path: str = "") -> dict:
+    def call(self, body: dict[str, Any], *, path: str = "") -> dict:
         """POST one admin request; returns Janus's answer or raises MediaUnavailable."""
         request_body = {
             **body,
@@ -58,7 +59,9 @@ class JanusAdmin:
             raise MediaUnavailable(f"Janus refused {body.get('janus')}: {reason}")
         return answer
 
-    def plugin(self, plugin: str, request: dict, *, allow_codes: tuple[int, ...] = ()) -> dict:
+    def plugin(
+        self, plugin: str, request: dict[str, Any], *, allow_codes: tuple[int, ...] = ()
+    ) -> dict:
         """A synchronous plugin request; a plugin error (other than `allow_codes`) raises."""
         answer = self.call({"janus": "message_plugin", "plugin": plugin, "request": request})
         response = answer.get("response") or {}
@@ -69,7 +72,7 @@ class JanusAdmin:
             )
         return response
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return self.call({"janus": "info"})
 
     def sessions(self) -> list[int]:
@@ -79,7 +82,7 @@ class JanusAdmin:
         answer = self.call({"janus": "list_handles"}, path=f"/{session_id}")
         return list(answer.get("handles") or [])
 
-    def handle_info(self, session_id: int, handle_id: int) -> dict:
+    def handle_info(self, session_id: int, handle_id: int) -> dict[str, Any]:
         answer = self.call({"janus": "handle_info"}, path=f"/{session_id}/{handle_id}")
         return answer.get("info") or {}
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -131,7 +132,7 @@ def end_recording(stage: Stage, *, now: datetime) -> None:
     stage.recorder_port = None
 
 
-def forward_targets(stage: Stage, slot: int) -> dict | None:
+def forward_targets(stage: Stage, slot: int) -> dict[str, Any] | None:
     """Where Janus forwards slot `slot` for the recorder, or None when nothing records."""
     if stage.recorder_port is None or stage.recording_id is None:
         return None

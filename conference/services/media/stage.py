@@ -18,6 +18,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -110,7 +111,7 @@ def _require_media(session: Session) -> None:
         raise MediaRefused("This session has no hall, so it has no stage.", code="not_found")
 
 
-def studio_access(user, session: Session) -> StudioAccess:
+def studio_access(user: User, session: Session) -> StudioAccess:
     """Speakers of the session, moderators and organizer staff may enter its studio."""
     if not user.is_authenticated:
         raise MediaRefused("Log in first.", code="unauthenticated")
@@ -142,7 +143,7 @@ def studio_access(user, session: Session) -> StudioAccess:
     )
 
 
-def audience_access(user, session: Session) -> live.HallAccess:
+def audience_access(user: User, session: Session) -> live.HallAccess:
     """Whoever may enter the session's hall may watch its stage."""
     if not user.is_authenticated:
         raise MediaRefused("Log in first.", code="unauthenticated")
@@ -187,7 +188,7 @@ def ensure_backstage(session: Session, admin: JanusAdmin | None = None) -> int:
     return room
 
 
-def ensure_stage(session: Session, admin: JanusAdmin | None = None) -> dict:
+def ensure_stage(session: Session, admin: JanusAdmin | None = None) -> dict[str, Any]:
     """Create the session's stage mountpoint if missing; returns its media (with ports)."""
     admin = admin or _admin(session)
     mount = room_id(session)
@@ -227,12 +228,12 @@ def ensure_stage(session: Session, admin: JanusAdmin | None = None) -> dict:
     )["info"]
 
 
-def _slot_ports(info: dict) -> dict[str, int]:
+def _slot_ports(info: dict[str, Any]) -> dict[str, int]:
     return {item["mid"]: item["port"] for item in info.get("media", [])}
 
 
 # --- grants ------------------------------------------------------------------------------------
-def ice_servers(user_id: int) -> list[dict]:
+def ice_servers(user_id: int) -> list[dict[str, Any]]:
     """STUN/TURN for the browser; TURN credentials are coturn's time-limited REST credentials."""
     if not settings.TURN_URLS or not settings.TURN_SECRET:
         return []
@@ -248,7 +249,7 @@ def ice_servers(user_id: int) -> list[dict]:
     ]
 
 
-def _token(plugin: str) -> dict:
+def _token(plugin: str) -> dict[str, Any]:
     token = mint_token(
         secret=settings.JANUS_TOKEN_SECRET,
         ttl_seconds=settings.JANUS_TOKEN_TTL_SECONDS,
@@ -257,7 +258,7 @@ def _token(plugin: str) -> dict:
     return {"token": token, "token_ttl": settings.JANUS_TOKEN_TTL_SECONDS}
 
 
-def studio_grant(user, session: Session) -> dict:
+def studio_grant(user: User, session: Session) -> dict[str, Any]:
     """What the studio page needs to join the backstage room (after the access checks)."""
     _require_media(session)
     access = studio_access(user, session)
@@ -287,7 +288,7 @@ def studio_grant(user, session: Session) -> dict:
     }
 
 
-def stage_grant(user, session: Session) -> dict:
+def stage_grant(user: User, session: Session) -> dict[str, Any]:
     """What an attendee's page needs to watch the stage (after the hall's access checks)."""
     _require_media(session)
     audience_access(user, session)
@@ -319,7 +320,7 @@ def stage_grant(user, session: Session) -> dict:
     }
 
 
-def renew_token(user, session: Session, *, purpose: str) -> dict:
+def renew_token(user: User, session: Session, *, purpose: str) -> dict[str, Any]:
     """A fresh token for a page that is already connected, after the same checks again."""
     _require_media(session)
     if purpose == "studio":
@@ -335,7 +336,7 @@ def get_stage(session: Session) -> Stage:
     return stage
 
 
-def stage_data(session: Session, stage: Stage | None = None) -> dict:
+def stage_data(session: Session, stage: Stage | None = None) -> dict[str, Any]:
     """What the audience (and the studio) is told about the stage: never a feed that is not
     live, and nothing about the backstage room."""
     stage = stage or Stage.objects.filter(session=session).first()
@@ -365,7 +366,7 @@ def stage_data(session: Session, stage: Stage | None = None) -> dict:
     }
 
 
-def hall_stage_data(session: Session | None) -> dict | None:
+def hall_stage_data(session: Session | None) -> dict[str, Any] | None:
     """The stage part of a hall socket's `hello`: None without a session; `media` says whether
     live media is on at all (the page then explains how to turn it on)."""
     if session is None:
@@ -381,7 +382,7 @@ def hall_stage_data(session: Session | None) -> dict | None:
     return {**stage_data(session), "media": True}
 
 
-def backstage_publishers(session: Session, admin: JanusAdmin | None = None) -> list[dict]:
+def backstage_publishers(session: Session, admin: JanusAdmin | None = None) -> list[dict[str, Any]]:
     """Who publishes in the studio now (from Janus), as {feed, user, kind, name}."""
     admin = admin or _admin(session)
     answer = admin.plugin(
@@ -404,7 +405,9 @@ def backstage_publishers(session: Session, admin: JanusAdmin | None = None) -> l
     return people
 
 
-def _validate_feeds(session: Session, layout: str, feeds: list[int], published: dict[int, dict]):
+def _validate_feeds(
+    session: Session, layout: str, feeds: list[int], published: dict[int, dict[str, Any]]
+):
     if layout not in LAYOUT_SLOTS:
         raise MediaRefused("Unknown layout.", code="invalid")
     if len(set(feeds)) != len(feeds):
@@ -518,7 +521,7 @@ class ForwardRefused(Exception):
         self.reason = reason
 
 
-def _stop_forwards(session: Session, forwards: list[dict], admin: JanusAdmin) -> None:
+def _stop_forwards(session: Session, forwards: list[dict[str, Any]], admin: JanusAdmin) -> None:
     room = room_id(session)
     for forward in forwards:
         for stream_id in forward.get("stream_ids", []):
@@ -579,7 +582,7 @@ def _forward(admin: JanusAdmin, room: int, feed: int, *, host: str, audio: int, 
 
 def _reconcile_forwards(
     session: Session, stage: Stage, admin: JanusAdmin, *, strict: bool = True
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Stop every forward, then forward each live feed into its slot if the stage is on air.
     Restarting is simple and cheap (a few admin requests); the audience sees a keyframe within
     the room's FIR interval. If Janus refuses a forward, the forwards this call started are
@@ -590,7 +593,7 @@ def _reconcile_forwards(
     if not stage.on_air:
         return []
     room = room_id(session)
-    forwards: list[dict] = []
+    forwards: list[dict[str, Any]] = []
     try:
         ports = _slot_ports(ensure_stage(session, admin))
         for slot, feed in enumerate(stage.live_feeds[:SLOTS]):
@@ -634,7 +637,7 @@ def _reconcile_forwards(
     return forwards
 
 
-def forwarded_streams(answer: dict) -> tuple[list[int], set[int]]:
+def forwarded_streams(answer: dict[str, Any]) -> tuple[list[int], set[int]]:
     """The forwarder ids (for `stop_rtp_forward`) and the ports Janus sends to, from an
     `rtp_forward` answer. Janus 1.x answers the audio_port/video_port form of the request with
     `rtp_stream: {audio_stream_id, audio, video_stream_id, video, ...}` and the `streams` form
@@ -673,7 +676,7 @@ def post_backstage(access: StudioAccess, session: Session, *, text: str) -> Back
     )
 
 
-def studio_state(access: StudioAccess, session: Session, *, since: int = 0) -> dict:
+def studio_state(access: StudioAccess, session: Session, *, since: int = 0) -> dict[str, Any]:
     """Everything the studio page refreshes: who publishes backstage, the stage, new backstage
     messages and the audience's questions."""
     admin = _admin(session)

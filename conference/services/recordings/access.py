@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from accounts.models import User
 from conference.models import Recording, RecordingStatus, Registration, Session
 from conference.services.organizers import organizers_viewable_by
 from conference.services.refusals import Refused
@@ -53,11 +54,11 @@ def is_playable(recording: Recording) -> bool:
     return recording.status == RecordingStatus.READY and bool(recording.published_dir)
 
 
-def is_organizer_staff(user, event) -> bool:
+def is_organizer_staff(user: User, event) -> bool:
     return organizers_viewable_by(user).filter(pk=event.organizer_id).exists()
 
 
-def may_watch(user, recording: Recording) -> bool:
+def may_watch(user: User, recording: Recording) -> bool:
     """Whether `user` (possibly anonymous) may watch `recording` now.
 
     The recording must be ready and its event published; then the organizer's staff, the
@@ -79,7 +80,7 @@ def may_watch(user, recording: Recording) -> bool:
     return Registration.objects.active().filter(user=user, event=event).exists()
 
 
-def watchable_recording(session, user) -> Recording | None:
+def watchable_recording(session, user: User) -> Recording | None:
     """The newest ready recording of `session` that `user` may watch, or None."""
     candidates = (
         session.recordings.filter(status=RecordingStatus.READY)
@@ -101,11 +102,11 @@ def _signature(recording_id: int, generation: str, viewer: str, expiry: int) -> 
     return salted_hmac(TOKEN_SALT, message, algorithm="sha256").hexdigest()
 
 
-def viewer_of(user) -> str:
+def viewer_of(user: User) -> str:
     return str(user.pk) if user.is_authenticated else PUBLIC_VIEWER
 
 
-def sign_watch_token(recording: Recording, *, user, now: float | None = None) -> str:
+def sign_watch_token(recording: Recording, *, user: User, now: float | None = None) -> str:
     """A token for `user` (or the public) to fetch `recording`'s files until the TTL runs out."""
     return sign_for_viewer(recording, viewer=viewer_of(user), now=now)
 
@@ -186,12 +187,12 @@ def caption_url(recording: Recording, token: str, language: str) -> str:
     )
 
 
-def master_url(recording: Recording, *, user) -> str:
+def master_url(recording: Recording, *, user: User) -> str:
     """The signed master playlist URL of `recording` for `user`."""
     return media_url(recording, sign_watch_token(recording, user=user), "master.m3u8")
 
 
-def watchable_among(user, recordings: list[Recording]) -> list[Recording]:
+def watchable_among(user: User, recordings: list[Recording]) -> list[Recording]:
     """The `recordings` (of sessions already loaded with their events) `user` may watch.
 
     The same rule as `may_watch`, decided with a fixed number of queries however many

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from conference.services.recordings import media_input
 
@@ -30,7 +31,7 @@ class ProbeResult:
     height: int
     video_codec: str
     audio_codec: str  # empty when the file has no audio
-    raw: dict = field(repr=False, default_factory=dict)
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
     def has_audio(self) -> bool:
@@ -42,7 +43,7 @@ class ProbeResult:
         return media_input.checked_demuxer(self.format_name)
 
 
-def run_ffprobe(path: Path) -> dict:
+def run_ffprobe(path: Path) -> dict[str, Any]:
     """ffprobe's JSON for the file at `path`, opened as `media_input` allows (NotAVideo if not)."""
     command = [
         *("ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"),
@@ -100,11 +101,11 @@ def probe(path: Path) -> ProbeResult:
     )
 
 
-def _is_cover_art(stream: dict) -> bool:
+def _is_cover_art(stream: dict[str, Any]) -> bool:
     return bool((stream.get("disposition") or {}).get("attached_pic"))
 
 
-def _duration(fmt: dict, video: list[dict]) -> Decimal:
+def _duration(fmt: dict[str, Any], video: list[dict]) -> Decimal:
     for raw in [fmt.get("duration")] + [s.get("duration") for s in video]:
         try:
             value = Decimal(str(raw))

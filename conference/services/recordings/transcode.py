@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from conference.services.recordings import media_input
 from conference.services.recordings.probe import ProbeResult
@@ -294,7 +295,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _video_stream(probed: ProbeResult) -> dict:
+def _video_stream(probed: ProbeResult) -> dict[str, Any]:
     for stream in probed.raw.get("streams") or []:
         attached = (stream.get("disposition") or {}).get("attached_pic")
         if stream.get("codec_type") == "video" and not attached:
@@ -302,7 +303,7 @@ def _video_stream(probed: ProbeResult) -> dict:
     return {}
 
 
-def _rotation(stream: dict) -> int:
+def _rotation(stream: dict[str, Any]) -> int:
     for side in stream.get("side_data_list") or []:
         if "rotation" in side:
             with contextlib.suppress(TypeError, ValueError):

@@ -9,6 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import prefetch_related_objects
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import throttle
+from accounts.models import User
 from conference.models import Recording, RecordingStatus, Session, WatchProgress, WatchSpan
 from conference.services.recordings import access
 from conference.services.recordings.paths import published_folder
@@ -53,7 +55,7 @@ def duration_of(recording: Recording) -> float:
     return float(recording.duration_seconds or 0)
 
 
-def _number(data: dict, key: str) -> float:
+def _number(data: dict[str, Any], key: str) -> float:
     value = data.get(key)
     if isinstance(value, bool) or value is None:
         raise Refused("invalid", f"'{key}' must be a number of seconds.")
@@ -66,7 +68,7 @@ def _number(data: dict, key: str) -> float:
     return number
 
 
-def validate_heartbeat(data: dict, *, duration: float) -> tuple[float, float, float]:
+def validate_heartbeat(data: dict[str, Any], *, duration: float) -> tuple[float, float, float]:
     """(from, to, position) of a heartbeat, or raise `Refused` (`invalid`) with the reason."""
     if not isinstance(data, dict):
         raise Refused("invalid", "Send an object with 'from', 'to' and 'position'.")
@@ -82,7 +84,7 @@ def validate_heartbeat(data: dict, *, duration: float) -> tuple[float, float, fl
     return start, end, position
 
 
-def merge_ranges(ranges: list, start: float, end: float) -> list[list[float]]:
+def merge_ranges(ranges: list[Any], start: float, end: float) -> list[list[float]]:
     """`ranges` ([[a, b], ...], sorted, disjoint) with [start, end] added and joined."""
     spans = [[float(a), float(b)] for a, b in ranges if float(b) > float(a)]
     spans.append([float(start), float(end)])
@@ -96,16 +98,16 @@ def merge_ranges(ranges: list, start: float, end: float) -> list[list[float]]:
     return [[round(a, 3), round(b, 3)] for a, b in merged]
 
 
-def covered_seconds(ranges: list) -> float:
+def covered_seconds(ranges: list[Any]) -> float:
     return round(sum(b - a for a, b in ranges), 3)
 
 
-def _take_rate_slot(recording: Recording, user) -> bool:
+def _take_rate_slot(recording: Recording, user: User) -> bool:
     key = f"recordings:heartbeats:{recording.pk}:{user.pk}"
     return throttle.hit(key, window=RATE_WINDOW_SECONDS) <= RATE_LIMIT
 
 
-def record_heartbeat(recording: Recording, *, user, data: dict) -> WatchProgress:
+def record_heartbeat(recording: Recording, *, user: User, data: dict[str, Any]) -> WatchProgress:
     """Validate and keep one heartbeat of `user`; return the merged progress."""
     start, end, position = validate_heartbeat(data, duration=duration_of(recording))
     if not _take_rate_slot(recording, user):
@@ -124,7 +126,7 @@ def record_heartbeat(recording: Recording, *, user, data: dict) -> WatchProgress
     return progress
 
 
-def resume_position(recording: Recording, user) -> float:
+def resume_position(recording: Recording, user: User) -> float:
     """Where `user` left off (0 for a new viewer, or when they had reached the end)."""
     if not user.is_authenticated:
         return 0.0
@@ -138,7 +140,7 @@ def resume_position(recording: Recording, user) -> float:
     return position
 
 
-def progress_of(recording: Recording, user) -> WatchProgress | None:
+def progress_of(recording: Recording, user: User) -> WatchProgress | None:
     if not user.is_authenticated:
         return None
     return WatchProgress.objects.filter(recording=recording, user=user).first()
@@ -222,7 +224,7 @@ def last_session_recording(event, hall_id: int, *, moment) -> Recording | None:
     )
 
 
-def hall_screen_recording(event, hall_id: int, *, user, moment) -> dict | None:
+def hall_screen_recording(event, hall_id: int, *, user: User, moment) -> dict[str, Any] | None:
     """What a hall's screen plays for `user` once its session is over, or None.
 
     Per viewer (the URLs are signed for them), so it is not part of the shared manifest.
@@ -243,7 +245,7 @@ def _session_time(session, zone) -> str:
     return f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M} {start.tzname()}"
 
 
-def _resume_positions(recordings: list[Recording], user) -> dict[int, float]:
+def _resume_positions(recordings: list[Recording], user: User) -> dict[int, float]:
     """resume_position of every recording for `user`, from one query."""
     if not user.is_authenticated or not recordings:
         return {}
@@ -261,7 +263,7 @@ def _resume_positions(recordings: list[Recording], user) -> dict[int, float]:
     return result
 
 
-def caption_entries(recording: Recording, token: str) -> list[dict]:
+def caption_entries(recording: Recording, token: str) -> list[dict[str, Any]]:
     """The recording's captions with URLs signed by `token` (prefetch `captions` for lists)."""
     return [
         {
@@ -273,7 +275,7 @@ def caption_entries(recording: Recording, token: str) -> list[dict]:
     ]
 
 
-def chapter_entries(recording: Recording) -> list[dict]:
+def chapter_entries(recording: Recording) -> list[dict[str, Any]]:
     """The published chapters.vtt as [{start (seconds), title}], for the hall's player."""
     return [
         {"start": chapter.start, "title": chapter.title}
@@ -281,7 +283,7 @@ def chapter_entries(recording: Recording) -> list[dict]:
     ]
 
 
-def playable_entry(recording: Recording, *, user, resume: float) -> dict:
+def playable_entry(recording: Recording, *, user: User, resume: float) -> dict[str, Any]:
     """What the hall's player needs for `recording` and `user`: signed URLs (per viewer),
     captions (signed like the recording page's) and chapters."""
     token = access.sign_watch_token(recording, user=user)
@@ -304,7 +306,7 @@ def playable_entry(recording: Recording, *, user, resume: float) -> dict:
     }
 
 
-def hall_recordings(event, hall_id: int, *, user, moment) -> list[dict]:
+def hall_recordings(event, hall_id: int, *, user: User, moment) -> list[dict[str, Any]]:
     """The hall's ended sessions of `event` with a ready recording `user` may watch.
 
     Newest session first, one entry per session (its newest ready recording), each with the
