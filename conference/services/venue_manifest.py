@@ -174,7 +174,7 @@ def _session(event: Event, session: Session) -> dict[str, Any]:
 
 
 def _hall(
-    event: Event, hall: dict[str, Any], sessions: dict, slot: tuple[Any, ...]
+    event: Event, hall: dict[str, Any], sessions: dict[str, Any], slot: tuple[Any, ...]
 ) -> dict[str, Any]:
     now_id, next_id = slot
     kwargs = {"event_slug": event.slug, "hall_slug": hall["slug"]}

@@ -36,7 +36,7 @@ class JanusAdmin:
         self.host = host
         self.timeout = timeout
 
-    def call(self, body: dict[str, Any], *, path: str = "") -> dict:
+    def call(self, body: dict[str, Any], *, path: str = "") -> dict[str, Any]:
         """POST one admin request; returns Janus's answer or raises MediaUnavailable."""
         request_body = {
             **body,
@@ -61,7 +61,7 @@ class JanusAdmin:
 
     def plugin(
         self, plugin: str, request: dict[str, Any], *, allow_codes: tuple[int, ...] = ()
-    ) -> dict:
+    ) -> dict[str, Any]:
         """A synchronous plugin request; a plugin error (other than `allow_codes`) raises."""
         answer = self.call({"janus": "message_plugin", "plugin": plugin, "request": request})
         response = answer.get("response") or {}

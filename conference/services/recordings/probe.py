@@ -105,7 +105,7 @@ def _is_cover_art(stream: dict[str, Any]) -> bool:
     return bool((stream.get("disposition") or {}).get("attached_pic"))
 
 
-def _duration(fmt: dict[str, Any], video: list[dict]) -> Decimal:
+def _duration(fmt: dict[str, Any], video: list[dict[str, Any]]) -> Decimal:
     for raw in [fmt.get("duration")] + [s.get("duration") for s in video]:
         try:
             value = Decimal(str(raw))
