@@ -12,7 +12,8 @@ Django 5.2 has no CSP of its own (it arrives in 6.0), so this middleware sends i
   set its own (signed recording segments keep their private caching); views that serve
   personal data to a token rather than a session (the agenda feed) use `never_cache`;
 - camera, microphone and screen capture for the site itself only on the pages that publish
-  media (`MEDIA_CAPTURE_VIEWS`, by URL name: the speakers' studio); denied everywhere else.
+  media (`MEDIA_CAPTURE_VIEWS`, by URL name: the speakers' studio, a meeting room); denied
+  everywhere else.
 """
 
 import base64
@@ -31,7 +32,7 @@ from venues.floorplan import STYLE as FLOOR_PLAN_STYLE
 
 # URL names of the pages that capture camera, microphone or screen (getUserMedia,
 # getDisplayMedia). Everything else is denied those features.
-MEDIA_CAPTURE_VIEWS = frozenset({"media:studio"})
+MEDIA_CAPTURE_VIEWS = frozenset({"media:studio", "venue:room"})
 
 # Templates whose fixed <style> blocks are allowed by hash.
 HASHED_STYLE_TEMPLATES = (

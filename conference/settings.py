@@ -243,6 +243,12 @@ TURN_URLS = env_list("TURN_URLS")
 RECORDING_RTP_HOST = env_str("RECORDING_RTP_HOST", "127.0.0.1")
 RECORDING_RTP_PORTS = env_str("RECORDING_RTP_PORTS", "21000-21999")
 TURN_SECRET = env_str("TURN_SECRET")
+# Meeting rooms (docs/rooms.md): someone whose room page has not been heard from for this long
+# no longer counts as in the room; a host's removal lasts ROOM_REMOVAL_MINUTES; each publisher's
+# video is capped at ROOM_VIDEO_BITRATE bits/s by Janus (360p).
+ROOM_PRESENCE_SECONDS = env_int("ROOM_PRESENCE_SECONDS", 20, minimum=5)
+ROOM_REMOVAL_MINUTES = env_int("ROOM_REMOVAL_MINUTES", 60, minimum=1)
+ROOM_VIDEO_BITRATE = env_int("ROOM_VIDEO_BITRATE", 400_000, minimum=64_000)
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

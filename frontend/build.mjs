@@ -26,6 +26,7 @@ const venue = {
     presenter: source("presenter.js"),
     player: source("player.js"),
     studio: source("studio.js"),
+    rooms: source("rooms.js"),
   },
   format: "esm",
   splitting: true,

@@ -69,6 +69,11 @@ def _kiosk(label, x, z, text, *, width=1.2, depth=0.6):
     return (PlacementKind.KIOSK, label, x, z, 0, width, depth, 2.2, {"text": text}, None)
 
 
+def _room(label, x, z, props, *, width=3, depth=3):
+    """A meeting room: a place on the floor where people meet in audio and video."""
+    return (PlacementKind.MEETING_ROOM, label, x, z, 0, width, depth, 0, props, None)
+
+
 def _spawn(x, z, yaw=0):
     return (PlacementKind.SPAWN, "Entrance", x, z, yaw, 1, 1, 0, {}, None)
 
@@ -161,6 +166,8 @@ PLACEMENTS = {
         _booth("Booth 1", -7, "CardioMed Devices"),
         _booth("Booth 2", 0, "NeuroScan Imaging"),
         _booth("Booth 3", 7, "Society Membership & CME Office"),
+        _room("Booth 1 meeting spot", -12, -7, {"room": "booth", "board": "Booth 1"}),
+        _room("Coffee lounge", -12, 9, {"room": "lounge", "capacity": 8}, width=4, depth=4),
     ],
     "auditorium": [
         (PlacementKind.STAGE, "Stage", 0, -11, 0, 14, 5, 1, {}, None),
@@ -179,12 +186,21 @@ PLACEMENTS = {
         _seats("East seats", 4.5, 0.5, 0, 6, 10),
         _portal("To the lobby", 0, 8.5, 180, "lobby"),
         _spawn(0, 7),
+        _room(
+            "Workshop table A",
+            -9.5,
+            6.5,
+            {"room": "workshop", "capacity": 4, "topic": "Echo hands-on"},
+        ),
+        _room("Workshop table B", -9.5, -6.5, {"room": "breakout", "capacity": 4}),
+        _room("Ask the expert", 9.5, 6.5, {"room": "expert", "capacity": 2, "slot_minutes": 10}),
     ],
     "posters": [
         *_poster_boards(),
         _kiosk("Poster index", -12, -9, "Twelve posters; P-01 to P-04 front row, west to east."),
         _portal("To the lobby", -14.5, 0, 90, "lobby"),
         _spawn(-12, 0, 270),
+        _room("At poster P-01", -7.5, -4.5, {"room": "poster", "board": "P-01"}, depth=1.5),
     ],
 }
 

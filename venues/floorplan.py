@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape, quoteattr
 from django.core.exceptions import ValidationError
 
 from venues import geometry
-from venues.models import Hall, Placement, PlacementKind, Zone
+from venues.models import Hall, Placement, PlacementKind, RoomKind, Zone
 from venues.validators import clean_placement_props, clean_polygon
 
 MARGIN = 1.0
@@ -35,6 +35,7 @@ STYLE = """
 .fp-poster-board{fill:#fbcfe8;stroke:#9d174d}
 .fp-portal{fill:#a78bfa;stroke:#5b21b6}
 .fp-spawn{fill:#22c55e;stroke:#14532d}
+.fp-meeting-room{fill:#ccfbf1;stroke:#0f766e;stroke-dasharray:.25 .12}
 .fp-label{font-family:system-ui,sans-serif;fill:#0f172a;text-anchor:middle;dominant-baseline:central}
 .fp-zone-label{font-style:italic;fill:#334155}
 a .fp-portal:hover,a:focus .fp-portal{fill:#7c3aed}
@@ -89,6 +90,7 @@ def render_floor_plan_svg(
     return "\n".join(parts)
 
 
+ROOM_NAMES = {kind.value: kind.label.lower() for kind in RoomKind}
 KIND_NAMES = {
     PlacementKind.STAGE: ("stage", "stages"),
     PlacementKind.SCREEN: ("screen", "screens"),
@@ -98,6 +100,7 @@ KIND_NAMES = {
     PlacementKind.KIOSK: ("information kiosk", "information kiosks"),
     PlacementKind.POSTER_BOARD: ("poster board", "poster boards"),
     PlacementKind.SPAWN: ("entrance", "entrances"),
+    PlacementKind.MEETING_ROOM: ("meeting room", "meeting rooms"),
 }
 
 
@@ -191,9 +194,19 @@ def _tooltip(placement: Placement) -> str:
     if placement.kind == PlacementKind.POSTER_BOARD and props.get("title"):
         authors = f" — {props['authors']}" if props.get("authors") else ""
         return f"{placement.label}: {props['title']}{authors}"
+    if placement.kind == PlacementKind.MEETING_ROOM:
+        return _room_tooltip(placement)
     if placement.kind == PlacementKind.KIOSK and props.get("text"):
         return f"{placement.label} (kiosk): {props['text']}"
     return f"{placement.label} ({kind})"
+
+
+def _room_tooltip(placement: Placement) -> str:
+    try:
+        props = clean_placement_props(placement.kind, placement.props)
+    except ValidationError:
+        return f"{placement.label} (meeting room)"
+    return f"{placement.label}: {ROOM_NAMES[props['room']]}, up to {props['capacity']} people"
 
 
 def _seats(placement: Placement) -> str:

@@ -132,6 +132,18 @@ class PlacementKind(models.TextChoices):
     KIOSK = "kiosk", "Kiosk"
     POSTER_BOARD = "poster_board", "Poster board"
     SPAWN = "spawn", "Spawn point"
+    MEETING_ROOM = "meeting_room", "Meeting room"
+
+
+class RoomKind(models.TextChoices):
+    """What a meeting room placement is for (docs/rooms.md)."""
+
+    WORKSHOP = "workshop", "Workshop room"
+    BREAKOUT = "breakout", "Breakout room"
+    EXPERT = "expert", "Meet the expert"
+    POSTER = "poster", "Poster spot"
+    BOOTH = "booth", "Booth meeting spot"
+    LOUNGE = "lounge", "Lounge"
 
 
 def _metres(verbose_name: str, *, default: str, low: str = "-500") -> models.DecimalField:
@@ -176,7 +188,8 @@ class Placement(models.Model):
         default=dict,
         blank=True,
         help_text="Per kind: seat block rows, columns, row_spacing, seat_spacing; screen "
-        "elevation; booth exhibitor; kiosk text; poster board title, authors.",
+        "elevation; booth exhibitor; kiosk text; poster board title, authors; meeting room "
+        "room (kind), capacity, topic, board (label of its poster board or booth), slot_minutes.",
     )
     order = models.PositiveSmallIntegerField(default=0)
 

@@ -14,6 +14,7 @@ from venues import geometry
 from venues.models import Hall, HallKind, Placement, PlacementKind, Venue, Zone
 from venues.validators import (
     MAX_SHELL_BYTES,
+    ROOM_BOARD_KINDS,
     clean_placement_props,
     clean_polygon,
     clean_zone_props,
@@ -145,6 +146,8 @@ def _placement_problems(hall: Hall, placement: Placement, outline) -> list[str]:
         )
     if placement.kind == PlacementKind.SEAT_BLOCK and props:
         problems.extend(_seat_fit_problems(where, placement, props))
+    if placement.kind == PlacementKind.MEETING_ROOM and props and props.get("board"):
+        problems.extend(_board_problems(hall, props, where))
     if placement.kind == PlacementKind.PORTAL:
         problems.extend(_portal_problems(hall, placement, where))
     elif placement.target_hall_id:
@@ -166,6 +169,16 @@ def _seat_fit_problems(where: str, placement: Placement, props: dict) -> list[st
             f"{_m(placement.depth)} m deep."
         ]
     return []
+
+
+def _board_problems(hall: Hall, props: dict, where: str) -> list[str]:
+    """A poster spot names a poster board, a booth meeting spot a booth, of the same hall."""
+    wanted = ROOM_BOARD_KINDS[props["room"]]
+    labels = {p.label for p in hall.placements.all() if p.kind == wanted}
+    if props["board"] in labels:
+        return []
+    noun = "poster board" if wanted == PlacementKind.POSTER_BOARD else "booth"
+    return [f'{where}: no {noun} labelled "{props["board"]}" in {hall.name}.']
 
 
 def _portal_problems(hall: Hall, placement: Placement, where: str) -> list[str]:

@@ -140,6 +140,56 @@ def _poster_board(props: dict) -> dict:
     }
 
 
+ROOM_KINDS = ("workshop", "breakout", "expert", "poster", "booth", "lounge")
+# Default capacity per room kind; an organizer may set 2 to MAX_ROOM_CAPACITY.
+ROOM_DEFAULT_CAPACITY = {
+    "workshop": 8,
+    "breakout": 6,
+    "expert": 4,
+    "poster": 6,
+    "booth": 4,
+    "lounge": 8,
+}
+MAX_ROOM_CAPACITY = 16
+ROOM_BOARD_KINDS = {"poster": "poster_board", "booth": "booth"}
+
+
+def _meeting_room(props: dict) -> dict:
+    kind = props.get("room", "")
+    if kind not in ROOM_KINDS:
+        raise ValidationError(f"Room must be one of {', '.join(ROOM_KINDS)}, not {kind!r}.")
+    capacity = _integer(
+        {"capacity": props.get("capacity", ROOM_DEFAULT_CAPACITY[kind])},
+        "capacity",
+        label="Capacity",
+        low=2,
+        high=MAX_ROOM_CAPACITY,
+    )
+    cleaned = {
+        "room": kind,
+        "capacity": capacity,
+        "topic": _text(props, "topic", label="Topic", required=False, max_length=300),
+    }
+    if kind in ROOM_BOARD_KINDS:
+        what = "poster board" if kind == "poster" else "booth"
+        cleaned["board"] = _text(
+            props, "board", label=f"The label of its {what}", required=True, max_length=120
+        )
+    elif props.get("board"):
+        raise ValidationError("Only a poster spot or a booth meeting spot has a board.")
+    if kind == "expert":
+        cleaned["slot_minutes"] = _integer(
+            {"slot_minutes": props.get("slot_minutes", 10)},
+            "slot_minutes",
+            label="Slot length (minutes)",
+            low=1,
+            high=60,
+        )
+    elif "slot_minutes" in props:
+        raise ValidationError("Only a meet-the-expert room has a slot length.")
+    return cleaned
+
+
 def _nothing(props: dict) -> dict:
     return {}
 
@@ -153,6 +203,7 @@ PLACEMENT_PROPS = {
     "kiosk": (("text",), _kiosk),
     "poster_board": (("title", "authors"), _poster_board),
     "spawn": ((), _nothing),
+    "meeting_room": (("room", "capacity", "topic", "board", "slot_minutes"), _meeting_room),
 }
 
 

@@ -9,6 +9,7 @@ from conference.admin import (  # noqa: F401
     people,
     recordings,
     registrations,
+    rooms,
     sessions,
     speakers,
     venues,

@@ -60,6 +60,16 @@ from conference.models.recordings import (
     WatchSpan,
 )
 from conference.models.registrations import Registration, RegistrationRole, RegistrationStatus
+from conference.models.rooms import (
+    MeetingRoom,
+    QueueStatus,
+    RoomMessage,
+    RoomNote,
+    RoomOccupant,
+    RoomQueueEntry,
+    RoomRemoval,
+    RoomReport,
+)
 from conference.models.speakers import Disclosure, RelationshipKind, Speaker
 
 __all__ = [
@@ -94,6 +104,7 @@ __all__ = [
     "IssuerKey",
     "LiveCaption",
     "LiveItem",
+    "MeetingRoom",
     "MembershipRole",
     "Organizer",
     "OrganizerInvitation",
@@ -110,6 +121,7 @@ __all__ = [
     "QuestionKind",
     "QuestionStatus",
     "QuestionVote",
+    "QueueStatus",
     "Recording",
     "RecordingCaption",
     "RecordingSource",
@@ -119,6 +131,12 @@ __all__ = [
     "RegistrationStatus",
     "RelationshipKind",
     "ReminderStatus",
+    "RoomMessage",
+    "RoomNote",
+    "RoomOccupant",
+    "RoomQueueEntry",
+    "RoomRemoval",
+    "RoomReport",
     "Session",
     "SessionCreditExclusion",
     "SessionKind",

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from conference.models import Event, Registration
+from conference.services.media import rooms as rooms_service
 from conference.services.organizers import organizers_viewable_by
 from conference.services.recordings.watching import hall_recordings, hall_screen_recording
 from conference.services.venue_manifest import build_venue_manifest
@@ -166,8 +167,13 @@ def _render_venue(request, event: Event, manifest: dict, hall_slug: str):
         "lobby_url": reverse("venue:lobby", kwargs={"event_slug": event.slug}),
         "manifest_url": reverse("venue-api:manifest", kwargs={"event_slug": event.slug}),
         "floor_plan_svg": floor_plan_svg(event, hall_slug, manifest),
+        "hall_rooms": _hall_rooms(event, hall_slug, manifest),
     }
     return render(request, "venue/hall.html", context)
+
+
+def _hall_rooms(event: Event, hall_slug: str, manifest: dict) -> list[dict]:
+    return rooms_service.listed_rooms(event, hall_slug, manifest)
 
 
 def _screen_recording(request, event: Event, manifest: dict, hall: TwinHall) -> dict | None:

@@ -31,6 +31,7 @@ from conference.models import (
     EnduringActivity,
     EnduringCredit,
     Event,
+    MeetingRoom,
     MembershipRole,
     Organizer,
     OrganizerMembership,
@@ -49,7 +50,7 @@ from conference.services.refusals import Refused
 from conference.services.registrations import register_attendee
 from conference.services.schedule import session_conflicts
 from venues.demo import build_demo_venue
-from venues.models import Hall, Venue
+from venues.models import Hall, Placement, Venue
 
 DEFAULT_PASSWORD = "medvenue-demo"  # noqa: S105 - the documented demo login, never production
 EVENT_SLUG = "cardio-update-live"
@@ -360,7 +361,15 @@ class Command(BaseCommand):
         self._seed_credits(event)
         self._seed_enduring(event, now=now)
         self._seed_registrations(event, users)
+        self._seed_room_hosts(venue, users)
         return event
+
+    def _seed_room_hosts(self, venue, users: dict[str, User]) -> None:
+        """Dr. Rafael Moreno (the speaker login) is the expert of "Ask the expert"
+        (docs/rooms.md)."""
+        placement = Placement.objects.get(hall__venue=venue, label="Ask the expert")
+        room, _ = MeetingRoom.objects.get_or_create(placement=placement)
+        room.hosts.add(users["speaker"])
 
     def _seed_credits(self, event: Event) -> None:
         """Designate credit for the demo event: the most one learner can attend (the best path

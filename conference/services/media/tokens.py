@@ -40,8 +40,10 @@ def _label_signature(secret: str, user_id: int, nonce: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:16]
 
 
-def make_opaque_id(*, secret: str, user_id: int) -> str:
-    nonce = secrets.token_hex(6)
+def make_opaque_id(*, secret: str, user_id: int, tag: str = "") -> str:
+    """`tag` (letters, digits and dashes) starts the nonce, e.g. "r20000012-" for the handles
+    of a meeting room, so the server can end one room's sessions of a user."""
+    nonce = f"{tag}{secrets.token_hex(6)}"
     return f"{OPAQUE_PREFIX}.{user_id}.{nonce}.{_label_signature(secret, user_id, nonce)}"
 
 
@@ -49,6 +51,7 @@ def make_opaque_id(*, secret: str, user_id: int) -> str:
 class Label:
     user_id: int
     genuine: bool
+    nonce: str = ""
 
 
 def read_opaque_id(opaque_id: str | None, *, secret: str) -> Label | None:
@@ -58,4 +61,4 @@ def read_opaque_id(opaque_id: str | None, *, secret: str) -> Label | None:
         return None
     user_id = int(parts[1])
     expected = _label_signature(secret, user_id, parts[2])
-    return Label(user_id=user_id, genuine=hmac.compare_digest(expected, parts[3]))
+    return Label(user_id=user_id, genuine=hmac.compare_digest(expected, parts[3]), nonce=parts[2])
