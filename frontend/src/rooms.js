@@ -2,7 +2,7 @@
 // microphone, see and hear the others, mute, leave; the room's chat, queue (meet the expert),
 // host controls, private note and report; the list of the hall's rooms. docs/rooms.md.
 // Camera and microphone start only on "Join with camera and microphone".
-import { RenewingToken, attach, connect, getJSON, postJSON } from "./media.js";
+import { attach, connect, getJSON, postJSON, RenewingToken } from "./media.js";
 
 const VIDEOROOM = "janus.plugin.videoroom";
 const POLL_MS = 2000;
@@ -10,7 +10,9 @@ const LIST_MS = 5000;
 
 const config = JSON.parse(document.getElementById("room-config").textContent);
 const $ = (id) => document.getElementById(id);
-const say = (text) => { $("room-status").textContent = text; };
+const say = (text) => {
+  $("room-status").textContent = text;
+};
 
 const state = {
   grant: null,
@@ -64,10 +66,18 @@ async function join() {
     state.token = new RenewingToken(state.grant, {
       url: config.renew_url,
       purpose: "room",
-      onLost: (message) => { say(`You are no longer in this room: ${message}`); stop(); },
+      onLost: (message) => {
+        say(`You are no longer in this room: ${message}`);
+        stop();
+      },
     });
     state.janus = await connect(state.grant, state.token, {
-      onDestroyed: () => { if (state.janus) { say("The media server ended your connection to this room."); stop(); } },
+      onDestroyed: () => {
+        if (state.janus) {
+          say("The media server ended your connection to this room.");
+          stop();
+        }
+      },
     });
     await publish();
     for (const id of ["room-mute", "room-video", "room-leave"]) $(id).disabled = false;
@@ -110,7 +120,16 @@ function publish() {
     }).then((attached) => {
       handle = attached;
       state.publisher = handle;
-      handle.send({ message: { request: "join", ptype: "publisher", room: state.grant.room, id: state.grant.feed, display: state.grant.display, token: state.grant.room_token } });
+      handle.send({
+        message: {
+          request: "join",
+          ptype: "publisher",
+          room: state.grant.room,
+          id: state.grant.feed,
+          display: state.grant.display,
+          token: state.grant.room_token,
+        },
+      });
     }, reject);
   });
 }
@@ -127,18 +146,29 @@ async function subscribe(publisher) {
         entry.handle.createAnswer({
           jsep,
           tracks: [{ type: "data" }],
-          success: (answer) => entry.handle.send({ message: { request: "start", room: state.grant.room }, jsep: answer }),
+          success: (answer) =>
+            entry.handle.send({ message: { request: "start", room: state.grant.room }, jsep: answer }),
           error: (error) => say(`Could not receive ${publisher.display}: ${error.message || error}`),
         });
       }
     },
-    onremotetrack: (track, mid, on) => {
+    onremotetrack: (track, _mid, on) => {
       if (on) entry.stream.addTrack(track);
-      else entry.stream.getTracks().filter((t) => t.id === track.id).forEach((t) => entry.stream.removeTrack(t));
+      else {
+        for (const t of entry.stream.getTracks()) if (t.id === track.id) entry.stream.removeTrack(t);
+      }
       renderTiles();
     },
   });
-  entry.handle.send({ message: { request: "join", ptype: "subscriber", room: state.grant.room, streams: [{ feed }], token: state.grant.room_token } });
+  entry.handle.send({
+    message: {
+      request: "join",
+      ptype: "subscriber",
+      room: state.grant.room,
+      streams: [{ feed }],
+      token: state.grant.room_token,
+    },
+  });
 }
 
 function unsubscribe(feed) {
@@ -158,7 +188,7 @@ async function stop({ tellServer = false } = {}) {
   state.janus = null;
   state.publisher = null;
   janus?.destroy({ cleanupHandles: true });
-  state.local?.getTracks().forEach((t) => t.stop());
+  for (const t of state.local?.getTracks() || []) t.stop();
   state.local = null;
   state.grant = null;
   badge("room-cam-state", false, "", "Camera off");
@@ -172,7 +202,9 @@ async function stop({ tellServer = false } = {}) {
 
 function toggleMute() {
   state.muted = !state.muted;
-  state.local?.getAudioTracks().forEach((t) => { t.enabled = !state.muted; });
+  state.local?.getAudioTracks().forEach((t) => {
+    t.enabled = !state.muted;
+  });
   $("room-mute").setAttribute("aria-pressed", String(state.muted));
   $("room-mute").textContent = state.muted ? "Unmute microphone" : "Mute microphone";
   badge("room-mic-state", !state.muted, "Microphone ON", "Microphone muted");
@@ -180,7 +212,9 @@ function toggleMute() {
 
 function toggleVideo() {
   state.videoOff = !state.videoOff;
-  state.local?.getVideoTracks().forEach((t) => { t.enabled = !state.videoOff; });
+  state.local?.getVideoTracks().forEach((t) => {
+    t.enabled = !state.videoOff;
+  });
   $("room-video").setAttribute("aria-pressed", String(state.videoOff));
   $("room-video").textContent = state.videoOff ? "Turn camera on" : "Turn camera off";
   badge("room-cam-state", !state.videoOff, "Camera ON", "Camera paused");
@@ -192,12 +226,18 @@ function renderTiles() {
   const list = $("room-tiles");
   const wanted = new Map();
   if (state.local) wanted.set("me", { stream: state.local, name: `${config.name} (you)`, mine: true });
-  for (const [feed, entry] of state.remote) wanted.set(String(feed), { stream: entry.stream, name: entry.display, mine: false });
+  for (const [feed, entry] of state.remote)
+    wanted.set(String(feed), { stream: entry.stream, name: entry.display, mine: false });
   for (const item of [...list.children]) if (!wanted.has(item.dataset.feed)) item.remove();
   for (const [key, tile] of wanted) {
     let item = list.querySelector(`li[data-feed="${key}"]`);
     if (!item) {
-      item = el("li", { "data-feed": key }, el("video", { playsinline: true, autoplay: true }), el("span", { class: "room-tag", text: tile.name }));
+      item = el(
+        "li",
+        { "data-feed": key },
+        el("video", { playsinline: true, autoplay: true }),
+        el("span", { class: "room-tag", text: tile.name }),
+      );
       list.append(item);
     }
     const video = item.querySelector("video");
@@ -220,11 +260,29 @@ function renderPeople(room, me) {
   list.replaceChildren();
   if (!room.people.length) list.append(el("li", { text: "Nobody is in the room." }));
   for (const person of room.people) {
-    const item = el("li", { "data-user": person.id }, el("span", { text: `${person.name}${person.muted ? " (muted by a host)" : ""}` }));
+    const item = el(
+      "li",
+      { "data-user": person.id },
+      el("span", { text: `${person.name}${person.muted ? " (muted by a host)" : ""}` }),
+    );
     if (me.is_host && person.name !== undefined && person.id !== undefined && !isMe(person)) {
       item.append(
-        el("button", { type: "button", class: "button button-secondary", "data-action": person.muted ? "unmute" : "mute", "aria-label": `${person.muted ? "Unmute" : "Mute"} ${person.name}`, text: person.muted ? "Unmute" : "Mute", onclick: () => moderate(person.muted ? "unmute" : "mute", person.id) }),
-        el("button", { type: "button", class: "button button-secondary", "data-action": "remove", "aria-label": `Remove ${person.name} from the room`, text: "Remove", onclick: () => moderate("remove", person.id) }),
+        el("button", {
+          type: "button",
+          class: "button button-secondary",
+          "data-action": person.muted ? "unmute" : "mute",
+          "aria-label": `${person.muted ? "Unmute" : "Mute"} ${person.name}`,
+          text: person.muted ? "Unmute" : "Mute",
+          onclick: () => moderate(person.muted ? "unmute" : "mute", person.id),
+        }),
+        el("button", {
+          type: "button",
+          class: "button button-secondary",
+          "data-action": "remove",
+          "aria-label": `Remove ${person.name} from the room`,
+          text: "Remove",
+          onclick: () => moderate("remove", person.id),
+        }),
       );
     }
     list.append(item);
@@ -258,9 +316,22 @@ function renderQueue(queue) {
   if (config.is_host) {
     $("room-queue-host").textContent = queue.waiting ? `${queue.waiting} waiting.` : "Nobody is waiting.";
     $("room-queue-people").replaceChildren(...queue.people.map((p) => el("li", { text: p.name })));
-    $("room-queue-admitted").replaceChildren(...queue.admitted.map((p) => el("li", {},
-      `${p.name}: slot until ${new Date(p.ends_at).toLocaleTimeString()} `,
-      el("button", { type: "button", class: "button button-secondary", text: "End slot", "aria-label": `End the slot of ${p.name}`, onclick: () => endSlot(p.id) }))));
+    $("room-queue-admitted").replaceChildren(
+      ...queue.admitted.map((p) =>
+        el(
+          "li",
+          {},
+          `${p.name}: slot until ${new Date(p.ends_at).toLocaleTimeString()} `,
+          el("button", {
+            type: "button",
+            class: "button button-secondary",
+            text: "End slot",
+            "aria-label": `End the slot of ${p.name}`,
+            onclick: () => endSlot(p.id),
+          }),
+        ),
+      ),
+    );
     $("room-admit").disabled = !queue.waiting;
     return;
   }
@@ -275,7 +346,7 @@ function renderQueue(queue) {
     line.textContent = `The expert admits you: press “Join with camera and microphone”. Your slot ends at ${new Date(mine.ends_at).toLocaleTimeString()}.`;
   }
   $("room-request").hidden = Boolean(mine);
-  $("room-unrequest").hidden = !mine || mine.status !== "waiting";
+  $("room-unrequest").hidden = mine?.status !== "waiting";
 }
 
 async function poll() {
@@ -291,7 +362,11 @@ async function poll() {
     document.body.dataset.hostMuted = data.me.muted ? "1" : "0";
     if (data.me.muted && state.janus) say("A host muted your microphone: the others do not hear you.");
   } catch (error) {
-    if (error.status === 401 || error.status === 403) { say(error.message); await stop(); return; }
+    if (error.status === 401 || error.status === 403) {
+      say(error.message);
+      await stop();
+      return;
+    }
   }
   setTimeout(poll, POLL_MS);
 }
@@ -300,11 +375,28 @@ async function refreshList() {
   try {
     const data = await getJSON(`${config.list_url}?format=json`);
     const list = $("room-list");
-    list.replaceChildren(...data.rooms.map((r) => el("li", { class: `room-list__item${r.full ? " is-full" : ""}`, "data-room": r.id },
-      el("a", { href: r.url, "aria-current": r.id === config.room ? "page" : null }, el("strong", { text: r.label })),
-      ` — ${r.kind_label}`,
-      el("span", { class: "room-list__count", text: `${r.count} of ${r.capacity} places taken${r.full ? " (full)" : ""}${r.locked ? " · locked" : ""}` }),
-      el("span", { class: "room-list__people", text: r.people.length ? `In the room: ${r.people.map((p) => p.name).join(", ")}` : "Nobody is in the room." }))));
+    list.replaceChildren(
+      ...data.rooms.map((r) =>
+        el(
+          "li",
+          { class: `room-list__item${r.full ? " is-full" : ""}`, "data-room": r.id },
+          el(
+            "a",
+            { href: r.url, "aria-current": r.id === config.room ? "page" : null },
+            el("strong", { text: r.label }),
+          ),
+          ` — ${r.kind_label}`,
+          el("span", {
+            class: "room-list__count",
+            text: `${r.count} of ${r.capacity} places taken${r.full ? " (full)" : ""}${r.locked ? " · locked" : ""}`,
+          }),
+          el("span", {
+            class: "room-list__people",
+            text: r.people.length ? `In the room: ${r.people.map((p) => p.name).join(", ")}` : "Nobody is in the room.",
+          }),
+        ),
+      ),
+    );
   } catch {
     // The list is a convenience; the next refresh tries again.
   }
@@ -314,14 +406,25 @@ async function refreshList() {
 async function moderate(action, user) {
   try {
     await postJSON(config.moderate_url, user === undefined ? { action } : { action, user });
-    if ($("room-host-status")) $("room-host-status").textContent = { mute: "Muted.", unmute: "Unmuted.", remove: "Removed from the room.", lock: "The room is locked.", unlock: "The room is open." }[action];
+    if ($("room-host-status"))
+      $("room-host-status").textContent = {
+        mute: "Muted.",
+        unmute: "Unmuted.",
+        remove: "Removed from the room.",
+        lock: "The room is locked.",
+        unlock: "The room is open.",
+      }[action];
   } catch (error) {
     if ($("room-host-status")) $("room-host-status").textContent = error.message;
   }
 }
 
 async function endSlot(user) {
-  try { await postJSON(config.end_slot_url, { user }); } catch (error) { $("room-queue-host").textContent = error.message; }
+  try {
+    await postJSON(config.end_slot_url, { user });
+  } catch (error) {
+    $("room-queue-host").textContent = error.message;
+  }
 }
 
 function form(id, handler) {
@@ -332,25 +435,52 @@ function form(id, handler) {
 }
 
 $("room-join").addEventListener("click", join);
-$("room-leave").addEventListener("click", async () => { await stop({ tellServer: true }); say("You left the room."); });
+$("room-leave").addEventListener("click", async () => {
+  await stop({ tellServer: true });
+  say("You left the room.");
+});
 $("room-mute").addEventListener("click", toggleMute);
 $("room-video").addEventListener("click", toggleVideo);
-$("room-lock")?.addEventListener("click", () => moderate($("room-lock").getAttribute("aria-pressed") === "true" ? "unlock" : "lock"));
+$("room-lock")?.addEventListener("click", () =>
+  moderate($("room-lock").getAttribute("aria-pressed") === "true" ? "unlock" : "lock"),
+);
 $("room-request")?.addEventListener("click", async () => {
-  try { renderQueue(await postJSON(config.queue_url, { action: "request" })); } catch (error) { $("room-queue-mine").textContent = error.message; }
+  try {
+    renderQueue(await postJSON(config.queue_url, { action: "request" }));
+  } catch (error) {
+    $("room-queue-mine").textContent = error.message;
+  }
 });
 $("room-unrequest")?.addEventListener("click", async () => {
-  try { renderQueue(await postJSON(config.queue_url, { action: "leave" })); } catch (error) { $("room-queue-mine").textContent = error.message; }
+  try {
+    renderQueue(await postJSON(config.queue_url, { action: "leave" }));
+  } catch (error) {
+    $("room-queue-mine").textContent = error.message;
+  }
 });
 $("room-admit")?.addEventListener("click", async () => {
-  try { renderQueue(await postJSON(config.admit_url, { count: Number($("room-admit-count").value) })); } catch (error) { $("room-queue-host").textContent = error.message; }
+  try {
+    renderQueue(await postJSON(config.admit_url, { count: Number($("room-admit-count").value) }));
+  } catch (error) {
+    $("room-queue-host").textContent = error.message;
+  }
 });
 form("room-chat-form", async () => {
   const input = $("room-chat-text");
-  try { await postJSON(config.chat_url, { text: input.value }); input.value = ""; } catch (error) { say(error.message); }
+  try {
+    await postJSON(config.chat_url, { text: input.value });
+    input.value = "";
+  } catch (error) {
+    say(error.message);
+  }
 });
 form("room-note-form", async () => {
-  try { await postJSON(config.note_url, { text: $("room-note-text").value }); $("room-note-status").textContent = "Note saved."; } catch (error) { $("room-note-status").textContent = error.message; }
+  try {
+    await postJSON(config.note_url, { text: $("room-note-text").value });
+    $("room-note-status").textContent = "Note saved.";
+  } catch (error) {
+    $("room-note-status").textContent = error.message;
+  }
 });
 form("room-report-form", async () => {
   try {
