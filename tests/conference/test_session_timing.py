@@ -93,6 +93,10 @@ def test_end_now_opens_claims_and_credits_attendance_so_far():
 def test_admin_timing_page_states_effects_then_applies(client, world):
     client.force_login(world.staff_a)
     session = world.session_a
+    # Not on now whatever the time of day (the world's session is 09:00-10:00 in Chicago).
+    later = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(hours=3)
+    session.starts_at, session.ends_at = later, later + dt.timedelta(hours=1)
+    session.save()
     url = f"/admin/conference/session/{session.pk}/timing/start/"
     page = client.get(url)
     assert page.status_code == 200
