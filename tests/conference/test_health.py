@@ -202,7 +202,7 @@ async def test_channel_layer_check_passes_while_a_consumer_waits_on_its_channel(
     consumer_channel = await layer.new_channel()
     waiting = asyncio.ensure_future(layer.receive(consumer_channel))
     try:
-        await asyncio.sleep(0.2)  # the consumer now holds the receive lock
+        await asyncio.wait_for(_receive_lock_held(layer), 3)  # the consumer now receives
         started = time.monotonic()
         await asyncio.wait_for(check_channel_layer(), 3)
         elapsed = time.monotonic() - started
@@ -213,6 +213,12 @@ async def test_channel_layer_check_passes_while_a_consumer_waits_on_its_channel(
         await layer.flush()
         channel_layers.backends.clear()
     assert elapsed < 1
+
+
+async def _receive_lock_held(layer) -> None:
+    """Until a receive on `layer` holds its receive lock (channels_redis takes it in receive)."""
+    while layer.receive_lock is None or not layer.receive_lock.locked():
+        await asyncio.sleep(0.01)
 
 
 @pytest.mark.django_db(transaction=True)
