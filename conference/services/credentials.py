@@ -112,7 +112,7 @@ def active_key(organizer: Organizer) -> IssuerKey:
         return IssuerKey.objects.get(organizer=organizer, retired_at__isnull=True)
 
 
-def rotate_key(organizer: Organizer, *, actor: User = None) -> IssuerKey:
+def rotate_key(organizer: Organizer, *, actor: User | None = None) -> IssuerKey:
     """Retire the active key (it stays published, its credentials keep verifying) and make a
     new one for the credentials issued from now on."""
     with transaction.atomic():

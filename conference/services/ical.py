@@ -56,7 +56,7 @@ def build_calendar(
         calendar.add_missing_timezones(
             first_date=date(min(days).year - 1, 1, 1), last_date=date(max(days).year + 1, 12, 31)
         )
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 def _session_component(session: Session, *, url: str, stamp: datetime) -> icalendar.Event:
@@ -67,11 +67,11 @@ def _session_component(session: Session, *, url: str, stamp: datetime) -> icalen
     component.add("dtstart", session.starts_at.astimezone(event.tzinfo))
     component.add("dtend", session.ends_at.astimezone(event.tzinfo))
     component.add("summary", session.title)
-    if session.hall_id:
+    if session.hall is not None:
         component.add("location", session.hall.name)
     component.add("description", _description(session))
     component.add("url", url)
-    if session.track_id:
+    if session.track is not None:
         component.add("categories", [session.track.name])
     return component
 

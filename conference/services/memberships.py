@@ -51,7 +51,7 @@ def invitation_path(invitation: OrganizerInvitation) -> str:
 
 
 def invite_member(
-    organizer: Organizer, *, email: str, role: str, invited_by: User, base_url: str
+    organizer: Organizer, *, email: str, role: str, invited_by: User | None, base_url: str
 ) -> OrganizerInvitation:
     """Invite `email` to `role` at `organizer` and e-mail the link once committed.
 

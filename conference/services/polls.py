@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from conference.models import Audience, LiveItem, Poll, PollOption, PollStatus, PollVote
+from conference.models import Audience, LiveItem, Poll, PollOption, PollStatus, PollVote, Session
 from conference.services.live import HallAccess, append_item, current_session, moderates_session
 from conference.services.refusals import Refused
 
@@ -42,8 +42,8 @@ def _poll_for_update(access: HallAccess, poll_id: int) -> Poll:
     return poll
 
 
-def _require_moderator(access: HallAccess, poll_or_session) -> None:
-    session = getattr(poll_or_session, "session", poll_or_session)
+def _require_moderator(access: HallAccess, poll_or_session: Poll | Session) -> None:
+    session = poll_or_session.session if isinstance(poll_or_session, Poll) else poll_or_session
     if not moderates_session(access, session):
         raise Refused("forbidden", "Only moderators and this session's speakers run polls.")
 

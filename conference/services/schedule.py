@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,7 +17,9 @@ def _local(moment: datetime, event: Event) -> str:
     return date_format(timezone.localtime(moment, event.tzinfo), "D j M, H:i")
 
 
-def _overlapping(event: Event, starts_at: datetime, ends_at: datetime, exclude_pk: int | None):
+def _overlapping(
+    event: Event, starts_at: datetime, ends_at: datetime, exclude_pk: int | None
+) -> QuerySet[Session]:
     sessions = Session.objects.filter(event=event, starts_at__lt=ends_at, ends_at__gt=starts_at)
     if exclude_pk:
         sessions = sessions.exclude(pk=exclude_pk)

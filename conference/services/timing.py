@@ -9,7 +9,7 @@ the session's times are what the credit engine intersects attendance with.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -101,7 +101,9 @@ def plan_end_now(session: Session, *, now: datetime | None = None) -> TimingPlan
     return TimingPlan("end", session, session.starts_at, ends_at, None, effects)
 
 
-def _event_days_covering(event: Event, starts_at: datetime, ends_at: datetime):
+def _event_days_covering(
+    event: Event, starts_at: datetime, ends_at: datetime
+) -> tuple[date, date] | None:
     first = timezone.localtime(starts_at, event.tzinfo).date()
     last = timezone.localtime(ends_at - timedelta(microseconds=1), event.tzinfo).date()
     start_date, end_date = min(first, event.start_date), max(last, event.end_date)
@@ -110,7 +112,9 @@ def _event_days_covering(event: Event, starts_at: datetime, ends_at: datetime):
     return (start_date, end_date)
 
 
-def _check_schedule(session: Session, starts_at, ends_at, days) -> None:
+def _check_schedule(
+    session: Session, starts_at: datetime, ends_at: datetime, days: tuple[date, date] | None
+) -> None:
     moved = Session(
         pk=session.pk,
         event=session.event,
@@ -132,7 +136,7 @@ def _check_schedule(session: Session, starts_at, ends_at, days) -> None:
         raise TimingRefused(" ".join(messages))
 
 
-def apply_plan(plan: TimingPlan, *, actor: User) -> Session:
+def apply_plan(plan: TimingPlan, *, actor: User | None) -> Session:
     """Move the session as planned (re-checked under a lock) and audit it."""
     with transaction.atomic():
         session = (

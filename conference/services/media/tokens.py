@@ -21,7 +21,9 @@ TOKEN_REALM = "janus"  # noqa: S105 - the realm name of the tokens, not a secret
 OPAQUE_PREFIX = "mv"
 
 
-def mint_token(*, secret: str, ttl_seconds: int, plugins: tuple[str, ...], now=None) -> str:
+def mint_token(
+    *, secret: str, ttl_seconds: int, plugins: tuple[str, ...], now: float | None = None
+) -> str:
     """A signed token valid for `ttl_seconds` that lets its holder attach `plugins` only."""
     if not secret:
         raise ValueError("a Janus token needs the token secret")

@@ -63,7 +63,8 @@ def run_ffprobe(path: Path) -> dict[str, Any]:
         detail = stderr.strip().splitlines()
         reason = detail[-1].split(": ", 1)[-1] if detail else "unknown format"
         raise NotAVideo(f"This is not a video file ffmpeg can read ({reason}).")
-    return json.loads(completed.stdout or b"{}")
+    data: dict[str, Any] = json.loads(completed.stdout or b"{}")
+    return data
 
 
 def probe(path: Path) -> ProbeResult:
