@@ -18,15 +18,18 @@ lounges (docs/rooms.md).
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from conference.models import (
+    Event,
     MeetingRoom,
     QueueStatus,
     RoomMessage,
@@ -42,7 +45,7 @@ from conference.services.media.janus import VIDEOROOM, JanusAdmin, JanusHost, Me
 from conference.services.media.stage import MediaRefused, ice_servers
 from conference.services.media.tokens import make_opaque_id, mint_token, read_opaque_id
 from conference.services.refusals import Refused
-from venues.models import Placement, PlacementKind
+from venues.models import Hall, Placement, PlacementKind
 from venues.validators import clean_placement_props
 
 logger = logging.getLogger(__name__)
@@ -99,7 +102,7 @@ def _room(placement: Placement) -> Room:
     )
 
 
-def get_room(hall, placement_id: int) -> Room:
+def get_room(hall: Hall, placement_id: int) -> Room:
     placement = (
         Placement.objects.filter(hall=hall, kind=PlacementKind.MEETING_ROOM, pk=placement_id)
         .select_related("hall")
@@ -124,7 +127,7 @@ def _admin(room: Room) -> JanusAdmin:
 
 
 # --- access ----------------------------------------------------------------------------------
-def room_access(user, room: Room, *, event_slug: str) -> RoomAccess:
+def room_access(user: Any, room: Room, *, event_slug: str) -> RoomAccess:
     """The hall's rules first (registration, removal from the hall, role), then the room's."""
     if not user.is_authenticated:
         raise MediaRefused("Log in first.", code="unauthenticated")
@@ -157,7 +160,7 @@ def _require_host(access: RoomAccess) -> None:
         raise MediaRefused("Only this room's hosts may do that.")
 
 
-def _present(room: Room):
+def _present(room: Room) -> QuerySet[RoomOccupant]:
     since = timezone.now() - timedelta(seconds=settings.ROOM_PRESENCE_SECONDS)
     return RoomOccupant.objects.filter(room=room.meeting, active=True, seen_at__gte=since)
 
@@ -209,7 +212,7 @@ def _allowed(room: Room, action: str, tokens: list[str], admin: JanusAdmin) -> N
     )
 
 
-def _core_token() -> dict:
+def _core_token() -> dict[str, Any]:
     token = mint_token(
         secret=settings.JANUS_TOKEN_SECRET,
         ttl_seconds=settings.JANUS_TOKEN_TTL_SECONDS,
@@ -224,6 +227,10 @@ def janus_participants(room: Room) -> list[int]:
         VIDEOROOM, {"request": "listparticipants", "room": room.janus_id}, allow_codes=(426,)
     )
     return sorted(int(p["id"]) for p in answer.get("participants") or [])
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _tag(room: Room) -> str:
@@ -260,7 +267,7 @@ def _check_entry(access: RoomAccess, room: Room) -> None:
         )
 
 
-def join_room(access: RoomAccess, room: Room) -> dict:
+def join_room(access: RoomAccess, room: Room) -> dict[str, Any]:
     """Everything the room page needs to join the room's VideoRoom, or a refusal saying why."""
     _check_entry(access, room)
     _require_media()
@@ -321,7 +328,7 @@ def join_room(access: RoomAccess, room: Room) -> dict:
     }
 
 
-def renew_room_token(access: RoomAccess, room: Room) -> dict:
+def renew_room_token(access: RoomAccess, room: Room) -> dict[str, Any]:
     """A fresh Janus token while the user may still be in the room."""
     _require_media()
     _check_entry(access, room)
@@ -357,12 +364,12 @@ def _leave_janus(occupant: RoomOccupant) -> None:
 
 
 # --- the room's state (the page polls it; it also keeps the user's presence) ------------------
-def room_state(access: RoomAccess, room: Room, *, since: int = 0) -> dict:
+def room_state(access: RoomAccess, room: Room, *, since: int = 0) -> dict[str, Any]:
     now = timezone.now()
     _expire_slots(room, now)
     mine = RoomOccupant.objects.filter(room=room.meeting, user_id=access.user_id).first()
     in_room = bool(mine and mine.active)
-    if in_room:
+    if mine is not None and in_room:
         RoomOccupant.objects.filter(pk=mine.pk).update(seen_at=now)
     removal = _removal(room, access.user_id)
     people = [
@@ -402,12 +409,12 @@ KIND_LABELS = {
 }
 
 
-def listed_rooms(event, hall_slug: str, manifest: dict) -> list[dict]:
+def listed_rooms(event: Event, hall_slug: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """The published meeting rooms of a hall (from the layout `manifest` attendees see), with
     who is in each and how full it is, and the address of each room's page."""
     data = next((h for h in manifest["halls"] if h["slug"] == hall_slug), None)
     published = {p["id"] for p in (data or {}).get("placements", []) if p["kind"] == "meeting_room"}
-    if not published:
+    if not published or event.venue_id is None:
         return []
     placements = Placement.objects.filter(
         pk__in=published, kind=PlacementKind.MEETING_ROOM, hall__venue_id=event.venue_id
@@ -428,7 +435,7 @@ def listed_rooms(event, hall_slug: str, manifest: dict) -> list[dict]:
     return listed
 
 
-def room_summary(room: Room, *, people: list[dict] | None = None) -> dict:
+def room_summary(room: Room, *, people: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     if people is None:
         people = [
             {"id": o.user_id, "name": o.name, "muted": o.muted, "feed": feed_of(o.user_id)}
@@ -463,7 +470,7 @@ def _require_expert_room(room: Room) -> None:
         raise MediaRefused("Only a meet-the-expert room has a queue.", code="invalid")
 
 
-def request_slot(access: RoomAccess, room: Room) -> dict:
+def request_slot(access: RoomAccess, room: Room) -> dict[str, Any]:
     _require_expert_room(room)
     _check_entry_to_queue(access, room)
     try:
@@ -490,7 +497,7 @@ def _check_entry_to_queue(access: RoomAccess, room: Room) -> None:
         raise MediaRefused("A host removed you from this room.")
 
 
-def leave_queue(access: RoomAccess, room: Room) -> dict:
+def leave_queue(access: RoomAccess, room: Room) -> dict[str, Any]:
     _require_expert_room(room)
     RoomQueueEntry.objects.filter(
         room=room.meeting, user_id=access.user_id, status=QueueStatus.WAITING
@@ -498,7 +505,7 @@ def leave_queue(access: RoomAccess, room: Room) -> dict:
     return queue_state(access, room)
 
 
-def admit(access: RoomAccess, room: Room, *, count: int = 1) -> dict:
+def admit(access: RoomAccess, room: Room, *, count: int = 1) -> dict[str, Any]:
     """The expert admits the first `count` people waiting; each gets a slot of the room's
     length from now."""
     _require_expert_room(room)
@@ -522,7 +529,7 @@ def admit(access: RoomAccess, room: Room, *, count: int = 1) -> dict:
     return queue_state(access, room)
 
 
-def end_slot(access: RoomAccess, room: Room, *, user_id: int) -> dict:
+def end_slot(access: RoomAccess, room: Room, *, user_id: int) -> dict[str, Any]:
     """The expert ends someone's slot: they leave the room (their media is cut)."""
     _require_expert_room(room)
     _require_host(access)
@@ -533,7 +540,7 @@ def end_slot(access: RoomAccess, room: Room, *, user_id: int) -> dict:
     return queue_state(access, room)
 
 
-def _expire_slots(room: Room, now) -> None:
+def _expire_slots(room: Room, now: datetime) -> None:
     """Slots past their time limit end: the person leaves the room."""
     if room.kind != "expert":
         return
@@ -549,7 +556,7 @@ def _expire_slots(room: Room, now) -> None:
             _put_out(room, user_id)
 
 
-def queue_state(access: RoomAccess, room: Room, *, now=None) -> dict:
+def queue_state(access: RoomAccess, room: Room, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     entries = list(
         RoomQueueEntry.objects.filter(
@@ -558,12 +565,12 @@ def queue_state(access: RoomAccess, room: Room, *, now=None) -> dict:
     )
     waiting = [e for e in entries if e.status == QueueStatus.WAITING]
     admitted = [e for e in entries if e.status == QueueStatus.ADMITTED]
-    remaining = max(((e.ends_at - now).total_seconds() for e in admitted), default=0)
+    remaining = max(((e.ends_at - now).total_seconds() for e in admitted if e.ends_at), default=0.0)
     state = {
         "slot_minutes": room.slot_minutes,
         "waiting": len(waiting),
         "admitted": [
-            {"id": e.user_id, "name": e.name, "ends_at": e.ends_at.isoformat()} for e in admitted
+            {"id": e.user_id, "name": e.name, "ends_at": _iso(e.ends_at)} for e in admitted
         ]
         if access.is_host
         else [],
@@ -573,7 +580,7 @@ def queue_state(access: RoomAccess, room: Room, *, now=None) -> dict:
     if mine is None:
         state["mine"] = None
     elif mine.status == QueueStatus.ADMITTED:
-        state["mine"] = {"status": "admitted", "ends_at": mine.ends_at.isoformat()}
+        state["mine"] = {"status": "admitted", "ends_at": _iso(mine.ends_at)}
     else:
         place = waiting.index(mine) + 1
         # Whoever is with the expert now finishes their slot, then one slot per person ahead.
