@@ -12,7 +12,7 @@ In one run, on PostgreSQL + Redis:
    (data loaded beforehand, PDFs written to memory);
 3. pipeline: starts a real `celery worker` (prefork, `--concurrency` processes), waits until it
    answers a ping, dispatches the N claims' certificates one by one exactly as a claim does
-   after commit (`cme.dispatch_certificate`: the first opens a window and sends one delayed
+   after commit (`cme.certificates.dispatch_certificate`: the first opens a window and sends one delayed
    `conference.collect_waiting_certificates`, which sends the waiting ones as batches) and
    waits until every certificate row is `issued` (each task loads its rows, renders,
    writes the file atomically, marks the row, audits and e-mails through the console backend);
@@ -56,7 +56,8 @@ def create_claims(count: int) -> list[int]:
         EventCredit,
         Organizer,
     )
-    from conference.services import cme
+    from conference.services.cme.certificates import new_code
+    from conference.services.cme.terms import ATTESTATION_TEXT
 
     organizer = Organizer.objects.create(name="Bench Society of Medicine", slug="bench")
     today = timezone.now().date() - timedelta(days=1)
@@ -96,7 +97,7 @@ def create_claims(count: int) -> list[int]:
             claimed_credit=Decimal("5.00"),
             designated_max=Decimal("6.00"),
             status=ClaimStatus.APPROVED,
-            attestation=cme.ATTESTATION_TEXT,
+            attestation=ATTESTATION_TEXT,
             attested_at=now,
             inputs_hash="sha256:bench",
             engine_version="bench",
@@ -106,7 +107,7 @@ def create_claims(count: int) -> list[int]:
     )
     codes = set()
     while len(codes) < count:
-        codes.add(cme.new_code())
+        codes.add(new_code())
     Certificate.objects.bulk_create(
         Certificate(
             claim=c,
@@ -115,7 +116,7 @@ def create_claims(count: int) -> list[int]:
             learner_name=f"Learner Nümber {i}",
             degree="MD",
             credit=c.claimed_credit,
-            verify_url=cme.verify_url(code, site_url="https://cme.example.org"),
+            verify_url=f"https://cme.example.org/verify/{code}/",
         )
         for i, (c, code) in enumerate(zip(claims, sorted(codes), strict=True))
     )
@@ -125,11 +126,12 @@ def create_claims(count: int) -> list[int]:
 def bare_rate(claim_ids: list[int]) -> tuple[float, float]:
     from conference.models import Certificate
     from conference.services import cme_pdf
+    from conference.services.cme.printed import certificate_data
 
     certificates = Certificate.objects.filter(claim_id__in=claim_ids).select_related(
         "claim__event__organizer"
     )
-    data = [cme_pdf.certificate_data(c) for c in certificates]
+    data = [certificate_data(c) for c in certificates]
     cme_pdf.render_certificate(data[0], io.BytesIO())  # fonts loaded once, as in a worker
     started, cpu = time.perf_counter(), time.process_time()
     for item in data:
@@ -143,12 +145,12 @@ def send_tasks(claim_ids: list[int], batch: int) -> None:
     bulk action does, one Celery group)."""
     from celery import group
 
-    from conference.services import cme
+    from conference.services.cme.certificates import dispatch_certificate
     from conference.tasks import issue_certificates
 
     if batch <= 1:
         for claim_id in claim_ids:
-            cme.dispatch_certificate(claim_id)
+            dispatch_certificate(claim_id)
         return
     chunks = [claim_ids[i : i + batch] for i in range(0, len(claim_ids), batch)]
     group(issue_certificates.s(chunk) for chunk in chunks).apply_async()

@@ -40,8 +40,8 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
-# The public address of the site, printed on certificates (verification URL and QR code);
-# empty: the address of the request that issued them.
+# The public address of the site, printed on certificates (verification URL and QR code) and
+# in e-mails; empty: http://127.0.0.1:8000, the `make run` address (`services.cme.site`).
 MEDVENUE_SITE_URL = env_url("MEDVENUE_SITE_URL", schemes=("http", "https")).rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Certificates of the claims made within this many seconds are rendered together in batches

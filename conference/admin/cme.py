@@ -2,7 +2,7 @@
 segments, corrections, review, revocation), certificates (bulk issue) and the audit trail.
 
 Claims and certificates are records: the admin shows them read-only and changes them only
-through `conference.services.cme` (a correction is a new row with a reason).
+through the `conference.services.cme` package (a correction is a new row with a reason).
 """
 
 from django import forms
@@ -33,8 +33,15 @@ from conference.models import (
     PostTestAttempt,
     PostTestQuestion,
 )
-from conference.services import cme, cme_reports, enduring, posttests
+from conference.services import posttests
+from conference.services.cme import case as credit_case
+from conference.services.cme import certificates as cme_certificates
+from conference.services.cme import claims as claiming
+from conference.services.cme import designation, enduring, printed, records
+from conference.services.cme import reports as cme_reports
+from conference.services.cme.terms import ClaimRefused
 from conference.services.organizers import Area
+from conference.services.recordings.pipeline import ready_recording
 
 
 class CountedRelationsMixin:
@@ -110,8 +117,10 @@ class EventCreditForm(forms.ModelForm):
             required_ids=data.get("required_ids") or "",
             reporting_deadline_days=data.get("reporting_deadline_days"),
         )
-        limit = cme.attainable_credit(event)
-        problem = cme.designation_problem(event, cme.rule_for(draft), maximum, limit=limit)
+        limit = designation.attainable_credit(event)
+        problem = designation.designation_problem(
+            event, credit_case.rule_for(draft), maximum, limit=limit
+        )
         if problem:
             self.add_error(
                 "designated_max",
@@ -229,8 +238,8 @@ class EventCreditAdmin(OrganizerScopedAdmin):
                 "Shown once saved: the most one learner could earn, which the designated "
                 "maximum may not exceed."
             )
-        limit = cme.attainable_credit(obj.event)
-        rule = cme.rule_for(obj)
+        limit = designation.attainable_credit(obj.event)
+        rule = credit_case.rule_for(obj)
         return format_html(
             "<strong>{}</strong> — {}<br>{}",
             limit.max_credit(rule),
@@ -240,7 +249,7 @@ class EventCreditAdmin(OrganizerScopedAdmin):
 
     @admin.display(description="attainable")
     def attainable_list(self, obj: EventCredit) -> str:
-        allowed = cme.attainable_credit(obj.event).max_credit(cme.rule_for(obj))
+        allowed = designation.attainable_credit(obj.event).max_credit(credit_case.rule_for(obj))
         if obj.designated_max > allowed:
             return format_html(
                 '<strong class="errornote">{} (designation too high)</strong>', allowed
@@ -251,7 +260,7 @@ class EventCreditAdmin(OrganizerScopedAdmin):
     def effective_rule(self, obj: EventCredit | None) -> str:
         if obj is None or not obj.pk:
             return "Shown once saved."
-        rule = cme.rule_for(obj)
+        rule = credit_case.rule_for(obj)
         return format_html(
             "increment {} · minimum {} · rounding {} · degrees {} · learner IDs {} · "
             "reporting deadline {} · rule version {}",
@@ -845,7 +854,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
     def attendance_segments(self, obj: Claim) -> str:
         if obj.enduring_id:
             return self._enduring_evidence(obj)
-        result = cme.compute_event_credit(obj.user, obj.event)
+        result = credit_case.compute_event_credit(obj.user, obj.event)
         zone = obj.event.tzinfo
         rows = []
         for session in result.sessions:
@@ -872,7 +881,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
             )
         same = (
             "same inputs as the claim"
-            if result.inputs_hash == cme.latest_inputs_hash(obj)
+            if result.inputs_hash == records.latest_inputs_hash(obj)
             else ("inputs changed since the claim")
         )
         return format_html(
@@ -901,7 +910,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
             )
             for a in attempts.order_by("number")
         )
-        recording = enduring.ready_recording(activity.session)
+        recording = ready_recording(activity.session)
         coverage = enduring.watch_coverage(obj.user, recording)
         watched = (
             f"{coverage.watched_seconds:.0f} s of {recording.duration_seconds or '?'} s"
@@ -913,7 +922,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
             "<table><thead><tr><th>Attempt</th><th>Score %</th><th>Result</th>"
             "<th>Submitted ({})</th></tr></thead><tbody>{}</tbody></table>"
             "<p>Watched (evidence, not a clock): {}.</p>",
-            enduring.activity_title(activity),
+            printed.activity_title(activity),
             activity.release_date,
             activity.expiry_date,
             activity.post_test.pass_percent,
@@ -924,7 +933,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
 
     @admin.action(description="Issue certificates for the selected approved claims")
     def bulk_issue_certificates(self, request, queryset):
-        ids = cme.issue_certificates(queryset, site_url=request.build_absolute_uri("/"))
+        ids = cme_certificates.issue_certificates(queryset)
         self.message_user(
             request,
             f"{len(ids)} certificate(s) sent to the workers; the Certificate column shows progress.",
@@ -962,7 +971,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 self._apply(request, claim, action, form.cleaned_data)
-            except cme.ClaimRefused as refused:
+            except ClaimRefused as refused:
                 form.add_error(None, str(refused))
             else:
                 self.message_user(request, f"{title}: done.", messages.SUCCESS)
@@ -979,25 +988,22 @@ class ClaimAdmin(OrganizerScopedAdmin):
         return TemplateResponse(request, "admin/conference/claim/action.html", context)
 
     def _apply(self, request, claim: Claim, action: str, data: dict) -> None:
-        site_url = request.build_absolute_uri("/")
         if action == "correct":
-            cme.correct_claim(
+            claiming.correct_claim(
                 claim,
                 credit=data["credit"],
                 reason=data["reason"],
                 actor=request.user,
-                site_url=site_url,
             )
         elif action in ("approve", "reject"):
-            cme.review_claim(
+            claiming.review_claim(
                 claim,
                 approve=action == "approve",
                 actor=request.user,
                 note=data["reason"],
-                site_url=site_url,
             )
         else:
-            cme.revoke_certificate(claim, reason=data["reason"], actor=request.user)
+            cme_certificates.revoke_certificate(claim, reason=data["reason"], actor=request.user)
 
 
 class ReadOnlyRecordAdmin(OrganizerScopedAdmin):

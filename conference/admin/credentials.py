@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from conference.admin.scoping import OrganizerScopedAdmin
 from conference.models import IssuerKey
-from conference.services import credentials
+from conference.services.cme import credentials
 from conference.services.organizers import Area
 
 

@@ -35,7 +35,7 @@ from conference.models import (
     SessionCreditExclusion,
     SessionKind,
 )
-from conference.services import cme
+from conference.services.cme.designation import session_designation_problem
 from conference.services.schedule import session_conflicts
 from conference.services.timing import TimingRefused, apply_plan, plan_end_now, plan_start_now
 from venues.models import Hall
@@ -180,7 +180,7 @@ class SessionForm(forms.ModelForm):
         if minutes is None or not starts or not ends:
             return
         draft = Session(designated_minutes=minutes, starts_at=starts, ends_at=ends)
-        problem = cme.session_designation_problem(draft, parts=[])
+        problem = session_designation_problem(draft, parts=[])
         if problem:
             self.add_error("designated_minutes", problem)
 
@@ -324,7 +324,7 @@ class CreditExclusionFormSet(forms.BaseInlineFormSet):
             and form.cleaned_data.get("offset_minutes") is not None
             and form.cleaned_data.get("length_minutes") is not None
         ]
-        problem = cme.session_designation_problem(session, parts=parts)
+        problem = session_designation_problem(session, parts=parts)
         if problem:
             raise ValidationError(f"Designated minutes: {problem}")
 

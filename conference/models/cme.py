@@ -22,6 +22,15 @@ from conference.credit.rules import (
 )
 
 CREDIT_TYPE_CHOICES = [(code, rule.name) for code, rule in PRESETS.items()]
+
+
+class CreditType:
+    """The credit type codes the code names (every type: `CREDIT_TYPE_CHOICES`)."""
+
+    AMA_PRA_1 = "AMA_PRA_1"
+    PARTICIPATION = "PARTICIPATION"
+
+
 ROUNDING_CHOICES = [(mode, f"{mode} (to the increment)") for mode in ROUNDING_MODES]
 
 

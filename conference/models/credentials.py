@@ -1,6 +1,6 @@
 """Verifiable credentials (Open Badges 3.0, VC-JWT) issued with CME certificates.
 
-Rules: `conference.services.credentials`; docs/cme-claims.md, "Verifiable credential".
+Rules: `conference.services.cme.credentials`; docs/cme-claims.md, "Verifiable credential".
 """
 
 import uuid

@@ -1,4 +1,5 @@
-"""Certificate and transcript PDFs (reportlab, embedded TrueType fonts, vector QR from segno).
+"""Certificate and transcript PDFs (reportlab, embedded TrueType fonts, vector QR from segno):
+drawing only — what a certificate prints comes from `cme.printed.certificate_data`.
 
 Text is drawn in runs: each character takes the first font of a fallback chain that has a glyph
 for it (DejaVu for Latin, Greek, Cyrillic, Arabic, Hebrew; WenQuanYi Micro Hei for CJK when the
@@ -20,14 +21,12 @@ from typing import BinaryIO
 import arabic_reshaper
 import segno
 from bidi import get_display
-from django.utils import timezone
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import landscape, letter
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from conference.credit.rules import PRESETS
 from conference.services import statements
 from conference.services.statements import CREDIT_PHRASE, phrase_mask
 
@@ -409,105 +408,6 @@ class CertificateData:
     # Enduring material (a recording released for credit): printed instead of "Live virtual
     # activity", with the release and expiry dates in start_date and end_date.
     enduring: bool = False
-
-
-def designation_statement(event, event_credit, *, ama=None, activity_format=statements.LIVE) -> str:
-    """The accreditor's wording (override, verbatim) or the type's default statement
-    (`services.statements`) for this activity's format. The participation statement names the
-    AMA designation when the activity has one."""
-    if event_credit.statement_override:
-        return event_credit.statement_override
-    return statements.designation_statement(
-        event_credit.credit_type,
-        provider=event.cme_provider or event.organizer.name,
-        amount=event_credit.designated_max,
-        activity_format=activity_format,
-        activity_number=event_credit.activity_number,
-        ama_max=ama.designated_max if ama is not None else None,
-    )
-
-
-def accreditation_statement(event, code: str) -> str:
-    return statements.event_accreditation_statement(event, code)
-
-
-def certificate_data(certificate, *, credits: dict | None = None) -> CertificateData:
-    """What the certificate prints; `credits` (type code -> EventCredit of the event) saves a
-    query when the caller has them."""
-    claim = certificate.claim
-    event = claim.event
-    if claim.enduring_id:
-        return _enduring_data(certificate)
-    if credits is None:
-        credits = {c.credit_type: c for c in event.credits.all()}
-    event_credit = credits[claim.credit_type]
-    ama = credits.get("AMA_PRA_1")
-    now = timezone.localdate(timezone.now(), event.tzinfo)
-    first = certificate.first_issued_at
-    return CertificateData(
-        learner_name=certificate.learner_name,
-        degree=certificate.degree if certificate.degree != "other" else "",
-        activity_title=event.title,
-        start_date=event.start_date,
-        end_date=event.end_date,
-        provider=event.cme_provider or event.organizer.name,
-        credit_type_name=PRESETS[claim.credit_type].name,
-        credit_code=claim.credit_type,
-        credit=certificate.credit,
-        designated_max=event_credit.designated_max,
-        designation_statement=designation_statement(event, event_credit, ama=ama),
-        accreditation_statement=accreditation_statement(event, claim.credit_type),
-        participation=claim.credit_type == "PARTICIPATION",
-        ama_max=ama.designated_max if ama else None,
-        credited_minutes=claim.credited_seconds // 60,
-        signatory_name=event_credit.signatory_name,
-        signatory_title=event_credit.signatory_title,
-        issued_on=now,
-        first_issued_on=timezone.localdate(first, event.tzinfo) if first else now,
-        version=certificate.version,
-        code=certificate.code,
-        verify_url=certificate.verify_url,
-    )
-
-
-def _enduring_data(certificate) -> CertificateData:
-    """An enduring-material claim: the activity's own designations, title and dates."""
-    from conference.services.enduring import activity_title, enduring_statement
-
-    claim = certificate.claim
-    event = claim.event
-    activity = claim.enduring
-    credits = {c.credit_type: c for c in activity.credits.all()}
-    credit = credits.get(claim.credit_type)
-    ama = credits.get("AMA_PRA_1")
-    signatory = event.credits.filter(signatory_name__gt="").order_by("credit_type").first()
-    now = timezone.localdate(timezone.now(), event.tzinfo)
-    first = certificate.first_issued_at
-    return CertificateData(
-        learner_name=certificate.learner_name,
-        degree=certificate.degree if certificate.degree != "other" else "",
-        activity_title=activity_title(activity),
-        start_date=activity.release_date,
-        end_date=activity.expiry_date,
-        provider=event.cme_provider or event.organizer.name,
-        credit_type_name=PRESETS[claim.credit_type].name,
-        credit_code=claim.credit_type,
-        credit=certificate.credit,
-        designated_max=credit.designated_max if credit else claim.designated_max,
-        designation_statement=enduring_statement(activity, credit, ama=ama) if credit else "",
-        accreditation_statement=accreditation_statement(event, claim.credit_type),
-        participation=claim.credit_type == "PARTICIPATION",
-        ama_max=ama.designated_max if ama else None,
-        credited_minutes=claim.credited_seconds // 60,
-        signatory_name=signatory.signatory_name if signatory else "",
-        signatory_title=signatory.signatory_title if signatory else "",
-        issued_on=now,
-        first_issued_on=timezone.localdate(first, event.tzinfo) if first else now,
-        version=certificate.version,
-        code=certificate.code,
-        verify_url=certificate.verify_url,
-        enduring=True,
-    )
 
 
 def date_range(start: date, end: date) -> str:

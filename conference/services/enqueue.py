@@ -7,7 +7,7 @@ it; the names are stable, so messages already queued and beat's schedule keep re
 
 from typing import Any
 
-from celery import current_app
+from celery import current_app, group
 
 # The task names (each `conference.tasks` module registers its task under the name here).
 PROCESS_RECORDING = "conference.process_recording"
@@ -23,3 +23,8 @@ SEND_AGENDA_REMINDER = "conference.send_agenda_reminder"
 def send(name: str, *args: Any, **options: Any) -> None:
     """Send task `name` with `args` now (options as for `apply_async`: queue, time limits)."""
     current_app.send_task(name, args=list(args), **options)
+
+
+def send_group(name: str, args_list: list[tuple[Any, ...]]) -> None:
+    """Send task `name` once per tuple of `args_list`, as one Celery group."""
+    group(current_app.signature(name, args=args) for args in args_list).apply_async()

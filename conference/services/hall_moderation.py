@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conference.models import Audience, ChatMessage, Event, HallRemoval, Question, QuestionStatus
-from conference.services.cme import audit
+from conference.services.cme.records import audit
 from conference.services.live import (
     HallAccess,
     append_item,

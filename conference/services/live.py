@@ -30,7 +30,7 @@ from conference.models import (
     SessionKind,
     Speaker,
 )
-from conference.services.cme import audit
+from conference.services.cme.records import audit
 from conference.services.moderation import matched_keyword, removal_data
 from conference.services.refusals import Refused
 from venues.geometry import contains_point

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conference.models import Event, HallRemoval
-from conference.services.cme import audit
+from conference.services.cme.records import audit
 from conference.services.refusals import Refused
 
 

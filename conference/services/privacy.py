@@ -37,7 +37,7 @@ from conference.models import (
     WatchProgress,
 )
 from conference.services import hall_events
-from conference.services.cme import certificate_file
+from conference.services.cme.certificates import certificate_file
 
 RETENTION_YEARS = 6
 RETENTION = f"{RETENTION_YEARS} years after the activity"

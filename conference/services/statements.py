@@ -18,6 +18,8 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from conference.models import CreditType
+
 AMA_SINGULAR = "AMA PRA Category 1 Credit™"
 AMA_PLURAL = "AMA PRA Category 1 Credits™"
 # The phrase as it may appear in any text (ours or an accreditor's verbatim wording).
@@ -51,7 +53,7 @@ def ama_phrase(amount: Decimal) -> str:
 def credit_amount(code: str, amount: Decimal, name: str) -> str:
     """ "1.00 AMA PRA Category 1 Credit™", "3.50 AMA PRA Category 1 Credits™", or the amount
     and the type's name for the other types."""
-    if code == "AMA_PRA_1":
+    if code == CreditType.AMA_PRA_1:
         return f"{amount_text(amount)} {ama_phrase(amount)}"
     return f"{amount_text(amount)} {name}"
 
@@ -68,7 +70,7 @@ def designation_statement(
     """The default designation statement of a credit type for this activity."""
     fmt = FORMAT_WORDS[activity_format]
     n = amount_text(amount)
-    if code == "AMA_PRA_1":
+    if code == CreditType.AMA_PRA_1:
         return (
             f"{provider} designates this {fmt} for a maximum of {n} {ama_phrase(amount)}. "
             "Physicians should claim only the credit commensurate with the extent of their "
@@ -112,7 +114,7 @@ def designation_statement(
             "program. It is the CME activity provider's responsibility to submit participant "
             f"completion information to ACCME for the purpose of granting {short} MOC credit."
         )
-    if code == "PARTICIPATION":
+    if code == CreditType.PARTICIPATION:
         if ama_max is None:
             return f"This certificate records participation in this {fmt}."
         return (

@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from conference.models import Event, Session
-from conference.services.cme import audit
+from conference.services.cme.records import audit
 from conference.services.refusals import Refused
 from conference.services.schedule import session_conflicts
 

@@ -13,7 +13,8 @@ from celery import Task, shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from conference.services import agenda
+from conference.services import agenda, enqueue
+from conference.services.cme import certificates
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def read_heartbeat(token: str) -> dict[str, Any] | None:
 
 
 @shared_task(
-    name="conference.issue_certificate",
+    name=enqueue.ISSUE_CERTIFICATE,
     ignore_result=True,
     autoretry_for=(OSError,),
     retry_backoff=True,
@@ -56,15 +57,13 @@ def read_heartbeat(token: str) -> dict[str, Any] | None:
 )
 def issue_certificate(claim_id: int) -> None:
     """Render the claim's latest certificate version (idempotent: one file per version)."""
-    from conference.services import cme
-
-    certificate = cme.issue_certificate(claim_id)
+    certificate = certificates.issue_certificate(claim_id)
     if certificate is None:
         logger.warning("issue_certificate: nothing to issue for claim %s", claim_id)
 
 
 @shared_task(
-    name="conference.issue_certificates",
+    name=enqueue.ISSUE_CERTIFICATES,
     ignore_result=True,
     autoretry_for=(OSError,),
     retry_backoff=True,
@@ -73,18 +72,14 @@ def issue_certificate(claim_id: int) -> None:
 )
 def issue_certificates(claim_ids: list[int]) -> None:
     """Bulk issuing: render a batch of claims' certificates with a few queries in all."""
-    from conference.services import cme
-
-    cme.render_certificates(claim_ids)
+    certificates.render_certificates(claim_ids)
 
 
-@shared_task(name="conference.collect_waiting_certificates", ignore_result=True)
+@shared_task(name=enqueue.COLLECT_WAITING_CERTIFICATES, ignore_result=True)
 def collect_waiting_certificates() -> int:
     """The end of a claim window: send the waiting certificates as batches (idempotent: a
     second run finds them sent or rendered and sends only what still waits)."""
-    from conference.services import cme
-
-    return len(cme.collect_waiting_certificates())
+    return len(certificates.collect_waiting_certificates())
 
 
 @shared_task(name="conference.plan_agenda_reminders", ignore_result=True)

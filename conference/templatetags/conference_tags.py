@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from conference.models import CreditType
 from conference.services import statements
 from conference.services.schedule import LiveState, live_state
 from conference.services.schedule import venue_join_url as join_url_of
@@ -96,7 +97,7 @@ def credit_amount(amount: object, name: str) -> str:
         value = Decimal(str(amount))
     except InvalidOperation:
         return statements.phrase_html(f"{amount} {name}")
-    code = "AMA_PRA_1" if name == statements.AMA_SINGULAR else ""
+    code = CreditType.AMA_PRA_1 if name == statements.AMA_SINGULAR else ""
     return statements.phrase_html(statements.credit_amount(code, value, name))
 
 

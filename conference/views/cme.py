@@ -1,12 +1,12 @@
 """Attendee CME pages: my credit per event, evaluation, claim, certificate download, transcript,
-and the public certificate verification page. Rules live in `conference.services.cme`."""
+and the public certificate verification page. Rules live in the `conference.services.cme`
+package; each view loads the learner's case once (`cme.learner.load_learner`)."""
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from hashlib import sha256
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,13 +23,23 @@ from conference.models import (
     Certificate,
     CertificateStatus,
     Claim,
+    CreditType,
     EnduringActivity,
     Event,
     PostTest,
     PostTestAttempt,
 )
-from conference.services import cme, cme_pdf, posttests, spreadsheets, statements
-from conference.services import enduring as enduring_service
+from conference.services import cme_pdf, posttests, spreadsheets, statements
+from conference.services.cme import case as credit_case
+from conference.services.cme import certificates as cme_certificates
+from conference.services.cme import claims as claiming
+from conference.services.cme import enduring as enduring_service
+from conference.services.cme import evaluations, verification
+from conference.services.cme import explain as credit_explain
+from conference.services.cme import learner as learners
+from conference.services.cme import offers as cme_offers
+from conference.services.cme import transcript as transcripts
+from conference.services.cme.terms import ATTESTATION_TEXT, ClaimRefused
 
 VERIFY_LIMIT_PER_MINUTE = 30
 
@@ -38,18 +48,17 @@ def _event(slug: str) -> Event:
     return get_object_or_404(Event.objects.published().select_related("organizer"), slug=slug)
 
 
-def _site_url(request: HttpRequest) -> str:
-    return getattr(settings, "MEDVENUE_SITE_URL", "") or request.build_absolute_uri("/")
-
-
 @login_required
 @require_GET
 def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
     event = _event(event_slug)
-    offers = cme.credit_offers(request.user, event)
-    form = cme.ensure_evaluation_form(event) if offers else None
+    learner = learners.load_learner(request.user, event)
+    offers = cme_offers.credit_offers(request.user, event, learner=learner)
+    form = evaluations.ensure_evaluation_form(event) if offers else None
     certificates = {
-        offer.code: cme.current_certificate(offer.claim) for offer in offers if offer.claim
+        offer.code: cme_certificates.current_certificate(offer.claim)
+        for offer in offers
+        if offer.claim
     }
     rows = [(offer, certificates.get(offer.code)) for offer in offers]
     pending = any(c and c.status == CertificateStatus.QUEUED for c in certificates.values())
@@ -58,21 +67,22 @@ def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
         "rows": rows,
         "evaluation_form": form,
         "questions": list(form.questions.all()) if form else [],
-        "evaluation_done": cme.evaluation_done(request.user, event),
-        "attestation": cme.ATTESTATION_TEXT,
+        "evaluation_done": learner.evaluated,
+        "attestation": ATTESTATION_TEXT,
         "refresh": pending,
-        "name_changed": _name_changed(request.user, certificates.values()),
+        "name_changed": _name_changed(learner.name, certificates.values()),
         "speakers": list(event.speakers.prefetch_related("disclosures")) if offers else [],
         "enduring_activities": list(enduring_service.published_activities(event)),
-        "explanation": cme.explain_credit(cme.compute_event_credit(request.user, event), event)
+        "explanation": credit_explain.explain_credit(
+            credit_case.compute_event_credit(request.user, event, learner=learner), event
+        )
         if offers
         else None,
     }
     return render(request, "cme/my_cme.html", context)
 
 
-def _name_changed(user, certificates) -> bool:
-    name = cme.learner_name(user)
+def _name_changed(name: str, certificates: Iterable[Certificate | None]) -> bool:
     return any(
         c and c.status == CertificateStatus.ISSUED and c.learner_name != name for c in certificates
     )
@@ -84,7 +94,7 @@ def _refusal_shown(request: HttpRequest) -> Iterator[None]:
     (the rest of the block, e.g. its success message, does not run)."""
     try:
         yield
-    except cme.ClaimRefused as refused:
+    except ClaimRefused as refused:
         for _, message in refused.problems:
             messages.error(request, message)
 
@@ -121,8 +131,8 @@ def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
         key.removeprefix("q"): value for key, value in request.POST.items() if key.startswith("q")
     }
     try:
-        cme.submit_evaluation(request.user, event, answers)
-    except cme.ClaimRefused as refused:
+        evaluations.submit_evaluation(request.user, event, answers)
+    except ClaimRefused as refused:
         _keep_evaluation_feedback(request, event, answers, refused.problems)
     else:
         messages.success(request, "Thank you: your evaluation is recorded.")
@@ -137,13 +147,12 @@ def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
 def claim(request: HttpRequest, event_slug: str) -> HttpResponse:
     event = _event(event_slug)
     with _refusal_shown(request):
-        created = cme.claim_credit(
+        created = claiming.claim_credit(
             request.user,
             event,
             request.POST.get("credit_type", ""),
             amount=request.POST.get("amount", ""),
             attested=request.POST.get("attest") == "yes",
-            site_url=_site_url(request),
         )
         messages.success(request, _claim_message(created))
     return redirect("cme:event", event_slug=event.slug)
@@ -162,8 +171,9 @@ def _claim_message(created: Claim) -> str:
 def reissue(request: HttpRequest, event_slug: str) -> HttpResponse:
     """Issue new certificate versions after a change of the learner's legal name."""
     event = _event(event_slug)
+    name = learners.learner_name(request.user)
     for own in Claim.objects.filter(user=request.user, event=event, status="approved"):
-        cme.queue_certificate(own, site_url=_site_url(request))
+        cme_certificates.queue_certificate(own, name=name)
     messages.success(request, "New certificates with your current name are being prepared.")
     return redirect("cme:event", event_slug=event.slug)
 
@@ -175,9 +185,9 @@ def download_certificate(request: HttpRequest, certificate_id: int) -> FileRespo
     certificate = (
         Certificate.objects.select_related("claim__event").filter(pk=certificate_id).first()
     )
-    if certificate is None or not cme.may_download(request.user, certificate):
+    if certificate is None or not cme_certificates.may_download(request.user, certificate):
         raise Http404("No such certificate.")
-    path = cme.certificate_file(certificate)
+    path = cme_certificates.certificate_file(certificate)
     if path is None:
         raise Http404("This certificate is not ready yet.")
     response = FileResponse(
@@ -206,25 +216,28 @@ def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
     """An enduring-material activity (a session's recording offered for credit): dates,
     designations, disclosures, the recording, the post-test and the claim."""
     activity = _activity(activity_id)
-    overview = enduring_service.enduring_overview(request.user, activity)
-    certificates = {
-        offer.code: cme.current_certificate(offer.claim) for offer in overview.offers if offer.claim
-    }
     event = activity.session.event
-    form = cme.ensure_evaluation_form(event)
+    learner = learners.load_learner(request.user, event)
+    overview = enduring_service.enduring_overview(request.user, activity, learner=learner)
+    certificates = {
+        offer.code: cme_certificates.current_certificate(offer.claim)
+        for offer in overview.offers
+        if offer.claim
+    }
+    form = evaluations.ensure_evaluation_form(event)
     context = {
         "activity": activity,
         "event": event,
         "overview": overview,
         "evaluation_form": form,
         "questions": list(form.questions.all()),
-        "evaluation_done": cme.evaluation_done(request.user, event),
+        "evaluation_done": learner.evaluated,
         "evaluation_next": reverse("cme:enduring", kwargs={"activity_id": activity.pk}),
         "rows": [(offer, certificates.get(offer.code)) for offer in overview.offers],
-        "attestation": cme.ATTESTATION_TEXT,
+        "attestation": ATTESTATION_TEXT,
         "refresh": any(c and c.status == CertificateStatus.QUEUED for c in certificates.values()),
         "speakers": list(activity.session.speakers.prefetch_related("disclosures")),
-        "accreditation": statements.event_accreditation_statement(event, "AMA_PRA_1"),
+        "accreditation": statements.event_accreditation_statement(event, CreditType.AMA_PRA_1),
     }
     return render(request, "cme/enduring.html", context)
 
@@ -234,12 +247,11 @@ def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
 def enduring_claim(request: HttpRequest, activity_id: int) -> HttpResponse:
     activity = _activity(activity_id)
     with _refusal_shown(request):
-        enduring_service.claim_enduring_credit(
+        claiming.claim_enduring_credit(
             request.user,
             activity,
             request.POST.get("credit_type", ""),
             attested=request.POST.get("attest") == "yes",
-            site_url=_site_url(request),
         )
         messages.success(request, "Your claim is recorded; your certificate is being prepared.")
     return redirect("cme:enduring", activity_id=activity.pk)
@@ -371,7 +383,7 @@ def post_test_result(request: HttpRequest, test_id: int, number: int) -> HttpRes
 @login_required
 @require_GET
 def transcript(request: HttpRequest) -> HttpResponse:
-    rows = cme.transcript_rows(request.user)
+    rows = transcripts.transcript_rows(request.user)
     return render(request, "cme/transcript.html", {"rows": rows})
 
 
@@ -405,7 +417,7 @@ def transcript_csv(request: HttpRequest) -> HttpResponse:
             row.certificate_code,
             row.activity_format,
         ]
-        for row in cme.transcript_rows(request.user)
+        for row in transcripts.transcript_rows(request.user)
     )
     text = spreadsheets.csv_text(TRANSCRIPT_COLUMNS, rows)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
@@ -418,8 +430,8 @@ def transcript_csv(request: HttpRequest) -> HttpResponse:
 def transcript_pdf(request: HttpRequest) -> HttpResponse:
     buffer = io.BytesIO()
     cme_pdf.render_transcript(
-        cme.learner_name(request.user),
-        cme.transcript_rows(request.user),
+        learners.learner_name(request.user),
+        transcripts.transcript_rows(request.user),
         buffer,
         generated=timezone.now(),
     )
@@ -442,7 +454,7 @@ def verify(request: HttpRequest, code: str, version: int | None = None) -> HttpR
         if wants_json:
             return JsonResponse({"error": "too many requests, try again in a minute"}, status=429)
         return render(request, "cme/verify.html", {"limited": True, "code": code}, status=429)
-    info = cme.verify_certificate(code[:32], version=version)
+    info = verification.verify_certificate(code[:32], version=version)
     status = 200 if info else 404
     if wants_json:
         return JsonResponse(info or {"status": "not_found"}, status=status)

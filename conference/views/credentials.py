@@ -7,8 +7,9 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from conference.models import Certificate, IssuedCredential, IssuerKey, Organizer
-from conference.services import cme, credentials
-from conference.views.cme import _site_url
+from conference.services.cme import credentials
+from conference.services.cme.certificates import may_download
+from conference.services.cme.site import site_url
 
 
 def _public(response: HttpResponse, *, max_age: int = 300) -> HttpResponse:
@@ -31,7 +32,7 @@ def download_credential(request: HttpRequest, certificate_id: int) -> HttpRespon
         .filter(pk=certificate_id)
         .first()
     )
-    if certificate is None or not cme.may_download(request.user, certificate):
+    if certificate is None or not may_download(request.user, certificate):
         raise Http404("No such certificate.")
     try:
         record = credentials.credential_for(certificate)
@@ -47,7 +48,7 @@ def download_credential(request: HttpRequest, certificate_id: int) -> HttpRespon
 @require_GET
 def jwks(request: HttpRequest, organizer_slug: str) -> JsonResponse:
     organizer = _organizer(organizer_slug)
-    return _public(JsonResponse(credentials.jwks(_site_url(request), organizer)))
+    return _public(JsonResponse(credentials.jwks(site_url(), organizer)))
 
 
 @require_GET
@@ -55,13 +56,13 @@ def key(request: HttpRequest, organizer_slug: str, thumbprint: str) -> JsonRespo
     organizer = _organizer(organizer_slug)
     found = get_object_or_404(IssuerKey, organizer=organizer, thumbprint=thumbprint[:64])
     found.organizer = organizer
-    return _public(JsonResponse(credentials.public_jwk(_site_url(request), found)))
+    return _public(JsonResponse(credentials.public_jwk(site_url(), found)))
 
 
 @require_GET
 def did_document(request: HttpRequest, organizer_slug: str) -> JsonResponse:
     organizer = _organizer(organizer_slug)
-    response = JsonResponse(credentials.did_document(_site_url(request), organizer))
+    response = JsonResponse(credentials.did_document(site_url(), organizer))
     response["Content-Type"] = "application/did+json"
     return _public(response)
 
@@ -75,5 +76,5 @@ def status_list(request: HttpRequest, organizer_slug: str, purpose: str, number:
     first = number * credentials.LIST_SIZE
     if not IssuedCredential.objects.filter(organizer=organizer, status_index__gte=first).exists():
         raise Http404("No such status list.")
-    token = credentials.status_list_token(_site_url(request), organizer, purpose, number)
+    token = credentials.status_list_token(site_url(), organizer, purpose, number)
     return _public(HttpResponse(token, content_type="application/jwt; charset=utf-8"), max_age=60)

@@ -14,7 +14,11 @@ from conference.models import (
     CmeAuditEntry,
     EventCredit,
 )
-from conference.services import cme
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit
+from conference.services.cme.offers import credit_offers
+from conference.services.cme.records import effective_credit
+from conference.services.cme.terms import ClaimRefused
 from tests.factories import SessionFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 
@@ -42,7 +46,7 @@ def _day(*, morning: int, afternoon: int, designated="2.00"):
 
 
 def _claim(user, event, amount, now):
-    return cme.claim_credit(user, event, "AMA_PRA_1", amount=amount, attested=True, now=now)
+    return claim_credit(user, event, "AMA_PRA_1", amount=amount, attested=True, now=now)
 
 
 def test_claim_after_morning_then_add_afternoon_rounds_once_on_total():
@@ -51,9 +55,9 @@ def test_claim_after_morning_then_add_afternoon_rounds_once_on_total():
     after_morning = first.ends_at + dt.timedelta(minutes=1)
     after_afternoon = second.ends_at + dt.timedelta(minutes=1)
 
-    offer_morning = next(o for o in cme.credit_offers(user, event, now=after_morning))
+    offer_morning = next(o for o in credit_offers(user, event, now=after_morning))
     claim = _claim(user, event, "0.75", after_morning)
-    offer = next(o for o in cme.credit_offers(user, event, now=after_afternoon))
+    offer = next(o for o in credit_offers(user, event, now=after_afternoon))
     could_add = offer.can_add
     grown = _claim(user, event, "1.25", after_afternoon)
 
@@ -70,7 +74,7 @@ def test_claim_after_morning_then_add_afternoon_rounds_once_on_total():
         76 * 60,
     )
     assert addition.sessions == [first.title, second.title]
-    assert cme.effective_credit(claim) == Decimal("1.25")
+    assert effective_credit(claim) == Decimal("1.25")
     assert claim.claimed_credit == Decimal("0.75")  # the first row is never edited
 
 
@@ -79,12 +83,12 @@ def test_cap_applies_once_on_the_total():
     claim = _claim(user, event, "1.00", first.ends_at + dt.timedelta(minutes=1))
 
     later = second.ends_at + dt.timedelta(minutes=1)
-    offer = next(o for o in cme.credit_offers(user, event, now=later))
+    offer = next(o for o in credit_offers(user, event, now=later))
     _claim(user, event, "1.50", later)
 
     # 105 minutes -> 1.75, capped at the designated 1.50
     assert (offer.result.computed, offer.result.credit) == (Decimal("1.75"), Decimal("1.50"))
-    assert cme.effective_credit(claim) == Decimal("1.50")
+    assert effective_credit(claim) == Decimal("1.50")
 
 
 def test_adding_more_than_computed_or_nothing_new_is_refused_or_unchanged():
@@ -92,7 +96,7 @@ def test_adding_more_than_computed_or_nothing_new_is_refused_or_unchanged():
     _claim(user, event, "1.00", first.ends_at + dt.timedelta(minutes=1))
     later = second.ends_at + dt.timedelta(minutes=1)
 
-    with pytest.raises(cme.ClaimRefused) as refused:
+    with pytest.raises(ClaimRefused) as refused:
         _claim(user, event, "1.75", later)
     _claim(user, event, "1.50", later)
     again = _claim(user, event, "1.50", later)  # double submission: nothing new
@@ -106,9 +110,9 @@ def test_each_addition_issues_a_new_version_and_the_old_one_verifies_as_supersed
 ):
     event, first, second, user = _day(morning=60, afternoon=60)
     claim = _claim(user, event, "1.00", first.ends_at + dt.timedelta(minutes=1))
-    one = cme.issue_certificate(claim.pk)
+    one = issue_certificate(claim.pk)
     _claim(user, event, "2.00", second.ends_at + dt.timedelta(minutes=1))
-    two = cme.issue_certificate(claim.pk)
+    two = issue_certificate(claim.pk)
     one.refresh_from_db()
 
     old = client.get(reverse("cme-verify-version", args=[one.code, 1])).content.decode()
@@ -140,9 +144,9 @@ def test_each_addition_issues_a_new_version_and_the_old_one_verifies_as_supersed
 def test_audit_trail_shows_every_step(media_root):
     event, first, second, user = _day(morning=60, afternoon=60)
     claim = _claim(user, event, "1.00", first.ends_at + dt.timedelta(minutes=1))
-    cme.issue_certificate(claim.pk)
+    issue_certificate(claim.pk)
     _claim(user, event, "2.00", second.ends_at + dt.timedelta(minutes=1))
-    cme.issue_certificate(claim.pk)
+    issue_certificate(claim.pk)
 
     steps = list(
         CmeAuditEntry.objects.filter(event=event)

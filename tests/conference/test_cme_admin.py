@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conference.models import Certificate, CertificateStatus, Claim, ClaimCorrection, ClaimStatus
-from conference.services import cme
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit
 from tests.factories import MembershipFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 
@@ -21,7 +22,7 @@ def _claim(*, legal_name="Grace Hopper", minutes=60, amount="1.00", event_and_se
     user = learner(legal_name=legal_name)
     attend(user, session, minutes=minutes)
     evaluate(user, event)
-    return cme.claim_credit(user, event, "AMA_PRA_1", amount=amount, attested=True)
+    return claim_credit(user, event, "AMA_PRA_1", amount=amount, attested=True)
 
 
 def _staff_of(event):
@@ -86,7 +87,8 @@ def test_claim_correction_without_reason_shows_error(client):
     assert not ClaimCorrection.objects.exists()
 
 
-def test_claim_review_approve_through_admin(client):
+def test_claim_review_approve_through_admin(client, settings):
+    settings.MEDVENUE_SITE_URL = "https://cme.medvenue.example"
     claim = _claim(minutes=30, amount="1.00")
     client.force_login(_staff_of(claim.event))
 
@@ -94,12 +96,29 @@ def test_claim_review_approve_through_admin(client):
 
     claim.refresh_from_db()
     assert (claim.status, claim.review_note) == (ClaimStatus.APPROVED, "Verified by session chair")
-    assert Certificate.objects.get(claim=claim).status == CertificateStatus.QUEUED
+    certificate = Certificate.objects.get(claim=claim)
+    assert certificate.status == CertificateStatus.QUEUED
+    # The site address of the settings (README), not the admin request's host.
+    assert certificate.verify_url == (f"https://cme.medvenue.example/verify/{certificate.code}/v1/")
+
+
+def test_correction_and_bulk_issue_in_admin_print_the_site_url(client, settings):
+    settings.MEDVENUE_SITE_URL = "https://cme.medvenue.example"
+    claim = _claim()
+    client.force_login(_staff_of(claim.event))
+
+    client.post(f"{CLAIMS}{claim.pk}/do/correct/", {"credit": "0.75", "reason": "Left early"})
+    Certificate.objects.filter(claim=claim).update(status=CertificateStatus.FAILED)
+    client.post(CLAIMS, {"action": "bulk_issue_certificates", "_selected_action": [claim.pk]})
+
+    urls = list(Certificate.objects.filter(claim=claim).values_list("verify_url", flat=True))
+    assert len(urls) == 2
+    assert all(url.startswith("https://cme.medvenue.example/verify/") for url in urls)
 
 
 def test_claim_revoke_through_admin(client, media_root):
     claim = _claim()
-    cme.issue_certificate(claim.pk)
+    issue_certificate(claim.pk)
     client.force_login(_staff_of(claim.event))
 
     client.post(f"{CLAIMS}{claim.pk}/do/revoke/", {"reason": "Duplicate account"})

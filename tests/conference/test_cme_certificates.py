@@ -20,10 +20,22 @@ from django.conf import settings
 from pypdf import PdfReader
 
 from accounts.models import Degree, ProfessionalProfile
+from conference import tasks
 from conference.celery import create_app
 from conference.models import Certificate, CertificateStatus, EventCredit
-from conference.services import cme, cme_pdf
-from conference.tasks import issue_certificate
+from conference.services import cme_pdf
+from conference.services.cme.certificates import (
+    WINDOW_KEY,
+    certificate_file,
+    collect_waiting_certificates,
+    dispatch_certificate,
+    issue_certificate,
+    queue_certificate,
+    render_certificates,
+    revoke_certificate,
+)
+from conference.services.cme.claims import claim_credit, claim_enduring_credit
+from conference.services.cme.verification import verify_certificate
 from tests.support.cme import ACCREDITATION, attend, evaluate, learner, make_event
 from tests.support.process import celery_worker, child_pids
 
@@ -39,7 +51,7 @@ def _approved_claim(*, degree=Degree.MD, legal_name="Grace Hopper", code="AMA_PR
     user = learner(degree=degree, legal_name=legal_name)
     attend(user, session, minutes=60)
     evaluate(user, event)
-    return cme.claim_credit(user, event, code, amount="1.00", attested=True)
+    return claim_credit(user, event, code, amount="1.00", attested=True)
 
 
 def _text(path: Path) -> str:
@@ -58,9 +70,9 @@ def _files(root: Path) -> list[str]:
 def test_issue_certificate_pdf_has_name_statements_and_code(media_root):
     claim = _approved_claim()
 
-    certificate = cme.issue_certificate(claim.pk)
+    certificate = issue_certificate(claim.pk)
 
-    path = cme.certificate_file(certificate)
+    path = certificate_file(certificate)
     text = _text(path)
     assert certificate.status == CertificateStatus.ISSUED
     assert path == media_root / "certificates" / f"{certificate.code}-v1.pdf"
@@ -82,9 +94,9 @@ def test_issue_certificate_statement_override_printed_verbatim(media_root):
         statement_override=wording
     )
 
-    certificate = cme.issue_certificate(claim.pk)
+    certificate = issue_certificate(claim.pk)
 
-    assert wording in _text(cme.certificate_file(certificate))
+    assert wording in _text(certificate_file(certificate))
 
 
 @pytest.mark.django_db
@@ -93,7 +105,7 @@ def test_issue_certificate_non_physician_gets_participation(media_root):
         degree=Degree.RN, legal_name="Florence Nightingale", code="PARTICIPATION"
     )
 
-    text = _text(cme.certificate_file(cme.issue_certificate(claim.pk)))
+    text = _text(certificate_file(issue_certificate(claim.pk)))
 
     assert "Certificate of Participation" in text
     assert "Florence Nightingale, RN" in text
@@ -113,7 +125,7 @@ def _fonts_used(path: Path) -> set[str]:
 def test_issue_certificate_unicode_names_render_with_embedded_fonts(media_root, name):
     claim = _approved_claim(legal_name=name)
 
-    path = cme.certificate_file(cme.issue_certificate(claim.pk))
+    path = certificate_file(issue_certificate(claim.pk))
 
     fonts = _fonts_used(path)
     assert fonts >= {"DejaVuSerif-Bold"}
@@ -163,7 +175,7 @@ def test_wrap_unbroken_cjk_and_overlong_word_break_within_width():
 def test_issue_certificate_very_long_title_renders_one_page(media_root):
     claim = _approved_claim(title=("Management of sepsis and septic shock in adults " * 6)[:200])
 
-    path = cme.certificate_file(cme.issue_certificate(claim.pk))
+    path = certificate_file(issue_certificate(claim.pk))
 
     assert len(PdfReader(path).pages) == 1
     assert "Management of sepsis and septic shock in adults" in _text(path)
@@ -176,7 +188,7 @@ def test_issue_certificate_qr_decodes_to_verify_url(media_root, tmp_path):
     from PIL import Image
 
     claim = _approved_claim()
-    certificate = cme.issue_certificate(claim.pk)
+    certificate = issue_certificate(claim.pk)
 
     subprocess.run(
         [
@@ -185,7 +197,7 @@ def test_issue_certificate_qr_decodes_to_verify_url(media_root, tmp_path):
             "-r",
             "150",
             "-singlefile",
-            cme.certificate_file(certificate),
+            certificate_file(certificate),
             tmp_path / "page",
         ],
         check=True,
@@ -201,9 +213,9 @@ def test_issue_certificate_qr_decodes_to_verify_url(media_root, tmp_path):
 def test_issue_certificate_task_run_twice_gives_one_certificate(media_root):
     claim = _approved_claim()
 
-    issue_certificate.apply(args=[claim.pk]).get()
+    tasks.issue_certificate.apply(args=[claim.pk]).get()
     first = Certificate.objects.get(claim=claim)
-    issue_certificate.apply(args=[claim.pk]).get()
+    tasks.issue_certificate.apply(args=[claim.pk]).get()
 
     again = Certificate.objects.get(claim=claim)
     assert (again.pk, again.status, again.issued_at) == (first.pk, "issued", first.issued_at)
@@ -223,7 +235,7 @@ def test_issue_certificate_crash_mid_render_leaves_no_file_and_retry_succeeds(
 
     monkeypatch.setattr(cme_pdf, "render_certificate", crash_after_partial_write)
     with pytest.raises(RuntimeError):
-        cme.issue_certificate(claim.pk)
+        issue_certificate(claim.pk)
 
     failed = Certificate.objects.get(claim=claim)
     assert (failed.status, failed.file_path) == (CertificateStatus.FAILED, "")
@@ -231,11 +243,11 @@ def test_issue_certificate_crash_mid_render_leaves_no_file_and_retry_succeeds(
     assert _files(media_root) == []
 
     monkeypatch.setattr(cme_pdf, "render_certificate", real_render)
-    issued = cme.issue_certificate(claim.pk)
+    issued = issue_certificate(claim.pk)
 
     assert (issued.pk, issued.status, issued.error) == (failed.pk, CertificateStatus.ISSUED, "")
     assert _files(media_root) == [f"{issued.code}-v1.pdf"]
-    assert PdfReader(cme.certificate_file(issued)).pages
+    assert PdfReader(certificate_file(issued)).pages
 
 
 @pytest.mark.django_db
@@ -246,7 +258,7 @@ def test_issue_certificate_after_killed_worker_removes_leftover_partial(media_ro
     partial.mkdir(parents=True)
     (partial / f"{certificate.code}-v1.pdf.dead0001.partial").write_bytes(b"%PDF-1.4 half")
 
-    cme.issue_certificate(claim.pk)
+    issue_certificate(claim.pk)
 
     assert _files(media_root) == [f"{certificate.code}-v1.pdf"]
     assert list(partial.iterdir()) == []
@@ -255,11 +267,11 @@ def test_issue_certificate_after_killed_worker_removes_leftover_partial(media_ro
 @pytest.mark.django_db
 def test_queue_certificate_after_name_change_supersedes_and_keeps_code(media_root):
     claim = _approved_claim(legal_name="Grace Hopper")
-    first = cme.issue_certificate(claim.pk)
+    first = issue_certificate(claim.pk)
     ProfessionalProfile.objects.filter(user=claim.user).update(legal_name="Grace Brewster Hopper")
 
-    queued = cme.queue_certificate(claim)
-    second = cme.issue_certificate(claim.pk)
+    queued = queue_certificate(claim)
+    second = issue_certificate(claim.pk)
 
     first.refresh_from_db()
     assert queued.pk == second.pk
@@ -270,21 +282,21 @@ def test_queue_certificate_after_name_change_supersedes_and_keeps_code(media_roo
     )
     assert second.first_issued_at == first.first_issued_at
     assert first.status == CertificateStatus.SUPERSEDED
-    assert cme.queue_certificate(claim) is None  # nothing changed: no third version
-    assert "first issued" in _text(cme.certificate_file(second))
+    assert queue_certificate(claim) is None  # nothing changed: no third version
+    assert "first issued" in _text(certificate_file(second))
 
 
 @pytest.mark.django_db
 def test_revoke_certificate_shows_revoked_on_verification(media_root):
     claim = _approved_claim()
-    certificate = cme.issue_certificate(claim.pk)
+    certificate = issue_certificate(claim.pk)
     staff = learner(legal_name="Staff")
 
-    cme.revoke_certificate(claim, reason="Attendance was falsified", actor=staff)
+    revoke_certificate(claim, reason="Attendance was falsified", actor=staff)
 
-    info = cme.verify_certificate(certificate.code)
+    info = verify_certificate(certificate.code)
     assert (info["status"], info["revoked_reason"]) == ("revoked", "Attendance was falsified")
-    assert cme.queue_certificate(claim) is None
+    assert queue_certificate(claim) is None
 
 
 def test_render_certificate_is_a_pdf_without_database():
@@ -333,7 +345,7 @@ def test_issue_certificate_through_real_worker(media_root, restore_default_app, 
     both_ran = threading.Event()
 
     def count_run(sender=None, task_id=None, **_):
-        if getattr(sender, "name", None) == issue_certificate.name:
+        if getattr(sender, "name", None) == tasks.issue_certificate.name:
             finished.append(task_id)
             if len(finished) == 2:
                 both_ran.set()
@@ -344,7 +356,9 @@ def test_issue_certificate_through_real_worker(media_root, restore_default_app, 
             celery_app, perform_ping_check=False, queues=[queue], shutdown_timeout=20
         ):
             for _ in range(2):
-                celery_app.tasks[issue_certificate.name].apply_async(args=[claim.pk], queue=queue)
+                celery_app.tasks[tasks.issue_certificate.name].apply_async(
+                    args=[claim.pk], queue=queue
+                )
             assert both_ran.wait(30), f"the worker ran {len(finished)} of the 2 tasks in 30 s"
     finally:
         task_postrun.disconnect(count_run)
@@ -365,7 +379,7 @@ def test_render_certificates_batch_failure_marks_one_failed_and_retry_renders_it
         attend(user, event_and_session[1], minutes=60)
         evaluate(user, event_and_session[0])
         claims.append(
-            cme.claim_credit(user, event_and_session[0], "AMA_PRA_1", amount="1.00", attested=True)
+            claim_credit(user, event_and_session[0], "AMA_PRA_1", amount="1.00", attested=True)
         )
     real_render = cme_pdf.render_certificate
 
@@ -376,12 +390,12 @@ def test_render_certificates_batch_failure_marks_one_failed_and_retry_renders_it
 
     monkeypatch.setattr(cme_pdf, "render_certificate", fail_for_ben)
     with pytest.raises(OSError, match="disk hiccup"):
-        cme.render_certificates([c.pk for c in claims])
+        render_certificates([c.pk for c in claims])
 
     statuses = dict(Certificate.objects.values_list("learner_name", "status"))
     assert statuses == {"Ann Able": "issued", "Ben Broken": "failed", "Cat Calm": "issued"}
     monkeypatch.setattr(cme_pdf, "render_certificate", real_render)
-    cme.render_certificates([c.pk for c in claims])
+    render_certificates([c.pk for c in claims])
     assert set(Certificate.objects.values_list("status", flat=True)) == {"issued"}
     assert len(_files(media_root)) == 3
 
@@ -393,9 +407,9 @@ def test_issue_certificate_emails_the_learner_once(
     claim = _approved_claim()
 
     with django_capture_on_commit_callbacks(execute=True):
-        certificate = cme.issue_certificate(claim.pk)
+        certificate = issue_certificate(claim.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        cme.issue_certificate(claim.pk)
+        issue_certificate(claim.pk)
 
     assert [m.to for m in mailoutbox] == [[claim.user.email]]
     assert certificate.code in mailoutbox[0].body
@@ -414,7 +428,7 @@ def _bulk_claims(count: int) -> list[int]:
         user = learner(legal_name=f"Learner {i}")
         attend(user, session, minutes=60)
         evaluate(user, event)
-        ids.append(cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True).pk)
+        ids.append(claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True).pk)
     return ids
 
 
@@ -457,10 +471,10 @@ def test_issue_certificate_renders_waiting_batch_once_on_postgres(media_root, se
     assert {name for name, _, _ in sent_tasks} <= DISPATCHED_TASKS
     Certificate.objects.filter(claim_id__in=claim_ids).update(status=CertificateStatus.QUEUED)
 
-    first = cme.issue_certificate(claim_ids[0])
+    first = issue_certificate(claim_ids[0])
     rows = Certificate.objects.filter(claim_id__in=claim_ids)
     statuses_after_first = sorted(rows.values_list("status", flat=True))
-    again = [cme.issue_certificate(claim_id) for claim_id in claim_ids[1:]]
+    again = [issue_certificate(claim_id) for claim_id in claim_ids[1:]]
 
     assert first.status == CertificateStatus.ISSUED
     assert statuses_after_first == [CertificateStatus.ISSUED] * 3
@@ -485,8 +499,8 @@ def test_issue_certificate_skips_one_another_worker_holds(media_root, sent_tasks
             "SELECT id FROM conference_certificate WHERE id = %s FOR UPDATE", [held.pk]
         )
 
-        assert cme.issue_certificate(claim_ids[1]).status == CertificateStatus.QUEUED
-        assert cme.issue_certificate(claim_ids[0]).status == CertificateStatus.ISSUED
+        assert issue_certificate(claim_ids[1]).status == CertificateStatus.QUEUED
+        assert issue_certificate(claim_ids[0]).status == CertificateStatus.ISSUED
 
     held.refresh_from_db()
     assert held.status == CertificateStatus.QUEUED
@@ -496,7 +510,7 @@ def test_issue_certificate_skips_one_another_worker_holds(media_root, sent_tasks
 def test_issue_certificate_email_for_enduring_claim_links_the_activity(
     media_root, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from conference.services import enduring, posttests
+    from conference.services import posttests
     from tests.support.posttest import answers, make_enduring, ready_recording, registered_learner
 
     event, session = make_event()
@@ -505,10 +519,10 @@ def test_issue_certificate_email_for_enduring_claim_links_the_activity(
     user = registered_learner(event)
     evaluate(user, event)
     posttests.submit_attempt(user, activity.post_test, answers(activity.post_test), number=1)
-    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    claim = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
 
     with django_capture_on_commit_callbacks(execute=True):
-        cme.issue_certificate(claim.pk)
+        issue_certificate(claim.pk)
 
     (message,) = mailoutbox
     assert f"/cme/enduring/{activity.pk}/" in message.body
@@ -520,15 +534,15 @@ def test_issue_certificate_email_for_enduring_claim_links_the_activity(
 def test_claims_within_a_window_send_one_collector_and_batches_render_each_once(media_root):
     from django.core.cache import cache
 
-    cache.delete(cme.WINDOW_KEY)
+    cache.delete(WINDOW_KEY)
     claim_ids = _bulk_claims(3)  # each claim's commit dispatched: the first opened the window
     Certificate.objects.filter(claim_id__in=claim_ids).update(status=CertificateStatus.QUEUED)
 
-    opened_again = [cme.dispatch_certificate(claim_id) for claim_id in claim_ids]
-    batches = cme.collect_waiting_certificates()  # the window's task (closes the window)
-    reopened = cme.dispatch_certificate(claim_ids[0])
-    first = cme.render_certificates(batches[0])
-    second = cme.render_certificates(batches[0])  # a repeated batch renders nothing again
+    opened_again = [dispatch_certificate(claim_id) for claim_id in claim_ids]
+    batches = collect_waiting_certificates()  # the window's task (closes the window)
+    reopened = dispatch_certificate(claim_ids[0])
+    first = render_certificates(batches[0])
+    second = render_certificates(batches[0])  # a repeated batch renders nothing again
 
     assert opened_again == [False, False, False]
     assert reopened is True
@@ -536,4 +550,4 @@ def test_claims_within_a_window_send_one_collector_and_batches_render_each_once(
     assert {c.status for c in first.values()} == {CertificateStatus.ISSUED}
     assert [c.version for c in second.values()] == [1, 1, 1]
     assert len(_files(media_root)) == 3
-    cache.delete(cme.WINDOW_KEY)
+    cache.delete(WINDOW_KEY)

@@ -18,7 +18,15 @@ from conference.models import (
     EventCredit,
     SessionKind,
 )
-from conference.services import cme
+from conference.services.cme.case import compute_event_credit
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit, correct_claim, review_claim
+from conference.services.cme.designation import designate_credits
+from conference.services.cme.evaluations import ensure_evaluation_form, submit_evaluation
+from conference.services.cme.learner import evaluation_done
+from conference.services.cme.offers import credit_offers
+from conference.services.cme.records import effective_credit
+from conference.services.cme.terms import ATTESTATION_TEXT, ClaimRefused
 from tests.factories import SessionFactory, SpeakerFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 
@@ -27,11 +35,11 @@ pytestmark = pytest.mark.django_db
 
 def _claim(user, event, code="AMA_PRA_1", amount="1.00", **kwargs):
     kwargs.setdefault("attested", True)
-    return cme.claim_credit(user, event, code, amount=amount, site_url="https://cme.test", **kwargs)
+    return claim_credit(user, event, code, amount=amount, **kwargs)
 
 
 def _problems(user, event, code="AMA_PRA_1", **kwargs) -> list[str]:
-    with pytest.raises(cme.ClaimRefused) as refused:
+    with pytest.raises(ClaimRefused) as refused:
         _claim(user, event, code, **kwargs)
     return refused.value.codes
 
@@ -41,7 +49,7 @@ def test_credit_offers_53_minutes_physician_gets_one_credit():
     user = learner()
     attend(user, session, minutes=53)
 
-    offers = {o.code: o for o in cme.credit_offers(user, event)}
+    offers = {o.code: o for o in credit_offers(user, event)}
 
     assert offers["AMA_PRA_1"].minutes == 53
     assert offers["AMA_PRA_1"].result.credit == Decimal("1.00")
@@ -51,8 +59,9 @@ def test_credit_offers_53_minutes_physician_gets_one_credit():
 
 
 def test_claim_credit_within_computed_is_approved_and_queues_one_certificate(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, settings
 ):
+    settings.MEDVENUE_SITE_URL = "https://cme.test"
     event, session = make_event()
     user = learner()
     attend(user, session, minutes=53)
@@ -67,7 +76,7 @@ def test_claim_credit_within_computed_is_approved_and_queues_one_certificate(
         Decimal("0.75"),
         Decimal("1.00"),
     )
-    assert claim.attestation == cme.ATTESTATION_TEXT
+    assert claim.attestation == ATTESTATION_TEXT
     assert claim.inputs_hash.startswith("sha256:")
     assert (claim.engine_version, claim.rule_version) == ("2025.1", "2025.1")
     assert claim.credited_seconds == 53 * 60
@@ -91,7 +100,7 @@ def test_claim_credit_same_inputs_same_hash_as_recompute():
 
     claim = _claim(user, event, amount="0.50")
 
-    assert claim.inputs_hash == cme.compute_event_credit(user, event).inputs_hash
+    assert claim.inputs_hash == compute_event_credit(user, event).inputs_hash
 
 
 def test_claim_credit_before_session_end_is_refused():
@@ -208,7 +217,7 @@ def test_claim_credit_over_computed_goes_to_review_then_approval_queues_certific
 
     assert (claim.status, claim.computed_credit) == (ClaimStatus.NEEDS_REVIEW, Decimal("0.50"))
     assert not Certificate.objects.exists()
-    cme.review_claim(claim, approve=True, actor=staff, note="Chat logs show presence.")
+    review_claim(claim, approve=True, actor=staff, note="Chat logs show presence.")
     assert Certificate.objects.get(claim=claim).credit == Decimal("1.00")
 
 
@@ -234,7 +243,7 @@ def test_claim_credit_faculty_of_own_session_gets_no_credit():
     attend(user, session, minutes=60)
     evaluate(user, event)
 
-    offer = next(o for o in cme.credit_offers(user, event) if o.code == "AMA_PRA_1")
+    offer = next(o for o in credit_offers(user, event) if o.code == "AMA_PRA_1")
 
     assert offer.result.credit == Decimal(0)
     assert "faculty_of_session" in offer.result.reasons
@@ -254,7 +263,7 @@ def test_credit_offers_break_session_never_counts():
     user = learner()
     attend(user, pause, minutes=30)
 
-    offer = next(o for o in cme.credit_offers(user, event) if o.code == "AMA_PRA_1")
+    offer = next(o for o in credit_offers(user, event) if o.code == "AMA_PRA_1")
 
     assert (offer.minutes, offer.result.credit) == (0, Decimal(0))
     assert offer.result.reasons == ("no_eligible_attendance",)
@@ -267,16 +276,16 @@ def test_correct_claim_is_a_new_row_and_a_new_certificate_version_keeps_code(med
     evaluate(user, event)
     staff = learner(legal_name="Staff")
     claim = _claim(user, event, amount="1.00")
-    first = cme.issue_certificate(claim.pk)
+    first = issue_certificate(claim.pk)
 
-    correction = cme.correct_claim(claim, credit="0.75", reason="Left early", actor=staff)
-    second = cme.issue_certificate(claim.pk)
+    correction = correct_claim(claim, credit="0.75", reason="Left early", actor=staff)
+    second = issue_certificate(claim.pk)
 
     claim.refresh_from_db()
     first.refresh_from_db()
     assert claim.claimed_credit == Decimal("1.00")  # never edited in place
     assert list(ClaimCorrection.objects.values_list("pk", flat=True)) == [correction.pk]
-    assert cme.effective_credit(claim) == Decimal("0.75")
+    assert effective_credit(claim) == Decimal("0.75")
     assert (second.version, second.code, second.credit, second.status) == (
         2,
         first.code,
@@ -294,8 +303,8 @@ def test_correct_claim_without_reason_is_refused():
     evaluate(user, event)
     claim = _claim(user, event)
 
-    with pytest.raises(cme.ClaimRefused) as refused:
-        cme.correct_claim(claim, credit="0.50", reason=" ", actor=user)
+    with pytest.raises(ClaimRefused) as refused:
+        correct_claim(claim, credit="0.50", reason=" ", actor=user)
 
     assert refused.value.codes == ["reason_required"]
     assert not ClaimCorrection.objects.exists()
@@ -304,14 +313,14 @@ def test_correct_claim_without_reason_is_refused():
 def test_submit_evaluation_missing_answer_is_refused_and_nothing_saved():
     event, _session = make_event()
     user = learner()
-    form = cme.ensure_evaluation_form(event)
+    form = ensure_evaluation_form(event)
     texts = [q.text for q in form.questions.all()]
 
-    with pytest.raises(cme.ClaimRefused):
-        cme.submit_evaluation(user, event, {})
+    with pytest.raises(ClaimRefused):
+        submit_evaluation(user, event, {})
 
     assert texts[-1] == "What will you change in your practice as a result of this activity?"
-    assert not cme.evaluation_done(user, event)
+    assert not evaluation_done(user, event)
 
 
 def test_claim_credit_after_attended_session_while_later_sessions_are_to_come():
@@ -329,7 +338,7 @@ def test_claim_credit_after_attended_session_while_later_sessions_are_to_come():
     attend(user, session, minutes=60)
     evaluate(user, event)
 
-    offer = next(o for o in cme.credit_offers(user, event) if o.code == "AMA_PRA_1")
+    offer = next(o for o in credit_offers(user, event) if o.code == "AMA_PRA_1")
     claim = _claim(user, event)
 
     assert (offer.problems, offer.sessions_to_come) == ([], True)
@@ -341,7 +350,7 @@ def test_claim_credit_without_attendance_before_any_session_ended_is_not_open():
 
     user = learner()
     offer = next(
-        o for o in cme.credit_offers(user, event, now=session.starts_at) if o.code == "AMA_PRA_1"
+        o for o in credit_offers(user, event, now=session.starts_at) if o.code == "AMA_PRA_1"
     )
 
     # no "no_credit" while the claim is not open: nothing has ended to count yet
@@ -351,8 +360,8 @@ def test_claim_credit_without_attendance_before_any_session_ended_is_not_open():
 def test_designate_credits_is_idempotent_and_refuses_unknown_types():
     event, _session = make_event(credit_types=())
 
-    cme.designate_credits(event, {"AMA_PRA_1": Decimal("0.75"), "PARTICIPATION": "0.75"})
-    cme.designate_credits(event, {"AMA_PRA_1": Decimal("1.00")}, signatory_name="Dr Chair")
+    designate_credits(event, {"AMA_PRA_1": Decimal("0.75"), "PARTICIPATION": "0.75"})
+    designate_credits(event, {"AMA_PRA_1": Decimal("1.00")}, signatory_name="Dr Chair")
 
     assert sorted(
         EventCredit.objects.filter(event=event).values_list(
@@ -361,4 +370,4 @@ def test_designate_credits_is_idempotent_and_refuses_unknown_types():
     ) == [("AMA_PRA_1", Decimal("1.00"), "Dr Chair"), ("PARTICIPATION", Decimal("0.75"), "")]
     assert event.evaluation_form.questions.count() == 3
     with pytest.raises(ValueError, match="NOPE"):
-        cme.designate_credits(event, {"NOPE": Decimal(1)})
+        designate_credits(event, {"NOPE": Decimal(1)})

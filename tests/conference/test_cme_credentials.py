@@ -17,7 +17,13 @@ from jwcrypto.common import JWException
 
 from accounts.models import ProfessionalProfile
 from conference.models import CertificateStatus, IssuedCredential, IssuerKey
-from conference.services import cme, credentials
+from conference.services.cme import credentials
+from conference.services.cme.certificates import (
+    issue_certificate,
+    queue_certificate,
+    revoke_certificate,
+)
+from conference.services.cme.claims import claim_credit
 from tests.support.cme import attend, evaluate, learner, make_event
 
 OB3_CONTEXT = [
@@ -70,8 +76,8 @@ def _claim(live_server, settings, legal_name="Grace Hopper"):
     user = learner(legal_name=legal_name)
     attend(user, session, minutes=60)
     evaluate(user, event)
-    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
-    certificate = cme.issue_certificate(claim.pk)
+    claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    certificate = issue_certificate(claim.pk)
     assert certificate.status == CertificateStatus.ISSUED
     return claim, certificate
 
@@ -183,8 +189,8 @@ def test_supersession_and_revocation_show_in_the_status_lists(
 
     # A new version (the learner's name changed): version 1 is superseded.
     ProfessionalProfile.objects.filter(user=claim.user).update(legal_name="Grace B. Hopper")
-    cme.queue_certificate(claim)
-    second = cme.issue_certificate(claim.pk)
+    queue_certificate(claim)
+    second = issue_certificate(claim.pk)
     first.refresh_from_db()
     assert (first.status, second.version) == (CertificateStatus.SUPERSEDED, 2)
     second_token = _download(client, claim.user, second)
@@ -207,7 +213,7 @@ def test_supersession_and_revocation_show_in_the_status_lists(
     assert flags(old) == {"revocation": False, "message": True}  # superseded
     assert flags(new) == {"revocation": False, "message": False}
 
-    cme.revoke_certificate(claim, reason="Attendance records were falsified.", actor=None)
+    revoke_certificate(claim, reason="Attendance records were falsified.", actor=None)
     assert flags(new) == {"revocation": True, "message": False}
     assert flags(old) == {"revocation": False, "message": True}
 
@@ -221,8 +227,8 @@ def test_rotation_keeps_old_keys_published(live_server, settings, client, media_
 
     new_key = credentials.rotate_key(organizer)
     ProfessionalProfile.objects.filter(user=claim.user).update(legal_name="Grace M. Hopper")
-    cme.queue_certificate(claim)
-    second = cme.issue_certificate(claim.pk)
+    queue_certificate(claim)
+    second = issue_certificate(claim.pk)
     new_token = _download(client, claim.user, second)
 
     keys = _fetch_keys(f"{live_server.url}/issuers/{organizer.slug}/jwks.json")
@@ -241,8 +247,8 @@ def test_credential_only_for_the_learner_and_private_key_encrypted(client, media
     user = learner()
     attend(user, session, minutes=60)
     evaluate(user, event)
-    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
-    certificate = cme.issue_certificate(claim.pk)
+    claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    certificate = issue_certificate(claim.pk)
     assert IssuedCredential.objects.filter(certificate=certificate).exists()  # issued with it
 
     client.force_login(learner(legal_name="Mallory"))
@@ -328,8 +334,8 @@ def test_documented_verifier_online_and_offline(
     assert result.returncode == 1 and result.stdout.startswith("NOT VALID"), result.stdout
 
     ProfessionalProfile.objects.filter(user=claim.user).update(legal_name="Minh Khai Nguyễn")
-    cme.queue_certificate(claim)
-    second = cme.issue_certificate(claim.pk)
+    queue_certificate(claim)
+    second = issue_certificate(claim.pk)
     second_file = tmp_path / "second.jwt"
     second_file.write_text(_download(client, claim.user, second))
     superseded = _run_verifier(first_file)
@@ -350,6 +356,6 @@ def test_documented_verifier_online_and_offline(
     offline = _run_verifier(second_file, "--jwks", tmp_path / "jwks.json", *saved)
     assert offline.returncode == 0, offline.stdout
 
-    cme.revoke_certificate(claim, reason="Issued in error.", actor=None)
+    revoke_certificate(claim, reason="Issued in error.", actor=None)
     revoked = _run_verifier(second_file)
     assert revoked.returncode == 1 and "REVOKED" in revoked.stdout

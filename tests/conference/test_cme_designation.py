@@ -5,8 +5,14 @@ from decimal import Decimal
 
 import pytest
 
+from conference.credit.rules import PRESETS
 from conference.models import EventCredit, SessionCreditExclusion, SessionKind
-from conference.services import cme
+from conference.services.cme.designation import (
+    attainable_credit,
+    designate_credits,
+    session_designation_problem,
+)
+from conference.services.cme.terms import DesignationRefused
 from tests.factories import MembershipFactory, SessionFactory
 from tests.support.cme import learner, make_event
 
@@ -61,18 +67,18 @@ def _parallel_programme():
 def test_attainable_credit_excludes_parallel_cancelled_breaks_and_parts():
     event = _parallel_programme()
 
-    limit = cme.attainable_credit(event)
+    limit = attainable_credit(event)
 
     assert limit.seconds == 105 * 60
-    assert limit.max_credit(cme.PRESETS["AMA_PRA_1"]) == Decimal("1.75")
+    assert limit.max_credit(PRESETS["AMA_PRA_1"]) == Decimal("1.75")
 
 
 def test_designate_credits_refuses_more_than_attainable_with_the_computation():
     event = _parallel_programme()
 
-    cme.designate_credits(event, {"AMA_PRA_1": Decimal("1.75")})
-    with pytest.raises(cme.DesignationRefused) as refused:
-        cme.designate_credits(event, {"AMA_PRA_1": Decimal("2.00")})
+    designate_credits(event, {"AMA_PRA_1": Decimal("1.75")})
+    with pytest.raises(DesignationRefused) as refused:
+        designate_credits(event, {"AMA_PRA_1": Decimal("2.00")})
 
     assert str(refused.value) == (
         "The designated maximum 2.00 is more than one learner could earn: 105 min of "
@@ -152,9 +158,9 @@ def test_my_cme_shows_attainable_beside_designated(client):
 def test_session_designated_minutes_may_not_exceed_length_minus_parts():
     _event, session = make_event()
 
-    problem = cme.session_designation_problem(session, parts=[(10, 15)])
+    problem = session_designation_problem(session, parts=[(10, 15)])
     session.designated_minutes = 45
-    fits = cme.session_designation_problem(session, parts=[(10, 15)])
+    fits = session_designation_problem(session, parts=[(10, 15)])
 
     assert problem == (
         "60 designated minutes exceed the session's credit-eligible time (45 min: its length "

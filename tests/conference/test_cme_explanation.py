@@ -8,7 +8,9 @@ import pytest
 from django.utils import timezone
 
 from conference.models import AttendanceEvent
-from conference.services import cme
+from conference.services.cme.case import compute_event_credit
+from conference.services.cme.claims import claim_credit
+from conference.services.cme.explain import explain_credit
 from tests.factories import MembershipFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 
@@ -43,7 +45,7 @@ def test_leave_91_seconds_after_join_shows_zero_length_segment_and_gap(client):
 
     page = html.unescape(client.get(f"/cme/events/{event.slug}/").content.decode())
 
-    explanation = cme.explain_credit(cme.compute_event_credit(user, event), event)
+    explanation = explain_credit(compute_event_credit(user, event), event)
     (line,) = explanation.sessions
     (segment,) = line.segments
     assert (segment.start, segment.end, segment.seconds) == (
@@ -71,7 +73,7 @@ def test_explanation_lists_leave_and_tabs_counted_once():
     attend(user, session, minutes=30)
     attend(user, session, minutes=20, start_offset=10, connection="tab-2")
 
-    explanation = cme.explain_credit(cme.compute_event_credit(user, event), event)
+    explanation = explain_credit(compute_event_credit(user, event), event)
 
     (line,) = explanation.sessions
     assert [(s.connection, s.closed) for s in line.segments] == [
@@ -88,7 +90,7 @@ def test_admin_claim_page_shows_the_gap(client):
     attend(user, session, minutes=53)
     _rows(user, session, ("join", 3300, "tab-9"), ("leave", 3400, "tab-9"))
     evaluate(user, event)
-    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
     client.force_login(MembershipFactory(organizer=event.organizer).user)
 
     page = client.get(f"/admin/conference/claim/{claim.pk}/change/").content.decode()

@@ -1,17 +1,23 @@
 """Attendee CME pages, certificate downloads (object permissions), verification and transcript."""
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.models import BoardCertification, Degree, ProfessionalProfile, StateLicense
 from conference.models import Certificate, Claim, ClaimStatus, EvaluationResponse, Registration
-from conference.services import cme
+from conference.services.cme.certificates import issue_certificate, revoke_certificate
+from conference.services.cme.claims import claim_credit
+from conference.services.cme.evaluations import ensure_evaluation_form
+from conference.services.cme.printed import certificate_data
+from conference.services.cme.transcript import transcript_rows
 from tests.factories import DisclosureFactory, MembershipFactory, OrganizerFactory, SpeakerFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 
@@ -36,8 +42,8 @@ def _issued(*, legal_name="Grace Hopper", event_kw=None):
     BoardCertification.objects.create(profile=profile, board="ABIM", board_id="BOARD-SECRET-42")
     attend(user, session, minutes=60)
     evaluate(user, event)
-    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
-    return user, event, cme.issue_certificate(claim.pk)
+    claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    return user, event, issue_certificate(claim.pk)
 
 
 def test_my_cme_page_shows_minutes_credit_and_reasons(client):
@@ -78,7 +84,7 @@ def test_evaluation_from_someone_not_registered_is_refused_and_nothing_saved(cli
     elif registration == "other-event":
         Registration.objects.create(user=user, event=make_event()[0])
     client.force_login(user)
-    form = cme.ensure_evaluation_form(event)
+    form = ensure_evaluation_form(event)
     answers = {
         f"q{q.pk}": "5" if q.kind == "likert" else '=HYPERLINK("http://x")'
         for q in form.questions.all()
@@ -103,13 +109,14 @@ def test_my_cme_page_requires_login(client):
     assert reverse("accounts:login") in response["Location"]
 
 
-def test_claim_flow_through_pages(client, django_capture_on_commit_callbacks):
+def test_claim_flow_through_pages(client, django_capture_on_commit_callbacks, settings):
+    settings.MEDVENUE_SITE_URL = ""
     event, session = make_event()
     user = learner()
     Registration.objects.create(user=user, event=event)
     attend(user, session, minutes=45)
     client.force_login(user)
-    form = cme.ensure_evaluation_form(event)
+    form = ensure_evaluation_form(event)
     answers = {
         f"q{q.pk}": "5" if q.kind == "likert" else "Screen earlier." for q in form.questions.all()
     }
@@ -128,7 +135,9 @@ def test_claim_flow_through_pages(client, django_capture_on_commit_callbacks):
     assert (claim.claimed_credit, claim.status) == (Decimal("0.75"), ClaimStatus.APPROVED)
     assert "your certificate is being prepared" in html
     assert '<meta http-equiv="refresh"' in html
-    assert Certificate.objects.get(claim=claim).verify_url.startswith("http://testserver/verify/")
+    # The site address of the settings (unset: the `make run` address), never the request's.
+    verify_url = Certificate.objects.get(claim=claim).verify_url
+    assert verify_url.startswith("http://127.0.0.1:8000/verify/")
 
 
 def test_claim_page_refusal_shows_reasons_and_saves_nothing(client):
@@ -255,10 +264,25 @@ def test_verify_json_has_exactly_the_public_fields(client, media_root):
         "activity_end": event.end_date.isoformat(),
         "credit_type": "AMA PRA Category 1 Credit™",
         "credits": "1.00",
-        "first_issued": certificate.first_issued_at.date().isoformat(),
-        "issued": certificate.issued_at.date().isoformat(),
+        "first_issued": timezone.localdate(certificate.first_issued_at, event.tzinfo).isoformat(),
+        "issued": timezone.localdate(certificate.issued_at, event.tzinfo).isoformat(),
         "revoked_reason": "",
     }
+
+
+def test_verify_dates_are_the_days_the_certificate_prints_in_the_event_zone(client, media_root):
+    _user, _event, certificate = _issued(event_kw={"timezone": "Pacific/Kiritimati"})  # UTC+14
+    late_evening_utc = dt.datetime(2025, 5, 3, 22, 30, tzinfo=dt.UTC)  # 4 May in the event's zone
+    Certificate.objects.filter(pk=certificate.pk).update(
+        first_issued_at=late_evening_utc, issued_at=late_evening_utc
+    )
+    certificate.refresh_from_db()
+
+    data = client.get(reverse("cme-verify", args=[certificate.code]), {"format": "json"}).json()
+    printed = certificate_data(certificate)
+
+    assert (data["first_issued"], data["issued"]) == ("2025-05-04", "2025-05-04")
+    assert printed.first_issued_on == dt.date(2025, 5, 4)
 
 
 def test_verify_unknown_code_is_plain_not_found(client, media_root):
@@ -287,7 +311,7 @@ def test_transcript_csv_lists_credits_across_events(client, media_root):
     second_event, session = make_event(days_ago=5)
     attend(user, session, minutes=30)
     evaluate(user, second_event)
-    cme.claim_credit(user, second_event, "AMA_PRA_1", amount="0.50", attested=True)
+    claim_credit(user, second_event, "AMA_PRA_1", amount="0.50", attested=True)
     _other, _other_event, _other_certificate = _issued(legal_name="Not Me")
     client.force_login(user)
 
@@ -357,10 +381,10 @@ def test_transcript_leaves_out_revoked_certificates(client, media_root):
     second_event, session = make_event(days_ago=5)
     attend(user, session, minutes=30)
     evaluate(user, second_event)
-    cme.claim_credit(user, second_event, "AMA_PRA_1", amount="0.50", attested=True)
-    cme.revoke_certificate(certificate.claim, reason="Duplicate", actor=user)
+    claim_credit(user, second_event, "AMA_PRA_1", amount="0.50", attested=True)
+    revoke_certificate(certificate.claim, reason="Duplicate", actor=user)
 
-    rows = cme.transcript_rows(user)
+    rows = transcript_rows(user)
 
     assert [(r.event_title, r.credit) for r in rows] == [(second_event.title, Decimal("0.50"))]
 
@@ -370,7 +394,7 @@ def test_evaluation_errors_show_next_to_each_question_and_keep_answers(client):
     user = learner()
     Registration.objects.create(user=user, event=event)
     client.force_login(user)
-    questions = list(cme.ensure_evaluation_form(event).questions.all())
+    questions = list(ensure_evaluation_form(event).questions.all())
     likert = next(q for q in questions if q.kind == "likert")
     text = next(q for q in questions if q.kind == "text")
     answers = {f"q{likert.pk}": "4", f"q{text.pk}": ""}

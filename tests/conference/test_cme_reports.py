@@ -9,8 +9,8 @@ import pytest
 
 from accounts.models import ProfessionalProfile, StateLicense
 from conference.models import EventCredit
-from conference.services import cme
-from conference.services.cme_reports import PARS_COLUMNS, completion_dates, pars_learner_file
+from conference.services.cme.claims import claim_credit
+from conference.services.cme.reports import PARS_COLUMNS, completion_dates, pars_learner_file
 from tests.factories import MembershipFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 
@@ -31,7 +31,7 @@ def _claimant(event, session, *, legal_name, consent=True, npi=VALID_NPI, names=
     )
     attend(user, session, minutes=60)
     evaluate(user, event)
-    cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
     return user
 
 

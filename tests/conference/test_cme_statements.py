@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from conference.services import cme, cme_pdf, statements
+from conference.services import cme_pdf, statements
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit
 from tests.support.cme import attend, evaluate, learner, make_event
 
 PROVIDER = "Society of Test Medicine"
@@ -238,10 +240,10 @@ def test_certificate_email_has_italic_phrase_in_html_part(
     user = learner()
     attend(user, session, minutes=60)
     evaluate(user, event)
-    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
 
     with django_capture_on_commit_callbacks(execute=True):
-        cme.issue_certificate(claim.pk)
+        issue_certificate(claim.pk)
 
     (mail,) = mailoutbox
     html, mime = mail.alternatives[0]

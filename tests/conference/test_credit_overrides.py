@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from accounts.models import Degree
 from conference.credit.rules import PRESETS, customised_rule, parse_codes
 from conference.models import EventCredit
-from conference.services import cme
+from conference.services.cme.claims import claim_credit
+from conference.services.cme.offers import credit_offers
 from tests.support.cme import attend, evaluate, learner, make_event
 
 
@@ -47,8 +48,8 @@ def test_event_credit_override_changes_computed_credit_and_claim_rule_version():
         increment=Decimal("0.5"), rounding="down"
     )
 
-    (offer,) = [o for o in cme.credit_offers(user, event) if o.code == "AMA_PRA_1"]
-    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="0.50", attested=True)
+    (offer,) = [o for o in credit_offers(user, event) if o.code == "AMA_PRA_1"]
+    claim = claim_credit(user, event, "AMA_PRA_1", amount="0.50", attested=True)
 
     assert offer.result.credit == Decimal("0.50")
     assert claim.computed_credit == Decimal("0.50")
@@ -65,7 +66,7 @@ def test_event_credit_override_degrees_decide_eligibility():
         eligible_degrees="MD, DO, RN"
     )
 
-    (offer,) = [o for o in cme.credit_offers(nurse, event) if o.code == "AMA_PRA_1"]
+    (offer,) = [o for o in credit_offers(nurse, event) if o.code == "AMA_PRA_1"]
 
     assert offer.can_claim
 

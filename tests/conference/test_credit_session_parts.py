@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from conference.models import SessionCreditExclusion
-from conference.services import cme
+from conference.services.cme.case import compute_event_credit
 from tests.support.cme import attend, learner, make_event
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def test_part_without_credit_is_cut_from_the_session():
     user = learner()
     attend(user, session, minutes=60)
 
-    result = cme.compute_event_credit(user, event)
+    result = compute_event_credit(user, event)
 
     (session_result,) = result.sessions
     assert session_result.eligible_seconds == 45 * 60
@@ -40,7 +40,7 @@ def test_session_without_any_credit_time_counts_nothing():
     user = learner()
     attend(user, session, minutes=60)
 
-    result = cme.compute_event_credit(user, event)
+    result = compute_event_credit(user, event)
 
     assert result.sessions[0].credited_seconds == 0
     assert _ama(result).credit == Decimal("0.00")
@@ -53,7 +53,7 @@ def test_cancelled_session_earns_nothing_with_a_reason():
     session.is_cancelled = True
     session.save(update_fields=["is_cancelled"])
 
-    result = cme.compute_event_credit(user, event)
+    result = compute_event_credit(user, event)
 
     assert result.sessions[0].credited_seconds == 0
     assert "session_cancelled" in result.sessions[0].reasons

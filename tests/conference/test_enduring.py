@@ -15,7 +15,13 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from conference.models import Claim, IssuedCredential, WatchProgress
-from conference.services import cme, enduring, posttests
+from conference.services import posttests
+from conference.services.cme.case import compute_event_credit
+from conference.services.cme.certificates import certificate_file, issue_certificate
+from conference.services.cme.claims import claim_credit, claim_enduring_credit
+from conference.services.cme.enduring import date_problems
+from conference.services.cme.offers import credit_offers
+from conference.services.cme.terms import ClaimRefused
 from tests.factories import DisclosureFactory, SessionFactory, SpeakerFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 from tests.support.posttest import answers, make_enduring, ready_recording, registered_learner
@@ -62,8 +68,8 @@ def test_enduring_claim_gives_designated_credit_and_certificate(media_root):
     user = _passed(activity)
     WatchProgress.objects.create(recording=recording, user=user, watched_seconds=Decimal("90"))
 
-    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
-    certificate = cme.issue_certificate(claim.pk)
+    claim = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    certificate = issue_certificate(claim.pk)
 
     # Its verifiable credential is issued with it and names the enduring material.
     token = IssuedCredential.objects.get(certificate=certificate).token
@@ -83,7 +89,7 @@ def test_enduring_claim_gives_designated_credit_and_certificate(media_root):
     assert claim.engine_version == "enduring-1" and claim.inputs_hash.startswith("sha256:")
     audit = claim_audit(claim)
     assert (audit["watched_seconds"], audit["post_test_score"]) == ("90.000", "100.00")
-    text = _text(cme.certificate_file(certificate))
+    text = _text(certificate_file(certificate))
     release, expiry = activity.release_date, activity.expiry_date
     assert "completed the enduring material" in text
     assert (
@@ -112,9 +118,9 @@ def test_statement_override_is_printed_verbatim(media_root):
     ready_recording(session)
     user = _passed(activity)
 
-    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    claim = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
 
-    text = _text(cme.certificate_file(cme.issue_certificate(claim.pk)))
+    text = _text(certificate_file(issue_certificate(claim.pk)))
     assert "The Board designates this enduring material for 1.00 credit. Exact." in text
 
 
@@ -123,16 +129,16 @@ def test_enduring_claim_is_once_per_learner_activity_and_type(media_root):
     ready_recording(session)
     user = _passed(activity)
 
-    first = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
-    second = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    first = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    second = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
 
     assert first.pk == second.pk
     assert Claim.objects.filter(user=user, enduring=activity).count() == 1
 
 
 def _refusal(activity, user, code="AMA_PRA_1", **kwargs):
-    with pytest.raises(cme.ClaimRefused) as refused:
-        enduring.claim_enduring_credit(user, activity, code, attested=True, **kwargs)
+    with pytest.raises(ClaimRefused) as refused:
+        claim_enduring_credit(user, activity, code, attested=True, **kwargs)
     return refused.value.codes
 
 
@@ -169,9 +175,7 @@ def test_claim_after_expiry_is_refused_but_on_the_expiry_day_allowed(media_root)
 
     assert _refusal(activity, user) == ["expired"]
     later_today = timezone.now() - dt.timedelta(days=1)
-    claim = enduring.claim_enduring_credit(
-        user, activity, "AMA_PRA_1", attested=True, now=later_today
-    )
+    claim = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True, now=later_today)
     assert claim.status == "approved"
 
 
@@ -188,7 +192,7 @@ def test_nurse_gets_participation_not_ama(media_root):
     nurse = _passed(activity, registered_learner(activity.session.event, degree="RN"))
 
     assert _refusal(activity, nurse) == ["not_eligible_degree"]
-    claim = enduring.claim_enduring_credit(nurse, activity, "PARTICIPATION", attested=True)
+    claim = claim_enduring_credit(nurse, activity, "PARTICIPATION", attested=True)
     assert claim.claimed_credit == Decimal("1.00")
 
 
@@ -198,8 +202,8 @@ def test_claim_needs_attestation_and_required_ids(media_root):
     ready_recording(session)
     user = _passed(activity)
 
-    with pytest.raises(cme.ClaimRefused) as refused:
-        enduring.claim_enduring_credit(user, activity, "MOC_ABIM", attested=False)
+    with pytest.raises(ClaimRefused) as refused:
+        claim_enduring_credit(user, activity, "MOC_ABIM", attested=False)
 
     assert refused.value.codes == ["birth_mmdd_missing", "board_id_missing", "attestation_required"]
 
@@ -213,7 +217,7 @@ def test_enduring_claim_refused_after_live_claim_covering_the_session(media_root
     user = _passed(activity)
     attend(user, session, minutes=60)
     evaluate(user, event)
-    cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
 
     assert _refusal(activity, user) == ["claimed_live"]
     assert _refusal(activity, user, "PARTICIPATION") == ["claimed_live"]
@@ -226,9 +230,9 @@ def test_live_claim_of_other_sessions_does_not_block_the_recording(media_root):
     user = _passed(activity)
     attend(user, other, minutes=60)
     evaluate(user, event)
-    cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
 
-    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    claim = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
 
     assert claim.status == "approved"
 
@@ -241,11 +245,11 @@ def test_live_credit_after_enduring_claim_leaves_the_session_out(media_root):
     attend(user, session, minutes=60)
     attend(user, other, minutes=30)
     evaluate(user, event)
-    assert cme.compute_event_credit(user, event).total_seconds == 90 * 60
-    enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    assert compute_event_credit(user, event).total_seconds == 90 * 60
+    claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
 
-    offer = next(o for o in cme.credit_offers(user, event) if o.code == "AMA_PRA_1")
-    live = cme.claim_credit(user, event, "AMA_PRA_1", amount="0.50", attested=True)
+    offer = next(o for o in credit_offers(user, event) if o.code == "AMA_PRA_1")
+    live = claim_credit(user, event, "AMA_PRA_1", amount="0.50", attested=True)
 
     assert offer.credited_seconds == 30 * 60
     assert offer.result.credit == Decimal("0.50")
@@ -312,7 +316,7 @@ def test_enduring_page_full_flow_through_the_views(client, media_root):
         {"credit_type": "AMA_PRA_1", "attest": "yes"},
     )
     claim = Claim.objects.get(user=user, enduring=activity)
-    certificate = cme.issue_certificate(claim.pk)  # what the Celery task runs
+    certificate = issue_certificate(claim.pk)  # what the Celery task runs
     html = client.get(reverse("cme:enduring", args=[activity.pk])).content.decode()
 
     assert certificate.status == "issued"
@@ -332,8 +336,8 @@ def test_verify_and_transcript_show_enduring_material(client, media_root):
     event, session, activity = _activity()
     ready_recording(session)
     user = _passed(activity)
-    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
-    certificate = cme.issue_certificate(claim.pk)
+    claim = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    certificate = issue_certificate(claim.pk)
     client.force_login(user)
 
     data = client.get(reverse("cme-verify", args=[certificate.code]), {"format": "json"}).json()
@@ -360,8 +364,8 @@ def test_another_learners_enduring_certificate_is_not_found(client, media_root):
     _event, session, activity = _activity()
     ready_recording(session)
     user = _passed(activity)
-    claim = enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
-    certificate = cme.issue_certificate(claim.pk)
+    claim = claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    certificate = issue_certificate(claim.pk)
     other = registered_learner(activity.session.event, legal_name="Curious Other")
     client.force_login(other)
 
@@ -415,14 +419,12 @@ def _activity_post(session, test, *, release, review, expiry):
 def test_date_problems_follow_the_three_year_rule():
     day = dt.date(2024, 2, 29)
 
-    assert enduring.date_problems(release=day, review=day, expiry=dt.date(2027, 2, 28)) == {}
-    assert enduring.date_problems(
-        release=day, review=dt.date(2024, 1, 1), expiry=dt.date(2027, 3, 1)
-    ) == {
+    assert date_problems(release=day, review=day, expiry=dt.date(2027, 2, 28)) == {}
+    assert date_problems(release=day, review=dt.date(2024, 1, 1), expiry=dt.date(2027, 3, 1)) == {
         "expiry_date": "Enduring material expires at most 3 years after its release or latest "
         "review: 2027-02-28 at the latest."
     }
-    assert enduring.date_problems(release=day, review=dt.date(2025, 1, 1), expiry=day) == {
+    assert date_problems(release=day, review=dt.date(2025, 1, 1), expiry=day) == {
         "expiry_date": "The expiry date must be after the release date.",
         "review_date": "The review date cannot be after the expiry date.",
     }
@@ -483,7 +485,7 @@ def test_admin_is_scoped_and_lists_the_activitys_claims(client, media_root):
     event, session, activity = _activity()
     ready_recording(session)
     user = _passed(activity)
-    enduring.claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
+    claim_enduring_credit(user, activity, "AMA_PRA_1", attested=True)
     _other_event, other_session, other_activity = _activity()
     other_session.title = "Their private session"
     other_session.save()
@@ -529,6 +531,6 @@ def test_seed_demo_offers_enduring_material_the_physician_can_claim(settings, me
     physician = User.objects.get(email="physician@medvenue.test")
     ready_recording(activity.session)
     _passed(activity, physician)
-    claim = enduring.claim_enduring_credit(physician, activity, "AMA_PRA_1", attested=True)
-    text = _text(cme.certificate_file(cme.issue_certificate(claim.pk)))
+    claim = claim_enduring_credit(physician, activity, "AMA_PRA_1", attested=True)
+    text = _text(certificate_file(issue_certificate(claim.pk)))
     assert "designates this enduring material for a maximum of 0.75 AMA PRA" in text

@@ -7,7 +7,9 @@ import pytest
 from django.urls import reverse
 
 from conference.models import PostTestAttempt
-from conference.services import cme, posttests
+from conference.services import posttests
+from conference.services.cme.claims import claim_credit
+from conference.services.cme.terms import ClaimRefused
 from tests.support.cme import attend, evaluate, learner, make_event
 from tests.support.posttest import answers, make_test, registered_learner
 
@@ -235,8 +237,8 @@ def test_live_claim_waits_for_a_passed_post_test(client, media_root):
     attend(user, session, minutes=60)
     evaluate(user, event)
 
-    with pytest.raises(cme.ClaimRefused) as refused:
-        cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    with pytest.raises(ClaimRefused) as refused:
+        claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
     assert refused.value.problems == [
         ("post_test_required", "Pass the post-test (pass score 80%) to claim this credit.")
     ]
@@ -244,11 +246,11 @@ def test_live_claim_waits_for_a_passed_post_test(client, media_root):
     html = client.get(reverse("cme:event", args=[event.slug])).content.decode()
     assert reverse("cme:post-test", args=[test.pk]) in html
     assert "Pass the post-test (pass score 80%) to claim this credit." in html
-    participation = cme.claim_credit(user, event, "PARTICIPATION", amount="1.00", attested=True)
+    participation = claim_credit(user, event, "PARTICIPATION", amount="1.00", attested=True)
     assert participation.status == "approved"
 
     posttests.submit_attempt(user, test, answers(test), number=1)
-    claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
 
     assert (claim.credit_type, claim.status, claim.claimed_credit) == (
         "AMA_PRA_1",

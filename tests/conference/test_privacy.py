@@ -39,7 +39,9 @@ from conference.models import (
     WatchProgress,
     WatchSpan,
 )
-from conference.services import cme, posttests
+from conference.services import posttests
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit
 from tests.factories import MembershipFactory, RegistrationFactory, SpeakerFactory, UserFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 from tests.support.posttest import answers, make_test, ready_recording
@@ -75,8 +77,8 @@ class Person:
         self.registration = RegistrationFactory(event=event, user=user)
         attend(user, session, minutes=60)
         evaluate(user, event)
-        self.claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
-        self.certificate = cme.issue_certificate(self.claim.pk)
+        self.claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+        self.certificate = issue_certificate(self.claim.pk)
         recording = ready_recording(session)
         recording.created_by = user
         recording.save(update_fields=["created_by"])

@@ -18,7 +18,9 @@ from conference.models import (
     Registration,
     RegistrationStatus,
 )
-from conference.services import cme, posttests
+from conference.services import posttests
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit
 from tests.factories import MembershipFactory, RegistrationFactory, SpeakerFactory, TrackFactory
 from tests.support.cme import attend, evaluate, learner, make_event
 from tests.support.posttest import answers, make_enduring, make_test, ready_recording
@@ -97,8 +99,8 @@ class World:
         self.registration = RegistrationFactory(event=event, user=user)
         attend(user, session, minutes=60)
         evaluate(user, event)
-        self.claim = cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
-        self.certificate = cme.issue_certificate(self.claim.pk)
+        self.claim = claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+        self.certificate = issue_certificate(self.claim.pk)
         self.speaker = SpeakerFactory(event=event, name="Dr Linked Speaker", user=user)
         self.recording = ready_recording(session)
         self.posttest = make_test(event)

@@ -13,7 +13,9 @@ from django.test import Client
 from django.urls import reverse
 
 from conference.models import RegistrationRole
-from conference.services import agenda, cme
+from conference.services import agenda
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit
 from conference.unavailable import unavailable_response
 from tests.factories import (
     PASSWORD,
@@ -135,9 +137,9 @@ def world(db, settings, media_root, django_capture_on_commit_callbacks):
     RegistrationFactory(event=event, user=person)
     attend(person, session, minutes=60)
     evaluate(person, event)
-    claim = cme.claim_credit(person, event, "AMA_PRA_1", amount="1.00", attested=True)
+    claim = claim_credit(person, event, "AMA_PRA_1", amount="1.00", attested=True)
     with django_capture_on_commit_callbacks(execute=True):
-        certificate = cme.issue_certificate(claim.pk)
+        certificate = issue_certificate(claim.pk)
     speaker = UserFactory(display_name="Dr Speaker")
     RegistrationFactory(event=event, user=speaker, role=RegistrationRole.SPEAKER)
     session.speakers.add(SpeakerFactory(event=event, user=speaker))

@@ -30,7 +30,7 @@ from conference.models import (
     Speaker,
     Track,
 )
-from conference.services import cme
+from conference.services.cme.designation import attainable_credit
 from conference.services.schedule import session_conflicts
 from venues.models import Hall, Placement, Venue, Zone
 
@@ -256,7 +256,7 @@ def test_seed_demo_designates_the_attainable_maximum_not_the_sum(machine_zone):
         "ANCC": Decimal("3.50"),
         "PARTICIPATION": Decimal("3.50"),
     }
-    assert cme.attainable_credit(event).seconds == 210 * 60
+    assert attainable_credit(event).seconds == 210 * 60
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from conference.models import CmeAuditEntry, Session
-from conference.services import cme
+from conference.services.cme.offers import credit_offers
 from conference.services.timing import (
     TimingRefused,
     apply_plan,
@@ -80,12 +80,12 @@ def test_end_now_opens_claims_and_credits_attendance_so_far():
     user = learner()
     attend(user, session, minutes=20)
     evaluate(user, event)
-    before = {offer.code: offer for offer in cme.credit_offers(user, event)}
+    before = {offer.code: offer for offer in credit_offers(user, event)}
     assert [code for code, _ in before["AMA_PRA_1"].problems] == ["claim_not_open"]
 
     apply_plan(plan_end_now(session, now=now), actor=None)
 
-    after = {offer.code: offer for offer in cme.credit_offers(user, event)}
+    after = {offer.code: offer for offer in credit_offers(user, event)}
     assert after["AMA_PRA_1"].problems == []
     assert after["AMA_PRA_1"].result.credit == Decimal("0.25")
 

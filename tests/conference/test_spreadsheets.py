@@ -11,7 +11,9 @@ import pytest
 
 from accounts.models import ProfessionalProfile
 from conference.models import EventCredit, Registration
-from conference.services import cme, cme_reports
+from conference.services.cme import reports as cme_reports
+from conference.services.cme.claims import claim_credit
+from conference.services.cme.evaluations import ensure_evaluation_form, submit_evaluation
 from conference.services.spreadsheets import csv_text, safe_cell
 from tests.support.cme import attend, learner, make_event
 
@@ -62,10 +64,10 @@ def _evaluated_claimant(event, session, answer: str, *, legal_name="Ada Lovelace
     user = learner(legal_name=legal_name, npi="1234567893", consent_share_with_boards=True)
     attend(user, session, minutes=60)
     Registration.objects.get_or_create(user=user, event=event)
-    form = cme.ensure_evaluation_form(event)
+    form = ensure_evaluation_form(event)
     answers = {str(q.pk): ("4" if q.kind == "likert" else answer) for q in form.questions.all()}
-    cme.submit_evaluation(user, event, answers)
-    cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
+    submit_evaluation(user, event, answers)
+    claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True)
     return user
 
 

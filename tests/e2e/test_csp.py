@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from conference.models import RegistrationRole
-from conference.services import cme
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.claims import claim_credit
 from tests.e2e.conftest import ARGS, CHROMIUM, VIEWPORT, PageErrors
 from tests.factories import (
     PASSWORD,
@@ -126,8 +127,8 @@ def congress(transactional_db, settings, tmp_path, media_root):
     RegistrationFactory(user=physician, event=past)
     attend(physician, past_session, minutes=60)
     evaluate(physician, past)
-    claim = cme.claim_credit(physician, past, "AMA_PRA_1", amount="1.00", attested=True)
-    certificate = cme.issue_certificate(claim.pk)
+    claim = claim_credit(physician, past, "AMA_PRA_1", amount="1.00", attested=True)
+    certificate = issue_certificate(claim.pk)
     return {
         "recording_root": settings.RECORDINGS_ROOT,
         "event": event,

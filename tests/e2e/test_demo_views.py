@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from conference.models import Certificate, Claim, Event, FavouriteSession, Session, SessionKind
-from conference.services import cme
+from conference.services.cme.certificates import issue_certificate
+from conference.services.cme.evaluations import ensure_evaluation_form
 from tests.conference.test_demo_path import be_in_hall
 from tests.e2e.conftest import PageErrors, _logged_in_context
 
@@ -82,7 +83,7 @@ def test_demo_main_views(chromium, live_server, demo, screenshots):
     # The physician evaluates and claims in the browser.
     page.goto(f"{live_server.url}/cme/events/{event.slug}/")
     page.screenshot(path=str(screenshots / "my-cme-evaluation.png"), full_page=True)
-    form = cme.ensure_evaluation_form(event)
+    form = ensure_evaluation_form(event)
     for question in form.questions.all():
         if question.kind == "likert":
             page.check(f"[name='q{question.pk}'][value='5']")
@@ -95,7 +96,7 @@ def test_demo_main_views(chromium, live_server, demo, screenshots):
     claim_form.locator("[type=submit]").click()
     page.wait_for_load_state()
     claim = Claim.objects.get(user=physician, event=event)
-    cme.issue_certificate(claim.pk)  # what the worker's task does
+    issue_certificate(claim.pk)  # what the worker's task does
     assert Certificate.objects.get(claim=claim).status == "issued"
     page.goto(f"{live_server.url}/cme/events/{event.slug}/")
     assert page.get_by_text("0.25").first.is_visible()

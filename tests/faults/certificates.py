@@ -12,7 +12,8 @@ from django.db import connection
 from conference.celery import app as project_app
 from conference.celery import create_app
 from conference.models import Certificate, CertificateStatus, Claim
-from conference.services import cme
+from conference.services.cme.certificates import issue_certificates
+from conference.services.cme.claims import claim_credit
 from tests.faults import harness
 from tests.support.cme import attend, evaluate, learner, make_event
 
@@ -24,7 +25,7 @@ def approved_claims(count: int) -> list[int]:
         user = learner(legal_name=f"Learner {i}")
         attend(user, session, minutes=60)
         evaluate(user, event)
-        ids.append(cme.claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True).pk)
+        ids.append(claim_credit(user, event, "AMA_PRA_1", amount="1.00", attested=True).pk)
     return ids
 
 
@@ -69,7 +70,7 @@ class CertificateBatch:
         rabbit.set_current()
         rabbit.set_default()
         try:
-            sent = cme.issue_certificates(Claim.objects.filter(pk__in=self.claim_ids))
+            sent = issue_certificates(Claim.objects.filter(pk__in=self.claim_ids))
         finally:
             project_app.set_current()
             project_app.set_default()

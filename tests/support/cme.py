@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Degree
 from conference.models import AttendanceEvent, EventCredit, Registration, SessionKind
-from conference.services import cme
+from conference.services.cme.evaluations import ensure_evaluation_form, submit_evaluation
 from tests.factories import (
     EventFactory,
     HallFactory,
@@ -83,9 +83,9 @@ def learner(*, degree=Degree.MD, legal_name="Grace Hopper", **profile):
 def evaluate(user, event):
     """Submit the event's evaluation as a registered attendee (registering `user` if needed)."""
     Registration.objects.get_or_create(user=user, event=event)
-    form = cme.ensure_evaluation_form(event)
+    form = ensure_evaluation_form(event)
     answers = {
         str(q.pk): ("4" if q.kind == "likert" else "Start sepsis bundles earlier.")
         for q in form.questions.all()
     }
-    return cme.submit_evaluation(user, event, answers)
+    return submit_evaluation(user, event, answers)

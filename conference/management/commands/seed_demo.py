@@ -45,7 +45,7 @@ from conference.models import (
     Speaker,
     Track,
 )
-from conference.services.cme import attainable_credit, designate_credits
+from conference.services.cme.designation import attainable_credit, designate_credits
 from conference.services.refusals import Refused
 from conference.services.registrations import register_attendee
 from conference.services.schedule import session_conflicts
@@ -373,7 +373,7 @@ class Command(BaseCommand):
 
     def _seed_credits(self, event: Event) -> None:
         """Designate credit for the demo event: the most one learner can attend (the best path
-        through its parallel tracks, `cme.attainable_credit`), in quarter hours: 3.50."""
+        through its parallel tracks, `cme.designation.attainable_credit`), in quarter hours: 3.50."""
         limit = attainable_credit(event)
         designate_credits(
             event,

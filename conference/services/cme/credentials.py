@@ -49,6 +49,8 @@ from conference.models import (
     IssuerKey,
     Organizer,
 )
+from conference.services.cme.printed import certificate_data
+from conference.services.cme.site import site_url
 
 CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
@@ -263,13 +265,10 @@ def credential_payload(
     """The OpenBadgeCredential of a certificate version with the JWT claims (iss, jti, nbf,
     sub) that OB 3.0 requires of a VC-JWT. `credits` (type code -> EventCredit of the event)
     saves the queries when the caller has them."""
-    from conference.services import cme_pdf
-
     claim = certificate.claim
     if credits is None and not claim.enduring_id:
         credits = {c.credit_type: c for c in claim.event.credits.all()}
-    data = cme_pdf.certificate_data(certificate, credits=None if claim.enduring_id else credits)
-    claim = certificate.claim
+    data = certificate_data(certificate, credits=None if claim.enduring_id else credits)
     organizer = claim.event.organizer
     did = issuer_did(base, organizer)
     valid_from = record.issued_at.replace(microsecond=0)
@@ -370,11 +369,6 @@ def _activity_number(certificate: Certificate, credits: dict[str, Any] | None) -
     return credit.activity_number if credit else ""
 
 
-def _base_of(certificate: Certificate) -> str:
-    """The site address the certificate printed (its verification URL's origin)."""
-    return certificate.verify_url.split("/verify/")[0]
-
-
 def ensure_credentials(certificates: Iterable[Certificate]) -> list[IssuedCredential]:
     """Issue the credential of each issued certificate version that has none yet; returns the
     credentials of the given versions. Status list positions are allocated per organizer under
@@ -411,7 +405,7 @@ def ensure_credentials(certificates: Iterable[Certificate]) -> list[IssuedCreden
                 if certificate.pk in taken:
                     continue
                 index += 1
-                base = _base_of(certificate)
+                base = site_url()
                 record = IssuedCredential(
                     certificate=certificate,
                     organizer=organizer,

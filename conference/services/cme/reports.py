@@ -18,8 +18,9 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils import timezone
+from openpyxl import Workbook
 
-from accounts.models import ProfessionalProfile
+from accounts.models import ProfessionalProfile, User
 from accounts.validators import validate_birth_month_day, validate_npi
 from conference.credit.rules import ID_BIRTH_MMDD, ID_BOARD, PRESETS
 from conference.models import (
@@ -34,7 +35,8 @@ from conference.models import (
     EventCredit,
     QuestionKind,
 )
-from conference.services.cme import effective_credit
+from conference.services.cme.case import compute_event_credit
+from conference.services.cme.records import effective_credit
 from conference.services.spreadsheets import append_text_row, csv_text
 
 PARS_COLUMNS = (
@@ -158,8 +160,6 @@ def pars_learner_file(event_credit: EventCredit) -> tuple[str, list[ParsProblem]
 def pars_learner_workbook(event_credit: EventCredit) -> bytes:
     """The same as an Excel workbook: sheet "Learners" (every cell text, so IDs keep their
     leading zeros) and sheet "Problems"."""
-    from openpyxl import Workbook
-
     rows, problems = pars_rows(event_credit)
     workbook = Workbook()
     learners = workbook.active
@@ -413,9 +413,6 @@ class LearnerAttendance:
 def attendance_overview(event) -> list[LearnerAttendance]:
     """Per learner with attendance at `event`: per session attended, eligible and credited
     minutes, reasons and segment count, and the credit per type (recomputed now)."""
-    from accounts.models import User
-    from conference.services.cme import compute_event_credit
-
     learners = (
         User.objects.filter(attendance_events__session__event=event)
         .distinct()
