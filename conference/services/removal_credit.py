@@ -18,7 +18,8 @@ from conference.credit.attendance import HEARTBEAT, JOIN, LEAVE
 from conference.credit.attendance import AttendanceEvent as EngineEvent
 from conference.credit.engine import CreditCase, CreditResult, compute_credit
 from conference.models import Session
-from conference.services.cme import build_credit_case
+from conference.services.cme.case import build_credit_case
+from conference.services.cme.learner import load_learner
 
 PROOF_EVERY = timedelta(seconds=60)  # a connected client's heartbeat interval
 
@@ -68,7 +69,7 @@ def credit_at_stake(
     user: User, session: Session, *, now: datetime, until: datetime
 ) -> CreditAtStake:
     """What removing `user` from `now` to `until` does to their credit for `session` (on now)."""
-    case = build_credit_case(user, session.event)
+    case = build_credit_case(load_learner(user, session.event))
     key = str(session.pk)
     # The removal closes the learner's sockets now: every connection of theirs still open in
     # the session gets its leave now (a connection that already left is unaffected).
