@@ -15,8 +15,8 @@ class RegistrationStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class RegistrationQuerySet(models.QuerySet):
-    def active(self):
+class RegistrationQuerySet(models.QuerySet["Registration"]):
+    def active(self) -> "RegistrationQuerySet":
         return self.filter(status=RegistrationStatus.ACTIVE)
 
 

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import throttle
+from accounts.models import User
 from accounts.throttle import client_ip
 from conference.models import (
     Certificate,
@@ -44,6 +45,13 @@ from conference.services.cme.terms import ATTESTATION_TEXT, ClaimRefused
 VERIFY_LIMIT_PER_MINUTE = 30
 
 
+def _learner(request: HttpRequest) -> User:
+    """The signed-in learner of a view behind `login_required`."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
 def _event(slug: str) -> Event:
     return get_object_or_404(Event.objects.published().select_related("organizer"), slug=slug)
 
@@ -52,8 +60,9 @@ def _event(slug: str) -> Event:
 @require_GET
 def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
     event = _event(event_slug)
-    learner = learners.load_learner(request.user, event)
-    offers = cme_offers.credit_offers(request.user, event, learner=learner)
+    user = _learner(request)
+    learner = learners.load_learner(user, event)
+    offers = cme_offers.credit_offers(user, event, learner=learner)
     form = evaluations.ensure_evaluation_form(event) if offers else None
     certificates = {
         offer.code: cme_certificates.current_certificate(offer.claim)
@@ -74,7 +83,7 @@ def my_cme(request: HttpRequest, event_slug: str) -> HttpResponse:
         "speakers": list(event.speakers.prefetch_related("disclosures")) if offers else [],
         "enduring_activities": list(enduring_service.published_activities(event)),
         "explanation": credit_explain.explain_credit(
-            credit_case.compute_event_credit(request.user, event, learner=learner), event
+            credit_case.compute_event_credit(user, event, learner=learner), event
         )
         if offers
         else None,
@@ -131,7 +140,7 @@ def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
         key.removeprefix("q"): value for key, value in request.POST.items() if key.startswith("q")
     }
     try:
-        evaluations.submit_evaluation(request.user, event, answers)
+        evaluations.submit_evaluation(_learner(request), event, answers)
     except ClaimRefused as refused:
         _keep_evaluation_feedback(request, event, answers, refused.problems)
     else:
@@ -148,7 +157,7 @@ def claim(request: HttpRequest, event_slug: str) -> HttpResponse:
     event = _event(event_slug)
     with _refusal_shown(request):
         created = claiming.claim_credit(
-            request.user,
+            _learner(request),
             event,
             request.POST.get("credit_type", ""),
             amount=request.POST.get("amount", ""),
@@ -171,8 +180,9 @@ def _claim_message(created: Claim) -> str:
 def reissue(request: HttpRequest, event_slug: str) -> HttpResponse:
     """Issue new certificate versions after a change of the learner's legal name."""
     event = _event(event_slug)
-    name = learners.learner_name(request.user)
-    for own in Claim.objects.filter(user=request.user, event=event, status="approved"):
+    user = _learner(request)
+    name = learners.learner_name(user)
+    for own in Claim.objects.filter(user=user, event=event, status="approved"):
         cme_certificates.queue_certificate(own, name=name)
     messages.success(request, "New certificates with your current name are being prepared.")
     return redirect("cme:event", event_slug=event.slug)
@@ -217,8 +227,9 @@ def enduring(request: HttpRequest, activity_id: int) -> HttpResponse:
     designations, disclosures, the recording, the post-test and the claim."""
     activity = _activity(activity_id)
     event = activity.session.event
-    learner = learners.load_learner(request.user, event)
-    overview = enduring_service.enduring_overview(request.user, activity, learner=learner)
+    user = _learner(request)
+    learner = learners.load_learner(user, event)
+    overview = enduring_service.enduring_overview(user, activity, learner=learner)
     certificates = {
         offer.code: cme_certificates.current_certificate(offer.claim)
         for offer in overview.offers
@@ -248,7 +259,7 @@ def enduring_claim(request: HttpRequest, activity_id: int) -> HttpResponse:
     activity = _activity(activity_id)
     with _refusal_shown(request):
         claiming.claim_enduring_credit(
-            request.user,
+            _learner(request),
             activity,
             request.POST.get("credit_type", ""),
             attested=request.POST.get("attest") == "yes",
@@ -383,7 +394,7 @@ def post_test_result(request: HttpRequest, test_id: int, number: int) -> HttpRes
 @login_required
 @require_GET
 def transcript(request: HttpRequest) -> HttpResponse:
-    rows = transcripts.transcript_rows(request.user)
+    rows = transcripts.transcript_rows(_learner(request))
     return render(request, "cme/transcript.html", {"rows": rows})
 
 
@@ -417,7 +428,7 @@ def transcript_csv(request: HttpRequest) -> HttpResponse:
             row.certificate_code,
             row.activity_format,
         ]
-        for row in transcripts.transcript_rows(request.user)
+        for row in transcripts.transcript_rows(_learner(request))
     )
     text = spreadsheets.csv_text(TRANSCRIPT_COLUMNS, rows)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
@@ -428,10 +439,11 @@ def transcript_csv(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def transcript_pdf(request: HttpRequest) -> HttpResponse:
+    user = _learner(request)
     buffer = io.BytesIO()
     cme_pdf.render_transcript(
-        learners.learner_name(request.user),
-        transcripts.transcript_rows(request.user),
+        learners.learner_name(user),
+        transcripts.transcript_rows(user),
         buffer,
         generated=timezone.now(),
     )

@@ -273,9 +273,7 @@ def review_claim(
     return claim
 
 
-def correct_claim(
-    claim: Claim, *, credit: object, reason: str, actor: User | AnonymousUser | None
-) -> ClaimCorrection:
+def correct_claim(claim: Claim, *, credit: object, reason: str, actor: User) -> ClaimCorrection:
     """A staff correction: a new row with a reason; an issued certificate gets a new version."""
     value = Decimal(0) if str(credit).strip() in {"0", "0.00"} else parse_amount(credit)
     if not reason.strip():

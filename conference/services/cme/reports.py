@@ -12,15 +12,17 @@ listed with the reasons instead of breaking the whole file.
 import io
 import json
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils import timezone
 from openpyxl import Workbook
 
-from accounts.models import ProfessionalProfile, User
+from accounts.models import ProfessionalProfile, StateLicense, User
 from accounts.validators import validate_birth_month_day, validate_npi
 from conference.credit.rules import ID_BIRTH_MMDD, ID_BOARD, PRESETS
 from conference.models import (
@@ -32,6 +34,7 @@ from conference.models import (
     CmeAuditEntry,
     EvaluationAnswer,
     EvaluationQuestion,
+    Event,
     EventCredit,
     QuestionKind,
 )
@@ -75,7 +78,7 @@ def name_problems(profile: ProfessionalProfile) -> list[str]:
     return []
 
 
-def completion_dates(event, user_ids: set[int]) -> dict[int, date]:
+def completion_dates(event: Event, user_ids: set[int]) -> dict[int, date]:
     """Each learner's own completion date: the day (event's time zone) of their last proof of
     presence in a credit-eligible session, cut at that session's end."""
     rows = (
@@ -105,7 +108,7 @@ def _birth_problems(profile: ProfessionalProfile, required: bool) -> list[str]:
     return []
 
 
-def _identity_problems(profile: ProfessionalProfile, licenses: list) -> list[str]:
+def _identity_problems(profile: ProfessionalProfile, licenses: list[StateLicense]) -> list[str]:
     if profile.npi:
         try:
             validate_npi(profile.npi)
@@ -194,9 +197,9 @@ def pars_rows(event_credit: EventCredit) -> tuple[list[list[str]], list[ParsProb
     )
     rows: list[list[str]] = []
     problems: list[ParsProblem] = []
-    claims = list(claims)
-    completed = completion_dates(event_credit.event, {c.user_id for c in claims})
-    for claim in claims:
+    approved = list(claims)
+    completed = completion_dates(event_credit.event, {c.user_id for c in approved})
+    for claim in approved:
         row, row_problems = _row_and_problems(event_credit, claim, completed.get(claim.user_id))
         if row_problems:
             problems.append(
@@ -207,11 +210,11 @@ def pars_rows(event_credit: EventCredit) -> tuple[list[list[str]], list[ParsProb
     return rows, problems
 
 
-def _csv(header: tuple[str, ...], rows) -> str:
+def _csv(header: tuple[str, ...], rows: Iterable[Sequence[object]]) -> str:
     return csv_text(header, rows)
 
 
-def _attendance_csv(event) -> str:
+def _attendance_csv(event: Event) -> str:
     rows = (
         AttendanceEvent.objects.filter(session__event=event)
         .order_by("server_time", "pk")
@@ -225,7 +228,7 @@ def _attendance_csv(event) -> str:
     )
 
 
-def _claims_csv(event) -> str:
+def _claims_csv(event: Event) -> str:
     claims = Claim.objects.filter(event=event).select_related("user").order_by("pk")
     return _csv(
         (
@@ -268,7 +271,7 @@ def _claims_csv(event) -> str:
     )
 
 
-def _corrections_csv(event) -> str:
+def _corrections_csv(event: Event) -> str:
     corrections = ClaimCorrection.objects.filter(claim__event=event).select_related("created_by")
     return _csv(
         ("claim_id", "credit", "reason", "by", "at"),
@@ -279,7 +282,7 @@ def _corrections_csv(event) -> str:
     )
 
 
-def _certificates_csv(event) -> str:
+def _certificates_csv(event: Event) -> str:
     certificates = Certificate.objects.filter(claim__event=event).order_by("claim_id", "version")
     return _csv(
         (
@@ -310,7 +313,7 @@ def _certificates_csv(event) -> str:
     )
 
 
-def evaluation_summary(event) -> list[dict]:
+def evaluation_summary(event: Event) -> list[dict[str, Any]]:
     """Per question: the number of answers, counts per option, the mean for Likert."""
     summary = []
     questions = EvaluationQuestion.objects.filter(form__event=event).order_by("order", "pk")
@@ -336,7 +339,7 @@ def evaluation_summary(event) -> list[dict]:
     return summary
 
 
-def _evaluation_csv(event) -> str:
+def _evaluation_csv(event: Event) -> str:
     return _csv(
         ("question", "kind", "answers", "mean", "counts"),
         (
@@ -352,7 +355,7 @@ def _evaluation_csv(event) -> str:
     )
 
 
-def _free_text_csv(event) -> str:
+def _free_text_csv(event: Event) -> str:
     answers = (
         EvaluationAnswer.objects.filter(
             question__form__event=event, question__kind=QuestionKind.TEXT
@@ -364,7 +367,7 @@ def _free_text_csv(event) -> str:
     return _csv(("question", "answer"), ((a.question.text, a.value) for a in answers))
 
 
-def _audit_csv(event) -> str:
+def _audit_csv(event: Event) -> str:
     entries = CmeAuditEntry.objects.filter(event=event).select_related("actor").order_by("pk")
     return _csv(
         ("at", "actor", "action", "object_type", "object_id", "detail"),
@@ -382,7 +385,7 @@ def _audit_csv(event) -> str:
     )
 
 
-def audit_pack(event) -> bytes:
+def audit_pack(event: Event) -> bytes:
     """A zip for accreditors: attendance, claims, corrections, certificates, evaluations and
     the audit trail of `event`, each as CSV (learners named by e-mail, no other IDs)."""
     files = {
@@ -410,7 +413,7 @@ class LearnerAttendance:
     sessions: tuple[tuple[str, int, int, int, tuple[str, ...], int], ...]
 
 
-def attendance_overview(event) -> list[LearnerAttendance]:
+def attendance_overview(event: Event) -> list[LearnerAttendance]:
     """Per learner with attendance at `event`: per session attended, eligible and credited
     minutes, reasons and segment count, and the credit per type (recomputed now)."""
     learners = (

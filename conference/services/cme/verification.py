@@ -48,7 +48,7 @@ def _verification_info(certificate: Certificate) -> dict[str, object]:
         CertificateStatus.ISSUED: "valid",
         CertificateStatus.SUPERSEDED: "superseded",
         CertificateStatus.REVOKED: "revoked",
-    }[certificate.status]
+    }[CertificateStatus(certificate.status)]
     info: dict[str, object] = {
         "code": certificate.code,
         "status": status,
