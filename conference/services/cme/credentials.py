@@ -23,6 +23,7 @@ import uuid
 import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -96,7 +97,7 @@ def _new_key(organizer: Organizer) -> IssuerKey:
     return IssuerKey.objects.create(
         organizer=organizer,
         thumbprint=private.thumbprint(),
-        public_x=public["x"],
+        public_x=str(public["x"]),
         private_encrypted=_fernet().encrypt(private.as_pem(private=True)),
     )
 
@@ -146,7 +147,7 @@ def _private_key(key: IssuerKey) -> OKPKey:
 
 
 @lru_cache(maxsize=4096)
-def _absolute(base: str, name: str, **kwargs) -> str:
+def _absolute(base: str, name: str, **kwargs: str) -> str:
     return base.rstrip("/") + reverse(name, kwargs=kwargs)
 
 
@@ -251,7 +252,7 @@ def _achievement_id(certificate: Certificate) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"medvenue:{scope}:{claim.credit_type}").urn
 
 
-def _float(value) -> float:
+def _float(value: Decimal) -> float:
     return float(format(value, ".2f"))
 
 
@@ -277,10 +278,10 @@ def credential_payload(
     activity = "enduring material" if data.enduring else "live activity"
     dates = f"{data.start_date.isoformat()} to {data.end_date.isoformat()}"
     degree = f", {data.degree}" if data.degree else ""
-    status = []
+    status: list[dict[str, object]] = []
     for segment, purpose in STATUS_LISTS.items():
         number = record.status_index // LIST_SIZE
-        entry = {
+        entry: dict[str, object] = {
             "id": f"{status_list_url(base, organizer, segment, number)}#{record.status_index}",
             "type": "BitstringStatusListEntry",
             "statusPurpose": purpose,
@@ -290,7 +291,7 @@ def credential_payload(
         if purpose == "message":
             entry.update(statusSize=1, statusMessage=SUPERSESSION_MESSAGES)
         status.append(entry)
-    credential = {
+    credential: dict[str, Any] = {
         "@context": CONTEXT,
         "id": record.uuid.urn,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
@@ -362,7 +363,7 @@ def credential_payload(
 
 def _activity_number(certificate: Certificate, credits: dict[str, Any] | None) -> str:
     claim = certificate.claim
-    if claim.enduring_id:
+    if claim.enduring is not None:
         credit = claim.enduring.credits.filter(credit_type=claim.credit_type).first()
     else:
         credit = (credits or {}).get(claim.credit_type)
@@ -401,17 +402,18 @@ def ensure_credentials(certificates: Iterable[Certificate]) -> list[IssuedCreden
             index = -1 if top is None else top
             private = _private_key(key)
             records = []
+            base = site_url()
             for certificate in group:
-                if certificate.pk in taken:
+                issued_at = certificate.issued_at
+                if certificate.pk in taken or issued_at is None:
                     continue
                 index += 1
-                base = site_url()
                 record = IssuedCredential(
                     certificate=certificate,
                     organizer=organizer,
                     key=key,
                     status_index=index,
-                    issued_at=certificate.issued_at,
+                    issued_at=issued_at,
                 )
                 payload = credential_payload(
                     certificate, record, base, credits=credits.get(certificate.claim.event_id, {})
@@ -473,7 +475,7 @@ def status_list_token(base: str, organizer: Organizer, segment: str, number: int
     did = issuer_did(base, organizer)
     now = timezone.now().replace(microsecond=0)
     until = now + STATUS_LIST_VALIDITY
-    credential = {
+    credential: dict[str, Any] = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],

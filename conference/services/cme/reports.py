@@ -165,7 +165,7 @@ def pars_learner_workbook(event_credit: EventCredit) -> bytes:
     leading zeros) and sheet "Problems"."""
     rows, problems = pars_rows(event_credit)
     workbook = Workbook()
-    learners = workbook.active
+    learners = workbook.worksheets[0]
     learners.title = "Learners"
     append_text_row(learners, PARS_COLUMNS)
     for row in rows:
