@@ -188,7 +188,9 @@ def test_notes_are_private_and_chat_is_for_the_room(rooms_setup):
     ] == ["Welcome"]
 
 
-def test_a_report_keeps_the_room_time_and_people(rooms_setup):
+def test_a_report_keeps_the_room_time_and_people(
+    rooms_setup, mailoutbox, django_capture_on_commit_callbacks
+):
     room = _room(rooms_setup, "workshop")
     now = timezone.now()
     for key in ("ana", "ben"):
@@ -202,7 +204,14 @@ def test_a_report_keeps_the_room_time_and_people(rooms_setup):
         )
     with pytest.raises(MediaRefused, match="Say what happened"):
         service.report_room(_access(rooms_setup, "ana"), room, reason=" ")
-    report = service.report_room(_access(rooms_setup, "ana"), room, reason="Abusive remarks")
+    organizer = rooms_setup["event"].organizer
+    organizer.contact_email = "safety@society.test"
+    organizer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        report = service.report_room(_access(rooms_setup, "ana"), room, reason="Abusive remarks")
+    assert [m.to for m in mailoutbox] == [["safety@society.test"]]
+    assert "Abusive remarks" in mailoutbox[0].body
+    assert "In the room then: Ana, Ben" in mailoutbox[0].body
     stored = RoomReport.objects.get()
     assert stored.pk == report.pk
     assert stored.people == [

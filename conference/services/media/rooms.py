@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -619,17 +620,39 @@ def post_message(access: RoomAccess, room: Room, *, text: str) -> RoomMessage:
 
 def report_room(access: RoomAccess, room: Room, *, reason: str) -> RoomReport:
     """A report to the organizer with the room, the time (UTC, shown in the event's zone in the
-    admin) and who was in the room."""
+    e-mail and the admin's) and who was in the room; e-mailed to the organizer's contact
+    address after commit when it has one."""
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_MAX:
         raise MediaRefused(f"Say what happened in 1 to {REASON_MAX} characters.", code="invalid")
     people = [{"id": o.user_id, "name": o.name} for o in _present(room).order_by("joined_at")]
-    return RoomReport.objects.create(
+    report = RoomReport.objects.create(
         room=room.meeting,
         reporter_id=access.user_id,
         reporter_name=access.name,
         reason=reason,
         people=people,
+    )
+    event = Event.objects.select_related("organizer").get(pk=access.event_id)
+    address = event.organizer.contact_email
+    if address:
+        transaction.on_commit(lambda: _mail_report(report, room, event, address))
+    return report
+
+
+def _mail_report(report: RoomReport, room: Room, event: Event, address: str) -> None:
+    moment = timezone.localtime(report.created_at, event.tzinfo)
+    names = ", ".join(person["name"] for person in report.people) or "nobody"
+    send_mail(
+        subject=f"Report from {room.label} ({event.title})",
+        message=(
+            f"{report.reporter_name} reported a problem in {room.label} "
+            f"({room.placement.hall.name}) at {moment:%Y-%m-%d %H:%M} ({event.timezone}).\n\n"
+            f"What happened: {report.reason}\n\nIn the room then: {names}\n\n"
+            "The report is in the admin under Room reports."
+        ),
+        from_email=None,
+        recipient_list=[address],
     )
 
 
