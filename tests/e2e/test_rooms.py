@@ -13,7 +13,7 @@ from tests.e2e.conftest import ARGS, CHROMIUM, VIEWPORT, PageErrors
 from tests.factories import EventFactory, ProfileFactory, UserFactory
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
-from tests.media_support import janus_server
+from tests.support.media import janus_server
 from venues.demo import build_demo_venue
 from venues.models import Placement, PlacementKind
 from venues.services import publish_layout

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from tests.factories import HallFactory
 from venues.floorplan import render_floor_plan_svg
 from venues.manifest import serialize_placement
 from venues.models import Placement, PlacementKind
@@ -47,8 +48,6 @@ def test_meeting_room_props_refuse_bad_values(props, message):
 
 @pytest.mark.django_db
 def test_a_poster_spot_must_name_a_poster_board_of_its_hall():
-    from tests.factories import HallFactory
-
     hall = HallFactory()
     Placement.objects.create(
         hall=hall, kind=PlacementKind.POSTER_BOARD, label="P-01", props={"title": "Echo"}
