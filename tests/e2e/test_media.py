@@ -113,7 +113,8 @@ def open_page(browser, base: str, user, path: str, errors: PageErrors, *, wait_u
     context = browser.new_context(viewport=VIEWPORT)
     context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base}])
     page = errors.attach(context.new_page())
-    page.goto(base + path, wait_until=wait_until)
+    # A loaded machine (a publishing speaker, a recorder encoding) serves the venue page slowly.
+    page.goto(base + path, wait_until=wait_until, timeout=90000)
     return context, page
 
 
@@ -276,7 +277,15 @@ def test_live_captions_reach_the_stage(chromium_media, stage_party):
         producer.fill("#studio-countdown", "0")
         producer.click("#studio-golive")
         producer.wait_for_function("document.body.dataset.onAir === '1'", timeout=30000)
-        viewer.wait_for_selector("#hall-stage[data-connected='1']", state="attached", timeout=60000)
+        try:
+            viewer.wait_for_selector(
+                "#hall-stage[data-connected='1']", state="attached", timeout=60000
+            )
+        except Exception as error:
+            said = viewer.evaluate(
+                "() => [document.getElementById('hall-stage').outerHTML.slice(0, 600)]"
+            )
+            raise AssertionError(f"stage not connected: {said} {errors}") from error
         cap_context, captioner = open_page(
             chromium_media, base, stage_party["cap"], studio_path(session), errors
         )
@@ -436,69 +445,3 @@ def test_the_broadcast_is_recorded_and_becomes_a_ready_recording(
     assert session.title in (folder / "chapters.vtt").read_text()
     assert stage.recording is None and stage.recorder_port is None
     assert errors == []
-
-
-def test_beyond_webrtc_capacity_the_audience_gets_the_hls_stage(
-    chromium_media, stage_party, tmp_path
-):
-    """JANUS_WEBRTC_CAPACITY=0: every viewer is over the capacity, so the grant sends the stage
-    composed once by the broadcast's recorder (RTP forward -> ffmpeg -> HLS) through signed
-    URLs, and the hall's stage decodes it (hls.js)."""
-    errors = PageErrors(websocket_expected=False)
-    session = stage_party["session"]
-    with janus_server() as janus:
-        environ = {**janus.environment(), "JANUS_WEBRTC_CAPACITY": "0"}
-        with (
-            daphne_processes(1, env=environ) as (port,),
-            celery_worker(CAPTURE_QUEUE, tmp_path / "capture.log", **environ),
-        ):
-            base = f"http://127.0.0.1:{port}"
-            contexts = []
-            for key in ("ana", "mod"):
-                context, page = open_page(
-                    chromium_media, base, stage_party[key], studio_path(session), errors
-                )
-                contexts.append(context)
-                if key == "ana":
-                    ana = page
-                else:
-                    producer = page
-            publish(ana)
-            producer.wait_for_function(
-                "document.querySelectorAll('#studio-feed-choices input').length === 1",
-                timeout=60000,
-            )
-            put_live(producer, ["Dr. Ana Ruiz"], "solo")
-            context, viewer = open_page(
-                chromium_media,
-                base,
-                stage_party["viewer"],
-                f"/events/{EVENT}/venue/auditorium/",
-                errors,
-                wait_until="domcontentloaded",  # the side panel's stage, not the 3D scene
-            )
-            contexts.append(context)
-            viewer.wait_for_selector(
-                "#hall-stage[data-mode='hls']", state="attached", timeout=60000
-            )
-            # The composed 1280x720 picture plays, and its decoded frames keep increasing.
-            viewer.wait_for_function(
-                "document.querySelector('#hall-stage video').videoWidth === 1280", timeout=90000
-            )
-            frames = "document.querySelector('#hall-stage video').getVideoPlaybackQuality().totalVideoFrames"
-            first = viewer.evaluate(frames)
-            viewer.wait_for_function(f"{frames} > {first} + 30", timeout=30000)
-            assert viewer.evaluate("window.medvenueStage.handle") is None  # no WebRTC at all
-            # Segment URLs are signed for this viewer: another user's browser is refused.
-            playlist = viewer.evaluate("window.medvenueStage.hls.url")
-            other_context, other = open_page(chromium_media, base, stage_party["ben"], "/", errors)
-            contexts.append(other_context)
-            status = other.evaluate(f"fetch({playlist!r}).then((r) => r.status)")
-            assert status == 403
-            producer.click("#studio-end")
-            viewer.wait_for_selector(
-                "#hall-stage[data-state='idle']", state="attached", timeout=30000
-            )
-            for context in contexts:
-                context.close()
-    assert [e for e in errors if "403" not in e] == []
