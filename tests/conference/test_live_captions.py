@@ -23,15 +23,8 @@ from conference.models import (
 from conference.services.media import captions
 from conference.services.media import stage as media
 from conference.services.recordings import paths
-from tests.factories import (
-    EventFactory,
-    HallFactory,
-    ProfileFactory,
-    SessionFactory,
-    SpeakerFactory,
-    UserFactory,
-)
 from tests.live.conftest import connect
+from tests.support.stage_world import people, session_on_now
 
 CAPTION_URL = "/events/{slug}/sessions/{pk}/studio/caption/"
 
@@ -40,31 +33,16 @@ CAPTION_URL = "/events/{slug}/sessions/{pk}/studio/caption/"
 def party(db, settings, tmp_path):
     settings.RECORDINGS_ROOT = tmp_path / "recordings"
     cache.clear()
-    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
-    hall = HallFactory()
-    event.venue = hall.venue
-    event.save()
-    now = timezone.now()
-    session = SessionFactory(
-        event=event,
-        hall=hall,
-        starts_at=now - dt.timedelta(minutes=5),
-        ends_at=now + dt.timedelta(hours=1),
-    )
-    people = {}
-    for key, role in (
-        ("speaker", RegistrationRole.SPEAKER),
-        ("captioner", RegistrationRole.ATTENDEE),
-        ("moderator", RegistrationRole.MODERATOR),
-        ("attendee", RegistrationRole.ATTENDEE),
-    ):
-        user = UserFactory(display_name=key.title())
-        ProfileFactory(user=user)
-        Registration.objects.create(user=user, event=event, role=role)
-        people[key] = user
-    session.speakers.add(SpeakerFactory(event=event, user=people["speaker"]))
-    session.captioners.add(people["captioner"])
-    return {"event": event, "hall": hall, "session": session, **people}
+    event, hall, session = session_on_now(started=5, left=60)
+    roles = {
+        "speaker": RegistrationRole.SPEAKER,
+        "captioner": RegistrationRole.ATTENDEE,
+        "moderator": RegistrationRole.MODERATOR,
+        "attendee": RegistrationRole.ATTENDEE,
+    }
+    found = people(session, roles, speakers=["speaker"])
+    session.captioners.add(found["captioner"])
+    return {"event": event, "hall": hall, "session": session, **found}
 
 
 def on_air(session, recording=None) -> Stage:

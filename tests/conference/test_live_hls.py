@@ -15,45 +15,30 @@ from conference.models import (
     Recording,
     RecordingSource,
     RecordingStatus,
-    Registration,
     RegistrationRole,
     Stage,
 )
 from conference.services.media import live_hls, recorder
 from conference.services.media import stage as media
-from tests.factories import EventFactory, HallFactory, ProfileFactory, SessionFactory, UserFactory
+from tests.support.stage_world import people, session_on_now
 
 
 @pytest.fixture
 def party(db, settings, tmp_path):
     settings.RECORDINGS_ROOT = tmp_path / "recordings"
     cache.clear()
-    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
-    hall = HallFactory()
-    event.venue = hall.venue
-    event.save()
-    now = timezone.now()
-    session = SessionFactory(
-        event=event,
-        hall=hall,
-        starts_at=now - dt.timedelta(minutes=5),
-        ends_at=now + dt.timedelta(hours=1),
-    )
-    people = {}
-    for key, role in (
-        ("viewer", RegistrationRole.ATTENDEE),
-        ("other", RegistrationRole.ATTENDEE),
-        ("mod", RegistrationRole.MODERATOR),
-    ):
-        user = UserFactory(display_name=key.title())
-        ProfileFactory(user=user)
-        Registration.objects.create(user=user, event=event, role=role)
-        people[key] = user
+    event, hall, session = session_on_now(started=5, left=60)
+    roles = {
+        "viewer": RegistrationRole.ATTENDEE,
+        "other": RegistrationRole.ATTENDEE,
+        "mod": RegistrationRole.MODERATOR,
+    }
+    found = people(session, roles)
     recording = Recording.objects.create(
         session=session,
         source=RecordingSource.STUDIO,
         status=RecordingStatus.CAPTURING,
-        capture_starts_at=now,
+        capture_starts_at=timezone.now(),
     )
     stage = Stage.objects.create(session=session, on_air=True, recording=recording)
     live = recorder.live_folder(recording)
@@ -63,7 +48,7 @@ def party(db, settings, tmp_path):
         "#EXTINF:1.000000,\nchunk_1_00003.ts\n#EXTINF:1.000000,\nchunk_1_00004.ts\n"
     )
     (live / "chunk_1_00003.ts").write_bytes(b"G" * 188)
-    return {"event": event, "hall": hall, "session": session, "stage": stage, **people}
+    return {"event": event, "hall": hall, "session": session, "stage": stage, **found}
 
 
 def test_tokens_open_only_their_viewers_broadcast():

@@ -20,40 +20,21 @@ from conference.services.media.janus import STREAMING, VIDEOROOM, JanusAdmin
 from conference.services.media.tokens import make_opaque_id, mint_token, read_opaque_id
 from conference.services.registrations import cancel_registration
 from tests.factories import (
-    EventFactory,
-    HallFactory,
-    ProfileFactory,
-    SessionFactory,
-    SpeakerFactory,
     UserFactory,
 )
+from tests.support.stage_world import people, session_on_now
 
 
 @pytest.fixture
 def studio_setup(db):
-    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
-    hall = HallFactory()
-    event.venue = hall.venue
-    event.save()
-    now = timezone.now()
-    session = SessionFactory(
-        event=event,
-        hall=hall,
-        starts_at=now - dt.timedelta(minutes=10),
-        ends_at=now + dt.timedelta(minutes=50),
-    )
-    people = {}
-    for key, role in (
-        ("speaker", RegistrationRole.SPEAKER),
-        ("moderator", RegistrationRole.MODERATOR),
-        ("attendee", RegistrationRole.ATTENDEE),
-    ):
-        user = UserFactory(display_name=key.title())
-        ProfileFactory(user=user)
-        Registration.objects.create(user=user, event=event, role=role)
-        people[key] = user
-    session.speakers.add(SpeakerFactory(event=event, user=people["speaker"]))
-    return {"event": event, "hall": hall, "session": session, **people}
+    event, hall, session = session_on_now()
+    roles = {
+        "speaker": RegistrationRole.SPEAKER,
+        "moderator": RegistrationRole.MODERATOR,
+        "attendee": RegistrationRole.ATTENDEE,
+    }
+    found = people(session, roles, speakers=["speaker"])
+    return {"event": event, "hall": hall, "session": session, **found}
 
 
 class JanusClient:

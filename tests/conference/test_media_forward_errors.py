@@ -3,54 +3,27 @@ it was, no forward left running that the stage row does not know about. Real Jan
 publishers are VideoRoom remote publishers (what the external encoder ingest uses), so no
 browser is needed."""
 
-import datetime as dt
-
 import pytest
 from django.conf import settings as django_settings
-from django.utils import timezone
 
-from conference.models import Recording, Registration, RegistrationRole, Stage
+from conference.models import Recording, RegistrationRole, Stage
 from conference.services.media import stage as media
 from conference.services.media.janus import VIDEOROOM, JanusAdmin
 from conference.views.refusals import http_status
-from tests.factories import (
-    EventFactory,
-    HallFactory,
-    ProfileFactory,
-    SessionFactory,
-    SpeakerFactory,
-    UserFactory,
-)
+from tests.support.stage_world import people, session_on_now
 
 pytestmark = [pytest.mark.janus]
 
 
 @pytest.fixture
 def party(db):
-    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
-    hall = HallFactory()
-    event.venue = hall.venue
-    event.save()
-    now = timezone.now()
-    session = SessionFactory(
-        event=event,
-        hall=hall,
-        starts_at=now - dt.timedelta(minutes=5),
-        ends_at=now + dt.timedelta(hours=1),
-    )
-    people = {}
-    for key, role in (
-        ("ana", RegistrationRole.SPEAKER),
-        ("ben", RegistrationRole.SPEAKER),
-        ("mod", RegistrationRole.MODERATOR),
-    ):
-        user = UserFactory(display_name=key.title())
-        ProfileFactory(user=user)
-        Registration.objects.create(user=user, event=event, role=role)
-        people[key] = user
-    for key in ("ana", "ben"):
-        session.speakers.add(SpeakerFactory(event=event, user=people[key]))
-    return {"session": session, **people}
+    _, _, session = session_on_now(started=5, left=60)
+    roles = {
+        "ana": RegistrationRole.SPEAKER,
+        "ben": RegistrationRole.SPEAKER,
+        "mod": RegistrationRole.MODERATOR,
+    }
+    return {"session": session, **people(session, roles, speakers=["ana", "ben"])}
 
 
 def remote_publisher(session, user, name):
