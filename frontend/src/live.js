@@ -2,6 +2,7 @@
 // (Q&A, people, chat, polls, reactions), answers attention checks and moves the 3D crowd.
 // All user text is inserted with textContent; nothing a user sends is ever parsed as HTML.
 
+import { el } from "./dom.js";
 import { HallSocket, hallSocketUrl } from "./hall-socket.js";
 import { applyPoll, applyPresenceDelta, applyQuestion, applySnapshot, sortQuestions } from "./live-state.js";
 import { CLOSE, EMOJI, LIMITS } from "./protocol.js";
@@ -9,19 +10,6 @@ import { CLOSE, EMOJI, LIMITS } from "./protocol.js";
 const MOVE_INTERVAL_MS = 100;
 const HEARTBEAT_MS = 60000;
 const COUNTS_MS = 10000;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
 
 function uuid() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;

@@ -2,6 +2,8 @@
 // microphone, see and hear the others, mute, leave; the room's chat, queue (meet the expert),
 // host controls, private note and report; the list of the hall's rooms. docs/rooms.md.
 // Camera and microphone start only on "Join with camera and microphone".
+
+import { badge, el } from "./dom.js";
 import { attach, connect, getJSON, postJSON, RenewingToken } from "./media.js";
 
 const VIDEOROOM = "janus.plugin.videoroom";
@@ -28,26 +30,6 @@ const state = {
   joining: false,
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-function badge(id, on, onText, offText) {
-  const node = $(id);
-  node.textContent = on ? onText : offText;
-  node.classList.toggle("is-on", on);
-  node.classList.toggle("is-off", !on);
-}
-
 // --- Janus ------------------------------------------------------------------------------------
 async function join() {
   if (state.joining || state.janus) return;
@@ -61,8 +43,8 @@ async function join() {
       audio: true,
       video: { width: { ideal: 640 }, height: { ideal: 360 } },
     });
-    badge("room-cam-state", true, "Camera ON", "Camera off");
-    badge("room-mic-state", true, "Microphone ON", "Microphone off");
+    badge($("room-cam-state"), true, "Camera ON", "Camera off");
+    badge($("room-mic-state"), true, "Microphone ON", "Microphone off");
     state.token = new RenewingToken(state.grant, {
       url: config.renew_url,
       purpose: "room",
@@ -191,8 +173,8 @@ async function stop({ tellServer = false } = {}) {
   for (const t of state.local?.getTracks() || []) t.stop();
   state.local = null;
   state.grant = null;
-  badge("room-cam-state", false, "", "Camera off");
-  badge("room-mic-state", false, "", "Microphone off");
+  badge($("room-cam-state"), false, "", "Camera off");
+  badge($("room-mic-state"), false, "", "Microphone off");
   for (const id of ["room-mute", "room-video", "room-leave"]) $(id).disabled = true;
   $("room-join").disabled = !config.media;
   document.body.dataset.inRoom = "0";
@@ -207,7 +189,7 @@ function toggleMute() {
   });
   $("room-mute").setAttribute("aria-pressed", String(state.muted));
   $("room-mute").textContent = state.muted ? "Unmute microphone" : "Mute microphone";
-  badge("room-mic-state", !state.muted, "Microphone ON", "Microphone muted");
+  badge($("room-mic-state"), !state.muted, "Microphone ON", "Microphone muted");
 }
 
 function toggleVideo() {
@@ -217,7 +199,7 @@ function toggleVideo() {
   });
   $("room-video").setAttribute("aria-pressed", String(state.videoOff));
   $("room-video").textContent = state.videoOff ? "Turn camera on" : "Turn camera off";
-  badge("room-cam-state", !state.videoOff, "Camera ON", "Camera paused");
+  badge($("room-cam-state"), !state.videoOff, "Camera ON", "Camera paused");
 }
 
 // --- rendering --------------------------------------------------------------------------------

@@ -2,22 +2,11 @@
 // WebRTC while the producer has the broadcast on air. It fills the side panel's stage (2D twin
 // and 3D page alike) and a canvas the 3D screen shows. Only feeds a producer put live ever reach
 // the mountpoint (docs/media.md); this page cannot ask for anything else.
+
+import { el } from "./dom.js";
 import { attach, connect, postJSON, RenewingToken } from "./media.js";
 
 const STREAMING = "janus.plugin.streaming";
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
 
 class Stage {
   constructor(box) {

@@ -2,6 +2,8 @@
 // camera, microphone and a shared screen into the session's backstage room on Janus, everyone
 // backstage, the producer's stage controls, the backstage chat and the audience's questions.
 // Camera and microphone start only when the user presses "Start camera and microphone".
+
+import { badge, el } from "./dom.js";
 import { attach, connect, getJSON, postJSON, RenewingToken } from "./media.js";
 
 const VIDEOROOM = "janus.plugin.videoroom";
@@ -27,26 +29,6 @@ const state = {
   muted: false,
   videoOff: false,
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-function badge(id, on, onText, offText) {
-  const node = $(id);
-  node.textContent = on ? onText : offText;
-  node.classList.toggle("is-on", on);
-  node.classList.toggle("is-off", !on);
-}
 
 // --- devices ----------------------------------------------------------------------------------
 async function listDevices() {
@@ -235,8 +217,8 @@ async function start() {
     $("studio-preview").srcObject = stream;
     meter(stream);
     state.camera = { stream, handle: null };
-    badge("studio-cam-state", true, "Camera ON", "Camera off");
-    badge("studio-mic-state", true, "Microphone ON", "Microphone off");
+    badge($("studio-cam-state"), true, "Camera ON", "Camera off");
+    badge($("studio-mic-state"), true, "Microphone ON", "Microphone off");
     status("Connecting to the studio…");
     await ensureJanus();
     state.camera.handle = await publishFeed(
@@ -266,9 +248,9 @@ function cleanupLocal() {
   state.camera = null;
   state.screen = null;
   $("studio-preview").srcObject = null;
-  badge("studio-cam-state", false, "", "Camera off");
-  badge("studio-mic-state", false, "", "Microphone off");
-  badge("studio-screen-state", false, "", "Screen not shared");
+  badge($("studio-cam-state"), false, "", "Camera off");
+  badge($("studio-mic-state"), false, "", "Microphone off");
+  badge($("studio-screen-state"), false, "", "Screen not shared");
   for (const id of ["studio-mute", "studio-video", "studio-share", "studio-stop"]) $(id).disabled = true;
   $("studio-start").disabled = !config.media;
   delete document.body.dataset.publishing;
@@ -300,7 +282,7 @@ function toggleMute() {
   });
   $("studio-mute").setAttribute("aria-pressed", String(state.muted));
   $("studio-mute").textContent = state.muted ? "Unmute microphone" : "Mute microphone";
-  badge("studio-mic-state", !state.muted, "Microphone ON", "Microphone muted");
+  badge($("studio-mic-state"), !state.muted, "Microphone ON", "Microphone muted");
 }
 
 function toggleVideo() {
@@ -310,7 +292,7 @@ function toggleVideo() {
   });
   $("studio-video").setAttribute("aria-pressed", String(state.videoOff));
   $("studio-video").textContent = state.videoOff ? "Turn camera on" : "Turn camera off";
-  badge("studio-cam-state", !state.videoOff, "Camera ON", "Camera paused");
+  badge($("studio-cam-state"), !state.videoOff, "Camera ON", "Camera paused");
 }
 
 async function toggleShare() {
@@ -320,7 +302,7 @@ async function toggleShare() {
     });
     state.screen.handle?.detach();
     state.screen = null;
-    badge("studio-screen-state", false, "", "Screen not shared");
+    badge($("studio-screen-state"), false, "", "Screen not shared");
     $("studio-share").setAttribute("aria-pressed", "false");
     $("studio-share").textContent = "Share screen";
     return;
@@ -336,7 +318,7 @@ async function toggleShare() {
       [{ type: "video", capture: stream.getVideoTracks()[0], recv: false }],
       `${state.grant.display} (screen)`,
     );
-    badge("studio-screen-state", true, "Screen SHARED", "Screen not shared");
+    badge($("studio-screen-state"), true, "Screen SHARED", "Screen not shared");
     $("studio-share").setAttribute("aria-pressed", "true");
     $("studio-share").textContent = "Stop sharing";
   } catch (error) {
@@ -513,13 +495,13 @@ function renderStage() {
   }
   // Nothing is recorded without the people on the stage seeing it: the broadcast records while on air.
   badge(
-    "studio-rec-state",
+    $("studio-rec-state"),
     Boolean(state.stage.on_air && state.stage.recording),
     "● Recording the broadcast",
     "Not recording",
   );
   document.body.dataset.recording = state.stage.on_air && state.stage.recording ? "1" : "0";
-  badge("studio-live-state", meLive, wait > 0 ? `LIVE in ${wait} s` : "You are LIVE", "Not live");
+  badge($("studio-live-state"), meLive, wait > 0 ? `LIVE in ${wait} s` : "You are LIVE", "Not live");
   $("studio-live-state").classList.toggle("is-live", meLive);
   document.body.dataset.onAir = state.stage.on_air ? "1" : "0";
   document.body.dataset.meLive = meLive ? "1" : "0";
