@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from conference.admin.moderation import ModerationAreaAdmin
 from conference.admin.scoping import OrganizerScopedAdmin
 from conference.models import MeetingRoom, RoomReport
 from conference.services.organizers import Area
@@ -42,20 +43,17 @@ class MeetingRoomAdmin(OrganizerScopedAdmin):
 
 
 @admin.register(RoomReport)
-class RoomReportAdmin(OrganizerScopedAdmin):
-    """What attendees reported from a room: the room, the time and who was in it then."""
+class RoomReportAdmin(ModerationAreaAdmin):
+    """What attendees reported from a room: the room, the time and who was in it then. The
+    organizer's staff mark a report handled; moderators have no admin; reports are kept."""
 
     organizer_lookup = "room__placement__hall__venue__organizers"
-    area = Area.MODERATION
     list_display = ["created_at", "room", "reporter_name", "reason", "people_names", "handled"]
     list_filter = ["handled"]
     list_select_related = ["room__placement"]
     date_hierarchy = "created_at"
     fields = ["room", "created_at", "reporter_name", "reason", "people_names", "handled"]
     readonly_fields = ["room", "created_at", "reporter_name", "reason", "people_names"]
-
-    def has_add_permission(self, request):
-        return False
 
     @admin.display(description="People in the room")
     def people_names(self, obj: RoomReport) -> str:

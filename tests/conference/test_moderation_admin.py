@@ -5,10 +5,19 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from conference.models import ChatMessage, CmeAuditEntry, HallRemoval, MembershipRole
+from conference.models import (
+    ChatMessage,
+    CmeAuditEntry,
+    HallRemoval,
+    MeetingRoom,
+    MembershipRole,
+    RoomReport,
+)
 from conference.services import live
 from conference.services.moderation import ModerationError, lift_removal
 from tests.factories import MembershipFactory, UserFactory
+from tests.venues.conftest import PlacementFactory
+from venues.models import PlacementKind
 
 
 def remove(hall, user, by, minutes=30, reason="Spam links in chat"):
@@ -127,3 +136,28 @@ def test_moderated_chat_is_read_only_and_not_for_moderators(client, world):
     moderator = MembershipFactory(organizer=world.organizer_a, role=MembershipRole.MODERATOR).user
     client.force_login(moderator)
     assert client.get("/admin/conference/chatmessage/").status_code == 403
+
+
+def report_in(hall, reason):
+    placement = PlacementFactory(
+        hall=hall, kind=PlacementKind.MEETING_ROOM, label=f"Room of {hall.name}", props={}
+    )
+    room = MeetingRoom.objects.create(placement=placement)
+    return RoomReport.objects.create(
+        room=room, reporter_name="Dr. Report", reason=reason, people=[{"id": 1, "name": "Ana"}]
+    )
+
+
+def test_room_reports_are_for_the_organizers_staff_only(client, world):
+    mine = report_in(world.hall_a, "Someone shared an offensive screen")
+    report_in(world.hall_b, "Beta report")
+    client.force_login(world.staff_a)
+    listing = client.get("/admin/conference/roomreport/").content.decode()
+    assert "Someone shared an offensive screen" in listing and "Beta report" not in listing
+    assert client.post(f"/admin/conference/roomreport/{mine.pk}/delete/").status_code == 403
+    assert client.get("/admin/conference/roomreport/add/").status_code == 403
+    assert RoomReport.objects.count() == 2
+
+    moderator = MembershipFactory(organizer=world.organizer_a, role=MembershipRole.MODERATOR).user
+    client.force_login(moderator)
+    assert client.get("/admin/conference/roomreport/").status_code == 403

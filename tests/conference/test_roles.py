@@ -223,6 +223,7 @@ def test_admin_index_of_content_manager_lists_no_people_cme_or_registrations(cli
     assert names == {
         "Event",
         "Hall",
+        "MeetingRoom",  # the hosts of the layout's meeting rooms (docs/rooms.md)
         "Organizer",
         "Recording",
         "Session",
