@@ -274,7 +274,7 @@ def test_hall_plays_an_earlier_recording_while_a_session_is_live(
             ["captions", "es", "Español"],
         ]
         assert all(f"/recordings/{world['recording'].pk}/captions/" in t[3] for t in tracks)
-        assert page.get_by_label("Captions").count() == 1
+        assert page.get_by_label("Captions", exact=True).count() == 1
         assert page.locator("#hall-recording-captions option").all_text_contents() == [
             "Off",
             "English",
