@@ -193,6 +193,9 @@ class LivePanels {
   }
 
   connect() {
+    this.greeted = new Promise((resolve) => {
+      this.greet = resolve;
+    });
     this.socket = new HallSocket(hallSocketUrl(location, this.hall.id), {
       hello: (data, reconnected) => this.onHello(data, reconnected),
       push: (frame) => this.onPush(frame),
@@ -201,6 +204,7 @@ class LivePanels {
         this.say(error.message);
       },
       closed: (code, final, delay) => {
+        this.greet(); // no `hello` to wait for: the 3D view need not wait either
         const refusal = this.refusal;
         this.refusal = null;
         if (code === CLOSE.REMOVED) {
@@ -249,7 +253,8 @@ class LivePanels {
     this.isModerator = Boolean(data.moderator);
     this.showRemoved(null);
     this.refreshCounts();
-    this.showStage(data.stage);
+    // The panel is in its state (the stage shown) before the page builds its 3D view.
+    this.showStage(data.stage).finally(() => this.greet());
     const changed = this.applySession(data.session);
     if (!reconnected || changed) await this.loadSessionLists();
     else this.loadMine(); // private pushes are not part of the resumable feed
@@ -346,8 +351,8 @@ class LivePanels {
 
   /** The hall's live stage (WebRTC through Janus); its code loads only when there is a stage. */
   showStage(stage) {
-    if (!stage) return;
-    import("./stage.js")
+    if (!stage) return Promise.resolve();
+    return import("./stage.js")
       .then(({ updateStage }) => updateStage(stage))
       .catch((error) => console.error("The live stage could not start:", error));
   }

@@ -91,8 +91,13 @@ function createApi(state) {
   };
 }
 
+// Building the 3D view holds the page for a while on a slow machine (seconds on a software
+// renderer); the side panel's live state comes first, or after this long if the hall is slow.
+const LIVE_FIRST_MS = 5000;
+
 async function startView(state, root) {
   const { VenueView } = await import("./world.js");
+  await Promise.race([state.live, new Promise((resolve) => setTimeout(resolve, LIVE_FIRST_MS))]);
   const manifest = await readManifest(root);
   const view = new VenueView({
     canvas: document.getElementById("venue-canvas"),
@@ -214,7 +219,7 @@ function boot() {
   state.ready = new Promise((resolve) => (state.resolveReady = resolve));
   window.medvenue = window.medvenue || {};
   window.medvenue.venue = createApi(state);
-  startLiveLayer(root);
+  state.live = startLiveLayer(root);
   startHallRecording();
   startHallRecordingList(state);
   const toggle = document.getElementById("venue-mode-toggle");
@@ -361,10 +366,11 @@ function startHallRecordingList(state) {
   });
 }
 
+/** Start the live layer (websocket, panels; its own chunk). Resolves when the hall has said
+ * `hello` and the panel shows it, or at once when the live layer cannot start. */
 function startLiveLayer(root) {
-  // The live layer (websocket, panels) loads in its own chunk and never blocks the venue.
-  readManifest(root)
-    .then((manifest) => import("./live.js").then(({ startLive }) => startLive(root, manifest)))
+  return readManifest(root)
+    .then((manifest) => import("./live.js").then(({ startLive }) => startLive(root, manifest)?.greeted))
     .catch((error) => console.error("The live layer could not start:", error));
 }
 

@@ -99,6 +99,9 @@ export async function connect(grant, token, { onDestroyed } = {}) {
       token,
       iceServers: grant.ice_servers || [],
       destroyOnUnload: true,
+      // Janus ends a session that sent nothing for 60 s (janus.jcfg); a page busy for a while
+      // (its 3D view starting on a software renderer) still keeps its session.
+      keepAlivePeriod: 15000,
       success: () => resolve(janus),
       error: (error) => {
         reject(new Error(`The media server could not be reached: ${error}`));

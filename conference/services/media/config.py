@@ -96,7 +96,7 @@ def write_local_janus(
 	admin_secret = "{values["admin_secret"]}"
 	token_auth = true
 	token_auth_secret = "{values["token_secret"]}"
-	session_timeout = 30
+	session_timeout = 60
 	server_name = "medvenue"
 }}
 media: {{
