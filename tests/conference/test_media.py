@@ -4,11 +4,9 @@ server only, and cutting a user's media off."""
 import asyncio
 import datetime as dt
 import json
-import secrets
 import time
 
 import pytest
-import websockets
 from django.core.management import call_command
 from django.db import connection as db_connection
 from django.urls import reverse
@@ -22,6 +20,7 @@ from conference.services.registrations import cancel_registration
 from tests.factories import (
     UserFactory,
 )
+from tests.support.media import JanusClient, janus_request
 from tests.support.stage_world import people, session_on_now
 
 
@@ -35,36 +34,6 @@ def studio_setup(db):
     }
     found = people(session, roles, speakers=["speaker"])
     return {"event": event, "hall": hall, "session": session, **found}
-
-
-class JanusClient:
-    """A minimal client of Janus's WebSocket API (what janus.js sends), for the tests."""
-
-    def __init__(self, url: str):
-        self.url = url
-
-    async def __aenter__(self):
-        self.ws = await websockets.connect(self.url, subprotocols=["janus-protocol"])
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.ws.close()
-
-    async def request(self, body: dict) -> dict:
-        transaction = secrets.token_hex(6)
-        await self.ws.send(json.dumps({**body, "transaction": transaction}))
-        while True:
-            answer = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
-            if answer.get("transaction") == transaction and answer.get("janus") != "ack":
-                return answer
-
-
-def janus_request(url: str, *bodies: dict) -> list[dict]:
-    async def run():
-        async with JanusClient(url) as client:
-            return [await client.request(body) for body in bodies]
-
-    return asyncio.run(run())
 
 
 # --- tokens ------------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 chat, notes and reports, and the endpoints' refusals (docs/rooms.md). Janus is real where
 media is involved."""
 
+import asyncio
 import datetime as dt
 import json
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,8 +20,11 @@ from conference.models import (
     RoomReport,
 )
 from conference.services.media import rooms as service
+from conference.services.media.janus import VIDEOROOM, JanusAdmin
 from conference.services.media.stage import MediaRefused
+from conference.services.media.tokens import make_opaque_id
 from tests.factories import EventFactory, HallFactory, ProfileFactory, UserFactory
+from tests.support.media import JanusClient
 from venues.models import HallKind, Placement, PlacementKind
 from venues.services import publish_layout
 
@@ -274,3 +279,42 @@ def test_endpoints_refuse_clearly(rooms_setup, client):
     assert "0 of 2 places taken" in hall_page
     client.logout()
     assert client.post(base + "join/").status_code in (401, 403)
+
+
+@pytest.mark.janus
+def test_cutting_a_room_ends_only_that_users_sessions_of_that_room(rooms_setup, janus):
+    """A removed person's handles in this room end; their other sessions, a handle that only
+    claims the room's tag (not signed by the server) and the others in the room stay."""
+    room = _room(rooms_setup, "workshop")
+    ana = service.join_room(_access(rooms_setup, "ana"), room)
+    ben = service.join_room(_access(rooms_setup, "ben"), room)
+    ana_id = rooms_setup["ana"].pk
+    forged = f"mv.{ana_id}.r{room.janus_id}-forged.{'0' * 28}"
+    other_room = make_opaque_id(secret=settings.JANUS_TOKEN_SECRET, user_id=ana_id, tag="r1-")
+
+    async def run():
+        clients = [JanusClient(janus.ws_url) for _ in range(4)]
+        opaque_ids = [ana["opaque_id"], ben["opaque_id"], forged, other_room]
+        for client, opaque_id in zip(clients, opaque_ids, strict=True):
+            await client.__aenter__()
+            created = await client.request({"janus": "create", "token": ana["token"]})
+            await client.request(
+                {
+                    "janus": "attach",
+                    "session_id": created["data"]["id"],
+                    "plugin": VIDEOROOM,
+                    "opaque_id": opaque_id,
+                    "token": ana["token"],
+                }
+            )
+        try:
+            admin = JanusAdmin(service.host_for_room(room))
+            before = set(admin.sessions())
+            ended = await asyncio.to_thread(service.cut_room_media, room, ana_id)
+            return before, ended, set(admin.sessions())
+        finally:
+            for client in clients:
+                await client.__aexit__(None, None, None)
+
+    before, ended, after = asyncio.run(run())
+    assert (len(before), ended, len(after)) == (4, 1, 3)

@@ -1,6 +1,7 @@
 """A real Janus for the media tests: its own configuration (written by the same code as
 `make run`'s), free loopback ports, its own secrets; stopped when the test ends."""
 
+import asyncio
 import json
 import os
 import secrets
@@ -14,6 +15,8 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import websockets
 
 from conference.services.media.config import janus_library_folder, write_local_janus
 
@@ -143,3 +146,33 @@ def janus_server(timeout: float = 20.0):
             process.wait()
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class JanusClient:
+    """A minimal client of Janus's WebSocket API (what janus.js sends), for the tests."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    async def __aenter__(self):
+        self.ws = await websockets.connect(self.url, subprotocols=["janus-protocol"])
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()
+
+    async def request(self, body: dict) -> dict:
+        transaction = secrets.token_hex(6)
+        await self.ws.send(json.dumps({**body, "transaction": transaction}))
+        while True:
+            answer = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
+            if answer.get("transaction") == transaction and answer.get("janus") != "ack":
+                return answer
+
+
+def janus_request(url: str, *bodies: dict) -> list[dict]:
+    async def run():
+        async with JanusClient(url) as client:
+            return [await client.request(body) for body in bodies]
+
+    return asyncio.run(run())

@@ -43,8 +43,8 @@ from conference.models import (
 from conference.services import live
 from conference.services.media.config import INSTALL_HINT, media_enabled, media_hosts
 from conference.services.media.janus import VIDEOROOM, JanusAdmin, JanusHost, MediaUnavailable
-from conference.services.media.stage import MediaRefused, ice_servers
-from conference.services.media.tokens import make_opaque_id, mint_token, read_opaque_id
+from conference.services.media.stage import MediaRefused, end_sessions_of, ice_servers
+from conference.services.media.tokens import make_opaque_id, mint_token
 from conference.services.refusals import Refused
 from venues.models import Hall, Placement, PlacementKind
 from venues.validators import clean_placement_props
@@ -753,29 +753,8 @@ def _put_out(room: Room, user_id: int) -> int:
 
 def cut_room_media(room: Room, user_id: int, admin: JanusAdmin | None = None) -> int:
     """End the Janus sessions in which `user_id` attached a handle for this room."""
-    admin = admin or _admin(room)
-    ended = 0
     try:
-        for session_id in admin.sessions():
-            if _session_in_room(admin, session_id, user_id, _tag(room)):
-                admin.destroy_session(session_id)
-                ended += 1
+        return end_sessions_of(admin or _admin(room), user_id, tag=_tag(room))
     except MediaUnavailable as error:
         logger.warning("room %s: could not end sessions of %s: %s", room.janus_id, user_id, error)
-    return ended
-
-
-def _session_in_room(admin: JanusAdmin, session_id: int, user_id: int, tag: str) -> bool:
-    try:
-        handles = admin.handles(session_id)
-    except MediaUnavailable:
-        return False
-    for handle in handles:
-        try:
-            info = admin.handle_info(session_id, handle)
-        except MediaUnavailable:
-            continue
-        label = read_opaque_id(info.get("opaque_id"), secret=settings.JANUS_TOKEN_SECRET)
-        if label and label.genuine and label.user_id == user_id and label.nonce.startswith(tag):
-            return True
-    return False
+        return 0

@@ -722,12 +722,8 @@ def cut_user_media(user_id: int) -> int:
         return 0
     ended = 0
     for host in media_hosts():
-        admin = JanusAdmin(host)
         try:
-            for session_id in admin.sessions():
-                if _session_belongs_to(admin, session_id, user_id):
-                    admin.destroy_session(session_id)
-                    ended += 1
+            ended += end_sessions_of(JanusAdmin(host), user_id)
         except MediaUnavailable as error:
             logger.warning(
                 "could not cut the media of user %s on %s: %s", user_id, host.admin_url, error
@@ -735,7 +731,19 @@ def cut_user_media(user_id: int) -> int:
     return ended
 
 
-def _session_belongs_to(admin: JanusAdmin, session_id: int, user_id: int) -> bool:
+def end_sessions_of(admin: JanusAdmin, user_id: int, *, tag: str | None = None) -> int:
+    """End the Janus sessions on `admin`'s host in which `user_id` attached a handle (with `tag`:
+    a handle whose server-signed opaque id carries that room tag); returns how many. Raises
+    MediaUnavailable when the host cannot list its sessions."""
+    ended = 0
+    for session_id in admin.sessions():
+        if _attached_by(admin, session_id, user_id, tag):
+            admin.destroy_session(session_id)
+            ended += 1
+    return ended
+
+
+def _attached_by(admin: JanusAdmin, session_id: int, user_id: int, tag: str | None) -> bool:
     try:
         handles = admin.handles(session_id)
     except MediaUnavailable:
@@ -746,7 +754,9 @@ def _session_belongs_to(admin: JanusAdmin, session_id: int, user_id: int) -> boo
         except MediaUnavailable:
             continue
         label = read_opaque_id(info.get("opaque_id"), secret=settings.JANUS_TOKEN_SECRET)
-        if label is not None and label.user_id == user_id:
+        if label is None or label.user_id != user_id:
+            continue
+        if tag is None or (label.genuine and label.nonce.startswith(tag)):
             return True
     return False
 
