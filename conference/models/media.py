@@ -45,12 +45,10 @@ class Stage(models.Model):
         return f"stage of session {self.session_id} ({'on air' if self.on_air else 'off air'})"
 
 
-class BackstageMessage(models.Model):
-    """The private chat of a session's speakers and producers in the studio."""
+class SideChatMessage(models.Model):
+    """A line of a small side chat (the studio's backstage, a meeting room): the author's name
+    as it was then, kept when the account goes."""
 
-    session = models.ForeignKey(
-        "conference.Session", on_delete=models.CASCADE, related_name="backstage_messages"
-    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -59,10 +57,19 @@ class BackstageMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["pk"]
 
     def __str__(self) -> str:
         return f"{self.author_name}: {self.text[:40]}"
+
+
+class BackstageMessage(SideChatMessage):
+    """The private chat of a session's speakers and producers in the studio."""
+
+    session = models.ForeignKey(
+        "conference.Session", on_delete=models.CASCADE, related_name="backstage_messages"
+    )
 
 
 class CaptionSource(models.TextChoices):

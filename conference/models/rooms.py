@@ -8,6 +8,8 @@ rows: Janus carries it, and these rows decide who may join which Janus room.
 from django.conf import settings
 from django.db import models
 
+from conference.models.media import SideChatMessage
+
 
 class MeetingRoom(models.Model):
     placement = models.OneToOneField(
@@ -117,22 +119,10 @@ class RoomNote(models.Model):
         return f"note of user {self.user_id} on room {self.room_id}"
 
 
-class RoomMessage(models.Model):
+class RoomMessage(SideChatMessage):
     """The text chat beside a room."""
 
     room = models.ForeignKey(MeetingRoom, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    author_name = models.CharField(max_length=200)
-    text = models.CharField(max_length=500)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["pk"]
-
-    def __str__(self) -> str:
-        return f"{self.author_name}: {self.text[:40]}"
 
 
 class RoomReport(models.Model):
