@@ -4,8 +4,6 @@ Every endpoint re-checks access through the media services (the same checks as t
 a refusal is a JSON error with a message the page shows as it is.
 """
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,7 +16,7 @@ from conference.services.media import captions as live_captions
 from conference.services.media import live_hls, recorder
 from conference.services.media import stage as media
 from conference.services.media.config import INSTALL_HINT, media_enabled
-from conference.views.refusals import http_status
+from conference.views.refusals import http_status, json_body, json_refusals
 
 MAX_BODY_BYTES = 4096
 # The refusals the studio page answers with their own status; any other is a 403 there.
@@ -33,20 +31,8 @@ def _session(event_slug: str, session_id: int) -> Session:
     )
 
 
-def _refused(error: media.MediaRefused) -> JsonResponse:
-    return JsonResponse({"error": error.message}, status=http_status(error))
-
-
 def _body(request) -> dict:
-    if len(request.body) > MAX_BODY_BYTES:
-        raise media.MediaRefused("The request is too large.", code="too_large")
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise media.MediaRefused("The request is not valid JSON.", code="invalid") from None
-    if not isinstance(data, dict):
-        raise media.MediaRefused("The request must be a JSON object.", code="invalid")
-    return data
+    return json_body(request, max_bytes=MAX_BODY_BYTES)
 
 
 @require_safe
@@ -89,109 +75,93 @@ def studio(request, event_slug: str, session_id: int):
 
 @require_POST
 @never_cache
+@json_refusals
 def studio_grant(request, event_slug: str, session_id: int):
-    try:
-        return JsonResponse(media.studio_grant(request.user, _session(event_slug, session_id)))
-    except media.MediaRefused as error:
-        return _refused(error)
+    return JsonResponse(media.studio_grant(request.user, _session(event_slug, session_id)))
 
 
 @require_POST
 @never_cache
+@json_refusals
 def renew(request, event_slug: str, session_id: int):
-    try:
-        purpose = _body(request).get("purpose")
-        if purpose not in ("studio", "stage"):
-            raise media.MediaRefused("`purpose` is studio or stage.", code="invalid")
-        session = _session(event_slug, session_id)
-        return JsonResponse(media.renew_token(request.user, session, purpose=purpose))
-    except media.MediaRefused as error:
-        return _refused(error)
+    purpose = _body(request).get("purpose")
+    if purpose not in ("studio", "stage"):
+        raise media.MediaRefused("`purpose` is studio or stage.", code="invalid")
+    session = _session(event_slug, session_id)
+    return JsonResponse(media.renew_token(request.user, session, purpose=purpose))
 
 
 @require_safe
 @never_cache
+@json_refusals
 def studio_state(request, event_slug: str, session_id: int):
     session = _session(event_slug, session_id)
-    try:
-        access = media.studio_access(request.user, session)
-        since = request.GET.get("since", "0")
-        since_id = int(since) if since.isdigit() else 0
-        return JsonResponse(media.studio_state(access, session, since=since_id))
-    except media.MediaRefused as error:
-        return _refused(error)
+    access = media.studio_access(request.user, session)
+    since = request.GET.get("since", "0")
+    since_id = int(since) if since.isdigit() else 0
+    return JsonResponse(media.studio_state(access, session, since=since_id))
 
 
 @require_POST
 @never_cache
+@json_refusals
 def studio_stage(request, event_slug: str, session_id: int):
     session = _session(event_slug, session_id)
-    try:
-        access = media.studio_access(request.user, session)
-        data = _body(request)
-        feeds = data.get("feeds", [])
-        if not isinstance(feeds, list) or not all(
-            isinstance(f, int) and not isinstance(f, bool) for f in feeds
-        ):
-            raise media.MediaRefused("`feeds` is a list of feed numbers.", code="invalid")
-        countdown = data.get("countdown", 0)
-        if isinstance(countdown, bool) or not isinstance(countdown, int):
-            raise media.MediaRefused("`countdown` is a number of seconds.", code="invalid")
-        stage = media.set_stage(
-            access,
-            session,
-            layout=str(data.get("layout", "")),
-            feeds=feeds,
-            on_air=bool(data.get("on_air")),
-            countdown_seconds=countdown,
-        )
-        return JsonResponse({**media.stage_data(session, stage), "feeds": stage.live_feeds})
-    except media.MediaRefused as error:
-        return _refused(error)
+    access = media.studio_access(request.user, session)
+    data = _body(request)
+    feeds = data.get("feeds", [])
+    if not isinstance(feeds, list) or not all(
+        isinstance(f, int) and not isinstance(f, bool) for f in feeds
+    ):
+        raise media.MediaRefused("`feeds` is a list of feed numbers.", code="invalid")
+    countdown = data.get("countdown", 0)
+    if isinstance(countdown, bool) or not isinstance(countdown, int):
+        raise media.MediaRefused("`countdown` is a number of seconds.", code="invalid")
+    stage = media.set_stage(
+        access,
+        session,
+        layout=str(data.get("layout", "")),
+        feeds=feeds,
+        on_air=bool(data.get("on_air")),
+        countdown_seconds=countdown,
+    )
+    return JsonResponse({**media.stage_data(session, stage), "feeds": stage.live_feeds})
 
 
 @require_POST
 @never_cache
+@json_refusals
 def studio_chat(request, event_slug: str, session_id: int):
     session = _session(event_slug, session_id)
-    try:
-        access = media.studio_access(request.user, session)
-        message = media.post_backstage(access, session, text=str(_body(request).get("text", "")))
-        return JsonResponse({"id": message.pk}, status=201)
-    except media.MediaRefused as error:
-        return _refused(error)
+    access = media.studio_access(request.user, session)
+    message = media.post_backstage(access, session, text=str(_body(request).get("text", "")))
+    return JsonResponse({"id": message.pk}, status=201)
 
 
 @require_POST
 @never_cache
+@json_refusals
 def stage_grant(request, event_slug: str, session_id: int):
-    try:
-        return JsonResponse(media.stage_grant(request.user, _session(event_slug, session_id)))
-    except media.MediaRefused as error:
-        return _refused(error)
+    return JsonResponse(media.stage_grant(request.user, _session(event_slug, session_id)))
 
 
 @require_POST
 @never_cache
+@json_refusals
 def studio_caption(request, event_slug: str, session_id: int):
     """A live caption cue typed in the studio (captioners, speakers, producers)."""
     session = _session(event_slug, session_id)
-    try:
-        access = media.studio_access(request.user, session)
-        data = _body(request)
-        cue = live_captions.post_caption(
-            session,
-            text=str(data.get("text", "")),
-            seconds=live_captions.cue_seconds(data.get("seconds")),
-            source="typed",
-            author_id=access.user_id,
-            author_name=access.name,
-        )
-        return JsonResponse(live_captions.caption_data(cue), status=201)
-    except media.MediaRefused as error:
-        return _refused(error)
-    except live_captions.CaptionRefused as error:
-        return JsonResponse({"error": error.message}, status=http_status(error))
+    access = media.studio_access(request.user, session)
+    data = _body(request)
+    cue = live_captions.post_caption(
+        session,
+        text=str(data.get("text", "")),
+        seconds=live_captions.cue_seconds(data.get("seconds")),
+        source="typed",
+        author_id=access.user_id,
+        author_name=access.name,
+    )
+    return JsonResponse(live_captions.caption_data(cue), status=201)
 
 
 @require_safe

@@ -4,8 +4,6 @@ Every endpoint re-checks access through `conference.services.media.rooms` (the h
 then the room's); a refusal is `{"error": message}` with the status the service chose.
 """
 
-import json
-
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -16,7 +14,7 @@ from conference.models import Event
 from conference.services.media import rooms as service
 from conference.services.media.config import INSTALL_HINT, media_enabled
 from conference.services.media.stage import MediaRefused
-from conference.views.refusals import http_status
+from conference.views.refusals import http_status, json_body, json_refusals
 from conference.views.venue import _guard, venue_manifest
 from venues.models import Hall
 
@@ -37,15 +35,7 @@ def _published_ids(event, hall_slug: str) -> set[int]:
 
 
 def _body(request) -> dict:
-    if len(request.body) > MAX_BODY_BYTES:
-        raise MediaRefused("The request is too large.", code="too_large")
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise MediaRefused("The request is not valid JSON.", code="invalid") from None
-    if not isinstance(data, dict):
-        raise MediaRefused("The request must be a JSON object.", code="invalid")
-    return data
+    return json_body(request, max_bytes=MAX_BODY_BYTES)
 
 
 def _user_id(data: dict) -> int:
@@ -70,13 +60,11 @@ def _resolve(request, event_slug: str, hall_slug: str, room_id: int):
 def _endpoint(handler):
     """Run `handler(request, room, access, data)`; refusals become JSON errors."""
 
+    @json_refusals
     def view(request, event_slug: str, hall_slug: str, room_id: int):
-        try:
-            room, access = _resolve(request, event_slug, hall_slug, room_id)
-            data = _body(request) if request.method == "POST" else {}
-            return JsonResponse(handler(request, room, access, data) or {"ok": True})
-        except MediaRefused as error:
-            return JsonResponse({"error": error.message}, status=http_status(error))
+        room, access = _resolve(request, event_slug, hall_slug, room_id)
+        data = _body(request) if request.method == "POST" else {}
+        return JsonResponse(handler(request, room, access, data) or {"ok": True})
 
     view.__name__ = handler.__name__
     return never_cache(view)
