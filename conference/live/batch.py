@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-Run = Callable[[Hashable, list], Awaitable[list]]
+Run = Callable[[Hashable, list[Any]], Awaitable[list[Any]]]
 
 
 class Batcher:
@@ -22,8 +22,8 @@ class Batcher:
 
     def __init__(self, run: Run) -> None:
         self._run = run
-        self._waiting: dict[Hashable, tuple[asyncio.Future, list]] = {}
-        self._running: dict[Hashable, asyncio.Task] = {}
+        self._waiting: dict[Hashable, tuple[asyncio.Future[list[Any]], list[Any]]] = {}
+        self._running: dict[Hashable, asyncio.Task[None]] = {}
 
     async def add(self, key: Hashable, item: Any = None) -> Any:
         entry = self._waiting.get(key)

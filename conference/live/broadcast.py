@@ -24,11 +24,11 @@ def broadcast_stage(hall_id: int, session_id: int, data: dict[str, Any]) -> None
         logger.exception("could not announce the stage of session %s", session_id)
 
 
-async def abroadcast_caption(hall_id: int, data: dict) -> None:
+async def abroadcast_caption(hall_id: int, data: dict[str, Any]) -> None:
     await get_hub().publish_from_server(hall_id, push("stage.caption", data))
 
 
-def broadcast_caption(hall_id: int, session_id: int, data: dict) -> None:
+def broadcast_caption(hall_id: int, session_id: int, data: dict[str, Any]) -> None:
     """A live caption cue for everyone in the hall (not part of the resumable feed: a cue is
     only worth showing while it is up)."""
     try:

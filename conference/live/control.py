@@ -1,6 +1,7 @@
 """Control messages to open sockets, on every server process (through the hub's subscription)."""
 
 import hashlib
+from typing import Any
 
 from asgiref.sync import async_to_sync
 
@@ -37,7 +38,7 @@ async def anotify_user(user_id: int, hall_id: int, text: str) -> None:
     await get_hub().control("notify", user_id, hall_id, text)
 
 
-def on_user_logged_out(sender, request, user, **kwargs) -> None:
+def on_user_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Logging out closes the sockets of that browser's session only; the user's other
     logged-in browsers keep theirs. (Live media is cut for the user, see docs/media.md.)"""
     session_key = getattr(getattr(request, "session", None), "session_key", None)

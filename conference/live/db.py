@@ -14,8 +14,10 @@ connections always stay for HTTP requests.
 """
 
 import functools
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
+from typing import Any, ParamSpec, TypeVar, cast
 
 from channels.auth import get_user
 from channels.db import DatabaseSyncToAsync
@@ -24,6 +26,8 @@ from django.db import close_old_connections
 from django.http.cookie import parse_cookie
 
 _executor: ThreadPoolExecutor | None = None
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def parallel() -> bool:
@@ -38,14 +42,16 @@ def executor() -> ThreadPoolExecutor:
     return _executor
 
 
-def db(func):
+def db(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """`func` as a coroutine function that runs in a database thread (see the module doc)."""
     if parallel():
-        return DatabaseSyncToAsync(_closing(func), thread_sensitive=False, executor=executor())
-    return DatabaseSyncToAsync(_closing(func), thread_sensitive=True)
+        wrapped = DatabaseSyncToAsync(_closing(func), thread_sensitive=False, executor=executor())
+    else:
+        wrapped = DatabaseSyncToAsync(_closing(func), thread_sensitive=True)
+    return cast(Callable[P, Awaitable[R]], wrapped)
 
 
-def _closing(func):
+def _closing(func: Callable[P, R]) -> Callable[P, R]:
     """`func`, returning its connection when it ends (to the pool, or closed).
 
     Channels closes old connections around the call, but asgiref runs the call itself in a copy
@@ -55,7 +61,7 @@ def _closing(func):
     """
 
     @functools.wraps(func)
-    def run(*args, **kwargs):
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
         close_old_connections()
         try:
             return func(*args, **kwargs)
@@ -65,11 +71,11 @@ def _closing(func):
     return run
 
 
-def session_user(session_key: str | None):
+def session_user(session_key: str | None) -> Any:
     """The logged-in user of a session key (AnonymousUser if none), as Django's session
     authentication decides it (the session's auth hash is verified)."""
     engine = import_module(settings.SESSION_ENGINE)
-    return get_user.func({"session": engine.SessionStore(session_key)})
+    return get_user.func({"session": engine.SessionStore(session_key)})  # type: ignore[attr-defined]
 
 
 class LiveAuthMiddleware:
@@ -80,10 +86,10 @@ class LiveAuthMiddleware:
     on every frame sent to a socket (a websocket never saves its session), a fifth of the CPU of
     each delivery in a busy hall. The socket keeps no session object either."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         scope = dict(scope)
         cookie = b"; ".join(value for name, value in scope.get("headers", ()) if name == b"cookie")
         scope["session_key"] = parse_cookie(cookie.decode("latin-1")).get(
@@ -92,5 +98,5 @@ class LiveAuthMiddleware:
         return await self.inner(scope, receive, send)
 
 
-def LiveAuthMiddlewareStack(inner):
+def LiveAuthMiddlewareStack(inner: Any) -> LiveAuthMiddleware:
     return LiveAuthMiddleware(inner)

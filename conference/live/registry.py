@@ -20,7 +20,9 @@ class Action:
 ACTIONS: dict[str, Action] = {}
 
 
-def action(name: str, *, moderator_only: bool = False, bucket: str = "default"):
+def action(
+    name: str, *, moderator_only: bool = False, bucket: str = "default"
+) -> Callable[[Handler], Handler]:
     """Register `handler` for the frames whose `action` is `name`."""
 
     def register(handler: Handler) -> Handler:

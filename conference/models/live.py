@@ -5,6 +5,8 @@ feed (`LiveItem`) with the next sequence number of the hall, in one transaction,
 acknowledged. The feed is what a reconnecting client resumes from.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -40,6 +42,9 @@ class LiveItem(models.Model):
     client_key = models.CharField(max_length=64, blank=True)
     data = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not stored: pushes a service addresses to single people about this item, as
+    # (user id, event, data), set by moderation and sent by the live layer after the broadcast.
+    private: list[tuple[int, str, dict[str, Any]]]
 
     class Meta:
         ordering = ["hall", "seq"]

@@ -35,7 +35,7 @@ def stage_update(hall_id: int, session_id: int, data: dict[str, Any]) -> None:
         _stage_update(hall_id, session_id, data)
 
 
-def stage_caption(hall_id: int, session_id: int, data: dict) -> None:
+def stage_caption(hall_id: int, session_id: int, data: dict[str, Any]) -> None:
     """Push a live caption cue of session `session_id` to everyone in hall `hall_id`."""
     if _stage_caption is not None:
         _stage_caption(hall_id, session_id, data)

@@ -9,7 +9,7 @@ from conference.services import live
 
 
 @action("feed.resume")
-async def resume(consumer, data: dict[str, Any]) -> dict:
+async def resume(consumer: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Every feed position after `since`, in order: the item, or a `feed.skip` placeholder for
     one the user may not see (at most 500 positions; `more` says if the client should ask again
     from the last `seq` it got)."""

@@ -14,14 +14,14 @@ _counts: dict[int, Counter[str]] = {}
 
 
 @action("reaction.send", bucket="reaction")
-async def react(consumer, data: dict[str, Any]) -> dict:
+async def react(consumer: Any, data: dict[str, Any]) -> dict[str, Any]:
     emoji = data.get("emoji")
     if emoji not in EMOJI:
         raise LiveError("invalid", f"`emoji` must be one of {' '.join(EMOJI)}.")
     hall_id = consumer.access.hall_id
     _counts.setdefault(hall_id, Counter())[emoji] += 1
 
-    async def flush():
+    async def flush() -> None:
         counts = _counts.pop(hall_id, Counter())
         if counts:
             await get_hub().publish(hall_id, push("reaction.burst", {"counts": dict(counts)}))

@@ -59,7 +59,7 @@ def local_secrets(folder: Path) -> dict[str, Any]:
     """The local Janus's secrets, generated once and kept in `folder` (mode 0600)."""
     path = folder / "secrets.json"
     if path.exists():
-        return json.loads(path.read_text())
+        return dict(json.loads(path.read_text()))
     values = {
         "admin_secret": secrets.token_urlsafe(24),
         "token_secret": secrets.token_urlsafe(32),

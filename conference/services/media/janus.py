@@ -57,7 +57,7 @@ class JanusAdmin:
         if answer.get("janus") == "error":
             reason = answer.get("error", {}).get("reason", "unknown error")
             raise MediaUnavailable(f"Janus refused {body.get('janus')}: {reason}")
-        return answer
+        return dict(answer)
 
     def plugin(
         self, plugin: str, request: dict[str, Any], *, allow_codes: tuple[int, ...] = ()
