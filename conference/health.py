@@ -23,6 +23,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -80,7 +81,10 @@ async def check_channel_layer() -> None:
 def check_broker() -> None:
     with app.connection_for_write(settings.CELERY_BROKER_URL) as broker:
         broker.ensure_connection(
-            max_retries=1, interval_start=0, interval_step=0, timeout=CHECK_TIMEOUT_SECONDS
+            max_retries=1,
+            interval_start=0,
+            interval_step=0,
+            timeout=CHECK_TIMEOUT_SECONDS,  # type: ignore[arg-type]  # kombu takes seconds as a float
         )
 
 
@@ -138,7 +142,7 @@ async def run_checks(*, broker: bool = True) -> dict[str, dict]:
 async def _answer(*, broker: bool) -> JsonResponse:
     checks = await run_checks(broker=broker)
     down = sorted(name for name, result in checks.items() if not result["ok"])
-    body = {"status": "degraded" if down else "ok", "checks": checks}
+    body: dict[str, Any] = {"status": "degraded" if down else "ok", "checks": checks}
     if down:
         body["down"] = down
     return JsonResponse(body, status=503 if down else 200)

@@ -72,7 +72,7 @@ def style_hashes() -> tuple[str, ...]:
     found: list[str] = []
     for name in HASHED_STYLE_TEMPLATES:
         try:
-            source = get_template(name).template.source
+            source = get_template(name).template.source  # type: ignore[attr-defined]  # the Django engine's
         except TemplateDoesNotExist:
             continue
         for body in STYLE_BLOCK.findall(source):

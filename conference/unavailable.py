@@ -26,6 +26,7 @@ MESSAGE = "The database is briefly unavailable; please try again shortly."
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": MESSAGE, "code": "unavailable"}, status=503)
     else:

@@ -14,7 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from conference.models import Audience, ChatMessage, Event, HallRemoval, Question, QuestionStatus
+from conference.models import (
+    Audience,
+    ChatMessage,
+    Event,
+    HallRemoval,
+    LiveItem,
+    Question,
+    QuestionStatus,
+)
 from conference.services.cme.records import audit
 from conference.services.live import (
     HallAccess,
@@ -55,7 +63,7 @@ def _message_for_update(access: HallAccess, message_id: int) -> ChatMessage:
     return message
 
 
-def hide_chat(access: HallAccess, *, message_id: int, reason: str = ""):
+def hide_chat(access: HallAccess, *, message_id: int, reason: str = "") -> LiveItem:
     """Hide a chat message for everyone: a `chat.hidden` feed item (to everyone if the message
     had been shown, else to moderators), the row kept with who, when and why, an audit entry,
     and a private notice to its author (`item.private`)."""
@@ -99,7 +107,7 @@ def hide_chat(access: HallAccess, *, message_id: int, reason: str = ""):
     return item
 
 
-def release_chat(access: HallAccess, *, message_id: int):
+def release_chat(access: HallAccess, *, message_id: int) -> LiveItem:
     """Show a message the keyword filter held: a `chat.message` item to everyone."""
     with transaction.atomic():
         message = _message_for_update(access, message_id)
@@ -118,7 +126,7 @@ def held_chat(access: HallAccess) -> list[dict[str, Any]]:
     return [chat_data(message) for message in messages]
 
 
-def lift_in_hall(access: HallAccess, *, removal_id: int, reason: str = ""):
+def lift_in_hall(access: HallAccess, *, removal_id: int, reason: str = "") -> LiveItem:
     """A moderator lifts a removal from this hall: audited (`hall_removal.lifted`) and told to
     the hall's moderators with a `hall.removal` feed item; the person may enter at once."""
     removal = HallRemoval.objects.filter(pk=removal_id, hall_id=access.hall_id).first()

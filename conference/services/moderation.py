@@ -10,7 +10,7 @@ lifted it and why, so the live layer's check (`until` in the future) lets the pe
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -43,15 +43,15 @@ def event_of(removal: HallRemoval) -> Event | None:
     return (
         Event.objects.filter(
             venue_id=removal.hall.venue_id,
-            start_date__lte=day + timezone.timedelta(days=1),
-            end_date__gte=day - timezone.timedelta(days=1),
+            start_date__lte=day + timedelta(days=1),
+            end_date__gte=day - timedelta(days=1),
         )
         .order_by("-start_date")
         .first()
     )
 
 
-def lift_removal(removal: HallRemoval, *, actor: User, reason: str = "") -> HallRemoval:
+def lift_removal(removal: HallRemoval, *, actor: User | None, reason: str = "") -> HallRemoval:
     """End an active removal now, with who and why, and an audit entry."""
     now = timezone.now()
     with transaction.atomic():
@@ -82,7 +82,7 @@ def lift_removal(removal: HallRemoval, *, actor: User, reason: str = "") -> Hall
 
 KEYWORD_LIMIT = 200
 KEYWORD_MAX_LENGTH = 100
-_patterns: dict[str, tuple[re.Pattern, dict[str, str]] | None] = {}
+_patterns: dict[str, tuple[re.Pattern[str], dict[str, str]] | None] = {}
 
 
 def parse_keywords(text: str) -> list[str]:
@@ -143,7 +143,7 @@ def matched_keyword(keywords_text: str, text: str) -> str:
 # --- removals as the hall's moderators see them ----------------------------------------------
 
 
-def person_name(user: User) -> str:
+def person_name(user: User | None) -> str:
     return user.public_name if user is not None else "a deleted account"
 
 
@@ -163,7 +163,7 @@ def removal_data(removal: HallRemoval, *, now: datetime | None = None) -> dict[s
     }
 
 
-RECENT_REMOVALS = timezone.timedelta(hours=24)
+RECENT_REMOVALS = timedelta(hours=24)
 REMOVALS_SHOWN = 100
 
 

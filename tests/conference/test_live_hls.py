@@ -68,7 +68,7 @@ def test_tokens_open_only_their_viewers_broadcast():
 def test_the_playlist_is_signed_for_its_viewer_and_rechecked(client, party):
     session, stage = party["session"], party["stage"]
     client.force_login(party["viewer"])
-    url = live_hls.playlist_url(session, stage, party["viewer"].pk)
+    url = live_hls.playlist_url(session, stage.recording_id, party["viewer"].pk)
     answer = client.get(url)
     assert answer.status_code == 200
     assert answer["Content-Type"] == "application/vnd.apple.mpegurl"
@@ -105,7 +105,7 @@ def test_a_playlist_naming_other_files_is_refused(client, party):
     live = recorder.live_folder(party["stage"].recording_id)
     (live / "index.m3u8").write_text("#EXTM3U\n../../source/broadcast.ts\n")
     client.force_login(party["viewer"])
-    url = live_hls.playlist_url(party["session"], party["stage"], party["viewer"].pk)
+    url = live_hls.playlist_url(party["session"], party["stage"].recording_id, party["viewer"].pk)
     assert client.get(url).status_code == 404
 
 

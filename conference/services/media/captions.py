@@ -11,6 +11,7 @@ import logging
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -109,11 +110,12 @@ def post_caption(
     )
     data = caption_data(cue)
     hall_id = session.hall_id
-    transaction.on_commit(lambda: _push(hall_id, session.pk, data))
+    if hall_id is not None:  # a session without a hall has nobody to show the cue to
+        transaction.on_commit(lambda: _push(hall_id, session.pk, data))
     return cue
 
 
-def caption_data(cue: LiveCaption) -> dict:
+def caption_data(cue: LiveCaption) -> dict[str, Any]:
     """The `stage.caption` push (docs/protocol.md)."""
     return {
         "session": cue.session_id,
@@ -124,11 +126,11 @@ def caption_data(cue: LiveCaption) -> dict:
     }
 
 
-def _push(hall_id: int, session_id: int, data: dict) -> None:
+def _push(hall_id: int, session_id: int, data: dict[str, Any]) -> None:
     hall_events.stage_caption(hall_id, session_id, data)
 
 
-def recent_captions(session: Session, *, limit: int = 20) -> list[dict]:
+def recent_captions(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
     """The latest cues, newest last (for the studio's caption panel)."""
     cues = list(LiveCaption.objects.filter(session=session).order_by("-starts_at", "-pk")[:limit])
     return [caption_data(cue) for cue in reversed(cues)]
@@ -188,7 +190,7 @@ def attach_to_recording(recording: Recording) -> bool:
     return True
 
 
-def cue_seconds(value) -> float | None:
+def cue_seconds(value: Any) -> float | None:
     if value in (None, ""):
         return None
     try:

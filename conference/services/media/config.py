@@ -37,10 +37,11 @@ def media_enabled() -> bool:
     return bool(settings.JANUS_WS_URLS)
 
 
-def host_for_hall(hall_id: int) -> JanusHost:
-    """Each hall's stage lives on one host, the same one every time."""
+def host_for_hall(hall_id: int | None) -> JanusHost:
+    """Each hall's stage lives on one host, the same one every time (a session without a hall,
+    which has no stage page, would use the first)."""
     hosts = media_hosts()
-    return hosts[hall_id % len(hosts)]
+    return hosts[(hall_id or 0) % len(hosts)]
 
 
 def janus_library_folder() -> Path | None:

@@ -16,13 +16,14 @@ segment into a URL with a fresh token.
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from conference.models import Session, Stage
+from conference.models import Session
 from conference.services.media.janus import STREAMING, JanusAdmin, MediaUnavailable
 from conference.services.refusals import Refused
 
@@ -47,7 +48,7 @@ def webrtc_viewers(admin: JanusAdmin) -> int:
     key = f"mv:janus-viewers:{admin.host.admin_url}"
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        return int(cached)
     listed = admin.plugin(STREAMING, {"request": "list", "admin_key": settings.JANUS_ROOM_SECRET})
     viewers = 0
     for item in listed.get("list") or []:
@@ -104,11 +105,12 @@ def url(session: Session, token: str, name: str) -> str:
     )
 
 
-def playlist_url(session: Session, stage: Stage, user_id: int) -> str:
-    return url(session, make_token(stage.recording_id, user_id), LIVE_PLAYLIST)
+def playlist_url(session: Session, recording_id: int, user_id: int) -> str:
+    """The signed live playlist of the stage's recording `recording_id` for `user_id`."""
+    return url(session, make_token(recording_id, user_id), LIVE_PLAYLIST)
 
 
-def may_watch(user, session: Session, check: Callable[[], object]) -> bool:
+def may_watch(user: Any, session: Session, check: Callable[[], object]) -> bool:
     """The hall's access checks (`check`, as for the WebRTC grant: it raises a Refused), cached
     briefly per user and session: a playlist is reloaded every second by every HLS viewer."""
     key = f"mv:live-hls:{session.pk}:{user.pk}"
@@ -120,7 +122,7 @@ def may_watch(user, session: Session, check: Callable[[], object]) -> bool:
         except Refused:
             decided = False
         cache.set(key, decided, ACCESS_CACHE_SECONDS)
-    return decided
+    return bool(decided)
 
 
 def rewrite_playlist(text: str, session: Session, token: str) -> str:

@@ -191,7 +191,7 @@ def current_lineup(recording: Recording) -> Lineup | None:
     )
 
 
-def _janus_address(hall_id: int) -> str:
+def _janus_address(hall_id: int | None) -> str:
     """The address Janus's packets come from: the admin API's host (loopback for `make run`)."""
     host = urlsplit(host_for_hall(hall_id).admin_url).hostname or "127.0.0.1"
     return "127.0.0.1" if host == "localhost" else host
@@ -400,7 +400,7 @@ def _wait_for_change(
     *,
     deadline: float,
     clock: Callable[[], float],
-    process: subprocess.Popen | None,
+    process: subprocess.Popen[bytes] | None,
 ) -> bool:
     """Until the line-up changes, the broadcast ends, the deadline, or ffmpeg ends (True)."""
     touched = clock()

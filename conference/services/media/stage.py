@@ -298,7 +298,7 @@ def stage_grant(user: User, session: Session) -> dict[str, Any]:
         # Beyond the host's WebRTC capacity: the stage composed once by the recorder, as HLS.
         return {
             "mode": "hls",
-            "hls_url": live_hls.playlist_url(session, stage, user.pk),
+            "hls_url": live_hls.playlist_url(session, stage.recording_id, user.pk),
             "stage": stage_data(session, stage),
         }
     try:
