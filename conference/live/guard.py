@@ -17,7 +17,7 @@ from conference.services.media.stage import cut_user_media
 logger = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 5.0
-_running: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task]" = (
+_running: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]]" = (
     weakref.WeakKeyDictionary()
 )
 
@@ -34,15 +34,14 @@ async def check_once() -> int:
     hub = get_hub()
     for hall_id, members in list(hub.members.items()):
         # sockets still joining (no access yet) are checked by their own join
-        members = tuple(m for m in members if m.access is not None)
-        if not members:
+        joined = [(m, m.access.user_id) for m in members if m.access is not None]
+        if not joined:
             continue
-        user_ids = sorted({m.access.user_id for m in members})
-        allowed = await db(live.still_allowed)(hall_id, user_ids)
-        for member in members:
-            if member.access.user_id not in allowed:
+        allowed = await db(live.still_allowed)(hall_id, sorted({user_id for _, user_id in joined}))
+        for member, user_id in joined:
+            if user_id not in allowed:
                 await member.revoke()
-                await db(cut_user_media)(member.access.user_id)
+                await db(cut_user_media)(user_id)
                 closed += 1
     return closed
 

@@ -19,11 +19,14 @@ import logging
 import random
 import weakref
 from collections import defaultdict
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 
 from conference.live.errors import CLOSE_UNAVAILABLE, LiveError
+
+if TYPE_CHECKING:
+    from conference.services.live import HallAccess
 from conference.live.groups import hub_channel
 
 logger = logging.getLogger(__name__)
@@ -58,6 +61,8 @@ class Member(Protocol):
     # everyone, message for moderators); None once the socket is live.
     held: list[Any] | None
     hello_seq: int
+    # Who the socket is, once its join has read it (None while it is still joining).
+    access: "HallAccess | None"
 
     async def base_send(self, message: dict[str, Any]) -> None: ...
 

@@ -187,11 +187,11 @@ class RedisLimits:
 
     def backing_off_now(self, user_id: int) -> float:
         """`backing_off` for a database thread (a join checks it there, in its one call)."""
-        left = self.sync_redis.pttl(_abuse_key(user_id))
-        return round(left / 1000, 1) if left and left > 0 else 0.0
+        left = int(self.sync_redis.pttl(_abuse_key(user_id)))  # type: ignore[arg-type]  # sync client
+        return round(left / 1000, 1) if left > 0 else 0.0
 
 
-_limits: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object]" = (
+_limits: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LocalLimits | RedisLimits]" = (
     weakref.WeakKeyDictionary()
 )
 

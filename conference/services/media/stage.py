@@ -48,7 +48,11 @@ CAPTIONER = "captioner"  # types live captions; never on the stage
 SLOTS = 4
 ROOM_OFFSET = 10_000_000
 CAMERA, SCREEN, WATCH = 1, 2, 3
-LAYOUT_SLOTS = {StageLayout.SOLO: 1, StageLayout.SCREEN: 2, StageLayout.PANEL: SLOTS}
+LAYOUT_SLOTS: dict[str, int] = {
+    StageLayout.SOLO: 1,
+    StageLayout.SCREEN: 2,
+    StageLayout.PANEL: SLOTS,
+}
 AUDIO_PT, VIDEO_PT = 111, 96
 MAX_COUNTDOWN_SECONDS = 60
 BACKSTAGE_MESSAGE_MAX = 500
@@ -198,7 +202,7 @@ def ensure_stage(session: Session, admin: JanusAdmin | None = None) -> dict[str,
         allow_codes=(455,),  # no such mountpoint
     )
     if info.get("info"):
-        return info["info"]
+        return dict(info["info"])
     media = []
     for slot in range(SLOTS):
         media.append(
@@ -223,9 +227,10 @@ def ensure_stage(session: Session, admin: JanusAdmin | None = None) -> dict[str,
         },
         allow_codes=(456,),  # created meanwhile by another process
     )
-    return admin.plugin(
+    answer = admin.plugin(
         STREAMING, {"request": "info", "id": mount, "secret": settings.JANUS_ROOM_SECRET}
-    )["info"]
+    )
+    return dict(answer["info"])
 
 
 def _slot_ports(info: dict[str, Any]) -> dict[str, int]:
@@ -407,7 +412,7 @@ def backstage_publishers(session: Session, admin: JanusAdmin | None = None) -> l
 
 def _validate_feeds(
     session: Session, layout: str, feeds: list[int], published: dict[int, dict[str, Any]]
-):
+) -> None:
     if layout not in LAYOUT_SLOTS:
         raise MediaRefused("Unknown layout.", code="invalid")
     if len(set(feeds)) != len(feeds):
@@ -561,7 +566,9 @@ def _restore_forwards(session: Session, admin: JanusAdmin) -> bool:
     return restored
 
 
-def _forward(admin: JanusAdmin, room: int, feed: int, *, host: str, audio: int, video: int):
+def _forward(
+    admin: JanusAdmin, room: int, feed: int, *, host: str, audio: int, video: int
+) -> dict[str, Any]:
     return admin.plugin(
         VIDEOROOM,
         {
@@ -661,7 +668,9 @@ def forwarded_streams(answer: dict[str, Any]) -> tuple[list[int], set[int]]:
 def announce_stage(session: Session, stage: Stage) -> None:
     """Tell the hall (its live feed) what the stage shows now, after commit."""
     data = {**stage_data(session, stage), "media": True}
-    transaction.on_commit(lambda: hall_events.stage_update(session.hall_id, session.pk, data))
+    hall_id = session.hall_id
+    if hall_id is not None:  # a stage's session has a hall (the studio refuses one without)
+        transaction.on_commit(lambda: hall_events.stage_update(hall_id, session.pk, data))
 
 
 # --- studio side panel -------------------------------------------------------------------------
