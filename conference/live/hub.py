@@ -19,6 +19,7 @@ import logging
 import random
 import weakref
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
@@ -63,6 +64,7 @@ class Member(Protocol):
     hello_seq: int
     # Who the socket is, once its join has read it (None while it is still joining).
     access: "HallAccess | None"
+    session_tag: str  # the browser session's tag (logging out closes that session's sockets)
 
     async def base_send(self, message: dict[str, Any]) -> None: ...
 
@@ -78,9 +80,9 @@ class Member(Protocol):
 class HallHub:
     def __init__(self) -> None:
         self.members: dict[int, set[Member]] = defaultdict(set)
-        self._redis = None
-        self._listener: asyncio.Task | None = None
-        self._pending: dict[str, Any] = {}
+        self._redis: Any = None  # redis.asyncio.Redis once listening
+        self._listener: asyncio.Task[None] | None = None
+        self._pending: dict[Hashable, asyncio.Task[None]] = {}
         self.subscribed = asyncio.Event()
         # Counts subscriptions: a socket whose join saw another generation missed pushes.
         self.generation = 0
@@ -116,13 +118,15 @@ class HallHub:
             if not hall:
                 del self.members[member.hall_id]
 
-    def coalesce(self, key, delay: float, callback) -> None:
+    def coalesce(
+        self, key: Hashable, delay: float, callback: Callable[[], Awaitable[None]]
+    ) -> None:
         """Run `callback()` (a coroutine function) once, `delay` seconds after the first of any
         number of calls with the same key: many votes in a second become one broadcast."""
         if key in self._pending:
             return
 
-        async def later():
+        async def later() -> None:
             try:
                 await asyncio.sleep(delay)
             finally:
@@ -275,7 +279,7 @@ class HallHub:
                 was_subscribed = self.subscribed.is_set()
                 self.subscribed.clear()
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
                 with contextlib.suppress(Exception):
                     await client.aclose()
             if was_subscribed:
