@@ -18,6 +18,8 @@ import math
 import secrets
 import time
 import weakref
+from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -42,7 +44,7 @@ BOUNDARY_SLACK_SECONDS = 0.05
 PROGRAMME_RETRY_SECONDS = 5.0
 
 
-def _admit(key: tuple[int, int], rows: list) -> list:
+def _admit(key: tuple[int, int], rows: list[attendance.AttendanceRow]) -> list[live.HallNow]:
     """(On a database thread.) The hall's state for sockets joining together, and their `join`
     rows when a session is on (or starting within 30 minutes)."""
     now = live.hall_now(*key, stage=hall_stage_data)
@@ -53,11 +55,11 @@ def _admit(key: tuple[int, int], rows: list) -> list:
     return [now] * len(rows)
 
 
-def _read(key: tuple[int, int], callers: list) -> list:
+def _read(key: tuple[int, int], callers: list[Any]) -> list[live.HallNow]:
     return [live.hall_now(*key, stage=hall_stage_data)] * len(callers)
 
 
-def _write(_key, rows: list) -> list:
+def _write(_key: Any, rows: list[attendance.AttendanceRow]) -> list[None]:
     attendance.record_many(rows)
     return [None] * len(rows)
 
@@ -85,27 +87,29 @@ def batches() -> _Batches:
 
 async def hall_now(access: live.HallAccess) -> live.HallNow:
     """The hall's state for `access`'s event, from a read that started after this call."""
-    return await batches().reads.add((access.hall_id, access.event_id))
+    now: live.HallNow = await batches().reads.add((access.hall_id, access.event_id))
+    return now
 
 
 class AttendanceTracker:
-    def __init__(self, consumer) -> None:
+    def __init__(self, consumer: Any) -> None:
         self.consumer = consumer
         # The session followed (as in `hello`): its `join` is stored, its `leave` is due.
-        self.session: dict | None = None
-        self.ends_at = None
+        self.session: dict[str, Any] | None = None
+        self.ends_at: datetime | None = None
         self.pending_check: str | None = None
         self._written = 0  # the socket's events so far: the next one's idempotency key
-        self._admission: asyncio.Task | None = None
-        self._checks: asyncio.Task | None = None
-        self._programme: asyncio.Task | None = None
+        self._admission: asyncio.Task[live.HallNow] | None = None
+        self._checks: asyncio.Task[None] | None = None
+        self._programme: asyncio.Task[None] | None = None
         self._switching = asyncio.Lock()
         self._last_heartbeat = -math.inf
         self._stopped = False
 
     @property
     def access(self) -> live.HallAccess:
-        return self.consumer.access
+        access: live.HallAccess = self.consumer.access
+        return access
 
     def _row(self, kind: str, session_id: int) -> attendance.AttendanceRow:
         key = f"{self.consumer.connection_id}:{self._written}"
@@ -134,7 +138,7 @@ class AttendanceTracker:
         self._admission = asyncio.get_running_loop().create_task(
             batches().admissions.add((access.hall_id, access.event_id), row)
         )
-        now = await asyncio.shield(self._admission)
+        now: live.HallNow = await asyncio.shield(self._admission)
         self._admission = None
         self._take(now)
         return now
@@ -231,7 +235,7 @@ class AttendanceTracker:
         return True
 
     # --- proofs of presence ---------------------------------------------------------------
-    async def heartbeat(self) -> dict:
+    async def heartbeat(self) -> dict[str, Any]:
         """Record presence in the followed session: the first heartbeat after a `join`, then at
         most one per HEARTBEAT_MIN_INTERVAL (throttled before anything is read or written)."""
         session = self.session
@@ -248,10 +252,12 @@ class AttendanceTracker:
         if self.pending_check is None or not secrets.compare_digest(check, self.pending_check):
             return False
         self.pending_check = None
+        if self.session is None:  # the session ended meanwhile: nothing left to confirm
+            return False
         await self._record(AttendanceKind.ATTENTION_PASSED, self.session["id"])
         return True
 
-    async def _attention_loop(self, session: dict) -> None:
+    async def _attention_loop(self, session: dict[str, Any]) -> None:
         interval = session["attention_check_minutes"] * UNIT_SECONDS
         window = session["attention_window_seconds"] * UNIT_SECONDS / 60
         while True:

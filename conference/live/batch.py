@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-Run = Callable[[Hashable, list[Any]], Awaitable[list[Any]]]
+Run = Callable[[Any, list[Any]], Awaitable[list[Any]]]  # (key, items) -> one result per item
 
 
 class Batcher:

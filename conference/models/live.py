@@ -242,6 +242,8 @@ class HallRemoval(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     lift_reason = models.CharField(max_length=300, blank=True)
+    # Not stored: the `hall.removal` feed item a removal made in a hall was announced with.
+    item: LiveItem
 
     class Meta:
         ordering = ["-created_at"]

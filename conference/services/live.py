@@ -5,8 +5,10 @@ appends to the hall's feed in the same transaction, so what is acknowledged is s
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import CharField, Exists, F, IntegerField, OuterRef, Value
@@ -103,7 +105,7 @@ def _role_zones(hall: Hall) -> tuple[RoleZone, ...]:
     )
 
 
-def _venue_context(hall_id: int):
+def _venue_context(hall_id: int) -> tuple[Any, ...]:
     """The hall, its venue's hall ids, the venue's events and the hall's role zones, cached for a
     few seconds per process: every socket joining a busy hall would otherwise read them again."""
     now = time.monotonic()
@@ -133,10 +135,10 @@ class _UserFacts:
 # `_facts_sql`): no real id or time takes these values.
 _USER, _HALL, _EVENT_BASE = -7_000_001, -7_000_002, -7_100_000
 _NOW = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
-_facts_sql_cache: dict[int, tuple[str, list]] = {}
+_facts_sql_cache: dict[int, tuple[str, list[Any]]] = {}
 
 
-def _facts_sql(events_count: int) -> tuple[str, list]:
+def _facts_sql(events_count: int) -> tuple[str, list[Any]]:
     """The SQL of `_facts_query` for `events_count` events, compiled once per process, with each
     parameter as a constant or the name of the argument it stands for: compiling the six-part
     UNION through the ORM cost more CPU than running it (bench/hall_join.py)."""
@@ -144,7 +146,7 @@ def _facts_sql(events_count: int) -> tuple[str, list]:
     if found is None:
         event_ids = [_EVENT_BASE - n for n in range(events_count)]
         sql, params = _facts_query(_USER, _HALL, event_ids, _NOW).query.sql_with_params()
-        roles: list = []
+        roles: list[Any] = []
         for param in params:
             if param == _USER:
                 roles.append(("user",))
@@ -160,8 +162,8 @@ def _facts_sql(events_count: int) -> tuple[str, list]:
     return found
 
 
-def _facts_query(user_id: int, hall_id: int, event_ids: list[int], now: datetime):
-    def rows(queryset, kind: str, key: str, value: str):
+def _facts_query(user_id: int, hall_id: int, event_ids: list[int], now: datetime) -> Any:
+    def rows(queryset: Any, kind: str, key: str, value: str) -> Any:
         return (
             queryset.annotate(
                 fact_kind=Value(kind, output_field=CharField()),
@@ -199,7 +201,7 @@ def _facts_query(user_id: int, hall_id: int, event_ids: list[int], now: datetime
     )
 
 
-def _user_facts(user, hall: Hall, events: list[Event]) -> _UserFacts:
+def _user_facts(user: Any, hall: Hall, events: list[Event]) -> _UserFacts:
     """Everything about `user` that entering `hall` depends on, in one query (UNION ALL):
     registrations at the venue's events, organizer memberships, an active removal from the
     hall, speaking in the hall, and the profile's degree."""
@@ -221,7 +223,7 @@ def _user_facts(user, hall: Hall, events: list[Event]) -> _UserFacts:
             union = cursor.fetchall()
     else:
         union = list(_facts_query(user.pk, hall.pk, event_ids, now))
-    found: dict = {"registration": {}, "staff": {}, "speaks": set(), "removed": False}
+    found: dict[str, Any] = {"registration": {}, "staff": {}, "speaks": set(), "removed": False}
     for kind, key, value in union:
         if kind in ("registration", "staff"):
             found[kind][key] = value
@@ -241,7 +243,7 @@ def _user_facts(user, hall: Hall, events: list[Event]) -> _UserFacts:
     )
 
 
-def _pick_event(events: list[Event], user, facts: _UserFacts) -> tuple[Event, str] | None:
+def _pick_event(events: list[Event], user: Any, facts: _UserFacts) -> tuple[Event, str] | None:
     """The event of the hall's venue that `user` may attend, with their role; None if none."""
     today = timezone.now().date()
     ordered = sorted(
@@ -256,7 +258,7 @@ def _pick_event(events: list[Event], user, facts: _UserFacts) -> tuple[Event, st
     return None
 
 
-def resolve_hall_access(user, hall_id: int) -> HallAccess:
+def resolve_hall_access(user: Any, hall_id: int) -> HallAccess:
     """Check that `user` may enter hall `hall_id`; raise Refused otherwise."""
     hall, venue_hall_ids, events, role_zones = _venue_context(hall_id)
     if hall is None:
@@ -312,11 +314,11 @@ def event_keywords(access: HallAccess) -> str:
     _hall, _ids, events, _zones = _venue_context(access.hall_id)
     for event in events:
         if event.pk == access.event_id:
-            return event.moderation_keywords
+            return str(event.moderation_keywords)
     return ""
 
 
-def current_session(access: HallAccess, *, now=None) -> Session | None:
+def current_session(access: HallAccess, *, now: datetime | None = None) -> Session | None:
     """The session on in the hall now, else the next one starting within 30 minutes."""
     now = now or timezone.now()
     sessions = Session.objects.filter(event_id=access.event_id, hall_id=access.hall_id)
@@ -350,13 +352,18 @@ class HallNow:
     nothing about one user: `session_for` adds that without a query."""
 
     seq: int
-    session: dict | None  # as in `hello`, without `you_moderate`
+    session: dict[str, Any] | None  # as in `hello`, without `you_moderate`
     speakers: frozenset[int]  # user ids of the session's speakers
     ends_at: datetime | None
-    stage: dict | None
+    stage: dict[str, Any] | None
 
 
-def hall_now(hall_id: int, event_id: int, *, stage=lambda session: None) -> HallNow:
+def hall_now(
+    hall_id: int,
+    event_id: int,
+    *,
+    stage: Callable[[Session], dict[str, Any] | None] = lambda session: None,
+) -> HallNow:
     """The hall's state now; `stage(session)` gives the session's stage (the live layer passes
     `services.media.stage.hall_stage_data`, which imports this module)."""
     now = timezone.now()
@@ -387,7 +394,7 @@ def hall_now(hall_id: int, event_id: int, *, stage=lambda session: None) -> Hall
     return HallNow(last_seq(hall_id), data, speakers, session.ends_at, stage(session))
 
 
-def session_for(access: HallAccess, now: HallNow) -> dict | None:
+def session_for(access: HallAccess, now: HallNow) -> dict[str, Any] | None:
     """The session of `now` as `access`'s user is told it (`you_moderate`)."""
     if now.session is None:
         return None
@@ -402,7 +409,7 @@ def append_item(
     access: HallAccess,
     *,
     event: str,
-    data: dict,
+    data: dict[str, Any],
     audience: str = Audience.EVERYONE,
     session_id: int | None = None,
     client_key: str = "",
@@ -435,7 +442,7 @@ def find_resubmission(access: HallAccess, client_key: str) -> LiveItem | None:
     return LiveItem.objects.filter(actor_id=access.user_id, client_key=client_key).first()
 
 
-def question_data(question: Question) -> dict:
+def question_data(question: Question) -> dict[str, Any]:
     data = {
         "id": question.pk,
         "session": question.session_id,
@@ -452,7 +459,7 @@ def question_data(question: Question) -> dict:
     return data
 
 
-def chat_data(message: ChatMessage) -> dict:
+def chat_data(message: ChatMessage) -> dict[str, Any]:
     data = {
         "id": message.pk,
         "author": message.author_name,
@@ -529,14 +536,14 @@ def send_chat(access: HallAccess, *, text: str, client_key: str = "") -> tuple[L
 PLACEHOLDER_EVENT = "feed.skip"
 
 
-def placeholder(seq: int) -> dict:
+def placeholder(seq: int) -> dict[str, Any]:
     """What someone who may not see a feed item gets in its place: its position only."""
     return {"event": PLACEHOLDER_EVENT, "seq": seq, "data": {}}
 
 
 def items_since(
     access: HallAccess, since: int, *, limit: int = RESUME_LIMIT
-) -> tuple[list[dict], bool]:
+) -> tuple[list[dict[str, Any]], bool]:
     """The feed after `since`, oldest first, as frames: every position up to `limit`, with a
     placeholder for each item this user may not see; and whether more positions follow."""
     rows = list(
@@ -680,7 +687,7 @@ def remove_from_hall(access: HallAccess, *, user_id: int, minutes: int, reason: 
     return removal
 
 
-def enter_hall(user, hall_id: int, *, present: int = 0) -> HallAccess:
+def enter_hall(user: Any, hall_id: int, *, present: int = 0) -> HallAccess:
     """Check that `user` may enter hall `hall_id` now that `present` people are in it (a full
     hall admits only moderators). The hall's state and the attendance `join` are read and
     written for every socket joining together afterwards (conference.live.attendance)."""
