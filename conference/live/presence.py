@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections import defaultdict
+from typing import Any
 
 from django.conf import settings
 
@@ -49,7 +50,7 @@ def cap_speed(
     return old[0] + dx * ratio, old[1] + dz * ratio
 
 
-def _dump(person: dict) -> str:
+def _dump(person: dict[str, Any]) -> str:
     return json.dumps(person, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -57,14 +58,14 @@ class LocalPresence:
     """The embedded default: one process holds every hall."""
 
     def __init__(self) -> None:
-        self.people: dict[int, dict[int, dict]] = defaultdict(dict)
+        self.people: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.refs: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
-    async def join(self, hall_id: int, person: dict) -> None:
+    async def join(self, hall_id: int, person: dict[str, Any]) -> None:
         self.refs[hall_id][person["id"]] += 1
         self.people[hall_id][person["id"]] = person
 
-    async def update_many(self, hall_id: int, people: list[dict]) -> None:
+    async def update_many(self, hall_id: int, people: list[dict[str, Any]]) -> None:
         present = self.people[hall_id]
         for person in people:
             if person["id"] in present:
@@ -80,7 +81,7 @@ class LocalPresence:
         self.people[hall_id].pop(user_id, None)
         return True
 
-    async def snapshot(self, hall_id: int) -> list[dict]:
+    async def snapshot(self, hall_id: int) -> list[dict[str, Any]]:
         return list(self.people.get(hall_id, {}).values())
 
     async def snapshot_json(self, hall_id: int) -> str:
@@ -99,7 +100,7 @@ class RedisPresence:
     def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
 
-        self.redis = aioredis.from_url(url)
+        self.redis: Any = aioredis.from_url(url)  # redis.asyncio.Redis (untyped results)
         # Joins, snapshot reads and head counts of sockets joining together share one Redis
         # round trip per hall (conference.live.batch).
         self._joins = Batcher(self._join_many)
@@ -110,10 +111,10 @@ class RedisPresence:
     def _keys(hall_id: int) -> tuple[str, str]:
         return f"{PREFIX}:presence:{hall_id}", f"{PREFIX}:presence:{hall_id}:refs"
 
-    async def join(self, hall_id: int, person: dict) -> None:
+    async def join(self, hall_id: int, person: dict[str, Any]) -> None:
         await self._joins.add(hall_id, person)
 
-    async def _join_many(self, hall_id: int, persons: list[dict]) -> list:
+    async def _join_many(self, hall_id: int, persons: list[dict[str, Any]]) -> list[Any]:
         people, refs = self._keys(hall_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             for person in persons:
@@ -122,7 +123,7 @@ class RedisPresence:
             await pipe.execute()
         return [None] * len(persons)
 
-    async def update_many(self, hall_id: int, people: list[dict]) -> None:
+    async def update_many(self, hall_id: int, people: list[dict[str, Any]]) -> None:
         key, _refs = self._keys(hall_id)
         await self.redis.hset(key, mapping={p["id"]: _dump(p) for p in people})
 
@@ -137,7 +138,7 @@ class RedisPresence:
             await pipe.execute()
         return True
 
-    async def snapshot(self, hall_id: int) -> list[dict]:
+    async def snapshot(self, hall_id: int) -> list[dict[str, Any]]:
         people, _refs = self._keys(hall_id)
         return [json.loads(raw) for raw in (await self.redis.hvals(people))]
 
@@ -148,18 +149,20 @@ class RedisPresence:
         everyone whose arrival was published before the caller joined the hub (the caller gets
         later deltas). Callers that arrive together share one read: a hall that a thousand people
         join at once is read a few dozen times, not a thousand times (each read costs O(people))."""
-        return await self._snapshots.add(hall_id)
+        snapshot: str = await self._snapshots.add(hall_id)
+        return snapshot
 
-    async def _read_snapshot(self, hall_id: int, callers: list) -> list:
+    async def _read_snapshot(self, hall_id: int, callers: list[Any]) -> list[Any]:
         raw = await self.redis.hvals(self._keys(hall_id)[0])
         return ["[" + ",".join(item.decode("utf-8") for item in raw) + "]"] * len(callers)
 
     async def count(self, hall_id: int) -> int:
         """The people in one hall, from a read that started after this call (shared by the
         sockets joining together)."""
-        return await self._counts.add(hall_id)
+        count: int = await self._counts.add(hall_id)
+        return count
 
-    async def _count(self, hall_id: int, callers: list) -> list:
+    async def _count(self, hall_id: int, callers: list[Any]) -> list[Any]:
         return [await self.redis.hlen(self._keys(hall_id)[0])] * len(callers)
 
     async def counts(self, hall_ids: list[int]) -> dict[int, int]:
@@ -173,15 +176,15 @@ class RedisPresence:
 class PresenceTicker:
     """Collects one process's presence changes per hall and publishes them once per tick."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store: "LocalPresence | RedisPresence") -> None:
         self.store = store
-        self.joined: dict[int, dict[int, dict]] = defaultdict(dict)
-        self.moved: dict[int, dict[int, dict]] = defaultdict(dict)
+        self.joined: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        self.moved: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.left: dict[int, set[int]] = defaultdict(set)
         self.published_at: dict[int, float] = {}  # hall -> when its last delta went out
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    def note_move(self, hall_id: int, person: dict) -> None:
+    def note_move(self, hall_id: int, person: dict[str, Any]) -> None:
         self.left[hall_id].discard(person["id"])
         if person["id"] in self.joined[hall_id]:
             self.joined[hall_id][person["id"]] = person
@@ -189,7 +192,7 @@ class PresenceTicker:
             self.moved[hall_id][person["id"]] = person
         self._ensure_running()
 
-    def note_join(self, hall_id: int, person: dict) -> None:
+    def note_join(self, hall_id: int, person: dict[str, Any]) -> None:
         self.left[hall_id].discard(person["id"])
         self.joined[hall_id][person["id"]] = person
         self._ensure_running()
@@ -233,7 +236,13 @@ class PresenceTicker:
                 published = True
         return published
 
-    async def _publish(self, hall_id: int, joined: list, moved: list, left: list) -> None:
+    async def _publish(
+        self,
+        hall_id: int,
+        joined: list[dict[str, Any]],
+        moved: list[dict[str, Any]],
+        left: list[int],
+    ) -> None:
         """One delta: newcomers in full, moves as [id, x, z, yaw], departures as ids."""
         data = {
             "joined": joined,
@@ -248,10 +257,10 @@ class PresenceTicker:
             logger.exception("presence delta for hall %s not published", hall_id)
 
 
-_stores: dict = {}
+_stores: dict[int, tuple[asyncio.AbstractEventLoop, Any, "PresenceTicker"]] = {}
 
 
-def get_presence():
+def get_presence() -> tuple[Any, "PresenceTicker"]:
     """The presence store and ticker of the running event loop."""
     loop = asyncio.get_running_loop()
     found = _stores.get(id(loop))
