@@ -133,6 +133,20 @@ def publish(page) -> None:
     assert page.inner_text("#studio-mic-state") == "Microphone ON"
 
 
+def put_ana_live(ana, producer) -> None:
+    """Dr. Ana Ruiz publishes and the producer puts her live alone."""
+    publish(ana)
+    producer.wait_for_function(
+        "document.querySelectorAll('#studio-feed-choices input').length === 1", timeout=60000
+    )
+    put_live(producer, ["Dr. Ana Ruiz"], "solo")
+
+
+def open_hall(browser, base: str, user, errors: PageErrors, **options):
+    """The auditorium's venue page (where the stage plays) for `user`."""
+    return open_page(browser, base, user, f"/events/{EVENT}/venue/auditorium/", errors, **options)
+
+
 def frames_grow(page, mids: list[str]) -> dict:
     """Wait until frames decoded increase on every mid in `mids`; returns the second reading."""
     page.wait_for_function(
@@ -210,11 +224,10 @@ def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
         )
         assert producer.inner_text("#studio-cam-state") == "Camera off"
 
-        viewer_context, viewer = open_page(
+        viewer_context, viewer = open_hall(
             chromium_media,
             base,
             stage_party["viewer"],
-            f"/events/{EVENT}/venue/auditorium/",
             errors,
             # The stage plays in the side panel of both views. Building the 3D view holds the
             # page for half a minute on a software renderer shared with three publishing pages,
@@ -337,18 +350,8 @@ def test_a_removed_attendees_stage_ends(chromium_media, stage_party, settings):
         mod_context, producer = open_page(
             chromium_media, base, stage_party["mod"], studio_path(session), errors
         )
-        publish(ana)
-        producer.wait_for_function(
-            "document.querySelectorAll('#studio-feed-choices input').length === 1", timeout=60000
-        )
-        put_live(producer, ["Dr. Ana Ruiz"], "solo")
-        viewer_context, viewer = open_page(
-            chromium_media,
-            base,
-            stage_party["viewer"],
-            f"/events/{EVENT}/venue/auditorium/",
-            errors,
-        )
+        put_ana_live(ana, producer)
+        viewer_context, viewer = open_hall(chromium_media, base, stage_party["viewer"], errors)
         viewer.wait_for_selector("#hall-stage[data-connected='1']", timeout=60000)
         frames_grow(viewer, ["v0"])
 
@@ -482,17 +485,11 @@ def test_beyond_webrtc_capacity_the_audience_gets_the_hls_stage(
                     ana = page
                 else:
                     producer = page
-            publish(ana)
-            producer.wait_for_function(
-                "document.querySelectorAll('#studio-feed-choices input').length === 1",
-                timeout=60000,
-            )
-            put_live(producer, ["Dr. Ana Ruiz"], "solo")
-            context, viewer = open_page(
+            put_ana_live(ana, producer)
+            context, viewer = open_hall(
                 chromium_media,
                 base,
                 stage_party["viewer"],
-                f"/events/{EVENT}/venue/auditorium/",
                 errors,
                 view="2d",  # the side panel's stage; the 3D view is the other test's
             )
