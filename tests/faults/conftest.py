@@ -1,7 +1,6 @@
 """Fixtures of the fault suite: a hall with a live session and many registered attendees, their
 sessions, static files for production settings, and the services the processes run on."""
 
-import datetime as dt
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -11,11 +10,10 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.sessions.backends.db import SessionStore
-from django.utils import timezone
 
-from conference.models import Registration
-from tests.factories import EventFactory, HallFactory, ProfileFactory, SessionFactory, UserFactory
+from tests.factories import HallFactory
 from tests.faults import harness
+from tests.support.stage_world import registered, session_on_now
 
 # Production settings hash with PBKDF2 (the test settings use MD5); one hash for every login user.
 LOGIN_PASSWORD = "fault-suite-password"
@@ -104,27 +102,13 @@ def session_key(user) -> str:
 def make_hall(count: int) -> Hall:
     """A published event whose hall has a session on now (no Q&A moderation) and `count`
     registered attendees, each with a logged-in session and the password LOGIN_PASSWORD."""
-    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
-    hall = HallFactory(capacity=max(500, count + 50))
-    event.venue = hall.venue
-    event.save()
-    now = timezone.now()
-    session = SessionFactory(
-        event=event,
-        hall=hall,
-        starts_at=now - dt.timedelta(minutes=10),
-        ends_at=now + dt.timedelta(hours=2),
-        qa_moderation_required=False,
+    event, hall, session = session_on_now(
+        left=120, hall=HallFactory(capacity=max(500, count + 50)), qa_moderation_required=False
     )
     # A salt of full entropy: a weak one makes every login hash twice (Django rehashes it).
     hasher = PBKDF2PasswordHasher()
     encoded = hasher.encode(LOGIN_PASSWORD, hasher.salt())
-    users = []
-    for _ in range(count):
-        user = UserFactory()
-        ProfileFactory(user=user)
-        Registration.objects.create(user=user, event=event)
-        users.append(user)
+    users = [registered(event) for _ in range(count)]
     type(users[0]).objects.filter(pk__in=[u.pk for u in users]).update(password=encoded)
     for user in users:
         user.password = encoded

@@ -1,23 +1,14 @@
 """Drive the real ASGI application (origin check, session auth, routing) over websockets."""
 
-import datetime as dt
 import json
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from django.utils import timezone
 
 from conference.asgi import application
-from conference.models import Registration
-from tests.factories import (
-    EventFactory,
-    HallFactory,
-    ProfileFactory,
-    SessionFactory,
-    UserFactory,
-)
+from tests.support.stage_world import registered, session_on_now
 
 ORIGIN = b"http://localhost"
 
@@ -84,23 +75,8 @@ async def connect(user, hall_id: int, *, origin: bytes = ORIGIN, path: str | Non
 @pytest.fixture
 def hall_setup(db):
     """A published event whose venue has a hall with a session on now, and two attendees."""
-    event = EventFactory(start_date=timezone.now().date() - dt.timedelta(days=1))
-    hall = HallFactory()
-    event.venue = hall.venue
-    event.save()
-    now = timezone.now()
-    session = SessionFactory(
-        event=event,
-        hall=hall,
-        starts_at=now - dt.timedelta(minutes=10),
-        ends_at=now + dt.timedelta(minutes=50),
-    )
-    attendees = []
-    for _ in range(2):
-        user = UserFactory()
-        ProfileFactory(user=user)
-        Registration.objects.create(user=user, event=event)
-        attendees.append(user)
+    event, hall, session = session_on_now()
+    attendees = [registered(event) for _ in range(2)]
     return {
         "event": event,
         "hall": hall,
