@@ -19,9 +19,8 @@ class LiveError(Refused):
     def __init__(self, code: str, message: str, *, close_code: int | None = None):
         super().__init__(code, message)
         self.close_code = close_code
-        self.request_id: str | int | float | None = (
-            None  # the id of the refused request, when the frame had one
-        )
+        # The id of the refused request, when the frame had one.
+        self.request_id: str | int | float | None = None
         self.retry_after: float | None = None  # seconds the client should wait before retrying
         self.extra: dict[
             str, Any
