@@ -4,12 +4,20 @@ These classes show every user to superusers and nobody to anyone else. The confe
 registers subclasses that let organizer staff see the people of their own events.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts.models import BoardCertification, ProfessionalProfile, StateLicense, User
+
+if TYPE_CHECKING:
+    # what `PeopleScopeMixin` is mixed into; at run time a plain class
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -49,7 +57,7 @@ class ProfessionalProfileInline(admin.StackedInline):
     ]
 
 
-class PeopleScopeMixin:
+class PeopleScopeMixin(_AdminBase):
     """Superusers see and change everyone; others see `visible_users()` and change nobody."""
 
     user_path = "pk"

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import calendar
+from typing import Any
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -6,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.http import HttpRequest
 
 from accounts import throttle
 from accounts.models import (
@@ -44,8 +48,9 @@ class SignupForm(forms.Form):
             raise ValidationError(DUPLICATE_EMAIL_MESSAGE, code="duplicate_email")
         return email
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", "The two passwords differ.")
@@ -58,12 +63,14 @@ class SignupForm(forms.Form):
         return cleaned
 
 
-class ThrottledLoginMixin:
+class ThrottledLoginMixin(AuthenticationForm):
     """Refuse login attempts while the e-mail or the client address is throttled.
 
     Mixed into an AuthenticationForm; `throttled` tells the view to answer 429.
     """
 
+    # The login views build these forms with the request (the throttle needs its address).
+    request: HttpRequest
     throttled = False
 
     def throttle_keys(self) -> tuple[throttle.ThrottleKey, ...]:
@@ -73,7 +80,7 @@ class ThrottledLoginMixin:
             throttle.ip_key(throttle.LOGIN, self.request),
         )
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         keys = self.throttle_keys()
         seconds = throttle.seconds_blocked(*keys)
         if seconds:
@@ -152,7 +159,9 @@ class BoardRowFormSet(ProfileRowFormSet):
     unique_message = "List each board only once."
 
 
-LicenseFormSet = inlineformset_factory(
+LicenseFormSet: type[
+    BaseInlineFormSet[StateLicense, ProfessionalProfile, forms.ModelForm[StateLicense]]
+] = inlineformset_factory(
     ProfessionalProfile,
     StateLicense,
     formset=LicenseRowFormSet,
@@ -160,7 +169,9 @@ LicenseFormSet = inlineformset_factory(
     extra=1,
     can_delete=True,
 )
-BoardFormSet = inlineformset_factory(
+BoardFormSet: type[
+    BaseInlineFormSet[BoardCertification, ProfessionalProfile, forms.ModelForm[BoardCertification]]
+] = inlineformset_factory(
     ProfessionalProfile,
     BoardCertification,
     formset=BoardRowFormSet,
@@ -192,7 +203,7 @@ class EraseAccountForm(forms.Form):
         label="I understand that my account is erased for good and cannot be restored.",
     )
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 

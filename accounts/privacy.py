@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.apps import apps
 from django.db import models, transaction
@@ -29,6 +29,10 @@ from django.utils import timezone
 
 from accounts.models import BoardCertification, ProfessionalProfile, StateLicense, User
 from accounts.services import PROFILE_FIELDS
+
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.fields import GenericForeignKey
+    from django.db.models import ForeignObjectRel
 
 EXPORT_FORMAT = "medvenue-personal-data/2"
 ERASED_NAME = "Erased learner"
@@ -82,7 +86,7 @@ def _json_value(value: Any) -> Any:
 
 
 def _is_user_key(field: models.Field) -> bool:
-    return (
+    return bool(
         field.is_relation
         and (field.many_to_one or field.one_to_one)
         and field.related_model is User
@@ -112,15 +116,17 @@ def personal_tables() -> list[tuple[type[models.Model], list[str]]]:
     return found
 
 
-def _owned_by(field: models.Field) -> bool:
+def _owned_by(field: models.Field | ForeignObjectRel | GenericForeignKey) -> bool:
     """A key from a child to a row that belongs to the person (deleting the person would
     delete or block the row), not a mere mention such as "created by"."""
+    if not isinstance(field, models.ForeignObject):
+        return False  # keys to the person (`personal_tables`) are always foreign keys
     return field.remote_field.on_delete in (models.CASCADE, models.PROTECT)
 
 
 def _children(model: type[models.Model]) -> list[tuple[type[models.Model], str]]:
     return [
-        (relation.related_model, relation.field.name)
+        (relation.field.model, relation.field.name)
         for relation in model._meta.related_objects
         if relation.one_to_many and not _is_user_key(relation.field)
     ]

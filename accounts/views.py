@@ -23,6 +23,7 @@ from accounts.forms import (
     SignupForm,
     formset_pairs,
 )
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import ProfessionalProfile
 from accounts.privacy import erase_account, erasure_plan, export_user_data, export_zip
 from accounts.services import register_user, update_profile
@@ -120,7 +121,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form})
 
 
-def _profile_forms(request: HttpRequest, profile: ProfessionalProfile):
+def _profile_forms(request: AuthenticatedHttpRequest, profile: ProfessionalProfile):
     data = request.POST if request.method == "POST" else None
     return (
         ProfileForm(data, instance=profile, user=request.user),
@@ -129,7 +130,7 @@ def _profile_forms(request: HttpRequest, profile: ProfessionalProfile):
     )
 
 
-def _save_profile(request: HttpRequest, form, licenses, boards) -> bool:
+def _save_profile(request: AuthenticatedHttpRequest, form, licenses, boards) -> bool:
     try:
         update_profile(
             request.user,
@@ -146,7 +147,7 @@ def _save_profile(request: HttpRequest, form, licenses, boards) -> bool:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     instance = ProfessionalProfile.objects.filter(user=request.user).first()
     form, licenses, boards = _profile_forms(request, instance or ProfessionalProfile())
     if request.method == "POST":
@@ -161,7 +162,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: AuthenticatedHttpRequest) -> HttpResponse:
     data = export_user_data(request.user)
     stamp = timezone.now().strftime("%Y%m%d")
     response = HttpResponse(
@@ -175,7 +176,7 @@ def export(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def export_archive(request: HttpRequest) -> HttpResponse:
+def export_archive(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The JSON export and the person's certificate PDFs in one zip."""
     stamp = timezone.now().strftime("%Y%m%d")
     response = HttpResponse(export_zip(request.user), content_type="application/zip")
@@ -186,13 +187,13 @@ def export_archive(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def my_data(request: HttpRequest) -> HttpResponse:
+def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "accounts/my_data.html")
 
 
 @login_required
 @require_http_methods(["POST"])
-def reminders(request: HttpRequest) -> HttpResponse:
+def reminders(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The profile's "E-mail me before sessions in my agenda" switch."""
     enabled = request.POST.get("agenda_reminder_emails") == "on"
     if request.user.agenda_reminder_emails != enabled:
@@ -208,7 +209,7 @@ def reminders(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def erase(request: HttpRequest) -> HttpResponse:
+def erase(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What erasure removes and keeps (with reasons and periods); confirmed by password."""
     form = EraseAccountForm(request.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

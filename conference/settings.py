@@ -149,7 +149,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "medvenue.sqlite3",
+            "NAME": str(DATA_DIR / "medvenue.sqlite3"),
             # WAL + immediate transactions: the web process and the Celery worker write at once.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",

@@ -6,6 +6,7 @@ when it changed.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -204,7 +205,10 @@ PLACEMENTS = {
     ],
 }
 
-ZONES = {
+# (kind, label, polygon [[x, z], ...] in metres, props)
+ZoneRow = tuple[ZoneKind, str, list[list[float]], dict[str, Any]]
+
+ZONES: dict[str, list[ZoneRow]] = {
     "lobby": [
         (ZoneKind.QUIET, "Quiet corner", [[12, 8], [19, 8], [19, 14], [12, 14]], {}),
     ],
@@ -303,7 +307,7 @@ def _build_placements(hall: Hall, rows: list, halls: dict[str, Hall]) -> None:
     hall.placements.exclude(label__in=[row[1] for row in rows]).delete()
 
 
-def _build_zones(hall: Hall, rows: list) -> None:
+def _build_zones(hall: Hall, rows: list[ZoneRow]) -> None:
     for order, (kind, label, polygon, props) in enumerate(rows):
         Zone.objects.update_or_create(
             hall=hall,

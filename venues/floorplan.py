@@ -91,7 +91,7 @@ def render_floor_plan_svg(
 
 
 ROOM_NAMES = {kind.value: kind.label.lower() for kind in RoomKind}
-KIND_NAMES = {
+KIND_NAMES: dict[str, tuple[str, str]] = {
     PlacementKind.STAGE: ("stage", "stages"),
     PlacementKind.SCREEN: ("screen", "screens"),
     PlacementKind.SEAT_BLOCK: ("seat block", "seat blocks"),

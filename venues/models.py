@@ -1,6 +1,7 @@
 """Space, never time: venues and their halls. This app never imports `conference`."""
 
 from decimal import Decimal
+from typing import TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
@@ -156,6 +157,11 @@ def _metres(verbose_name: str, *, default: str, low: str = "-500") -> models.Dec
     )
 
 
+def _is_count(value: object) -> TypeGuard[int]:
+    """A positive whole number (not a bool) in a placement's props, e.g. a seat block's rows."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 class Placement(models.Model):
     """Something that stands on a hall's floor: a stage, a screen, seats, a booth, a portal..."""
 
@@ -209,9 +215,7 @@ class Placement(models.Model):
     def seat_count(self) -> int:
         props = self.props if isinstance(self.props, dict) else {}
         rows, columns = props.get("rows"), props.get("columns")
-        if self.kind != PlacementKind.SEAT_BLOCK or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (rows, columns)
-        ):
+        if self.kind != PlacementKind.SEAT_BLOCK or not (_is_count(rows) and _is_count(columns)):
             return 0
         return rows * columns
 
@@ -234,7 +238,11 @@ class Placement(models.Model):
             raise ValidationError({"target_hall": "Choose the hall this portal leads to."})
         if self.hall_id and self.target_hall_id == self.hall_id:
             raise ValidationError({"target_hall": "A portal cannot lead to its own hall."})
-        if self.hall_id and self.target_hall.venue_id != self.hall.venue_id:
+        if (
+            self.hall_id
+            and self.target_hall is not None
+            and self.target_hall.venue_id != self.hall.venue_id
+        ):
             raise ValidationError(
                 {"target_hall": "A portal can only lead to a hall of the same venue."}
             )

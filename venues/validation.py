@@ -103,7 +103,7 @@ def describe(placement: Placement) -> str:
 
 
 def _hall_problems(hall: Hall) -> list[str]:
-    problems = []
+    problems: list[str] = []
     if hall.boundary:
         try:
             hall.clean()
@@ -131,7 +131,7 @@ def _shell_problems(hall: Hall) -> list[str]:
 
 def _placement_problems(hall: Hall, placement: Placement, outline) -> list[str]:
     where = f"{hall.name}: {describe(placement)}"
-    problems = []
+    problems: list[str] = []
     try:
         props = clean_placement_props(placement.kind, placement.props)
     except ValidationError as error:

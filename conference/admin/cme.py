@@ -5,6 +5,11 @@ Claims and certificates are records: the admin shows them read-only and changes 
 through the `conference.services.cme` package (a correction is a new row with a reason).
 """
 
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -43,8 +48,16 @@ from conference.services.cme.terms import ClaimRefused
 from conference.services.organizers import Area
 from conference.services.recordings.pipeline import ready_recording
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-class CountedRelationsMixin:
+    # what `CountedRelationsMixin` is mixed into; at run time a plain class
+    _CountedBase = OrganizerScopedAdmin
+else:
+    _CountedBase = object
+
+
+class CountedRelationsMixin(_CountedBase):
     """Annotates the admin's queryset with `<relation>_total`, the distinct count of each
     relation named in `counted_relations` (for sortable count columns)."""
 
@@ -90,8 +103,9 @@ class EventCreditForm(forms.ModelForm):
             "post_test",
         ]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         event, test = data.get("event"), data.get("post_test")
         if event and test:
             _check_post_test(self, test, event_id=event.pk, other_event="this event")
@@ -276,7 +290,11 @@ class EventCreditAdmin(OrganizerScopedAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         field = form.base_fields.get("post_test")
-        if obj is not None and field is not None:
+        if (
+            obj is not None
+            and isinstance(field, forms.ModelChoiceField)
+            and field.queryset is not None
+        ):
             field.queryset = field.queryset.filter(event=obj.event)
         return form
 
@@ -375,8 +393,9 @@ class PostTestQuestionForm(forms.ModelForm):
         fields = ["order", "text", "choices", "correct_answer"]
         widgets = {"choices": forms.Textarea(attrs={"rows": 4, "cols": 40})}
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("DELETE") or "choices" not in data or "correct_answer" not in data:
             return data
         data["correct_answer"] = data["correct_answer"].strip()
@@ -502,8 +521,9 @@ class EnduringActivityForm(forms.ModelForm):
             "post_test",
         ]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         release, review, expiry = (
             data.get("release_date"),
             data.get("review_date"),
@@ -646,8 +666,7 @@ class EvaluationFormAdmin(QuestionCountMixin, OrganizerScopedAdmin):
 
 class ClaimCorrectionInline(ScopedInlineMixin, admin.TabularInline):
     model = ClaimCorrection
-    fields = ["credit", "reason", "created_by", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("credit", "reason", "created_by", "created_at")
     extra = 0
     can_delete = False
 
@@ -662,7 +681,7 @@ class ClaimAdditionInline(ScopedInlineMixin, admin.TabularInline):
     """Sessions the learner added to the claim: each new total (append-only)."""
 
     model = ClaimAddition
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "claimed_credit",
         "computed_credit",
@@ -670,8 +689,7 @@ class ClaimAdditionInline(ScopedInlineMixin, admin.TabularInline):
         "sessions",
         "inputs_hash",
         "rule_version",
-    ]
-    readonly_fields = fields
+    )
     extra = 0
     can_delete = False
     verbose_name = "sessions added (new total)"
@@ -686,8 +704,15 @@ class ClaimAdditionInline(ScopedInlineMixin, admin.TabularInline):
 
 class CertificateInline(ScopedInlineMixin, admin.TabularInline):
     model = Certificate
-    fields = ["version", "code", "status", "learner_name", "credit", "issued_at", "revoked_reason"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "version",
+        "code",
+        "status",
+        "learner_name",
+        "credit",
+        "issued_at",
+        "revoked_reason",
+    )
     extra = 0
     can_delete = False
 
@@ -705,6 +730,13 @@ class CorrectionForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class _ClaimLatest(TypedDict):
+    """What `ClaimAdmin.get_queryset` adds to each claim."""
+
+    latest_correction: Decimal | None
+    latest_certificate_status: str | None
 
 
 CLAIM_ACTIONS = {
@@ -825,11 +857,11 @@ class ClaimAdmin(OrganizerScopedAdmin):
         return obj.credited_seconds // 60
 
     @admin.display(description="Corrected")
-    def corrected_credit(self, obj: Claim):
+    def corrected_credit(self, obj: WithAnnotations[Claim, _ClaimLatest]) -> Decimal | str:
         return obj.latest_correction if obj.latest_correction is not None else "—"
 
     @admin.display(description="Certificate")
-    def certificate_status(self, obj: Claim) -> str:
+    def certificate_status(self, obj: WithAnnotations[Claim, _ClaimLatest]) -> str:
         return obj.latest_certificate_status or "—"
 
     @admin.display(description="Staff tools")
@@ -852,8 +884,8 @@ class ClaimAdmin(OrganizerScopedAdmin):
 
     @admin.display(description="Sessions and segments")
     def attendance_segments(self, obj: Claim) -> str:
-        if obj.enduring_id:
-            return self._enduring_evidence(obj)
+        if obj.enduring is not None:
+            return self._enduring_evidence(obj, obj.enduring)
         result = credit_case.compute_event_credit(obj.user, obj.event)
         zone = obj.event.tzinfo
         rows = []
@@ -896,9 +928,8 @@ class ClaimAdmin(OrganizerScopedAdmin):
             same,
         )
 
-    def _enduring_evidence(self, obj: Claim) -> str:
+    def _enduring_evidence(self, obj: Claim, activity: EnduringActivity) -> str:
         """Enduring material: the post-test attempts and the watch coverage (evidence)."""
-        activity = obj.enduring
         zone = obj.event.tzinfo
         attempts = PostTestAttempt.objects.filter(test=activity.post_test, user=obj.user)
         rows = (
@@ -913,7 +944,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
         recording = ready_recording(activity.session)
         coverage = enduring.watch_coverage(obj.user, recording)
         watched = (
-            f"{coverage.watched_seconds:.0f} s of {recording.duration_seconds or '?'} s"
+            f"{coverage.watched_seconds:.0f} s of {coverage.duration_seconds or '?'} s"
             if coverage
             else "no ready recording"
         )
@@ -942,7 +973,8 @@ class ClaimAdmin(OrganizerScopedAdmin):
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
+        context = getattr(response, "context_data", {})
+        changelist = context.get("cl")
         if changelist is not None:
             counts = (
                 Certificate.objects.filter(claim__in=changelist.queryset.values("pk"))
@@ -950,7 +982,7 @@ class ClaimAdmin(OrganizerScopedAdmin):
                 .annotate(total=Count("pk"))
             )
             summary = ", ".join(f"{c['total']} {c['status']}" for c in counts.order_by("status"))
-            response.context_data["subtitle"] = f"Certificates: {summary or 'none yet'}"
+            context["subtitle"] = f"Certificates: {summary or 'none yet'}"
         return response
 
     def get_urls(self):

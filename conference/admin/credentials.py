@@ -16,8 +16,14 @@ class IssuerKeyAdmin(OrganizerScopedAdmin):
     area = Area.CME
     list_display = ["organizer", "thumbprint", "created_at", "state", "published"]
     list_filter = ["organizer"]
-    fields = ["organizer", "thumbprint", "public_x", "created_at", "retired_at", "published"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "organizer",
+        "thumbprint",
+        "public_x",
+        "created_at",
+        "retired_at",
+        "published",
+    )
     actions = ["rotate"]
 
     def has_add_permission(self, request):

@@ -1,6 +1,9 @@
 """Events, their tracks, speakers and sessions on one page, and the schedule grid."""
 
+from __future__ import annotations
+
 import zoneinfo
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
@@ -26,6 +29,13 @@ from conference.services import dashboard
 from conference.services.moderation import keyword_problems, parse_keywords
 from conference.services.organizers import organizer_may_use_venue
 from conference.services.spreadsheets import csv_text
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _EventTotals(TypedDict):
+    session_total: int
 
 
 class EventForm(forms.ModelForm):
@@ -57,15 +67,16 @@ class EventForm(forms.ModelForm):
             raise forms.ValidationError(problems)
         return "\n".join(parse_keywords(text))
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         organizer, venue = cleaned.get("organizer"), cleaned.get("venue")
         if organizer and venue and not organizer_may_use_venue(organizer, venue):
             self.add_error("venue", f"{venue} is not one of {organizer}'s venues.")
         return cleaned
 
     def _post_clean(self):
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # django-stubs omits BaseForm._post_clean
         event = self.instance
         if not event.pk or self.errors:
             return
@@ -145,7 +156,7 @@ class EventAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
         return [TrackInline, SpeakerInline, SessionInline]
 
     @admin.display(description="Sessions", ordering="session_total")
-    def session_count(self, obj: Event) -> int:
+    def session_count(self, obj: WithAnnotations[Event, _EventTotals]) -> int:
         return obj.session_total
 
     @admin.display(description="Schedule")

@@ -91,7 +91,7 @@ class HallRemovalAdmin(ModerationAreaAdmin):
     list_filter = [ActiveFilter, ("hall", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["user", "hall", "removed_by", "lifted_by"]
     search_fields = ["user__display_name", "reason"]
-    readonly_fields = [
+    readonly_fields = fields = (
         "user",
         "hall",
         "reason",
@@ -101,8 +101,7 @@ class HallRemovalAdmin(ModerationAreaAdmin):
         "lifted_at",
         "lifted_by",
         "lift_reason",
-    ]
-    fields = readonly_fields
+    )
 
     @admin.display(description="Person")
     def person(self, obj: HallRemoval) -> str:
@@ -194,7 +193,7 @@ class ModeratedChatAdmin(ModerationAreaAdmin):
     list_filter = [ChatStateFilter, ("hall", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["hall", "hidden_by"]
     search_fields = ["author_name", "text", "hide_reason"]
-    readonly_fields = [
+    readonly_fields = fields = (
         "hall",
         "author",
         "author_name",
@@ -206,8 +205,7 @@ class ModeratedChatAdmin(ModerationAreaAdmin):
         "hide_reason",
         "is_held",
         "held_keyword",
-    ]
-    fields = readonly_fields
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(Q(is_removed=True) | Q(is_held=True))

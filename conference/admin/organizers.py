@@ -1,5 +1,9 @@
 """Organizers and who works for them."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
@@ -8,6 +12,14 @@ from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin, or
 from conference.models import MembershipRole, Organizer, OrganizerInvitation, OrganizerMembership
 from conference.services.memberships import invite_member, withdraw_invitation
 from conference.services.organizers import Area
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _OrganizerTotals(TypedDict):
+    event_total: int
+    member_total: int
 
 
 class OwnerOnlyInlineMixin(ScopedInlineMixin):
@@ -118,11 +130,11 @@ class OrganizerAdmin(OrganizerScopedAdmin):
         )
 
     @admin.display(description="Events", ordering="event_total")
-    def event_count(self, obj: Organizer) -> int:
+    def event_count(self, obj: WithAnnotations[Organizer, _OrganizerTotals]) -> int:
         return obj.event_total
 
     @admin.display(description="Members", ordering="member_total")
-    def member_count(self, obj: Organizer) -> int:
+    def member_count(self, obj: WithAnnotations[Organizer, _OrganizerTotals]) -> int:
         return obj.member_total
 
     def has_add_permission(self, request):

@@ -9,6 +9,8 @@ NPI, licences, boards, birth month and day, consent to share with boards). Only 
 change accounts.
 """
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.db.models import Q
 
@@ -17,6 +19,14 @@ from accounts.models import ProfessionalProfile, User
 from conference.admin.scoping import organizer_ids
 from conference.models import OrganizerMembership, Registration, Speaker
 from conference.services.organizers import Area
+
+if TYPE_CHECKING:
+    from accounts.admin import PeopleScopeMixin
+
+    # what `OrganizerPeopleMixin` is mixed into; at run time a plain class
+    _PeopleAdminBase = PeopleScopeMixin
+else:
+    _PeopleAdminBase = object
 
 STAFF_USER_FIELDS = ["email", "display_name", "is_active", "date_joined"]
 STAFF_PROFILE_FIELDS = [
@@ -46,7 +56,7 @@ def users_of_organizers(users, ids: frozenset[int] | None):
     )
 
 
-class OrganizerPeopleMixin:
+class OrganizerPeopleMixin(_PeopleAdminBase):
     area = Area.PEOPLE
 
     def _ids(self, request):

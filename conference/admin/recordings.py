@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -192,8 +193,9 @@ class CaptionForm(forms.ModelForm):
         except captions.InvalidCaptions as error:
             raise ValidationError(str(error)) from error
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         upload = cleaned.get("file")
         if not upload:
             if not self.instance.pk:
@@ -217,6 +219,10 @@ class CaptionForm(forms.ModelForm):
 
 
 class CaptionFormSet(BaseInlineFormSet):
+    if TYPE_CHECKING:
+        # whether the row is marked for deletion: Django's, not declared by django-stubs
+        def _should_delete_form(self, form: forms.BaseForm) -> bool: ...
+
     def validate_unique(self):
         kept = [
             form
@@ -531,8 +537,14 @@ class SessionRecordingInline(ScopedInlineMixin, admin.TabularInline):
     """The session's recordings, read-only, with a link to upload one (on the session page)."""
 
     model = Recording
-    fields = ["status", "progress", "stage", "original_name", "duration_seconds", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "status",
+        "progress",
+        "stage",
+        "original_name",
+        "duration_seconds",
+        "created_at",
+    )
     extra = 0
     show_change_link = True
     template = "admin/conference/recording/session_inline.html"

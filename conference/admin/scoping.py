@@ -16,13 +16,32 @@ and their roles decide.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
 from django.contrib import admin
 from django.db import models
 from django.db.models import Manager, Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import SimpleTemplateResponse
 from django.utils import timezone
 
 from conference.services.organizers import Area, member_roles, roles_for
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import BaseModelAdmin, InlineModelAdmin
+    from django.db.models.fields.related import RelatedField
+    from django.db.models.options import Options
+    from django.http import HttpResponseRedirect
+
+    # What the mixins below are mixed into, so that their calls to `super()` and to the
+    # admin's attributes type-check; at run time they are plain classes.
+    _ChoicesBase = BaseModelAdmin[Any]
+    _InlineBase = InlineModelAdmin[Any, Any]
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _ChoicesBase = _InlineBase = _AdminBase = object
 
 _CACHE_ATTRIBUTE = "_medvenue_organizer_scope"
 
@@ -44,11 +63,16 @@ def organizer_ids(
 def request_roles(request: HttpRequest) -> dict[int, str]:
     """Organizer id -> the requesting user's membership role, read once per request."""
     if _CACHE_ATTRIBUTE not in request.__dict__:
-        request.__dict__[_CACHE_ATTRIBUTE] = member_roles(request.user)
-    return request.__dict__[_CACHE_ATTRIBUTE]
+        user = request.user
+        # an anonymous user is a member of no organizer (as `member_roles` says for them)
+        request.__dict__[_CACHE_ATTRIBUTE] = member_roles(user) if user.is_authenticated else {}
+    roles: dict[int, str] = request.__dict__[_CACHE_ATTRIBUTE]
+    return roles
 
 
-def scope_queryset(queryset: QuerySet, lookup: str, ids: frozenset[int] | None) -> QuerySet:
+def scope_queryset(
+    queryset: QuerySet[Any], lookup: str, ids: frozenset[int] | None
+) -> QuerySet[Any]:
     """Rows of `queryset` whose organizer (reached through `lookup`) is among `ids`."""
     if ids is None:
         return queryset
@@ -61,7 +85,7 @@ def scope_queryset(queryset: QuerySet, lookup: str, ids: frozenset[int] | None) 
 def organizer_ids_of(obj: Model, lookup: str) -> set[int]:
     """The organizers `obj` belongs to, walking `lookup` (e.g. "event__organizer")."""
     *path, last = lookup.split("__")
-    target = obj
+    target: Any = obj
     for part in path:
         target = getattr(target, part, None)
         if target is None:
@@ -75,14 +99,23 @@ def organizer_ids_of(obj: Model, lookup: str) -> set[int]:
     return {organizer_id} if organizer_id else set()
 
 
-class ScopedChoicesMixin:
+class ScopedChoicesMixin(_ChoicesBase):
     """Narrow every foreign-key and many-to-many choice to rows of organizers whose area (of
     the form being edited) the user may edit, among the rows the related admin shows."""
 
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    area: Area = Area.CONTENT
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = {
+        models.URLField: {"assume_scheme": "https"}
+    }
 
-    def get_field_queryset(self, db, db_field, request):
+    @property
+    def area(self) -> Area:
+        """The area of the form being edited: the admin's own (`OrganizerScopedAdmin.area`),
+        or an inline's parent's (`ScopedInlineMixin.area`)."""
+        raise NotImplementedError
+
+    def get_field_queryset(
+        self, db: str | None, db_field: RelatedField[Any, Any], request: HttpRequest
+    ) -> QuerySet[Any] | None:
         queryset = super().get_field_queryset(db, db_field, request)
         related_model = db_field.remote_field.model
         if queryset is None:
@@ -103,8 +136,8 @@ class OrganizerScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     area: Area = Area.CONTENT
 
     def scope_choices(
-        self, request: HttpRequest, queryset: QuerySet, *, area: Area | None = None
-    ) -> QuerySet:
+        self, request: HttpRequest, queryset: QuerySet[Any], *, area: Area | None = None
+    ) -> QuerySet[Any]:
         """Rows another form (of `area`) may pick in a foreign key: rows the user may view
         here, of organizers whose `area` the user may edit."""
         editable = organizer_ids(request, editable=True, area=area or self.area)
@@ -112,13 +145,20 @@ class OrganizerScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         queryset = scope_queryset(queryset, self.organizer_lookup, visible)
         return scope_queryset(queryset, self.organizer_lookup, editable)
 
-    def get_queryset(self, request):
+    if TYPE_CHECKING:
+        # Django's answer to an object id that is not found (or not visible): a redirect to
+        # the admin index with a message. A private helper that django-stubs does not declare.
+        def _get_obj_does_not_exist_redirect(
+            self, request: HttpRequest, opts: Options[Any], object_id: str
+        ) -> HttpResponseRedirect: ...
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         return scope_queryset(
             queryset, self.organizer_lookup, organizer_ids(request, editable=False, area=self.area)
         )
 
-    def _allowed(self, request, obj, *, editable: bool) -> bool:
+    def _allowed(self, request: HttpRequest, obj: Model | None, *, editable: bool) -> bool:
         ids = organizer_ids(request, editable=editable, area=self.area)
         if ids is None:
             return True
@@ -126,28 +166,28 @@ class OrganizerScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
             return False
         return obj is None or bool(organizer_ids_of(obj, self.organizer_lookup) & ids)
 
-    def has_module_permission(self, request):
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, None, editable=False)
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._allowed(request, obj, editable=False)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, None, editable=True)
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._allowed(request, obj, editable=True)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._allowed(request, obj, editable=True)
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """Actions change rows: none for a role that only views this area."""
         if not self.has_change_permission(request):
             return {}
         return super().get_actions(request)
 
-    def response_action(self, request, queryset):
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
         """Actions (including bulk delete) only touch rows the user may edit."""
         editable = scope_queryset(
             queryset, self.organizer_lookup, organizer_ids(request, editable=True, area=self.area)
@@ -155,43 +195,50 @@ class OrganizerScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         return super().response_action(request, editable)
 
 
-class ScopedInlineMixin(ScopedChoicesMixin):
+class ScopedInlineMixin(ScopedChoicesMixin, _InlineBase):
     """An inline follows its parent: editable when the parent object is."""
 
-    def _parent_admin(self):
-        return self.admin_site._registry[self.parent_model]
+    def _parent_admin(self) -> OrganizerScopedAdmin:
+        # scoped inlines sit on the pages of scoped admins
+        return cast("OrganizerScopedAdmin", self.admin_site._registry[self.parent_model])
 
     @property
     def area(self) -> Area:
         return self._parent_admin().area
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._parent_admin().has_view_permission(request, obj)
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._parent_admin().has_change_permission(request, obj)
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._parent_admin().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._parent_admin().has_change_permission(request, obj)
 
 
-class EventZoneFormMixin:
+class EventZoneFormMixin(_AdminBase):
     """Show and read a change form's times in the event's time zone. Subclasses say which zone
     with `form_zone(request, object_id)` (None: leave the default)."""
 
-    def form_zone(self, request, object_id):
+    def form_zone(self, request: HttpRequest, object_id: str | None) -> tzinfo | None:
         return None
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         zone = self.form_zone(request, object_id)
         if zone is None:
             return super().changeform_view(request, object_id, form_url, extra_context)
         with timezone.override(zone):
             response = super().changeform_view(request, object_id, form_url, extra_context)
             # render while the zone is active: the template shows the times
-            if hasattr(response, "render") and not response.is_rendered:
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                 response.render()
         return response

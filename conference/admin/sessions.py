@@ -4,6 +4,7 @@ import copy
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from itertools import combinations
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -107,7 +108,7 @@ class SessionForm(forms.ModelForm):
             self._narrow_choices(self.parent_event)
 
     def _narrow_choices(self, event: Event) -> None:
-        narrowed = {
+        narrowed: dict[str, dict[str, Any]] = {
             "hall": {"venue_id": event.venue_id},
             "track": {"event_id": event.pk},
             "speakers": {"event_id": event.pk},
@@ -116,17 +117,22 @@ class SessionForm(forms.ModelForm):
             if name not in self.fields:
                 continue
             field = self.fields[name]
+            if not isinstance(field, forms.ModelChoiceField) or field.queryset is None:
+                continue  # never: the three are relations, chosen among rows
             field.queryset = field.queryset.filter(**lookup)
             if self.shared_choices is not None:
                 if name not in self.shared_choices:
-                    self.shared_choices[name] = list(field.choices)
+                    # a model choice field's choices are a ModelChoiceIterator, which the
+                    # stubs' union of every possible `choices` input does not tell
+                    self.shared_choices[name] = list(field.choices)  # type: ignore[arg-type]
                 field.choices = self.shared_choices[name]
 
     def _event(self) -> Event | None:
         return self.cleaned_data.get("event") or self.parent_event
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         event = self._event()
         if event is not None:
             self._check_event_links(cleaned, event)
@@ -186,7 +192,7 @@ class SessionForm(forms.ModelForm):
 
     def _post_clean(self):
         """After the schedule check of `clean` (without speakers), check the speakers."""
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # django-stubs omits BaseForm._post_clean
         speakers = self.cleaned_data.get("speakers")
         if not speakers or self.has_error("starts_at") or self.has_error("ends_at"):
             return
@@ -281,10 +287,11 @@ class SessionDayFilter(admin.SimpleListFilter):
         return [(day.isoformat(), date_format(day, "D j M Y")) for day in sorted(days)]
 
     def queryset(self, request, queryset):
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
         try:
-            day = date.fromisoformat(self.value())
+            day = date.fromisoformat(value)
         except ValueError:
             return queryset.none()
         zones = queryset.values_list("event__timezone", flat=True).distinct()
@@ -467,9 +474,8 @@ class SessionAdmin(EventZoneFormMixin, OrganizerScopedAdmin):
             else:
                 event_id = request.POST.get("event") or request.GET.get("event")
                 visible = organizer_ids(request, editable=False)
-                events = scope_queryset(
-                    Event.objects.filter(pk=event_id or None), "organizer", visible
-                )
+                chosen = Event.objects.filter(pk=event_id) if event_id else Event.objects.none()
+                events = scope_queryset(chosen, "organizer", visible)
                 zone = events.values_list("timezone", flat=True).first()
         except (ValueError, ValidationError):
             return None

@@ -1,5 +1,9 @@
 """Speakers (faculty) and their financial-relationship disclosures."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
@@ -7,6 +11,14 @@ from django.db.models import Count
 from conference.admin.scoping import OrganizerScopedAdmin, ScopedInlineMixin, organizer_ids
 from conference.models import Disclosure, Speaker
 from conference.services.organizers import Area
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _SpeakerTotals(TypedDict):
+    disclosure_total: int
+    session_total: int
 
 
 class DisclosureFormSet(forms.BaseInlineFormSet):
@@ -73,7 +85,15 @@ class SpeakerAdmin(OrganizerScopedAdmin):
             return fieldsets
         swap = {"user": "linked_account"}
         return [
-            (name, {**options, "fields": [swap.get(f, f) for f in options["fields"]]})
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        swap.get(f, f) if isinstance(f, str) else f for f in options["fields"]
+                    ],
+                },
+            )
             for name, options in fieldsets
         ]
 
@@ -96,9 +116,9 @@ class SpeakerAdmin(OrganizerScopedAdmin):
         )
 
     @admin.display(description="Disclosures", ordering="disclosure_total")
-    def disclosure_count(self, obj: Speaker) -> int:
+    def disclosure_count(self, obj: WithAnnotations[Speaker, _SpeakerTotals]) -> int:
         return obj.disclosure_total
 
     @admin.display(description="Sessions", ordering="session_total")
-    def session_count(self, obj: Speaker) -> int:
+    def session_count(self, obj: WithAnnotations[Speaker, _SpeakerTotals]) -> int:
         return obj.session_total

@@ -6,6 +6,11 @@ venues.
 that admin already declares rather than replacing it.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -25,6 +30,14 @@ from venues.models import Hall, Placement, Venue, Zone
 from venues.services import LayoutInvalid, publish_layout
 from venues.validation import layout_halls, validate_hall_layout
 
+if TYPE_CHECKING:
+    from conference.admin.scoping import OrganizerScopedAdmin
+
+    # the admin the mixin is mixed into (`HallAdmin`); at run time a plain class
+    _HallAdminBase = OrganizerScopedAdmin
+else:
+    _HallAdminBase = object
+
 _LAYOUT_ERRORS = "_medvenue_layout_errors"
 
 
@@ -34,7 +47,9 @@ def has_unpublished_changes(venue: Venue) -> bool:
     return venue.layout_version == 0 or snapshot != venue.published_layout
 
 
-SMALL_JSON = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})}}
+SMALL_JSON: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})}
+}
 MAX_LISTED_ERRORS = 10
 
 
@@ -61,7 +76,11 @@ class PlacementInline(ScopedInlineMixin, admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         field = formset.form.base_fields.get("target_hall")
-        if field is not None and obj is not None:
+        if (
+            isinstance(field, forms.ModelChoiceField)
+            and field.queryset is not None
+            and obj is not None
+        ):
             field.queryset = field.queryset.filter(venue_id=obj.venue_id).exclude(pk=obj.pk)
         return formset
 
@@ -89,7 +108,10 @@ def _preview_url(hall: Hall) -> str | None:
         return None
 
 
-@admin.action(description="Publish the layout of the selected halls' venues")
+PUBLISH_DESCRIPTION = "Publish the layout of the selected halls' venues"
+
+
+@admin.action(description=PUBLISH_DESCRIPTION)
 def publish_venue_layouts(modeladmin, request, queryset) -> None:
     venues = Venue.objects.filter(pk__in=queryset.values("venue_id")).order_by("name")
     for venue in venues:
@@ -120,7 +142,7 @@ def _publish_one(modeladmin, request, venue: Venue) -> None:
     modeladmin.message_user(request, text, messages.SUCCESS)
 
 
-class HallLayoutMixin:
+class HallLayoutMixin(_HallAdminBase):
     """Placement and zone inlines, the floor plan and the layout check on the Hall page.
 
     A save whose layout breaks a rule says so instead of "changed successfully" (the rows are
@@ -198,7 +220,7 @@ class HallLayoutMixin:
             actions["publish_venue_layouts"] = (
                 publish_venue_layouts,
                 "publish_venue_layouts",
-                publish_venue_layouts.short_description,
+                PUBLISH_DESCRIPTION,  # the action's `short_description`
             )
         return actions
 

@@ -3,8 +3,13 @@
 Registered here rather than in `venues/admin.py` because `venues` never imports `conference`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict, cast
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import Count
 
 from conference.admin.scoping import (
@@ -18,12 +23,19 @@ from conference.models import Organizer
 from conference.services.organizers import set_venue_organizers
 from venues.models import Hall, Venue
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _VenueTotals(TypedDict):
+    hall_total: int
+
 
 class VenueForm(forms.ModelForm):
     organizers = forms.ModelMultipleChoiceField(
         queryset=Organizer.objects.none(),
         required=False,
-        widget=admin.widgets.FilteredSelectMultiple("organizers", is_stacked=False),
+        widget=FilteredSelectMultiple("organizers", is_stacked=False),
         help_text="Organizers that may hold events in this venue and edit it.",
     )
 
@@ -36,7 +48,7 @@ class VenueForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["organizers"]
+        field = cast(forms.ModelMultipleChoiceField, self.fields["organizers"])  # declared above
         field.queryset = self.organizer_choices
         field.required = self.organizers_required
         if self.instance.pk:
@@ -95,7 +107,7 @@ class VenueAdmin(OrganizerScopedAdmin):
         )
 
     @admin.display(description="Halls", ordering="hall_total")
-    def hall_count(self, obj: Venue) -> int:
+    def hall_count(self, obj: WithAnnotations[Venue, _VenueTotals]) -> int:
         return obj.hall_total
 
     @admin.display(description="Organizers")
@@ -113,7 +125,7 @@ class HallAdmin(HallLayoutMixin, OrganizerScopedAdmin):
     list_select_related = ["venue"]
     search_fields = ["name", "slug", "venue__name"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines: list = []
+    inlines = []
 
     class Media:
         # The floor plan's frame and the layout check's errors (no style attributes: CSP).

@@ -92,7 +92,9 @@ class SpeakerBriefSerializer(serializers.ModelSerializer):
 class SpeakerSerializer(serializers.ModelSerializer):
     """A speaker as learners see them: never their e-mail address or user account."""
 
-    event = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    event: serializers.SlugRelatedField[Event] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     disclosures = DisclosureSerializer(many=True, read_only=True)
     disclosure_signed_at = UTCDateTimeField(read_only=True, allow_null=True)
 
@@ -117,7 +119,10 @@ class ScheduleSessionSerializer(serializers.ModelSerializer):
 
     hall = HallSerializer(read_only=True, allow_null=True)
     track = TrackSerializer(read_only=True, allow_null=True)
-    speakers = SpeakerBriefSerializer(many=True, read_only=True)
+    # A list serializer (`many=True`); SessionSerializer shows the speakers in full.
+    speakers: serializers.BaseSerializer[Speaker] = SpeakerBriefSerializer(
+        many=True, read_only=True
+    )
     starts_at = UTCDateTimeField(read_only=True)
     ends_at = UTCDateTimeField(read_only=True)
 

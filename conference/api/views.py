@@ -8,11 +8,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
 from conference.api import permissions as scopes
 from conference.api.serializers import (
     EventSerializer,
@@ -141,10 +142,13 @@ class MyRegistrationViewSet(
         return scopes.registrations_of(self.request.user).select_related("event")
 
     def create(self, request: Request, *args, **kwargs) -> Response:
+        user = request.user
+        if not isinstance(user, User):  # `IsAuthenticated` lets only signed-in users this far
+            raise exceptions.NotAuthenticated
         payload = RegistrationCreateSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         try:
-            registration = register_attendee(payload.validated_data["event"], request.user)
+            registration = register_attendee(payload.validated_data["event"], user)
         except Refused as error:
             return _error_response(error)
         return Response(RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)

@@ -4,8 +4,10 @@ import contextlib
 import logging
 import secrets
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -22,19 +24,31 @@ from conference.live.errors import (
     is_outage,
     live_error,
 )
-from conference.live.frames import encode, parse_request, push, reply_error, reply_ok
+from conference.live.frames import Request, encode, parse_request, push, reply_error, reply_ok
 from conference.live.guard import ensure_guard
 from conference.live.hub import get_hub, unavailable
 from conference.live.presence import get_presence
-from conference.live.ratelimit import ABUSE_BACKOFF_SECONDS, ABUSE_REFUSALS, get_limits
+from conference.live.ratelimit import (
+    ABUSE_BACKOFF_SECONDS,
+    ABUSE_REFUSALS,
+    LocalLimits,
+    RedisLimits,
+    get_limits,
+)
 from conference.live.registry import ACTIONS
+from conference.models import LiveItem
 from conference.services import live
 from conference.services.refusals import Refused
+
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope
 
 logger = logging.getLogger(__name__)
 
 
-def enter_with_session(session_key: str, hall_id: int, *, present: int, limits):
+def enter_with_session(
+    session_key: str | None, hall_id: int, *, present: int, limits: LocalLimits | RedisLimits
+) -> live.HallAccess:
     """The database call of a join that is the user's own (on a `db` thread): the session's
     user, the back-off after a close for abuse (docs/protocol.md, "Back-off after 4008"), then
     access (`services.live.enter_hall`). The hall's state and the attendance `join` follow,
@@ -57,7 +71,7 @@ def enter_with_session(session_key: str, hall_id: int, *, present: int, limits):
 class HallConsumer(AsyncWebsocketConsumer):
     # Control messages (logout, removal) travel on the hub's one subscription per process, so a
     # socket needs no channel-layer channel of its own.
-    channel_layer_alias = None
+    channel_layer_alias = None  # type: ignore[assignment]  # stub says str; None: no layer
     access: live.HallAccess | None = None
     # Pushes that arrive while connecting wait here until `hello` is out (see HallHub).
     held: list[Any] | None = None
@@ -69,7 +83,9 @@ class HallConsumer(AsyncWebsocketConsumer):
     in_presence = False
     closing = False
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(
+        self, scope: "_ChannelScope", receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         """Run the socket; whatever ends it, undo its join (hub, presence, attendance `leave`).
 
         Normally the `websocket.disconnect` handler does that. But uvicorn raises
@@ -82,7 +98,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         finally:
             await self.teardown()
 
-    async def dispatch(self, message):
+    async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, a thread hop per
         # frame. Handlers here reach the database only through `conference.live.db.db`, which
         # does that itself, so frames that never touch the ORM skip the hop.
@@ -94,7 +110,7 @@ class HallConsumer(AsyncWebsocketConsumer):
     # --- lifecycle ------------------------------------------------------------------------
     async def connect(self) -> None:
         await self.accept()
-        if not self.scope.get("session_key"):
+        if not self.session_key():
             await self.refuse(
                 LiveError("unauthenticated", "Log in first.", close_code=CLOSE_UNAUTHENTICATED)
             )
@@ -118,7 +134,8 @@ class HallConsumer(AsyncWebsocketConsumer):
         """Join the hall: every step that can fail comes before `hello`, and pushes that arrive
         meanwhile are held and sent after it (docs/protocol.md, "On connect")."""
         self.hall_id = int(self.scope["url_route"]["kwargs"]["hall_id"])
-        self.session_tag = session_tag(self.scope.get("session_key"))
+        session_key = self.session_key()
+        self.session_tag = session_tag(session_key)
         store, ticker = get_presence()
         present = await store.count(self.hall_id)
         # Join the hub before reading the feed position: every item after it reaches `held`.
@@ -128,11 +145,15 @@ class HallConsumer(AsyncWebsocketConsumer):
         self.in_hub = True
         self.connection_id = secrets.token_hex(8)
         self.access = await db(enter_with_session)(
-            self.scope["session_key"], self.hall_id, present=present, limits=get_limits()
+            session_key, self.hall_id, present=present, limits=get_limits()
         )
         self.attendance = AttendanceTracker(self)
         now = await self.attendance.admit()
-        state = {"seq": now.seq, "session": self.attendance.session, "stage": now.stage}
+        state: dict[str, Any] = {
+            "seq": now.seq,
+            "session": self.attendance.session,
+            "stage": now.stage,
+        }
         self.person = self.spawn_person()
         self.moved_at = time.monotonic()
         ensure_guard()
@@ -142,7 +163,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         snapshot = await store.snapshot_json(self.hall_id)
         if not hub.still_subscribed(generation):
             raise unavailable("The live service lost its connection; reconnect.")
-        self.hello_seq = state["seq"]
+        self.hello_seq = now.seq
         held, self.held = self.held, None
         await self.send(text_data=push("hello", self.hello_data(state)))
         await self.send(text_data=f'{{"event":"presence.snapshot","data":{{"people":{snapshot}}}}}')
@@ -156,9 +177,22 @@ class HallConsumer(AsyncWebsocketConsumer):
         if self.attendance is not None:
             self.attendance.run()
 
+    def session_key(self) -> str | None:
+        """The login session's key, from the cookie (`conference.live.db.LiveAuthMiddleware`)."""
+        key = self.scope.get("session_key")
+        return key if isinstance(key, str) else None
+
+    @property
+    def joined_access(self) -> live.HallAccess:
+        """`access`, once the join has read it: requests are handled, and the socket is in
+        presence and receives pushes, only from then on."""
+        if self.access is None:
+            raise RuntimeError("the socket has not joined its hall")
+        return self.access
+
     def spawn_person(self) -> dict[str, Any]:
         """Attendees appear at the back of the hall, facing the stage."""
-        access = self.access
+        access = self.joined_access
         return {
             "id": access.user_id,
             "name": access.user_name,
@@ -168,8 +202,8 @@ class HallConsumer(AsyncWebsocketConsumer):
             "yaw": 0.0,
         }
 
-    def hello_data(self, state: dict[str, Any]) -> dict:
-        access = self.access
+    def hello_data(self, state: dict[str, Any]) -> dict[str, Any]:
+        access = self.joined_access
         return {
             "hall": {"id": access.hall_id, "name": access.hall_name},
             "event": access.event_slug,
@@ -180,7 +214,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             **state,
         }
 
-    async def disconnect(self, code) -> None:
+    async def disconnect(self, code: int) -> None:
         await self.teardown()
 
     async def teardown(self) -> None:
@@ -192,8 +226,9 @@ class HallConsumer(AsyncWebsocketConsumer):
             self.in_presence = False
             store, ticker = get_presence()
             try:
-                if await store.leave(self.access.hall_id, self.access.user_id):
-                    ticker.note_leave(self.access.hall_id, self.access.user_id)
+                access = self.joined_access
+                if await store.leave(access.hall_id, access.user_id):
+                    ticker.note_leave(access.hall_id, access.user_id)
             except Exception as error:  # Redis is down: its presence data is rebuilt on rejoin
                 logger.warning("presence leave not stored: %r", error)
         if self.attendance is not None:
@@ -229,7 +264,7 @@ class HallConsumer(AsyncWebsocketConsumer):
             await self.close(code=error.close_code or CLOSE_POLICY)
 
     # --- requests -------------------------------------------------------------------------
-    async def receive(self, text_data=None, bytes_data=None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.access is None or self.held is not None or self.closing:
             return
         request_id = None
@@ -255,13 +290,14 @@ class HallConsumer(AsyncWebsocketConsumer):
             return
         await self.send(text_data=reply_ok(request.id, data))
 
-    async def handle(self, request) -> dict[str, Any] | None:
+    async def handle(self, request: Request) -> dict[str, Any] | None:
         registered = ACTIONS.get(request.action)
         if registered is None:
             raise LiveError("unknown_action", f"There is no action {request.action!r}.")
-        if registered.moderator_only and not self.access.is_moderator:
+        access = self.joined_access
+        if registered.moderator_only and not access.is_moderator:
             raise LiveError("forbidden", "Only moderators may do this.")
-        if not await get_limits().take(self.access.user_id, registered.bucket):
+        if not await get_limits().take(access.user_id, registered.bucket):
             raise LiveError("rate_limited", "Too many requests; slow down and try again.")
         return await registered.handler(self, request.data)
 
@@ -270,21 +306,22 @@ class HallConsumer(AsyncWebsocketConsumer):
         ABUSE_REFUSALS within the window every socket of the user is closed with 4008 and the
         user backs off (docs/protocol.md)."""
         limits = get_limits()
+        user_id = self.joined_access.user_id
         try:
-            refused = await limits.refused(self.access.user_id)
+            refused = await limits.refused(user_id)
         except Exception as error:  # Redis is down: the hub closes the sockets anyway
             logger.warning("refusal not counted: %r", error)
             return
         if refused < ABUSE_REFUSALS:
             return
         with contextlib.suppress(Exception):
-            await limits.back_off(self.access.user_id)
-        wait = ABUSE_BACKOFF_SECONDS
+            await limits.back_off(user_id)
+        wait: float = ABUSE_BACKOFF_SECONDS
         with contextlib.suppress(Exception):
-            wait = await limits.backing_off(self.access.user_id) or wait
+            wait = await limits.backing_off(user_id) or wait
         await self.abused(wait)
         with contextlib.suppress(Exception):  # the user's other sockets, in every process
-            await get_hub().control("abuse", self.access.user_id, wait)
+            await get_hub().control("abuse", user_id, str(wait))
 
     async def abused(self, retry_after: float) -> None:
         error = LiveError("abuse", "Too many refused requests.", close_code=CLOSE_POLICY)
@@ -295,17 +332,19 @@ class HallConsumer(AsyncWebsocketConsumer):
     @property
     def is_moderator(self) -> bool:
         """Whether moderator-only feed items reach this socket."""
-        return self.access.sees_pending
+        return self.joined_access.sees_pending
 
-    async def apply(self, service, *, reply_as: str, **options) -> dict[str, Any]:
+    async def apply(
+        self, service: Callable[..., LiveItem], *, reply_as: str, **options: Any
+    ) -> dict[str, Any]:
         """Run a service that stores a change and appends it to the hall's feed, broadcast the
         feed item (its transaction has committed), and reply with it."""
-        item = await db(service)(self.access, **options)
+        item = await db(service)(self.joined_access, **options)
         published = await self.broadcast_item(item)
         await self.tell_privately(item)
         return {"seq": item.seq, reply_as: item.data, **published}
 
-    async def tell_privately(self, item) -> None:
+    async def tell_privately(self, item: LiveItem) -> None:
         """Pushes a service addressed to one person about the item (`item.private`: the author
         of a moderated question or a hidden chat message), to their sockets in this hall."""
         for user_id, event, data in getattr(item, "private", ()):
@@ -314,14 +353,16 @@ class HallConsumer(AsyncWebsocketConsumer):
             except Exception as error:  # stored anyway; "My questions" shows it on request
                 logger.warning("private push to %s not sent: %r", user_id, error)
 
-    async def apply_once(self, service, *, reply_as: str, **options) -> dict[str, Any]:
+    async def apply_once(
+        self, service: Callable[..., tuple[LiveItem, bool]], *, reply_as: str, **options: Any
+    ) -> dict[str, Any]:
         """Like `apply`, for a service that honours the client's idempotency key and returns
         (item, created): a resubmission is answered with the first item and not broadcast again."""
-        item, created = await db(service)(self.access, **options)
+        item, created = await db(service)(self.joined_access, **options)
         published = await self.broadcast_item(item) if created else {}
         return {"seq": item.seq, reply_as: item.data, "duplicate": not created, **published}
 
-    async def broadcast_item(self, item) -> dict[str, Any]:
+    async def broadcast_item(self, item: LiveItem) -> dict[str, Any]:
         """Send a stored feed item to everyone in the hall who may see it (after commit), and a
         placeholder to everyone else. The item is stored whatever happens here: if publishing
         fails, the reply still succeeds (with `"published": false`) and clients get the item by

@@ -57,7 +57,6 @@ def unavailable(message: str = "The live service is unavailable; reconnect later
 
 class Member(Protocol):
     hall_id: int
-    is_moderator: bool
     # Pushes that arrive before the socket's `hello` went out wait here as (seq, message for
     # everyone, message for moderators); None once the socket is live.
     held: list[Any] | None
@@ -66,7 +65,12 @@ class Member(Protocol):
     access: "HallAccess | None"
     session_tag: str  # the browser session's tag (logging out closes that session's sockets)
 
-    async def base_send(self, message: dict[str, Any]) -> None: ...
+    @property
+    def is_moderator(self) -> bool: ...
+
+    # The server's ASGI `send` (a consumer's `base_send`): one `websocket.send` message.
+    @property
+    def base_send(self) -> Callable[[Any], Awaitable[None]]: ...
 
     async def refuse(self, error: LiveError) -> None: ...
 

@@ -2,11 +2,38 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-# (consumer, request data) -> reply data; the consumer is `conference.live.consumer.HallConsumer`
-# (not imported: the consumer imports the registry).
-Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+if TYPE_CHECKING:
+    from conference.live.attendance import AttendanceTracker
+    from conference.models import LiveItem
+    from conference.services.live import HallAccess
+
+
+class Socket(Protocol):
+    """What handlers use of their socket, `conference.live.consumer.HallConsumer` (not imported:
+    the consumer imports the registry). Requests are handled only once the socket has joined."""
+
+    person: dict[str, Any]  # the avatar others see
+    moved_at: float  # when the avatar last moved (`time.monotonic()`)
+    attendance: "AttendanceTracker | None"  # None until joined and once closed
+
+    @property
+    def joined_access(self) -> "HallAccess": ...
+
+    async def apply(
+        self, service: Callable[..., "LiveItem"], *, reply_as: str, **options: Any
+    ) -> dict[str, Any]: ...
+
+    async def apply_once(
+        self, service: Callable[..., tuple["LiveItem", bool]], *, reply_as: str, **options: Any
+    ) -> dict[str, Any]: ...
+
+    async def broadcast_item(self, item: "LiveItem") -> dict[str, Any]: ...
+
+
+# (socket, request data) -> reply data
+Handler = Callable[[Socket, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -77,7 +78,7 @@ def favourite_ids(user: User, event: Event | None = None) -> set[int]:
     return set(favourites.values_list("session_id", flat=True))
 
 
-def favourite_sessions(user: User):
+def favourite_sessions(user: User) -> QuerySet[Session]:
     """The person's favourites in published events, in time order, ready for pages and feeds."""
     return (
         Session.objects.filter(favourites__user=user, event__is_published=True)
@@ -140,7 +141,7 @@ def revoke_agenda_feed(user: User) -> None:
     AgendaFeed.objects.filter(user=user).delete()
 
 
-def user_for_feed_token(token: str):
+def user_for_feed_token(token: str) -> User | None:
     feed = AgendaFeed.objects.filter(token=token).select_related("user").first()
     if feed is None or not feed.user.is_active:
         return None
@@ -154,7 +155,7 @@ def unsubscribe_token(user: User) -> str:
     return signing.dumps({"u": user.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def user_for_unsubscribe_token(token: str):
+def user_for_unsubscribe_token(token: str) -> User | None:
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
@@ -168,7 +169,7 @@ def set_reminder_emails(user: User, *, enabled: bool) -> None:
         user.save(update_fields=["agenda_reminder_emails"])
 
 
-def _due_favourites(now: datetime):
+def _due_favourites(now: datetime) -> QuerySet[FavouriteSession, tuple[int, datetime, int]]:
     return FavouriteSession.objects.filter(
         session__starts_at__gt=now,
         session__starts_at__lte=now + timedelta(minutes=REMINDER_MINUTES),

@@ -7,7 +7,7 @@ and the page offers its numbers as CSV next to it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.utils.html import escape
 
@@ -32,14 +32,14 @@ def _nice_max(value: float) -> float:
         return 1
     for power in range(0, 12):
         for step in (1, 2, 5):
-            candidate = step * 10**power
+            candidate: int = step * 10**power
             if candidate >= value:
                 return candidate
     return value
 
 
 def bar_chart(
-    labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str, unit: str = ""
+    labels: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str, unit: str = ""
 ) -> str:
     """Horizontal bars: one row per label, one bar per series in each row."""
     rows = max(len(labels), 1)
@@ -89,7 +89,7 @@ def bar_chart(
 
 
 def line_chart(
-    times: Sequence[str], series: dict[str, Sequence[float]], *, title: str, step: bool = False
+    times: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str, step: bool = False
 ) -> str:
     """Lines over time labels (already in the event's time zone), one per series."""
     height, left, right, top, bottom = 300, 50, WIDTH - 20, 50, 250
@@ -123,7 +123,7 @@ def line_chart(
             f"{escape(times[i])}</text>"
         )
     for index, values in enumerate(series.values()):
-        points = []
+        points: list[str] = []
         for i, value in enumerate(values):
             y = bottom - (bottom - top) * value / largest
             if step and points:

@@ -16,11 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-import arabic_reshaper
+import arabic_reshaper  # type: ignore[import-untyped]  # ships no stubs or py.typed
 import segno
-from bidi import get_display
+from bidi import get_display  # type: ignore[import-untyped]  # ships no stubs or py.typed
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import landscape, letter
 from reportlab.pdfbase import pdfmetrics
@@ -162,11 +162,11 @@ def draw_text(
     elif align == "right":
         x -= width
     # One text object: text extraction reads the font changes inside it as one string.
-    text = canvas.beginText(x, y)
+    text_object = canvas.beginText(x, y)
     for font_name, piece in runs(shown, style):
-        text.setFont(font_name, size)
-        text.textOut(piece)
-    canvas.drawText(text)
+        text_object.setFont(font_name, size)
+        text_object.textOut(piece)
+    canvas.drawText(text_object)
 
 
 def _is_wide(char: str) -> bool:
@@ -327,16 +327,16 @@ def draw_rich_paragraph(
         total = sum(widths) + space * sum(1 for word in line[:-1] if word[1])
         left = x - total / 2 if align == "center" else (x - total if align == "right" else x)
         # One text object per line: extractors read a font change inside it as no gap.
-        text = canvas.beginText(left, y)
+        text_object = canvas.beginText(left, y)
         for index, (parts, spaced) in enumerate(line):
             for piece, piece_style in parts:
                 for font_name, run in runs(piece, piece_style):
-                    text.setFont(font_name, size)
-                    text.textOut(run)
+                    text_object.setFont(font_name, size)
+                    text_object.textOut(run)
             if spaced and index < len(line) - 1:
-                text.setFont(chain(style)[0].fontName, size)
-                text.textOut(" ")
-        canvas.drawText(text)
+                text_object.setFont(chain(style)[0].fontName, size)
+                text_object.textOut(" ")
+        canvas.drawText(text_object)
         y -= leading
     return y
 
@@ -601,7 +601,26 @@ def _footer(canvas: Canvas, data: CertificateData) -> None:
 # The transcript ------------------------------------------------------------------------------
 
 
-def render_transcript(name: str, rows: Sequence, stream: BinaryIO, *, generated: datetime) -> None:
+class TranscriptLine(Protocol):
+    """One row of a transcript (`cme.transcript.TranscriptRow`): what the PDF prints of it."""
+
+    @property
+    def event_title(self) -> str: ...
+    @property
+    def start_date(self) -> str: ...
+    @property
+    def end_date(self) -> str: ...
+    @property
+    def credit_type(self) -> str: ...
+    @property
+    def credit(self) -> Decimal: ...
+    @property
+    def activity_format(self) -> str: ...
+
+
+def render_transcript(
+    name: str, rows: Sequence[TranscriptLine], stream: BinaryIO, *, generated: datetime
+) -> None:
     """A learner's credits across events as a table (one or more pages)."""
     canvas = Canvas(stream, pagesize=letter, pageCompression=1)
     canvas.setTitle(f"CME transcript — {name}")
@@ -637,7 +656,7 @@ def render_transcript(name: str, rows: Sequence, stream: BinaryIO, *, generated:
     canvas.save()
 
 
-def _transcript_title(row) -> str:
+def _transcript_title(row: TranscriptLine) -> str:
     if getattr(row, "activity_format", "Live") == "Live":
         return row.event_title
     return f"{row.event_title} — {row.activity_format.lower()} (until {row.end_date})"
@@ -667,7 +686,7 @@ def width_of_letter() -> float:
     return letter[0]
 
 
-def _transcript_row(canvas: Canvas, row, lines: list[str], y: float) -> None:
+def _transcript_row(canvas: Canvas, row: TranscriptLine, lines: list[str], y: float) -> None:
     canvas.setFillColor(INK)
     for index, line in enumerate(lines):
         draw_text(canvas, 50, y - 14 * index, line, style="Sans", size=9)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, IntegerField, Q, Sum
+from django.db.models import Avg, Count, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Cast, ExtractMinute, Trunc
 from django.utils import timezone
 
@@ -60,26 +60,27 @@ def _local(moment: datetime, event: Event) -> datetime:
 
 
 def _bucketed(
-    queryset,
+    queryset: QuerySet[Any],
     event: Event,
     minutes: int,
     *,
     distinct_users: bool,
     time_field: str,
     group: tuple[str, ...] = (),
-):
+) -> QuerySet[Any, dict[str, Any]]:
     """Rows of `group` fields, the local hour and the `minutes` interval within it, and a count
     (rows, or distinct people), aggregated by the database."""
     hour = Trunc(time_field, "hour", tzinfo=event.tzinfo)
     part = Cast(ExtractMinute(time_field, tzinfo=event.tzinfo), IntegerField()) / minutes
     counted = Count("user", distinct=True) if distinct_users else Count("pk")
-    return (
+    rows: QuerySet[Any, dict[str, Any]] = (
         queryset.order_by()
         .annotate(hour=hour, part=part)
         .values(*group, "hour", "part")
         .annotate(n=counted)
         .order_by("hour", "part")
     )
+    return rows
 
 
 def registrations(event: Event) -> Figure:
@@ -155,7 +156,8 @@ def presence(event: Event) -> Figure:
 def _fill(moments: list[datetime], minutes: int) -> list[datetime]:
     if not moments:
         return []
-    filled, current = [], moments[0]
+    filled: list[datetime] = []
+    current = moments[0]
     while current <= moments[-1] and len(filled) < 2000:
         filled.append(current)
         current += timedelta(minutes=minutes)

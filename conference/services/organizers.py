@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from conference.models import MembershipRole, Organizer, OrganizerMembership
+from venues.models import Venue
 
 
 class Area(StrEnum):
@@ -91,12 +92,12 @@ def organizers_editable_by(user: User) -> QuerySet[Organizer]:
     return organizers_for(user, Area.CONTENT, editable=True)
 
 
-def organizer_may_use_venue(organizer: Organizer, venue) -> bool:
+def organizer_may_use_venue(organizer: Organizer, venue: Venue) -> bool:
     """Whether `organizer` may hold events in `venue` (it is one of the organizer's venues)."""
     return organizer.venues.filter(pk=venue.pk).exists()
 
 
-def set_venue_organizers(venue, organizers: Iterable[Organizer], *, user: User) -> None:
+def set_venue_organizers(venue: Venue, organizers: Iterable[Organizer], *, user: User) -> None:
     """Make `venue` belong to exactly `organizers`, among the organizers `user` may edit.
 
     Links to organizers the user may not edit are left as they are.

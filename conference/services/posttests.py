@@ -224,7 +224,8 @@ def draw_for(
     """The layout of attempt `number`: drawn once, then the same on every reload."""
     draw = PostTestDraw.objects.filter(test=test, user=user, number=number).first()
     if draw is not None:
-        return draw.layout
+        layout: list[Any] = draw.layout
+        return layout
     try:
         with transaction.atomic():
             draw = PostTestDraw.objects.create(
@@ -232,7 +233,8 @@ def draw_for(
             )
     except IntegrityError:  # two tabs drew at once: the first one counts
         draw = PostTestDraw.objects.get(test=test, user=user, number=number)
-    return draw.layout
+    drawn: list[Any] = draw.layout
+    return drawn
 
 
 def drawn_questions(test: PostTest, layout: list[dict[str, Any]]) -> list[PostTestQuestion]:

@@ -1,5 +1,7 @@
 """Registering for an event and cancelling."""
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,7 +11,7 @@ from conference.services.media.stage import cut_user_media_on_commit
 from conference.services.refusals import Refused
 
 
-def registration_closed_reason(event: Event, *, now=None) -> str | None:
+def registration_closed_reason(event: Event, *, now: datetime | None = None) -> str | None:
     """Why nobody can register for `event` right now, or None when registration is open."""
     now = now or timezone.now()
     if not event.is_published:

@@ -13,6 +13,8 @@ import io
 import re
 from collections.abc import Iterable
 
+from openpyxl.worksheet.worksheet import Worksheet
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
@@ -34,7 +36,7 @@ def csv_text(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
     return buffer.getvalue()
 
 
-def append_text_row(sheet, values: Iterable[object]) -> None:
+def append_text_row(sheet: Worksheet, values: Iterable[object]) -> None:
     """Append `values` to an openpyxl worksheet as text cells (a leading `=` stays text)."""
     sheet.append(["" if value is None else str(value) for value in values])
     for cell in sheet[sheet.max_row]:

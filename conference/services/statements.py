@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from conference.models import CreditType
+from conference.models import CreditType, Event
 
 AMA_SINGULAR = "AMA PRA Category 1 Credit™"
 AMA_PLURAL = "AMA PRA Category 1 Credits™"
@@ -154,7 +154,7 @@ def accreditation_statement(
     )
 
 
-def event_accreditation_statement(event, code: str) -> str:
+def event_accreditation_statement(event: Event, code: str) -> str:
     """The event's own accreditation statement verbatim, else the default one of the body
     behind this credit type (directly or jointly provided); empty without a provider."""
     if event.accreditation_statement:

@@ -129,6 +129,7 @@ def _utc(value: datetime) -> str:
 
 def _render(prepared: PreparedManifest) -> dict[str, Any]:
     event, venue = prepared.event, prepared.event.venue
+    assert venue is not None  # noqa: S101 - prepare_venue_manifest refused an event without one
     sessions = _sessions(event, prepared.slots)
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -148,7 +149,9 @@ def _render(prepared: PreparedManifest) -> dict[str, Any]:
     }
 
 
-def _sessions(event: Event, slots: dict[int, tuple[int | None, int | None]]) -> dict[str, Any]:
+def _sessions(
+    event: Event, slots: dict[int, tuple[int | None, int | None]]
+) -> dict[int, dict[str, Any]]:
     ids = {session_id for pair in slots.values() for session_id in pair if session_id}
     if not ids:
         return {}
@@ -174,7 +177,7 @@ def _session(event: Event, session: Session) -> dict[str, Any]:
 
 
 def _hall(
-    event: Event, hall: dict[str, Any], sessions: dict[str, Any], slot: tuple[Any, ...]
+    event: Event, hall: dict[str, Any], sessions: dict[int, dict[str, Any]], slot: tuple[Any, ...]
 ) -> dict[str, Any]:
     now_id, next_id = slot
     kwargs = {"event_slug": event.slug, "hall_slug": hall["slug"]}

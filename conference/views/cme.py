@@ -137,7 +137,9 @@ def _keep_evaluation_feedback(request, event, answers: dict[str, str], problems)
 def submit_evaluation(request: HttpRequest, event_slug: str) -> HttpResponse:
     event = _event(event_slug)
     answers = {
-        key.removeprefix("q"): value for key, value in request.POST.items() if key.startswith("q")
+        key.removeprefix("q"): request.POST.get(key, "")
+        for key in request.POST
+        if key.startswith("q")
     }
     try:
         evaluations.submit_evaluation(_learner(request), event, answers)
@@ -274,7 +276,7 @@ def _post_test(request: HttpRequest, test_id: int) -> PostTest:
         PostTest.objects.select_related("event").filter(event__in=Event.objects.published()),
         pk=test_id,
     )
-    if not posttests.may_take(request.user, test):
+    if not posttests.may_take(_learner(request), test):
         raise PermissionDenied("Only registered attendees of the event may take its post-test.")
     return test
 
@@ -283,7 +285,7 @@ def _post_test_context(request: HttpRequest, test: PostTest, **extra) -> dict:
     return {
         "test": test,
         "event": test.event,
-        "status": posttests.attempt_status(request.user, test),
+        "status": posttests.attempt_status(_learner(request), test),
         "setup_problems": posttests.setup_problems(test),
         "activities": list(
             EnduringActivity.objects.filter(post_test=test, is_published=True).select_related(
@@ -310,11 +312,12 @@ def take_post_test(request: HttpRequest, test_id: int) -> HttpResponse:
     """The questions (GET) and their submission (POST). The form carries the number of the
     attempt it creates, so submitting it twice stores one attempt."""
     test = _post_test(request, test_id)
-    status = posttests.attempt_status(request.user, test)
+    user = _learner(request)
+    status = posttests.attempt_status(user, test)
     if request.method == "POST":
         answers = {
-            key.removeprefix("q"): value
-            for key, value in request.POST.items()
+            key.removeprefix("q"): request.POST.get(key, "")
+            for key in request.POST
             if key.startswith("q") and key[1:].isdigit()
         }
         try:
@@ -322,13 +325,13 @@ def take_post_test(request: HttpRequest, test_id: int) -> HttpResponse:
         except ValueError:
             number = 0
         try:
-            attempt, created = posttests.submit_attempt(request.user, test, answers, number=number)
+            attempt, created = posttests.submit_attempt(user, test, answers, number=number)
         except posttests.PostTestRefused as refused:
             shown = number if number == status.next_number else status.next_number
             context = _post_test_context(
                 request,
                 test,
-                items=_question_items(request.user, test, shown, answers, dict(refused.problems)),
+                items=_question_items(user, test, shown, answers, dict(refused.problems)),
                 errors=[message for _, message in refused.problems],
                 number=shown,
             )
@@ -344,7 +347,7 @@ def take_post_test(request: HttpRequest, test_id: int) -> HttpResponse:
     context = _post_test_context(
         request,
         test,
-        items=_question_items(request.user, test, number, {}, {}),
+        items=_question_items(user, test, number, {}, {}),
         errors=[],
         number=number,
     )
@@ -352,7 +355,7 @@ def take_post_test(request: HttpRequest, test_id: int) -> HttpResponse:
 
 
 def _question_items(
-    user, test: PostTest, number: int, answers: dict[str, str], errors: dict[str, str]
+    user: User, test: PostTest, number: int, answers: dict[str, str], errors: dict[str, str]
 ) -> list:
     """The questions drawn for attempt `number`, each with its options in the drawn order
     (and whether the learner had chosen it, so a form sent back with errors keeps the
@@ -378,8 +381,9 @@ def _question_items(
 def post_test_result(request: HttpRequest, test_id: int, number: int) -> HttpResponse:
     """One of the learner's own attempts (anyone else's: not found)."""
     test = _post_test(request, test_id)
-    attempt = get_object_or_404(PostTestAttempt, test=test, user=request.user, number=number)
-    status = posttests.attempt_status(request.user, test)
+    user = _learner(request)
+    attempt = get_object_or_404(PostTestAttempt, test=test, user=user, number=number)
+    status = posttests.attempt_status(user, test)
     context = _post_test_context(request, test, attempt=attempt, status=status)
     context["answers"] = list(attempt.answers.values()) if status.reveal_answers else []
     if status.reveal_answers:

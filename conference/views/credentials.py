@@ -2,6 +2,8 @@
 lists (docs/cme-claims.md, "Verifiable credential"). The public endpoints show public keys and
 status bits only."""
 
+from typing import TypeVar
+
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
@@ -11,8 +13,10 @@ from conference.services.cme import credentials
 from conference.services.cme.certificates import may_download
 from conference.services.cme.site import site_url
 
+_Response = TypeVar("_Response", bound=HttpResponse)
 
-def _public(response: HttpResponse, *, max_age: int = 300) -> HttpResponse:
+
+def _public(response: _Response, *, max_age: int = 300) -> _Response:
     """Anyone may fetch keys and status lists, also from a verifier running in a browser."""
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = f"public, max-age={max_age}"

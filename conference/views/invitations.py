@@ -2,11 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import AuthenticatedHttpRequest
 from conference.services.memberships import (
     ADMIN_ROLES,
     InvitationError,
@@ -19,7 +20,7 @@ from conference.services.memberships import (
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def invitation(request: HttpRequest, token: str) -> HttpResponse:
+def invitation(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """GET shows whom the invitation is from and for which role; POST accepts it."""
     try:
         found = find_invitation(token)

@@ -5,7 +5,7 @@ a refusal is a JSON error with a message the page shows as it is.
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -180,6 +180,7 @@ def stage_hls(request, event_slug: str, session_id: int, token: str, name: str):
     except live_hls.HlsRefused as error:
         return JsonResponse({"error": str(error)}, status=403)
     path = recorder.live_folder(stage.recording_id) / name
+    response: HttpResponseBase
     if name.endswith(".m3u8"):
         check = lambda: media.audience_access(request.user, session)  # noqa: E731
         if not live_hls.may_watch(request.user, session, check):

@@ -13,6 +13,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseForbidden,
     JsonResponse,
     StreamingHttpResponse,
@@ -135,7 +136,7 @@ def _checked_token(request, recording: Recording, token: str, *, fresh: bool):
 @require_safe
 def media(
     request: HttpRequest, recording_id: int, token: str, name: str, folder: str = ""
-) -> HttpResponse:
+) -> HttpResponseBase:
     recording = _recording(recording_id)
     full_name = f"{folder}/{name}" if folder else name
     is_playlist = name.endswith(".m3u8")
@@ -172,7 +173,7 @@ def _playlist(recording: Recording, watch: access.WatchToken, name: str, path) -
 
 
 @require_safe
-def caption(request: HttpRequest, recording_id: int, token: str, language: str) -> HttpResponse:
+def caption(request: HttpRequest, recording_id: int, token: str, language: str) -> HttpResponseBase:
     recording = _recording(recording_id)
     _, denied = _checked_token(request, recording, token, fresh=False)
     if denied:
@@ -187,9 +188,10 @@ def caption(request: HttpRequest, recording_id: int, token: str, language: str) 
         raise Http404("This recording has no captions in that language.") from None
 
 
-def _file(request: HttpRequest, path, content_type: str) -> HttpResponse:
+def _file(request: HttpRequest, path, content_type: str) -> HttpResponseBase:
     """The file, whole (FileResponse) or one byte range of it (206)."""
     size = path.stat().st_size
+    response: HttpResponseBase
     header = request.headers.get("Range")
     if header:
         span = serving.parse_range(header, size)

@@ -6,7 +6,7 @@ from datetime import date, tzinfo
 
 from django.utils import timezone
 
-from conference.models import Session
+from conference.models import Session, Track
 
 GROUPINGS = {"hall": "Hall", "track": "Track"}
 DEFAULT_GROUPING = "hall"
@@ -41,7 +41,9 @@ def schedule_days(sessions: Iterable[Session], *, tz: tzinfo, group_by: str) -> 
         sort_keys[key] = sort_key
         days.setdefault(local_day, {}).setdefault(key, group).sessions.append(session)
     return [
-        ScheduleDay(day=day, groups=[groups[key] for key in sorted(groups, key=sort_keys.get)])
+        ScheduleDay(
+            day=day, groups=[groups[key] for key in sorted(groups, key=sort_keys.__getitem__)]
+        )
         for day, groups in sorted(days.items())
     ]
 
@@ -50,5 +52,5 @@ def _group_for(session: Session, group_by: str) -> tuple[object, tuple, Schedule
     owner = session.track if group_by == "track" else session.hall
     if owner is None:
         return None, (1, 0, ""), ScheduleGroup(label=UNGROUPED_LABEL[group_by])
-    color = owner.color if group_by == "track" else ""
+    color = owner.color if isinstance(owner, Track) else ""
     return owner.pk, (0, owner.order, owner.name), ScheduleGroup(label=owner.name, color=color)

@@ -6,7 +6,7 @@ from conference.live.db import db
 from conference.live.errors import LiveError
 from conference.live.frames import push, require_int, require_text
 from conference.live.hub import get_hub
-from conference.live.registry import action
+from conference.live.registry import Socket, action
 from conference.services import live, polls
 
 RESULTS_COALESCE_SECONDS = 0.5
@@ -22,7 +22,7 @@ def _options(data: dict[str, Any]) -> list[str]:
 
 
 @action("poll.create", bucket="write")
-async def create(consumer, data: dict[str, Any]) -> dict:
+async def create(consumer: Socket, data: dict[str, Any]) -> dict[str, Any]:
     question = require_text(
         data, "question", max_length=polls.QUESTION_MAX_LENGTH, label="The poll question"
     )
@@ -32,8 +32,8 @@ async def create(consumer, data: dict[str, Any]) -> dict:
 
 
 @action("poll.vote")
-async def vote(consumer, data: dict[str, Any]) -> dict:
-    access = consumer.access
+async def vote(consumer: Socket, data: dict[str, Any]) -> dict[str, Any]:
+    access = consumer.joined_access
     poll, created = await db(polls.vote_poll)(
         access,
         poll_id=require_int(data, "poll", minimum=1),
@@ -41,7 +41,7 @@ async def vote(consumer, data: dict[str, Any]) -> dict:
     )
     if created and poll.results_visible:
 
-        async def send_results():
+        async def send_results() -> None:
             results = await db(polls.results_if_visible)(access, poll.pk)
             if results:
                 await get_hub().publish(access.hall_id, push("poll.results", results))
@@ -51,14 +51,14 @@ async def vote(consumer, data: dict[str, Any]) -> dict:
 
 
 @action("poll.close")
-async def close(consumer, data: dict[str, Any]) -> dict:
+async def close(consumer: Socket, data: dict[str, Any]) -> dict[str, Any]:
     return await consumer.apply(
         polls.close_poll, reply_as="poll", poll_id=require_int(data, "poll", minimum=1)
     )
 
 
 @action("poll.show_results")
-async def show_results(consumer, data: dict[str, Any]) -> dict:
+async def show_results(consumer: Socket, data: dict[str, Any]) -> dict[str, Any]:
     visible = data.get("visible", True)
     if not isinstance(visible, bool):
         raise LiveError("invalid", "`visible` must be true or false.")
@@ -71,9 +71,10 @@ async def show_results(consumer, data: dict[str, Any]) -> dict:
 
 
 @action("poll.list")
-async def list_polls(consumer, data: dict[str, Any]) -> dict:
-    session = await db(live.current_session)(consumer.access)
+async def list_polls(consumer: Socket, data: dict[str, Any]) -> dict[str, Any]:
+    access = consumer.joined_access
+    session = await db(live.current_session)(access)
     if session is None:
         return {"session": None, "polls": []}
-    found = await db(polls.list_polls)(consumer.access, session_id=session.pk)
+    found = await db(polls.list_polls)(access, session_id=session.pk)
     return {"session": session.pk, "polls": found}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.management import call_command
@@ -254,14 +255,24 @@ def schedule_anchor(now: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
     return local_hour - timedelta(hours=1)
 
 
-def upsert(model: type[models.Model], lookup: dict, values: dict, *, on_create: dict | None = None):
+_M = TypeVar("_M", bound=models.Model)
+
+
+def upsert(
+    model: type[_M],
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    on_create: dict[str, Any] | None = None,
+) -> _M:
     """Get the row matching `lookup` and set `values` on it, saving only when something differs.
 
     `on_create` holds values written only when the row is new (timestamps, password hashes).
+    Every model seeded here has a single manager, `objects`: its default manager.
     """
-    row = model.objects.filter(**lookup).first()
+    row = model._default_manager.filter(**lookup).first()
     if row is None:
-        return model.objects.create(**lookup, **values, **(on_create or {}))
+        return model._default_manager.create(**lookup, **values, **(on_create or {}))
     changed = [name for name, value in values.items() if getattr(row, name) != value]
     for name in changed:
         setattr(row, name, values[name])

@@ -18,11 +18,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import User
-from conference.models import Recording, RecordingStatus, Registration, Session
+from conference.models import Event, Recording, RecordingStatus, Registration, Session
 from conference.services.organizers import organizers_viewable_by
 from conference.services.refusals import Refused
 
@@ -54,11 +55,11 @@ def is_playable(recording: Recording) -> bool:
     return recording.status == RecordingStatus.READY and bool(recording.published_dir)
 
 
-def is_organizer_staff(user: User, event) -> bool:
+def is_organizer_staff(user: User, event: Event) -> bool:
     return organizers_viewable_by(user).filter(pk=event.organizer_id).exists()
 
 
-def may_watch(user: User, recording: Recording) -> bool:
+def may_watch(user: User | AnonymousUser, recording: Recording) -> bool:
     """Whether `user` (possibly anonymous) may watch `recording` now.
 
     The recording must be ready and its event published; then the organizer's staff, the
@@ -80,7 +81,7 @@ def may_watch(user: User, recording: Recording) -> bool:
     return Registration.objects.active().filter(user=user, event=event).exists()
 
 
-def watchable_recording(session, user: User) -> Recording | None:
+def watchable_recording(session: Session, user: User | AnonymousUser) -> Recording | None:
     """The newest ready recording of `session` that `user` may watch, or None."""
     candidates = (
         session.recordings.filter(status=RecordingStatus.READY)
@@ -102,11 +103,13 @@ def _signature(recording_id: int, generation: str, viewer: str, expiry: int) -> 
     return salted_hmac(TOKEN_SALT, message, algorithm="sha256").hexdigest()
 
 
-def viewer_of(user: User) -> str:
+def viewer_of(user: User | AnonymousUser) -> str:
     return str(user.pk) if user.is_authenticated else PUBLIC_VIEWER
 
 
-def sign_watch_token(recording: Recording, *, user: User, now: float | None = None) -> str:
+def sign_watch_token(
+    recording: Recording, *, user: User | AnonymousUser, now: float | None = None
+) -> str:
     """A token for `user` (or the public) to fetch `recording`'s files until the TTL runs out."""
     return sign_for_viewer(recording, viewer=viewer_of(user), now=now)
 
@@ -138,20 +141,20 @@ def token_may_watch(token: WatchToken, recording: Recording, *, fresh: bool = Fa
     if not fresh:
         cached = cache.get(key)
         if cached is not None:
-            return cached
+            return bool(cached)
     user = _viewer_user(token)
     allowed = user is not None and may_watch(user, recording)
     cache.set(key, allowed, DECISION_CACHE_SECONDS)
     return allowed
 
 
-def _viewer_user(token: WatchToken):
+def _viewer_user(token: WatchToken) -> User | AnonymousUser | None:
     if token.user_id is None:
         return AnonymousUser()
     return get_user_model().objects.filter(pk=token.user_id, is_active=True).first()
 
 
-def request_matches_viewer(request, token: WatchToken) -> bool:
+def request_matches_viewer(request: HttpRequest, token: WatchToken) -> bool:
     """A user's token works only in that user's session; a public token works for anyone."""
     if token.user_id is None:
         return True
@@ -187,12 +190,12 @@ def caption_url(recording: Recording, token: str, language: str) -> str:
     )
 
 
-def master_url(recording: Recording, *, user: User) -> str:
+def master_url(recording: Recording, *, user: User | AnonymousUser) -> str:
     """The signed master playlist URL of `recording` for `user`."""
     return media_url(recording, sign_watch_token(recording, user=user), "master.m3u8")
 
 
-def watchable_among(user: User, recordings: list[Recording]) -> list[Recording]:
+def watchable_among(user: User | AnonymousUser, recordings: list[Recording]) -> list[Recording]:
     """The `recordings` (of sessions already loaded with their events) `user` may watch.
 
     The same rule as `may_watch`, decided with a fixed number of queries however many

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -161,7 +162,7 @@ def resend_stalled_captures(*, now: datetime) -> list[int]:
             if source == RecordingSource.STUDIO
             else enqueue.CAPTURE_RECORDING
         )
-        transaction.on_commit(lambda pk=recording_id, name=name: dispatch(name, pk))
+        transaction.on_commit(partial(dispatch, name, recording_id))
         stale.append(recording_id)
     return stale
 
@@ -255,13 +256,13 @@ def _capture_or_finish(recording: Recording, *, now: Callable[[], datetime]) -> 
     starts_at, ends_at = capture_window(recording.session)
     if now() < starts_at:
         return _postpone(recording)
-    _follow_session_end(recording, ends_at)
-    deadline = min(recording.capture_ends_at, now() + timedelta(seconds=chunk_seconds()))
+    _follow_session_end(recording, ends_at)  # from here on capture_ends_at == ends_at
+    deadline = min(ends_at, now() + timedelta(seconds=chunk_seconds()))
     url = recording.session.stream_url
     problem = url_problem(url) if url else ""
     if problem:  # changed to a URL we do not read: end with what was captured
         recording.error = problem
-    if now() >= recording.capture_ends_at or not url or problem:
+    if now() >= ends_at or not url or problem:
         return finish_capture(recording)
     _set_capturing(recording, now=now())
     record_chunk(recording, deadline=deadline, now=now)
@@ -293,8 +294,10 @@ def _set_capturing(recording: Recording, *, now: datetime) -> None:
 
 
 def window_progress(recording: Recording, *, now: datetime) -> int:
-    total = (recording.capture_ends_at - recording.capture_starts_at).total_seconds()
-    done = (now - recording.capture_starts_at).total_seconds()
+    starts_at, ends_at = recording.capture_starts_at, recording.capture_ends_at
+    assert starts_at is not None and ends_at is not None  # noqa: S101 - a capture has its window
+    total = (ends_at - starts_at).total_seconds()
+    done = (now - starts_at).total_seconds()
     return max(0, min(100, int(100 * done / total))) if total > 0 else 0
 
 
@@ -447,7 +450,7 @@ def _with_parent_death_signal(command: list[str]) -> list[str]:
 
 
 def _wait_until(
-    process: subprocess.Popen,
+    process: subprocess.Popen[bytes],
     *,
     deadline: datetime,
     now: Callable[[], datetime],

@@ -15,12 +15,15 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
 from django.db import transaction
+from django.http import HttpRequest
 
+from accounts.models import User
 from conference.models import Recording, RecordingSource, Session
 from conference.services.recordings import paths, pipeline
 from conference.services.recordings.probe import ProbeResult
@@ -56,7 +59,16 @@ def too_large_message(limit: int | None = None) -> str:
 class StreamedUpload(UploadedFile):
     """An uploaded file already on disk at `path` (under the uploads folder)."""
 
-    def __init__(self, file, *, path: Path, name: str, content_type: str, size: int, charset):
+    def __init__(
+        self,
+        file: IO[bytes],
+        *,
+        path: Path,
+        name: str | None,
+        content_type: str | None,
+        size: int,
+        charset: str | None,
+    ) -> None:
         super().__init__(file, name, content_type, size, charset)
         self.path = path
 
@@ -75,15 +87,22 @@ class RecordingUploadHandler(FileUploadHandler):
 
     chunk_size = 1024 * 1024
 
-    def __init__(self, request=None, *, limit: int | None = None):
+    def __init__(self, request: HttpRequest | None = None, *, limit: int | None = None) -> None:
         super().__init__(request)
         self.limit = settings.RECORDING_MAX_UPLOAD_BYTES if limit is None else limit
         self.refusal = ""
         self.path: Path | None = None
-        self.stream = None  # not `file`: Django closes a handler's `file` itself
+        self.stream: IO[bytes] | None = None  # not `file`: Django closes a handler's `file` itself
         self.written = 0
 
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+    def handle_raw_input(
+        self,
+        input_data: IO[bytes],
+        META: dict[str, str],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> None:
         """Refuse before reading any file byte when the declared length is already too much."""
         if content_length and content_length > self.limit + MULTIPART_ALLOWANCE:
             self.refusal = too_large_message(self.limit)
@@ -94,7 +113,7 @@ class RecordingUploadHandler(FileUploadHandler):
         if content_length and content_length > free:
             self.refusal = "There is not enough disk space for this file right now."
 
-    def new_file(self, field_name, file_name, *args, **kwargs):
+    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
         super().new_file(field_name, file_name, *args, **kwargs)
         if self.refusal:
             raise StopUpload(connection_reset=True)
@@ -107,16 +126,18 @@ class RecordingUploadHandler(FileUploadHandler):
         self.stream = os.fdopen(descriptor, "w+b")
         raise StopFutureHandlers()
 
-    def receive_data_chunk(self, raw_data, start):
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.written += len(raw_data)
         if self.written > self.limit:
             self.refusal = too_large_message(self.limit)
             self.discard()
             raise StopUpload(connection_reset=True)
+        assert self.stream is not None  # noqa: S101 - opened by new_file
         self.stream.write(raw_data)
         return None
 
-    def file_complete(self, file_size):
+    def file_complete(self, file_size: int) -> StreamedUpload:
+        assert self.stream is not None and self.path is not None  # noqa: S101 - see new_file
         self.stream.flush()
         self.stream.seek(0)
         return StreamedUpload(
@@ -128,7 +149,7 @@ class RecordingUploadHandler(FileUploadHandler):
             charset=self.charset,
         )
 
-    def upload_interrupted(self):
+    def upload_interrupted(self) -> None:
         self.discard()
 
     def discard(self) -> None:
@@ -162,7 +183,7 @@ def ingest_upload(
     upload: Path,
     original_name: str,
     probe: ProbeResult,
-    created_by=None,
+    created_by: User | None = None,
 ) -> Recording:
     """Create the recording of `session` from the probed file at `upload`, move the file into
     the recording's `source/` folder (one rename) and queue the processing."""

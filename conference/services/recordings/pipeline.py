@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from conference.models import Recording, RecordingStatus
+from conference.models import Recording, RecordingStatus, Session
 from conference.services import enqueue
 from conference.services.recordings import chapters, images, paths, transcode
 from conference.services.recordings.probe import NotAVideo, ProbeResult, probe
@@ -92,13 +92,15 @@ def remove_folder_on_commit(recording_id: int) -> None:
     transaction.on_commit(lambda: _remove_tree(root))
 
 
-def remove_deleted_recording_folder(sender, instance: Recording, **kwargs) -> None:
+def remove_deleted_recording_folder(
+    sender: type[Recording], instance: Recording, **kwargs: object
+) -> None:
     """post_delete receiver: deleting rows through the ORM or a queryset removes folders too."""
     if instance.pk is not None:
         remove_folder_on_commit(instance.pk)
 
 
-def ready_recording(session) -> Recording | None:
+def ready_recording(session: Session) -> Recording | None:
     """The session's newest READY recording."""
     return (
         Recording.objects.filter(session=session, status=RecordingStatus.READY)
@@ -199,6 +201,7 @@ def _make_outputs(
 ) -> None:
     """Everything the published folder holds, written into `work`."""
     source = paths.source_file(recording)
+    assert source is not None  # noqa: S101 - _probe_source checked it
     (work / "frames").mkdir(parents=True)
     for rendition in plan.renditions:
         (work / rendition.name).mkdir()

@@ -29,7 +29,7 @@ def exclusive_lock(path: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def stop_process(process: subprocess.Popen, *, interrupt_grace: float | None = None) -> None:
+def stop_process(process: subprocess.Popen[bytes], *, interrupt_grace: float | None = None) -> None:
     """End `process` if it still runs and reap it: killed at once, or first interrupted with
     SIGINT (as Ctrl-C would; ffmpeg then closes its output) and killed after
     `interrupt_grace` seconds."""

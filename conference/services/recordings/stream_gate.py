@@ -22,8 +22,10 @@ import selectors
 import socket
 import threading
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+LOOPBACK = "127.0.0.1"
 READ_TIMEOUT_SECONDS = 15
 CHUNK_BYTES = 64 * 1024
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -72,17 +74,16 @@ class StreamGate:
     @property
     def proxy_url(self) -> str:
         assert self._server is not None  # noqa: S101 - only used inside `with`
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{LOOPBACK}:{self._server.server_port}"
 
     def __enter__(self) -> "StreamGate":
         handler = type("Handler", (_GateHandler,), {"gate": self})
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         assert self._server is not None  # noqa: S101
         self._server.shutdown()
         self._server.server_close()
@@ -98,7 +99,7 @@ class _GateHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = READ_TIMEOUT_SECONDS
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_CONNECT(self) -> None:
@@ -181,15 +182,18 @@ class _GateHandler(http.server.BaseHTTPRequestHandler):
 
 def _relay(client: socket.socket, upstream: socket.socket) -> None:
     """Copy bytes both ways until either side closes or stays silent for the read timeout."""
+    # Each side's descriptor -> (that side, the other side).
+    ends = {client.fileno(): (client, upstream), upstream.fileno(): (upstream, client)}
     with selectors.DefaultSelector() as selector:
-        selector.register(client, selectors.EVENT_READ, upstream)
-        selector.register(upstream, selectors.EVENT_READ, client)
+        selector.register(client, selectors.EVENT_READ)
+        selector.register(upstream, selectors.EVENT_READ)
         while events := selector.select(timeout=READ_TIMEOUT_SECONDS):
             for key, _ in events:
+                source, target = ends[key.fd]
                 try:
-                    data = key.fileobj.recv(CHUNK_BYTES)
+                    data = source.recv(CHUNK_BYTES)
                     if not data:
                         return
-                    key.data.sendall(data)
+                    target.sendall(data)
                 except OSError:
                     return

@@ -225,6 +225,7 @@ def _video_options(plan: Plan) -> list[str]:
     ]
     for i, rendition in enumerate(plan.video):
         rung = rendition.rung
+        assert rung is not None  # noqa: S101 - plan.video holds the video renditions only
         options += [
             *(f"-b:v:{i}", str(rendition.video_bitrate)),
             *(f"-maxrate:v:{i}", str(rendition.video_bitrate * 107 // 100)),
@@ -276,7 +277,9 @@ def run_ffmpeg(
             raise TranscodeError(_failure_reason(returncode, log.read()[-FFMPEG_LOG_TAIL:]))
 
 
-def _follow_progress(process: subprocess.Popen, on_progress: Callable[[float], None]) -> None:
+def _follow_progress(
+    process: subprocess.Popen[bytes], on_progress: Callable[[float], None]
+) -> None:
     assert process.stdout is not None  # noqa: S101 - set by run_ffmpeg
     for raw in process.stdout:
         key, _, value = raw.decode(errors="replace").strip().partition("=")
@@ -296,7 +299,8 @@ def _die_with_parent() -> None:
 
 
 def _video_stream(probed: ProbeResult) -> dict[str, Any]:
-    for stream in probed.raw.get("streams") or []:
+    streams: list[dict[str, Any]] = probed.raw.get("streams") or []
+    for stream in streams:
         attached = (stream.get("disposition") or {}).get("attached_pic")
         if stream.get("codec_type") == "video" and not attached:
             return stream

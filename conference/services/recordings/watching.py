@@ -8,9 +8,11 @@ non-overlapping ranges; the watched total; the resume position).
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.urls import reverse
@@ -18,7 +20,14 @@ from django.utils import timezone
 
 from accounts import throttle
 from accounts.models import User
-from conference.models import Recording, RecordingStatus, Session, WatchProgress, WatchSpan
+from conference.models import (
+    Event,
+    Recording,
+    RecordingStatus,
+    Session,
+    WatchProgress,
+    WatchSpan,
+)
 from conference.services.recordings import access
 from conference.services.recordings.paths import published_folder
 from conference.services.refusals import Refused
@@ -98,7 +107,7 @@ def merge_ranges(ranges: list[Any], start: float, end: float) -> list[list[float
     return [[round(a, 3), round(b, 3)] for a, b in merged]
 
 
-def covered_seconds(ranges: list[Any]) -> float:
+def covered_seconds(ranges: list[list[float]]) -> float:
     return round(sum(b - a for a, b in ranges), 3)
 
 
@@ -126,7 +135,7 @@ def record_heartbeat(recording: Recording, *, user: User, data: dict[str, Any]) 
     return progress
 
 
-def resume_position(recording: Recording, user: User) -> float:
+def resume_position(recording: Recording, user: User | AnonymousUser) -> float:
     """Where `user` left off (0 for a new viewer, or when they had reached the end)."""
     if not user.is_authenticated:
         return 0.0
@@ -140,7 +149,7 @@ def resume_position(recording: Recording, user: User) -> float:
     return position
 
 
-def progress_of(recording: Recording, user: User) -> WatchProgress | None:
+def progress_of(recording: Recording, user: User | AnonymousUser) -> WatchProgress | None:
     if not user.is_authenticated:
         return None
     return WatchProgress.objects.filter(recording=recording, user=user).first()
@@ -201,7 +210,7 @@ def recording_chapters(recording: Recording) -> list[Chapter]:
 # --- a hall's screen after its session -------------------------------------------------------
 
 
-def last_session_recording(event, hall_id: int, *, moment) -> Recording | None:
+def last_session_recording(event: Event, hall_id: int, *, moment: datetime) -> Recording | None:
     """The ready recording of the most recent session in the hall that has ended by `moment`.
 
     Only that session counts: when the latest session has no ready recording, an older one is
@@ -224,7 +233,9 @@ def last_session_recording(event, hall_id: int, *, moment) -> Recording | None:
     )
 
 
-def hall_screen_recording(event, hall_id: int, *, user: User, moment) -> dict[str, Any] | None:
+def hall_screen_recording(
+    event: Event, hall_id: int, *, user: User | AnonymousUser, moment: datetime
+) -> dict[str, Any] | None:
     """What a hall's screen plays for `user` once its session is over, or None.
 
     Per viewer (the URLs are signed for them), so it is not part of the shared manifest.
@@ -238,14 +249,14 @@ def hall_screen_recording(event, hall_id: int, *, user: User, moment) -> dict[st
 # --- a hall's earlier recordings, reachable while a session is on -----------------------------
 
 
-def _session_time(session, zone) -> str:
+def _session_time(session: Session, zone: tzinfo) -> str:
     """ "Wed 25 Nov, 09:00–10:00 CST" in the event's time zone."""
     start = timezone.localtime(session.starts_at, zone)
     end = timezone.localtime(session.ends_at, zone)
     return f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M} {start.tzname()}"
 
 
-def _resume_positions(recordings: list[Recording], user: User) -> dict[int, float]:
+def _resume_positions(recordings: list[Recording], user: User | AnonymousUser) -> dict[int, float]:
     """resume_position of every recording for `user`, from one query."""
     if not user.is_authenticated or not recordings:
         return {}
@@ -283,7 +294,9 @@ def chapter_entries(recording: Recording) -> list[dict[str, Any]]:
     ]
 
 
-def playable_entry(recording: Recording, *, user: User, resume: float) -> dict[str, Any]:
+def playable_entry(
+    recording: Recording, *, user: User | AnonymousUser, resume: float
+) -> dict[str, Any]:
     """What the hall's player needs for `recording` and `user`: signed URLs (per viewer),
     captions (signed like the recording page's) and chapters."""
     token = access.sign_watch_token(recording, user=user)
@@ -306,7 +319,9 @@ def playable_entry(recording: Recording, *, user: User, resume: float) -> dict[s
     }
 
 
-def hall_recordings(event, hall_id: int, *, user: User, moment) -> list[dict[str, Any]]:
+def hall_recordings(
+    event: Event, hall_id: int, *, user: User | AnonymousUser, moment: datetime
+) -> list[dict[str, Any]]:
     """The hall's ended sessions of `event` with a ready recording `user` may watch.
 
     Newest session first, one entry per session (its newest ready recording), each with the
