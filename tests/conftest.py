@@ -15,6 +15,9 @@ import pytest
 from django.conf import settings
 
 from tests.factories import PASSWORD, UserFactory
+from tests.support import fast_flush
+
+fast_flush.install()
 
 REQUIRE_SERVICES = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("MEDVENUE_REQUIRE_SERVICES") == "1"
