@@ -85,8 +85,11 @@ lint: $(INSTALLED)
 deploy-check: $(INSTALLED)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 
-# Browser tests run in a pytest process of their own: Playwright's sync API keeps an event
-# loop running for the whole session, which async tests in the same process cannot share.
+# The unit and fault suite runs on two pytest-xdist workers (half its time is spent waiting on
+# servers, workers and ffmpeg; conference/settings_test.py gives each worker its own Redis
+# database and data folder). Browser tests run in a pytest process of their own, one at a time:
+# Playwright's sync API keeps an event loop running for the whole session, which async tests in
+# the same process cannot share, and a page's timing must not depend on another test's load.
 test: install frontend
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -96,18 +99,18 @@ test: install frontend
 	npm test
 	$(MANAGE) makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
-	$(BIN)/pytest --ignore=tests/e2e --cov --cov-report=term
+	$(BIN)/pytest -n 2 --ignore=tests/e2e --cov --cov-report=term
 	@if [ -d tests/e2e ]; then $(BIN)/pytest tests/e2e; fi
 
 # Re-resolve the locks from pyproject.toml: requirements.txt (production) and
 # requirements-dev.txt (the dev extra, which `make install` uses). Keeps every locked version
 # that still fits; LOCK_OPTIONS="--upgrade" or "--upgrade-package django" moves versions on.
-# Needs pip-tools, e.g. in a venv of its own: PIP_COMPILE=/tmp/pip-tools/bin/pip-compile.
-PIP_COMPILE ?= pip-compile
+# Needs pip-tools, e.g. in a venv of its own: LOCK_COMPILER=/tmp/pip-tools/bin/pip-compile.
+LOCK_COMPILER ?= pip-compile
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 lock:
-	$(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_OPTIONS) --extra dev -o requirements-dev.txt pyproject.toml
-	$(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_OPTIONS) -c requirements-dev.txt -o requirements.txt pyproject.toml
+	$(LOCK_COMPILER) $(LOCK_FLAGS) $(LOCK_OPTIONS) --extra dev -o requirements-dev.txt pyproject.toml
+	$(LOCK_COMPILER) $(LOCK_FLAGS) $(LOCK_OPTIONS) -c requirements-dev.txt -o requirements.txt pyproject.toml
 
 clean:
 	rm -rf staticfiles var/test .pytest_cache .ruff_cache .mypy_cache .coverage

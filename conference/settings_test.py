@@ -1,11 +1,30 @@
 """Test settings: the real settings with a non-UTC default time zone and fast hashing."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("MEDVENUE_DATA_DIR", os.path.join(os.getcwd(), "var", "test"))
 
-from conference.settings import *  # noqa: F403
-from conference.settings import DATABASES
+
+def _worker_own(worker: str) -> None:
+    """`make test` runs the suite on two pytest-xdist workers. pytest-django gives each worker a
+    test database of its own (`test_<name>_gw1`); this gives each its own data folder and Redis
+    database as well (worker N uses the configured database number + N, modulo 16), in the
+    environment, so the servers and workers a test starts use them too."""
+    index = int(worker.removeprefix("gw") or 0)
+    os.environ["MEDVENUE_DATA_DIR"] = os.path.join(os.environ["MEDVENUE_DATA_DIR"], worker)
+    url = urlsplit(os.environ.get("REDIS_URL", ""))
+    if index and url.scheme in ("redis", "rediss"):
+        number = url.path.strip("/")
+        database = (int(number) if number.isdigit() else 0) + index
+        os.environ["REDIS_URL"] = urlunsplit(url._replace(path=f"/{database % 16}"))
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _worker_own(os.environ["PYTEST_XDIST_WORKER"])
+
+from conference.settings import *  # noqa: F403, E402 (after the worker's environment above)
+from conference.settings import DATABASES  # noqa: E402
 
 # A non-UTC default catches naive datetimes and code that forgets the event's time zone.
 TIME_ZONE = "Pacific/Auckland"
