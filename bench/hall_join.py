@@ -1,21 +1,24 @@
 """Join benchmark of the live hall: N registered attendees joining one hall at once.
 
-    .venv/bin/python bench/hall_join.py [--clients 1000] [--concurrency 100] [--profile FILE]
+    .venv/bin/python bench/hall_join.py [--clients 1000] [--concurrency 100] [--servers 1]
+                                        [--profile FILE]
 
 In one run, on this machine:
 
 1. prepares PostgreSQL (`--database-url`) and Redis (`--redis-url`): a hall with a session on
    now and N registered attendees, each with a login session;
-2. starts one uvicorn process with the README's production command (without the proxy
-   options): `--ws websockets-sansio --ws-per-message-deflate false --ws-max-size 16384
+2. starts `--servers` uvicorn processes (default 1; the production topology runs several behind
+   a load balancer) with the README's production command (without the proxy options):
+   `--ws websockets-sansio --ws-per-message-deflate false --ws-max-size 16384
    --no-access-log --timeout-graceful-shutdown 10`;
-3. opens one warm-up socket (the process's hub subscription, imports, caches), then connects
+3. opens one warm-up socket per process (its hub subscription, imports, caches), then connects
    the N attendees through the real endpoint (origin check, session authentication, access
    check, attendance `join`, presence, `hello` and `presence.snapshot`), at most
-   `--concurrency` handshakes in flight;
-4. prints joins per second, the time for all N, the server's CPU per join, its memory per
-   socket (RSS after all joined minus RSS before, divided by N; measured again after the sockets
-   settled) and the ratios to the targets (N joins in < 5 s, <= 40 KiB per socket), with the
+   `--concurrency` handshakes in flight, to the processes in turn (attendee k to process
+   k mod `--servers`, as a round-robin load balancer sends them);
+4. prints joins per second, the time for all N, the servers' CPU per join (all processes
+   together), their memory per socket (RSS of all processes after all joined minus before,
+   divided by N; measured again after the sockets settled) and the ratios to the targets (N joins in < 5 s, <= 40 KiB per socket), with the
    machine's `uptime` before and after (the machine is shared: record the load with the figure).
 
 `--profile FILE` runs the server under cProfile and writes its statistics to FILE when it
@@ -98,16 +101,22 @@ async def drain(ws) -> None:
         pass
 
 
-async def measure(args, port: int, pid: int, hall_id: int, cookies: list[str]) -> dict:
-    warm = await open_socket(port, hall_id, cookies[0])
-    readers = [asyncio.get_running_loop().create_task(drain(warm))]
+async def measure(
+    args, ports: list[int], pids: list[int], hall_id: int, cookies: list[str]
+) -> dict:
+    """Join the attendees through the servers in turn, as a round-robin load balancer would."""
+    warm = [
+        await open_socket(port, hall_id, cookie)
+        for port, cookie in zip(ports, cookies, strict=False)
+    ]
+    readers = [asyncio.get_running_loop().create_task(drain(ws)) for ws in warm]
     await asyncio.sleep(1)
-    rss_before = rss_kib(pid)
-    cpu_before = cpu_seconds(pid)
+    rss_before = sum(rss_kib(pid) for pid in pids)
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
     limit = asyncio.Semaphore(args.concurrency)
     latencies: list[float] = []
 
-    async def join(cookie: str):
+    async def join(port: int, cookie: str):
         async with limit:
             started = time.perf_counter()
             ws = await open_socket(port, hall_id, cookie)
@@ -115,18 +124,22 @@ async def measure(args, port: int, pid: int, hall_id: int, cookies: list[str]) -
             readers.append(asyncio.get_running_loop().create_task(drain(ws)))
             return ws
 
+    joining = cookies[len(ports) :]
     client_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    sockets = await asyncio.gather(*(join(c) for c in cookies[1:]))
+    sockets = await asyncio.gather(
+        *(join(ports[n % len(ports)], cookie) for n, cookie in enumerate(joining))
+    )
     seconds = time.perf_counter() - started
     client_after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = cpu_seconds(pid) - cpu_before
-    rss_joined = rss_kib(pid)
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    rss_joined = sum(rss_kib(pid) for pid in pids)
     await asyncio.sleep(3)  # presence deltas of the arrivals are sent; queues settle
-    rss_settled = rss_kib(pid)
+    rss_settled = sum(rss_kib(pid) for pid in pids)
     count = len(sockets)
     latencies.sort()
     result = {
+        "servers": len(ports),
         "joins": count,
         "seconds": seconds,
         "joins_per_s": count / seconds,
@@ -143,7 +156,7 @@ async def measure(args, port: int, pid: int, hall_id: int, cookies: list[str]) -
         "kib_per_socket_joined": (rss_joined - rss_before) / count,
         "kib_per_socket_settled": (rss_settled - rss_before) / count,
     }
-    for ws in (warm, *sockets):
+    for ws in (*warm, *sockets):
         await ws.close()
     for reader in readers:
         reader.cancel()
@@ -153,16 +166,23 @@ async def measure(args, port: int, pid: int, hall_id: int, cookies: list[str]) -
 async def main_async(args, hall_id: int, cookies: list[str]) -> dict:
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    ports = []
+    for _ in range(args.servers):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
     env = server_env(args.database_url, args.redis_url)
-    server = start(uvicorn_command(port, args.profile), env, port)
+    servers = []
     try:
-        return await measure(args, port, server.pid, hall_id, cookies)
+        for n, port in enumerate(ports):
+            profile = f"{args.profile}.{n}" if args.profile and args.servers > 1 else args.profile
+            servers.append(start(uvicorn_command(port, profile), env, port))
+        return await measure(args, ports, [server.pid for server in servers], hall_id, cookies)
     finally:
-        server.terminate()
-        server.wait(30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(30)
 
 
 def main() -> None:
@@ -171,7 +191,17 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=1000, help="attendees joining")
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes in flight")
-    parser.add_argument("--profile", help="write the server's cProfile statistics here")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="web processes (the production topology runs several); attendees are spread over "
+        "them in turn, as a round-robin load balancer would",
+    )
+    parser.add_argument(
+        "--profile",
+        help="write the server's cProfile statistics here (FILE.0, FILE.1 ... with --servers > 1)",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -183,8 +213,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     ensure_database(args.database_url)
-    # one more attendee than measured: the warm-up socket
-    hall_id, cookies = prepare_platform(args.database_url, args.redis_url, args.clients + 1)
+    # one more attendee per server than measured: the warm-up sockets
+    hall_id, cookies = prepare_platform(
+        args.database_url, args.redis_url, args.clients + args.servers
+    )
     import redis
 
     client = redis.Redis.from_url(args.redis_url)
@@ -198,6 +230,7 @@ def main() -> None:
     load_after = uptime()
     result["uptime_before"], result["uptime_after"] = load_before, load_after
     print(f"machine before: {load_before}")
+    print(f"{args.servers} web process(es), attendees spread over them in turn")
     print(
         f"{result['joins']} joins in {result['seconds']:.2f} s = {result['joins_per_s']:.0f} joins/s "
         f"({result['seconds_per_1000']:.2f} s per 1000; target < {TARGET_SECONDS_PER_1000:.0f} s, "
@@ -208,11 +241,12 @@ def main() -> None:
         f"p99 {result['join_latency_p99_ms']:.0f} ms ({args.concurrency} in flight)"
     )
     print(
-        f"server CPU {result['server_cpu_ms_per_join']:.2f} ms per join, "
+        f"server CPU {result['server_cpu_ms_per_join']:.2f} ms per join (all processes), "
         f"bench client CPU {result['client_cpu_ms_per_join']:.2f} ms per join"
     )
     print(
-        f"server memory {result['kib_per_socket_joined']:.1f} KiB per socket when joined, "
+        f"server memory (all processes) {result['kib_per_socket_joined']:.1f} KiB per socket "
+        "when joined, "
         f"{result['kib_per_socket_settled']:.1f} KiB after 3 s (target <= "
         f"{TARGET_KIB_PER_SOCKET:.0f}, ratio "
         f"{result['kib_per_socket_settled'] / TARGET_KIB_PER_SOCKET:.2f})"

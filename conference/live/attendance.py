@@ -17,13 +17,12 @@ import logging
 import math
 import secrets
 import time
-import weakref
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
-from conference.live.batch import Batcher
+from conference.live.batch import Batcher, per_loop
 from conference.live.db import db
 from conference.live.frames import push
 from conference.models import AttendanceKind
@@ -71,18 +70,8 @@ class _Batches:
         self.writes = Batcher(db(_write))
 
 
-_batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def batches() -> _Batches:
-    """The batches of the running event loop (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    found = _batches.get(loop)
-    if found is None:
-        found = _batches[loop] = _Batches()
-    return found
+# The batches of the running event loop (one per process in production).
+batches = per_loop(_Batches)
 
 
 async def hall_now(access: live.HallAccess) -> live.HallNow:

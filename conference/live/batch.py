@@ -8,10 +8,27 @@ would have read alone (docs/architecture.md, "Live layer").
 """
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 Run = Callable[[Any, list[Any]], Awaitable[list[Any]]]  # (key, items) -> one result per item
+T = TypeVar("T")
+
+
+def per_loop(factory: Callable[[], T]) -> Callable[[], T]:
+    """A function returning `factory()`'s object for the running event loop, made on first use
+    (one per process in production; a test's event loop gets its own)."""
+    made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
+
+    def get() -> T:
+        loop = asyncio.get_running_loop()
+        found = made.get(loop)
+        if found is None:
+            found = made[loop] = factory()
+        return found
+
+    return get
 
 
 class Batcher:

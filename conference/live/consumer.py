@@ -13,6 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 import conference.live.actions  # noqa: F401  (registers the handlers)
 from conference.live.attendance import AttendanceTracker
+from conference.live.batch import Batcher, per_loop
 from conference.live.control import anotify_user, session_tag
 from conference.live.db import db, session_user
 from conference.live.errors import (
@@ -66,6 +67,25 @@ def enter_with_session(
         error.retry_after = wait
         raise error
     return live.enter_hall(user, hall_id, present=present)
+
+
+def _enter_many(
+    hall_id: int, sockets: list[tuple[str | None, int, LocalLimits | RedisLimits]]
+) -> list[live.HallAccess | Exception]:
+    """(On a database thread.) `enter_with_session` for each socket joining hall `hall_id`
+    together (`conference.live.batch`): one thread hop and one pooled connection for all of
+    them, each socket's checks its own; a refusal or an error goes to its socket alone."""
+    results: list[live.HallAccess | Exception] = []
+    for session_key, present, limits in sockets:
+        try:
+            results.append(enter_with_session(session_key, hall_id, present=present, limits=limits))
+        except Exception as error:  # raised to its own socket by the Batcher
+            results.append(error)
+    return results
+
+
+# The joins of the running event loop, batched per hall.
+entries = per_loop(lambda: Batcher(db(_enter_many)))
 
 
 class HallConsumer(AsyncWebsocketConsumer):
@@ -144,9 +164,7 @@ class HallConsumer(AsyncWebsocketConsumer):
         generation = await hub.join(self)
         self.in_hub = True
         self.connection_id = secrets.token_hex(8)
-        self.access = await db(enter_with_session)(
-            session_key, self.hall_id, present=present, limits=get_limits()
-        )
+        self.access = await entries().add(self.hall_id, (session_key, present, get_limits()))
         self.attendance = AttendanceTracker(self)
         now = await self.attendance.admit()
         state: dict[str, Any] = {

@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import pytest
@@ -262,3 +263,38 @@ async def test_pending_question_reaches_only_moderators(hall_setup):
     ]
     for client in (moderator, bob, alice):
         await client.close()
+
+
+async def test_sockets_joining_together_share_one_entry_call_and_keep_their_own_answer(
+    hall_setup, monkeypatch
+):
+    """The joins of a hall are checked in batches (conference.live.consumer._enter_many): one
+    database call for the sockets joining together, each socket getting its own access, and a
+    refusal reaching only the socket it is for."""
+    from conference.live import consumer
+
+    batches: list[list] = []
+    enter_many = consumer._enter_many
+
+    def recording(hall_id, sockets):
+        batches.append([key for key, _present, _limits in sockets])
+        return enter_many(hall_id, sockets)
+
+    monkeypatch.setattr(consumer, "_enter_many", recording)
+    event = hall_setup["event"]
+    members = await database_sync_to_async(
+        lambda: [RegistrationFactory(event=event).user for _ in range(4)]
+    )()
+    outsider = await database_sync_to_async(lambda: RegistrationFactory(event=EventFactory()))()
+    people = [hall_setup["alice"], hall_setup["bob"], *members, outsider.user]
+    sockets = await asyncio.gather(*(connect(person, hall_setup["hall"].pk) for person in people))
+    firsts = [json.loads(await ws.receive_from()) for _connected, ws in sockets]
+
+    assert [frame["event"] for frame in firsts] == ["hello"] * 6 + ["error"]
+    assert [frame["data"]["user"]["id"] for frame in firsts[:6]] == [p.pk for p in people[:6]]
+    assert firsts[6]["data"]["code"] == "forbidden"
+    assert (await sockets[6][1].receive_output())["code"] == 4003
+    assert sum(len(batch) for batch in batches) == 7
+    assert len(batches) < 7  # at least one call checked several sockets
+    for _connected, ws in sockets:
+        await ws.disconnect()
