@@ -187,10 +187,18 @@ def stage_hls(request, event_slug: str, session_id: int, token: str, name: str):
             return JsonResponse({"error": "You may not watch this stage."}, status=403)
         try:
             text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            # On air, but the recorder has not written its first playlist yet: a player retries
+            # a 503 (hls.js gives up at once on a 4xx).
+            starting = JsonResponse({"error": "The live stage is starting; retry."}, status=503)
+            starting["Retry-After"] = "1"
+            starting["Cache-Control"] = "private, no-store"
+            return starting
+        try:
             fresh = live_hls.make_token(stage.recording_id, request.user.pk)
             body = live_hls.rewrite_playlist(text, session, fresh)
-        except (OSError, UnicodeDecodeError, live_hls.HlsRefused):
-            raise Http404("The live stage has not started yet.") from None
+        except live_hls.HlsRefused:
+            raise Http404("The live playlist names a file it may not.") from None
         response = HttpResponse(body, content_type=live_hls.CONTENT_TYPES["m3u8"])
     else:
         try:

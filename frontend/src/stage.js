@@ -7,6 +7,8 @@ import { el } from "./dom.js";
 import { attach, connect, postJSON, RenewingToken } from "./media.js";
 
 const STREAMING = "janus.plugin.streaming";
+// hls.js `ErrorDetails` of a playlist that could not be loaded (hls.js is imported only for HLS).
+const MANIFEST_ERRORS = new Set(["manifestLoadError", "manifestLoadTimeOut", "manifestParsingError"]);
 
 class Stage {
   constructor(box) {
@@ -169,6 +171,7 @@ class Stage {
     this.hls = hls;
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (data.fatal && data.response?.code === 403) this.ended("The stage stopped: you may no longer watch it.");
+      else if (data.fatal && MANIFEST_ERRORS.has(data.details)) this.regrantHls();
       else if (data.fatal && data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
       else if (data.fatal) hls.recoverMediaError();
     });
@@ -176,6 +179,22 @@ class Stage {
     hls.attachMedia(video);
     video.play().catch(() => {});
     this.box.dataset.connected = "1";
+  }
+
+  /**
+   * The playlist could not be loaded even after hls.js's retries (the server answers 503 while
+   * the recorder has not written it yet; hls.js never retries a 4xx): start again from a new
+   * grant in 2 s, whose signed URL is fresh and which may now be WebRTC.
+   */
+  regrantHls() {
+    if (!this.hls) return;
+    this.hls.destroy();
+    this.hls = null;
+    delete this.box.dataset.connected;
+    clearTimeout(this.regrant);
+    this.regrant = setTimeout(() => {
+      if (this.box.dataset.state === "live") this.connect().catch(() => this.say("The stage could not play."));
+    }, 2000);
   }
 
   /** Janus ending the session (access revoked) closes the media without a message on every
@@ -225,6 +244,7 @@ class Stage {
 
   disconnect() {
     clearInterval(this.watchdog);
+    clearTimeout(this.regrant);
     this.token?.stop();
     this.token = null;
     const janus = this.janus;

@@ -101,6 +101,18 @@ def test_the_playlist_is_signed_for_its_viewer_and_rechecked(client, party):
     assert client.get(segments[0]).status_code == 404
 
 
+def test_on_air_before_the_first_playlist_the_player_is_told_to_retry(client, party):
+    """The viewer may arrive before the recorder wrote its first playlist: 503 + Retry-After,
+    which hls.js retries (it gives up at once on a 404)."""
+    (recorder.live_folder(party["stage"].recording_id) / "index.m3u8").unlink()
+    client.force_login(party["viewer"])
+    url = live_hls.playlist_url(party["session"], party["stage"].recording_id, party["viewer"].pk)
+    answer = client.get(url)
+    assert (answer.status_code, answer["Retry-After"]) == (503, "1")
+    assert answer.json() == {"error": "The live stage is starting; retry."}
+    assert "no-store" in answer["Cache-Control"]
+
+
 def test_a_playlist_naming_other_files_is_refused(client, party):
     live = recorder.live_folder(party["stage"].recording_id)
     (live / "index.m3u8").write_text("#EXTM3U\n../../source/broadcast.ts\n")

@@ -457,3 +457,66 @@ def test_the_broadcast_is_recorded_and_becomes_a_ready_recording(
     assert session.title in (folder / "chapters.vtt").read_text()
     assert stage.recording is None and stage.recorder_port is None
     assert errors == []
+
+
+def test_beyond_webrtc_capacity_the_audience_gets_the_hls_stage(
+    chromium_media, stage_party, tmp_path
+):
+    """JANUS_WEBRTC_CAPACITY=0: every viewer is over the capacity, so the grant sends the stage
+    composed once by the broadcast's recorder (RTP forward -> ffmpeg -> HLS) through signed
+    URLs, and the hall's stage decodes it (hls.js). A speaker publishing and the recorder
+    encoding share the machine with the viewer: the timeouts allow for a loaded 2-core one."""
+    errors = PageErrors(websocket_expected=False)
+    session = stage_party["session"]
+    with janus_server() as janus:
+        environ = {**janus.environment(), "JANUS_WEBRTC_CAPACITY": "0"}
+        with (
+            daphne_processes(1, env=environ) as (port,),
+            celery_worker(CAPTURE_QUEUE, tmp_path / "capture.log", **environ),
+        ):
+            base = f"http://127.0.0.1:{port}"
+            contexts = []
+            for key in ("ana", "mod"):
+                context, page = open_page(
+                    chromium_media, base, stage_party[key], studio_path(session), errors
+                )
+                contexts.append(context)
+                if key == "ana":
+                    ana = page
+                else:
+                    producer = page
+            put_ana_live(ana, producer)
+            context, viewer = open_hall(
+                chromium_media,
+                base,
+                stage_party["viewer"],
+                errors,
+                view="2d",  # the side panel's stage; the 3D view is the other test's
+            )
+            contexts.append(context)
+            viewer.wait_for_selector(
+                "#hall-stage[data-mode='hls']", state="attached", timeout=60000
+            )
+            # The composed 1280x720 picture plays, and its decoded frames keep increasing.
+            viewer.wait_for_function(
+                "document.querySelector('#hall-stage video').videoWidth === 1280", timeout=90000
+            )
+            frames = "document.querySelector('#hall-stage video').getVideoPlaybackQuality().totalVideoFrames"
+            first = viewer.evaluate(frames)
+            viewer.wait_for_function(f"{frames} > {first} + 30", timeout=30000)
+            assert viewer.evaluate("window.medvenueStage.handle") is None  # no WebRTC at all
+            # Segment URLs are signed for this viewer: another user's browser is refused.
+            playlist = viewer.evaluate("window.medvenueStage.hls.url")
+            other_context, other = open_page(chromium_media, base, stage_party["ben"], "/", errors)
+            contexts.append(other_context)
+            status = other.evaluate(f"fetch({playlist!r}).then((r) => r.status)")
+            assert status == 403
+            producer.click("#studio-end")
+            viewer.wait_for_selector(
+                "#hall-stage[data-state='idle']", state="attached", timeout=30000
+            )
+            for context in contexts:
+                context.close()
+    # The browser logs the 403 above, and a 503 when it asked for the playlist before the
+    # recorder wrote it (the answer that makes hls.js retry: docs/media.md).
+    assert [e for e in errors if "status of 403" not in e and "status of 503" not in e] == []
