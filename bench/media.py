@@ -4,7 +4,7 @@ for a 720p stage, and how many subscribers one Janus process serves before frame
     .venv/bin/python bench/media.py [--seconds 15] [--latency-seconds 30]
         [--steps 1,10,20,40,60,80,120]
         [--database-url postgres://postgres@127.0.0.1:5432/medvenue_studio_bench]
-        [--redis-url redis://127.0.0.1:6379/4] [--port 8400] [--janus-ports 8450,8451]
+        [--redis-url redis://127.0.0.1:6379/4] [--port 8400 (and 8401)] [--janus-ports 8450,8451]
         [--rtp-ports 30000-30999]
 
 One run, everything real and on this machine:
@@ -17,12 +17,20 @@ One run, everything real and on this machine:
    tone (the studio code publishes whatever getUserMedia gives it);
 3. the producer's action is taken through the service (`set_stage`, solo, on air): Janus
    forwards the speaker into the stage mountpoint, as in production;
-4. **latency**: an attendee opens the hall (the 2D twin: this Chromium has no WebGL) and its
+4. **latency**: an attendee opens the hall (in the 2D twin: WebGL in software would take the
+   cores) and its
    stage plays the speaker; for `--seconds`, on every frame the page presents
    (`requestVideoFrameCallback`) it reads the blocks back and subtracts the time code from its
    own `Date.now()` (same browser process, same clock): camera -> encoder -> Janus VideoRoom ->
    RTP forward -> Streaming mountpoint -> WebRTC -> decoder -> presented frame;
-5. **subscribers**: one page opens N raw WebRTC subscriptions to the stage mountpoint (Janus
+5. **latency of the HLS stage** (beyond WebRTC capacity): a capture worker starts (the
+   broadcast's recorder: RTP forward -> ffmpeg composition -> 1 s HLS segments), and a second
+   MedVenue process with `JANUS_WEBRTC_CAPACITY=0` serves a second attendee, whose grant is
+   therefore HLS; its hall stage plays the playlist with hls.js and the time code is read back
+   the same way for `--latency-seconds`: camera -> encoder -> Janus -> RTP forward -> ffmpeg
+   (decode, compose, encode) -> segment -> playlist -> hls.js -> decoder -> presented frame.
+   The recorder then runs through the subscriber steps too, as it does in production;
+6. **subscribers**: one page opens N raw WebRTC subscriptions to the stage mountpoint (Janus
    WebSocket API with the Streaming plugin, as the stage does, without janus.js), N going
    through `--steps`; at each step, after the subscriptions play, it measures for `--seconds`
    the Janus process's CPU (/proc) and per subscriber the video frames received per second and
@@ -47,7 +55,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from support import ROOT, cpu_seconds, recreate_database, setup_django
+from support import (
+    ROOT,
+    cpu_seconds,
+    recreate_database,
+    setup_django,
+    start_worker,
+    stop_worker,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 BASE_ARGS = ["--no-sandbox", "--disable-background-networking", "--no-first-run"]
@@ -83,6 +98,13 @@ TIME_CODE_CAMERA = """
 })();
 """
 
+# The attendees' hall pages open in the 2D twin: Debian's Chromium renders WebGL in software,
+# and building the 3D hall would take the cores the media needs (docs/venue-frontend.md).
+TWIN_VIEW = "localStorage.setItem('medvenue:venue-mode', '2d')"
+
+# Predicates passed to `wait_for_function` are written as functions: Playwright polls a bare
+# expression with eval(), which the pages' Content-Security-Policy refuses (docs/security.md).
+
 # Reads the time code back from the hall's stage video on every presented frame.
 READ_BACK = """async (seconds) => {
   const video = [...document.querySelectorAll('#hall-stage video')].find((v) => !v.hidden && v.videoWidth);
@@ -108,7 +130,7 @@ READ_BACK = """async (seconds) => {
         code = code * 2 + (level >= 128 ? 1 : 0);
       }
       const delay = (Date.now() % 4294967296) - code;
-      if (clear && delay >= 0 && delay < 10000) delays.push(delay); else unreadable++;
+      if (clear && delay >= 0 && delay < 60000) delays.push(delay); else unreadable++;
       video.requestVideoFrameCallback(frame);
     };
     video.requestVideoFrameCallback(frame);
@@ -243,6 +265,9 @@ def main() -> None:
         "JANUS_TOKEN_SECRET": values["token_secret"],
         "JANUS_ROOM_SECRET": values["room_secret"],
         "RECORDING_RTP_PORTS": f"{low + 2 * third}-{high}",
+        # The subscriber steps measure Janus past the capacity MedVenue enforces (the grant
+        # would switch viewers to HLS at JANUS_WEBRTC_CAPACITY); the HLS server sets it to 0.
+        "JANUS_WEBRTC_CAPACITY": "100000",
     }
     recreate_database(args.database_url)
     data_dir = Path(tempfile.mkdtemp(prefix="medvenue-bench-media-"))
@@ -287,6 +312,22 @@ def main() -> None:
         env={**os.environ},
         start_new_session=True,
     )
+    # The HLS viewer's server: the same platform, every viewer beyond WebRTC capacity.
+    hls_server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/uvicorn"),
+            "conference.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port + 1),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "JANUS_WEBRTC_CAPACITY": "0"},
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not janus_answers(client):
@@ -296,9 +337,10 @@ def main() -> None:
                 )
             time.sleep(0.2)
         wait_http(args.port, server)
-        run(args, janus)
+        wait_http(args.port + 1, hls_server)
+        run(args, janus, data_dir)
     finally:
-        for process in (server, janus):
+        for process in (server, hls_server, janus):
             process.terminate()
             try:
                 process.wait(timeout=15)
@@ -361,6 +403,7 @@ def people():
         ("speaker", RegistrationRole.SPEAKER),
         ("producer", RegistrationRole.MODERATOR),
         ("viewer", RegistrationRole.ATTENDEE),
+        ("hls_viewer", RegistrationRole.ATTENDEE),
     ):
         user = User.objects.create_user(
             email=f"{key}@bench.test", password="x", display_name=key.title()
@@ -383,7 +426,7 @@ def cookie(user) -> str:
     return store.session_key
 
 
-def run(args, janus: subprocess.Popen) -> None:
+def run(args, janus: subprocess.Popen, data_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     from conference.services.media import stage as media
@@ -398,7 +441,7 @@ def run(args, janus: subprocess.Popen) -> None:
             executable_path=CHROMIUM, headless=True, args=[*BASE_ARGS, *FAKE_MEDIA]
         )
 
-        def page_for(user, path, *scripts):
+        def page_for(user, path, *scripts, base=base):
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             context.add_cookies([{"name": "sessionid", "value": cookie(user), "url": base}])
             for script in scripts:
@@ -417,7 +460,7 @@ def run(args, janus: subprocess.Popen) -> None:
         if not speaker.locator("#studio-start").count():
             raise SystemExit(f"the studio page did not open: {speaker.inner_text('body')[:500]}")
         speaker.click("#studio-start")
-        speaker.wait_for_function("document.body.dataset.publishing === '1'", timeout=60000)
+        speaker.wait_for_function("() => document.body.dataset.publishing === '1'", timeout=60000)
         producer = media.studio_access(users["producer"], session)
         feed = media.feed_id(users["speaker"].pk, media.CAMERA)
         deadline = time.monotonic() + 30
@@ -432,9 +475,10 @@ def run(args, janus: subprocess.Popen) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-        viewer = page_for(users["viewer"], f"/events/{event}/venue/auditorium/")
+        viewer = page_for(users["viewer"], f"/events/{event}/venue/auditorium/", TWIN_VIEW)
         viewer.wait_for_function(
-            "[...document.querySelectorAll('#hall-stage video')].some((v) => !v.hidden && v.videoWidth > 0)",
+            "() => [...document.querySelectorAll('#hall-stage video')]"
+            ".some((v) => !v.hidden && v.videoWidth > 0)",
             timeout=90000,
         )
         viewer.wait_for_timeout(3000)  # past the first keyframes and the jitter buffer's start
@@ -454,6 +498,15 @@ def run(args, janus: subprocess.Popen) -> None:
         else:
             print(f"glass-to-glass: no frame read ({result['unreadable']} unreadable)")
         viewer.context.close()
+
+        # The HLS stage: the recorder (a capture worker) composes it; the second server sends
+        # every viewer there (JANUS_WEBRTC_CAPACITY=0).
+        with (data_dir / "capture-worker.log").open("wb") as log:
+            worker = start_worker(log, queue="capture", name="capture-bench")
+            try:
+                hls_latency(args, browser, page_for, users["hls_viewer"], event)
+            finally:
+                stop_worker(worker)
 
         farm = browser.new_context()
         farm_page = farm.new_page()
@@ -526,6 +579,55 @@ def run(args, janus: subprocess.Popen) -> None:
         load = os.getloadavg()
         print(f"machine load after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         browser.close()
+
+
+def hls_latency(args, browser, page_for, user, event: str) -> None:
+    """Glass-to-glass latency of the HLS stage, read back like the WebRTC one."""
+    base = f"http://127.0.0.1:{args.port + 1}"
+    started = time.monotonic()
+    viewer = page_for(user, f"/events/{event}/venue/auditorium/", TWIN_VIEW, base=base)
+    viewer.wait_for_selector("#hall-stage[data-mode='hls']", state="attached", timeout=60000)
+    viewer.wait_for_function(
+        "() => document.querySelector('#hall-stage video').videoWidth > 0", timeout=120000
+    )
+    print(f"HLS stage playing {time.monotonic() - started:.1f} s after the page opened")
+    viewer.wait_for_timeout(3000)
+    clock = (
+        "() => { const v = document.querySelector('#hall-stage video');"
+        " const q = v.getVideoPlaybackQuality();"
+        " return [performance.now(), v.currentTime, q.totalVideoFrames, q.droppedVideoFrames]; }"
+    )
+    before = viewer.evaluate(clock)
+    recorder_before, browser_before = total_cpu("ffmpeg"), total_cpu("chrom")
+    result = viewer.evaluate(READ_BACK, args.latency_seconds)
+    after = viewer.evaluate(clock)
+    wall = (after[0] - before[0]) / 1000
+    print(
+        f"HLS video: {after[1] - before[1]:.1f} s of media played in {wall:.1f} s, "
+        f"{(after[2] - before[2]) / wall:.1f} frames/s decoded, {after[3] - before[3]} dropped; "
+        f"the recorder's ffmpeg used {(total_cpu('ffmpeg') - recorder_before) / wall:.2f} cores, "
+        f"the bench's Chromium {(total_cpu('chrom') - browser_before) / wall:.2f}"
+    )
+    player = viewer.evaluate(
+        "() => { const h = window.medvenueStage.hls;"
+        " return { latency: h.latency, target: h.targetLatency, drift: h.drift }; }"
+    )
+    print(
+        f"hls.js: {player['latency']:.1f} s behind the playlist's live edge "
+        f"(its target {player['target']:.1f} s)"
+    )
+    delays = result["delays"]
+    if delays:
+        print(
+            f"glass-to-glass (HLS stage, {result['width']}x{result['height']}): frames read "
+            f"{len(delays)}, unreadable {result['unreadable']}, p50 "
+            f"{statistics.median(delays):.0f} ms, p95 {percentile(delays, 0.95):.0f} ms, "
+            f"max {max(delays):.0f} ms"
+        )
+    else:
+        print(f"glass-to-glass (HLS stage): no frame read ({result['unreadable']} unreadable)")
+    sys.stdout.flush()
+    viewer.context.close()
 
 
 def total_cpu(name: str) -> float:

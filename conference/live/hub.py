@@ -17,13 +17,13 @@ import contextlib
 import json
 import logging
 import random
-import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 
+from conference.live.batch import per_loop
 from conference.live.errors import CLOSE_UNAVAILABLE, LiveError
 
 if TYPE_CHECKING:
@@ -300,13 +300,5 @@ class HallHub:
                     await member.refuse(error)
 
 
-_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HallHub]" = weakref.WeakKeyDictionary()
-
-
-def get_hub() -> HallHub:
-    """The hub of the running event loop (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = HallHub()
-    return hub
+# The hub of the running event loop (one per process in production).
+get_hub = per_loop(HallHub)
