@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from conference.live.batch import Batcher
+from conference.live.batch import Batcher, per_loop
 from conference.live.frames import push
 from conference.live.groups import PREFIX
 from conference.live.hub import get_hub
@@ -257,14 +257,10 @@ class PresenceTicker:
             logger.exception("presence delta for hall %s not published", hall_id)
 
 
-_stores: dict[int, tuple[asyncio.AbstractEventLoop, Any, "PresenceTicker"]] = {}
+def _new_presence() -> tuple[Any, "PresenceTicker"]:
+    store = RedisPresence(settings.REDIS_URL) if settings.REDIS_URL else LocalPresence()
+    return store, PresenceTicker(store)
 
 
-def get_presence() -> tuple[Any, "PresenceTicker"]:
-    """The presence store and ticker of the running event loop."""
-    loop = asyncio.get_running_loop()
-    found = _stores.get(id(loop))
-    if found is None or found[0] is not loop:
-        store = RedisPresence(settings.REDIS_URL) if settings.REDIS_URL else LocalPresence()
-        found = _stores[id(loop)] = (loop, store, PresenceTicker(store))
-    return found[1], found[2]
+# The presence store and ticker of the running event loop (one per process in production).
+get_presence = per_loop(_new_presence)

@@ -6,15 +6,14 @@ process counts against the same numbers; in process memory in the embedded defau
 serves everything there).
 """
 
-import asyncio
 import secrets
 import time
-import weakref
 from collections import deque
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from conference.live.batch import per_loop
 from conference.live.groups import PREFIX
 
 
@@ -191,17 +190,9 @@ class RedisLimits:
         return round(left / 1000, 1) if left > 0 else 0.0
 
 
-_limits: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LocalLimits | RedisLimits]" = (
-    weakref.WeakKeyDictionary()
-)
+def _new_limits() -> LocalLimits | RedisLimits:
+    return RedisLimits(settings.REDIS_URL) if settings.REDIS_URL else LocalLimits()
 
 
-def get_limits() -> LocalLimits | RedisLimits:
-    """The rate limits of the running event loop (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    found = _limits.get(loop)
-    if found is None:
-        found = _limits[loop] = (
-            RedisLimits(settings.REDIS_URL) if settings.REDIS_URL else LocalLimits()
-        )
-    return found
+# The rate limits of the running event loop (one per process in production).
+get_limits = per_loop(_new_limits)
