@@ -64,7 +64,12 @@ def busy(world):
     Question.objects.create(
         session=session, author=people[1], author_name="L1", text="How?", status="pending"
     )
-    ChatMessage.objects.create(hall=session.hall, author=people[0], author_name="L0", text="Hi")
+    chat = ChatMessage.objects.create(
+        hall=session.hall, author=people[0], author_name="L0", text="Hi"
+    )
+    # Sent during the session: the volume counts chat within the event's days, which "now" is
+    # not at every hour of the day.
+    ChatMessage.objects.filter(pk=chat.pk).update(created_at=start + dt.timedelta(minutes=5))
     poll = Poll.objects.create(session=session, question="Which drug first?")
     option = PollOption.objects.create(poll=poll, text="A", order=0)
     PollVote.objects.create(poll=poll, option=option, user=people[0])
