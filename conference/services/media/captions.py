@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import throttle
 from conference.models import CaptionSource, LiveCaption, Recording, Session, Stage
 from conference.services import hall_events
 from conference.services.recordings import captions as recording_captions
@@ -58,14 +58,7 @@ def reading_seconds(text: str) -> float:
 
 
 def _throttle(session: Session, sender: str) -> None:
-    key = f"mv:captions:{session.pk}:{sender}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        count = 1
-    if count > RATE_LIMIT:
+    if throttle.hit(f"mv:captions:{session.pk}:{sender}", window=RATE_WINDOW_SECONDS) > RATE_LIMIT:
         raise CaptionRefused(
             f"At most {RATE_LIMIT} captions in {RATE_WINDOW_SECONDS} seconds; wait a moment.",
             code="rate_limited",
