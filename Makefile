@@ -69,7 +69,7 @@ run: install frontend migrate seed static
 	PORT=$(PORT) exec $(BIN)/python scripts/run.py \
 		"web=$(BIN)/uvicorn conference.asgi:application --host 127.0.0.1 --port $(PORT) $(UVICORN_OPTIONS)" \
 		"worker=$(BIN)/celery -A conference worker -l info -Q default,media -n worker@%h" \
-		"capture=$(BIN)/celery -A conference worker -l info -Q capture -P threads -c 8 -n capture@%h" \
+		"capture=$(BIN)/celery -A conference worker -l info -Q capture,ingest -P threads -c 8 -n capture@%h" \
 		"beat=$(BIN)/celery -A conference beat -l info" \
 		$${janus:+"janus=$$janus"}
 

@@ -199,6 +199,8 @@ RECORDING_URL_TTL_SECONDS = env_int("RECORDING_URL_TTL_SECONDS", 4 * 3600, minim
 RECORDING_CAPTURE_MARGIN_SECONDS = env_int("RECORDING_CAPTURE_MARGIN_SECONDS", 300, minimum=0)
 # Long media tasks run on their own queue; their limit stays below the broker's visibility timeout.
 CELERY_MEDIA_QUEUE = "media"
+# The external encoders' SRT listeners (docs/media.md, "External encoder") run on this queue.
+CELERY_INGEST_QUEUE = "ingest"
 RECORDING_TASK_TIME_LIMIT_SECONDS = min(
     env_int("RECORDING_TASK_TIME_LIMIT_SECONDS", CELERY_LONGEST_TASK_SECONDS, minimum=60),
     CELERY_LONGEST_TASK_SECONDS,
@@ -243,6 +245,14 @@ TURN_URLS = env_list("TURN_URLS")
 RECORDING_RTP_HOST = env_str("RECORDING_RTP_HOST", "127.0.0.1")
 RECORDING_RTP_PORTS = env_str("RECORDING_RTP_PORTS", "21000-21999")
 TURN_SECRET = env_str("TURN_SECRET")
+# External encoders (OBS, vMix; docs/media.md, "External encoder"): the ingest worker (queue
+# `ingest`) listens for SRT on ENCODER_SRT_BIND, one port of ENCODER_SRT_PORTS per session whose
+# encoder is on, and encoders are told to call ENCODER_SRT_HOST. It sends the media on to the
+# hall's Janus (SRTP, as a VideoRoom remote publisher) on one even port of ENCODER_RTP_PORTS each.
+ENCODER_SRT_HOST = env_str("ENCODER_SRT_HOST", "127.0.0.1")
+ENCODER_SRT_BIND = env_str("ENCODER_SRT_BIND", "127.0.0.1")
+ENCODER_SRT_PORTS = env_str("ENCODER_SRT_PORTS", "9710-9759")
+ENCODER_RTP_PORTS = env_str("ENCODER_RTP_PORTS", "22000-22099")
 # Meeting rooms (docs/rooms.md): someone whose room page has not been heard from for this long
 # no longer counts as in the room; a host's removal lasts ROOM_REMOVAL_MINUTES; each publisher's
 # video is capped at ROOM_VIDEO_BITRATE bits/s by Janus (360p).

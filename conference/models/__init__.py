@@ -42,6 +42,7 @@ from conference.models.live import (
 from conference.models.media import (
     BackstageMessage,
     CaptionSource,
+    EncoderFeed,
     LiveCaption,
     Stage,
     StageLayout,
@@ -91,6 +92,7 @@ __all__ = [
     "CmeAuditEntry",
     "CreditType",
     "Disclosure",
+    "EncoderFeed",
     "EnduringActivity",
     "EnduringCredit",
     "EvaluationAnswer",

@@ -108,3 +108,31 @@ class LiveCaption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.starts_at:%H:%M:%S} {self.text[:40]}"
+
+
+class EncoderFeed(models.Model):
+    """A session's external encoder (OBS, vMix): the SRT listener an ingest worker runs for it
+    while `active`, and its stream key (the SRT passphrase). docs/media.md, "External encoder"."""
+
+    session = models.OneToOneField(
+        "conference.Session", on_delete=models.CASCADE, related_name="encoder"
+    )
+    # The SRT passphrase the encoder must present (10-79 characters; ours are 32).
+    passphrase = models.CharField(max_length=79)
+    # While active: the listener's place in ENCODER_SRT_PORTS (and the remote publisher's in
+    # ENCODER_RTP_PORTS), unique among active encoders.
+    slot = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    active = models.BooleanField(default=False)
+    # Set while an encoder is connected and its media reaches Janus.
+    connected_since = models.DateTimeField(null=True, blank=True)
+    # The last reason the listener gave (an encoder that left, a refused input), for the producer.
+    last_error = models.CharField(max_length=300, blank=True)
+    key_created_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Touched by the ingest worker while it listens (the stall check resends a silent one).
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"encoder of session {self.session_id} ({'on' if self.active else 'off'})"

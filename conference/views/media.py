@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from conference.models import Session, Stage
 from conference.services.media import captions as live_captions
-from conference.services.media import live_hls, recorder
+from conference.services.media import encoder, live_hls, recorder
 from conference.services.media import stage as media
 from conference.services.media.config import INSTALL_HINT, media_enabled
 from conference.views.refusals import http_status, json_body, json_refusals
@@ -66,6 +66,8 @@ def studio(request, event_slug: str, session_id: int):
             "stage_url": base + "stage/",
             "chat_url": base + "chat/",
             "caption_url": base + "caption/",
+            "encoder_url": base + "encoder/",
+            "time_zone": session.event.timezone,
             "renew_url": base + "renew/",
             "media": media_enabled(),
         },
@@ -99,7 +101,12 @@ def studio_state(request, event_slug: str, session_id: int):
     access = media.studio_access(request.user, session)
     since = request.GET.get("since", "0")
     since_id = int(since) if since.isdigit() else 0
-    return JsonResponse(media.studio_state(access, session, since=since_id))
+    return JsonResponse(
+        {
+            **media.studio_state(access, session, since=since_id),
+            "encoder": encoder.encoder_state(access, session),
+        }
+    )
 
 
 @require_POST
@@ -136,6 +143,19 @@ def studio_chat(request, event_slug: str, session_id: int):
     access = media.studio_access(request.user, session)
     message = media.post_backstage(access, session, text=str(_body(request).get("text", "")))
     return JsonResponse({"id": message.pk}, status=201)
+
+
+@require_POST
+@never_cache
+@json_refusals
+def studio_encoder(request, event_slug: str, session_id: int):
+    """A producer turns the external encoder on, gives it a new stream key, or turns it off."""
+    session = _session(event_slug, session_id)
+    access = media.studio_access(request.user, session)
+    action = _body(request).get("action")
+    if not isinstance(action, str):
+        raise media.MediaRefused("`action` is on, new_key or off.", code="invalid")
+    return JsonResponse(encoder.change_encoder(access, session, action=action))
 
 
 @require_POST

@@ -12,6 +12,7 @@ urlpatterns = [
     path("studio/stage/", media.studio_stage, name="studio-stage"),
     path("studio/chat/", media.studio_chat, name="studio-chat"),
     path("studio/caption/", media.studio_caption, name="studio-caption"),
+    path("studio/encoder/", media.studio_encoder, name="studio-encoder"),
     path("stage/grant/", media.stage_grant, name="stage-grant"),
     path("stage/hls/<str:token>/<str:name>", media.stage_hls, name="stage-hls"),
 ]

@@ -470,7 +470,7 @@ function renderChoices() {
             box.dataset.touched = "1";
           },
         }),
-        ` ${publisher.name} (${publisher.kind})`,
+        publisher.kind === "encoder" ? ` ${publisher.name}` : ` ${publisher.name} (${publisher.kind})`,
       ),
     );
   }
@@ -573,6 +573,7 @@ async function poll() {
     renderChat(data.messages);
     renderQuestions(data.questions);
     renderCaptions(data.captions);
+    renderEncoder(data.encoder);
     if (data.media_error && !state.janus) $("studio-quality").textContent = `Media server: ${data.media_error}`;
   } catch (error) {
     if (error.status === 403 || error.status === 401) {
@@ -598,6 +599,58 @@ async function setStage(onAir, { countdown = 0 } = {}) {
     renderStage();
   } catch (error) {
     $("studio-producer-status").textContent = error.message;
+  }
+}
+
+// --- the external encoder (producers) -----------------------------------------------------------
+function renderEncoder(encoder) {
+  if (!$("studio-encoder") || !encoder) return;
+  const on = encoder.active;
+  // The event's time zone, as everywhere on screen.
+  const since = encoder.connected_since
+    ? new Date(encoder.connected_since).toLocaleTimeString([], { timeZone: config.time_zone })
+    : "";
+  $("studio-encoder-status").textContent = !on
+    ? "The external encoder is off."
+    : encoder.connected
+      ? `The encoder is sending (since ${since}): “External encoder” is backstage.`
+      : `Waiting for the encoder to connect.${encoder.error ? ` Last: ${encoder.error}` : ""}`;
+  $("studio-encoder-details").hidden = !on;
+  $("studio-encoder-on").disabled = on;
+  $("studio-encoder-newkey").disabled = !on;
+  $("studio-encoder-off").disabled = !on;
+  if (!on) return;
+  if ($("studio-encoder-url").value !== encoder.url) $("studio-encoder-url").value = encoder.url;
+  $("studio-encoder-server").textContent = encoder.server;
+  $("studio-encoder-key").textContent = encoder.passphrase;
+  $("studio-encoder-keylen").textContent = `${encoder.key_length} bytes (pbkeylen=${encoder.key_length})`;
+}
+
+async function changeEncoder(action, question) {
+  if (question && !window.confirm(question)) return;
+  try {
+    renderEncoder(await postJSON(config.encoder_url, { action }));
+  } catch (error) {
+    $("studio-encoder-status").textContent = error.message;
+  }
+}
+
+function showEncoderKey() {
+  const button = $("studio-encoder-show");
+  const shown = button.getAttribute("aria-pressed") !== "true";
+  button.setAttribute("aria-pressed", String(shown));
+  button.textContent = shown ? "Hide the key" : "Show the key";
+  $("studio-encoder-url").type = shown ? "text" : "password";
+  $("studio-encoder-key").hidden = !shown;
+  $("studio-encoder-key-hidden").hidden = shown;
+}
+
+async function copyEncoderAddress() {
+  try {
+    await navigator.clipboard.writeText($("studio-encoder-url").value);
+    $("studio-encoder-status").textContent = "The address is copied. Paste it into the encoder.";
+  } catch {
+    $("studio-encoder-status").textContent = "Copying is not allowed here: show the key and copy the address by hand.";
   }
 }
 
@@ -645,6 +698,18 @@ if ($("studio-producer")) {
   });
   $("studio-update").addEventListener("click", () => setStage(true));
   $("studio-end").addEventListener("click", () => setStage(false));
+  $("studio-encoder-on").addEventListener("click", () => changeEncoder("on"));
+  $("studio-encoder-newkey").addEventListener("click", () =>
+    changeEncoder(
+      "new_key",
+      "Give the encoder a new key? A connected encoder is cut off and the old key stops working.",
+    ),
+  );
+  $("studio-encoder-off").addEventListener("click", () =>
+    changeEncoder("off", "Turn the external encoder off? A connected encoder is cut off."),
+  );
+  $("studio-encoder-show").addEventListener("click", showEncoderKey);
+  $("studio-encoder-copy").addEventListener("click", copyEncoderAddress);
 }
 setInterval(() => quality().catch(() => {}), STATS_MS);
 setInterval(renderStage, 1000);

@@ -3,12 +3,21 @@ a real Janus and a real ASGI server: speakers publish, the producer puts them li
 decodes moving video of exactly who is live, and a removed attendee's stage ends."""
 
 import datetime as dt
+import socket
+import subprocess
 import time
 
 import pytest
 from django.utils import timezone
 
-from conference.models import HallRemoval, Recording, Registration, RegistrationRole, Stage
+from conference.models import (
+    EncoderFeed,
+    HallRemoval,
+    Recording,
+    Registration,
+    RegistrationRole,
+    Stage,
+)
 from conference.services.media import stage as media
 from conference.services.recordings import paths
 from conference.services.recordings.capture import CAPTURE_QUEUE
@@ -273,6 +282,110 @@ def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
         ana.wait_for_function("document.body.dataset.meLive === '0'", timeout=30000)
         for context in contexts:
             context.close()
+    assert errors == []
+
+
+def _free_udp_ports(count: int) -> list[int]:
+    """`count` consecutive free UDP ports on loopback, the first even."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1] & ~1
+        ports = list(range(first, first + count))
+        try:
+            for port in ports:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return ports
+
+
+def test_an_external_encoder_is_put_live_from_the_studio(
+    chromium_media, stage_party, tmp_path, screenshots
+):
+    """The producer turns the external encoder on in the studio and copies its SRT address into
+    an encoder (ffmpeg, sending what OBS sends); "External encoder" appears backstage with its
+    picture, the producer puts it live, and the attendee's hall stage decodes its video."""
+    errors = PageErrors(websocket_expected=False)
+    session = stage_party["session"]
+    srt, rtp, _ = _free_udp_ports(3)
+    ports = {"ENCODER_SRT_PORTS": str(srt), "ENCODER_RTP_PORTS": f"{rtp}-{rtp + 1}"}
+    with janus_server() as janus:
+        environ = {**janus.environment(), **ports}
+        with (
+            daphne_processes(1, env=environ) as (port,),
+            celery_worker("ingest", tmp_path / "ingest.log", **environ),
+        ):
+            base = f"http://127.0.0.1:{port}"
+            mod_context, producer = open_page(
+                chromium_media, base, stage_party["mod"], studio_path(session), errors
+            )
+            producer.on("dialog", lambda dialog: dialog.accept())
+            producer.click("#studio-encoder-on")
+            producer.wait_for_selector("#studio-encoder-details", state="visible")
+            assert producer.inner_text("#studio-encoder-status").startswith(
+                "Waiting for the encoder"
+            )
+            assert producer.get_attribute("#studio-encoder-url", "type") == "password"
+            producer.click("#studio-encoder-show")
+            address = producer.input_value("#studio-encoder-url")
+            assert address.startswith(f"srt://127.0.0.1:{srt}?passphrase=")
+            encoder = subprocess.Popen(
+                [
+                    *("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re"),
+                    *("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=120"),
+                    *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=120"),
+                    *("-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"),
+                    *("-g", "30", "-c:a", "aac", "-f", "mpegts", address),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                try:
+                    producer.wait_for_function(
+                        "() => document.getElementById('studio-encoder-status').textContent.startsWith('The encoder is sending')",
+                        timeout=60000,
+                    )
+                    producer.wait_for_function(
+                        "[...document.querySelectorAll('#studio-people video')].some((v) => v.videoWidth > 0)",
+                        timeout=60000,
+                    )
+                except Exception as error:
+                    row = EncoderFeed.objects.filter(session=session).values().first()
+                    said = producer.inner_text("#studio-encoder-status")
+                    people = producer.inner_text("#studio-people")
+                    raise AssertionError(f"{said!r} {people!r} {row}") from error
+                assert "External encoder" in producer.inner_text("#studio-people")
+                producer.screenshot(path=str(screenshots / "studio-encoder.png"), full_page=True)
+
+                viewer_context, viewer = open_hall(
+                    chromium_media, base, stage_party["viewer"], errors, view="2d"
+                )
+                viewer.wait_for_selector(
+                    "#hall-stage[data-state='idle']", state="attached", timeout=60000
+                )
+                put_live(producer, ["External encoder"], "solo")
+                viewer.wait_for_selector(
+                    "#hall-stage[data-state='live'][data-connected='1']", timeout=60000
+                )
+                viewer.wait_for_function(f"({SIZES})()[0] === 1280", timeout=60000)
+                frames_grow(viewer, ["v0"])
+                assert "External encoder" in viewer.inner_text("#hall-stage")
+
+                producer.click("#studio-end")
+                producer.click("#studio-encoder-off")  # confirmed by the dialog handler
+                producer.wait_for_selector("#studio-encoder-details", state="hidden")
+                encoder.wait(timeout=30)  # cut off, long before its 120 s
+                viewer_context.close()
+                mod_context.close()
+            finally:
+                encoder.kill()
+                encoder.wait()
+                # The ingest task ends when the encoder is off, so that its worker can stop.
+                EncoderFeed.objects.filter(session=session).update(active=False, slot=None)
     assert errors == []
 
 

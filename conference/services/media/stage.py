@@ -48,6 +48,10 @@ CAPTIONER = "captioner"  # types live captions; never on the stage
 SLOTS = 4
 ROOM_OFFSET = 10_000_000
 CAMERA, SCREEN, WATCH = 1, 2, 3
+# The session's external encoder publishes as `session id × 10 + 4` (a remote publisher that the
+# ingest worker adds; docs/media.md, "External encoder").
+ENCODER = 4
+ENCODER_NAME = "External encoder"
 LAYOUT_SLOTS: dict[str, int] = {
     StageLayout.SOLO: 1,
     StageLayout.SCREEN: 2,
@@ -90,6 +94,14 @@ def feed_owner(feed: int) -> tuple[int, int]:
     return feed // 10, feed % 10
 
 
+def encoder_feed_id(session: Session) -> int:
+    return session.pk * 10 + ENCODER
+
+
+def _kind_name(kind: int) -> str:
+    return {SCREEN: "screen", ENCODER: "encoder"}.get(kind, "camera")
+
+
 def _derived(purpose: str, session: Session) -> str:
     key = settings.JANUS_ROOM_SECRET.encode()
     return hmac.new(key, f"{purpose}:{session.pk}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -108,7 +120,7 @@ def _admin(session: Session) -> JanusAdmin:
 
 
 # --- access ----------------------------------------------------------------------------------
-def _require_media(session: Session) -> None:
+def require_media(session: Session) -> None:
     if not media_enabled():
         raise MediaRefused(INSTALL_HINT, code="unavailable")
     if session.hall_id is None:
@@ -265,7 +277,7 @@ def _token(plugin: str) -> dict[str, Any]:
 
 def studio_grant(user: User, session: Session) -> dict[str, Any]:
     """What the studio page needs to join the backstage room (after the access checks)."""
-    _require_media(session)
+    require_media(session)
     access = studio_access(user, session)
     admin = _admin(session)
     try:
@@ -295,7 +307,7 @@ def studio_grant(user: User, session: Session) -> dict[str, Any]:
 
 def stage_grant(user: User, session: Session) -> dict[str, Any]:
     """What an attendee's page needs to watch the stage (after the hall's access checks)."""
-    _require_media(session)
+    require_media(session)
     audience_access(user, session)
     admin = _admin(session)
     stage = Stage.objects.filter(session=session).first()
@@ -327,7 +339,7 @@ def stage_grant(user: User, session: Session) -> dict[str, Any]:
 
 def renew_token(user: User, session: Session, *, purpose: str) -> dict[str, Any]:
     """A fresh token for a page that is already connected, after the same checks again."""
-    _require_media(session)
+    require_media(session)
     if purpose == "studio":
         studio_access(user, session)
         return _token(VIDEOROOM)
@@ -357,7 +369,7 @@ def stage_data(session: Session, stage: Stage | None = None) -> dict[str, Any]:
         {
             "slot": index,
             "name": name,
-            "kind": "screen" if feed_owner(feed)[1] == SCREEN else "camera",
+            "kind": _kind_name(feed_owner(feed)[1]),
         }
         for index, (feed, name) in enumerate(zip(stage.live_feeds, stage.live_names, strict=False))
     ]
@@ -399,11 +411,13 @@ def backstage_publishers(session: Session, admin: JanusAdmin | None = None) -> l
             continue
         feed = int(participant["id"])
         user_id, kind = feed_owner(feed)
+        if kind == ENCODER and feed != encoder_feed_id(session):
+            continue  # not an id the server gives out
         people.append(
             {
                 "feed": feed,
-                "user": user_id,
-                "kind": "screen" if kind == SCREEN else "camera",
+                "user": None if kind == ENCODER else user_id,
+                "kind": _kind_name(kind),
                 "name": participant.get("display") or "",
             }
         )
@@ -428,6 +442,8 @@ def _validate_feeds(
             )
     allowed = set(session.speakers.exclude(user=None).values_list("user_id", flat=True))
     for feed in feeds:
+        if feed == encoder_feed_id(session):
+            continue  # the session's external encoder: its producer turned it on
         owner, _ = feed_owner(feed)
         if owner not in allowed and not _is_producer_user(session, owner):
             raise MediaRefused(
@@ -564,6 +580,16 @@ def _restore_forwards(session: Session, admin: JanusAdmin) -> bool:
             restored = False
         stage.save(update_fields=["forwarders", "updated_at"])
     return restored
+
+
+def forward_again(session: Session, feed: int) -> bool:
+    """A live feed that came back as a new publisher (an external encoder that reconnected):
+    forward the stored line-up again, so the audience and the recorder get it without the
+    producer doing anything. False when the feed is not live on air (nothing to do)."""
+    stage = Stage.objects.filter(session=session, on_air=True).first()
+    if stage is None or feed not in (stage.live_feeds or []):
+        return False
+    return _restore_forwards(session, _admin(session))
 
 
 def _forward(

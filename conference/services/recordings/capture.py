@@ -176,14 +176,15 @@ def dispatch_capture(recording_id: int) -> None:
     dispatch(enqueue.CAPTURE_RECORDING, recording_id)
 
 
-def dispatch(task_name: str, recording_id: int) -> None:
+def dispatch(task_name: str, recording_id: int, *, queue: str = CAPTURE_QUEUE) -> None:
     """Send a capture-queue task (a capture's or a studio recorder's next chunk) for
-    `recording_id`, limited to the recording task time limit."""
+    `recording_id` (or another long media task for its object, on `queue`), limited to the
+    recording task time limit."""
     limit = settings.RECORDING_TASK_TIME_LIMIT_SECONDS
     enqueue.send(
         task_name,
         recording_id,
-        queue=CAPTURE_QUEUE,
+        queue=queue,
         time_limit=limit,
         soft_time_limit=max(limit - 30, limit * 9 // 10),
     )
