@@ -65,6 +65,7 @@ from conference.models.registrations import Registration, RegistrationRole, Regi
 from conference.models.rooms import (
     MeetingRoom,
     QueueStatus,
+    RoomHostSlot,
     RoomMessage,
     RoomNote,
     RoomOccupant,
@@ -135,6 +136,7 @@ __all__ = [
     "RegistrationStatus",
     "RelationshipKind",
     "ReminderStatus",
+    "RoomHostSlot",
     "RoomMessage",
     "RoomNote",
     "RoomOccupant",

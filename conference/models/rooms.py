@@ -5,10 +5,15 @@ in it, its queue, chat, notes, removals and reports live here. Media never passe
 rows: Janus carries it, and these rows decide who may join which Janus room.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from conference.models.media import SideChatMessage
+
+MAX_HOST_SLOT = timedelta(hours=12)
 
 
 class MeetingRoom(models.Model):
@@ -143,3 +148,39 @@ class RoomReport(models.Model):
 
     def __str__(self) -> str:
         return f"report on {self.room} at {self.created_at:%Y-%m-%d %H:%M} UTC"
+
+
+class RoomHostSlot(models.Model):
+    """A published time when a host is in the room: the poster's author at the poster, booth
+    staff at the booth, the expert in their room. Attendees see the current and the next one in
+    the room list and on the room page (docs/rooms.md, "Host times")."""
+
+    room = models.ForeignKey(MeetingRoom, on_delete=models.CASCADE, related_name="host_slots")
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Made one of the room's hosts when the room is saved.",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        verbose_name = "host time"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="host_slot_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host_id} in {self.room_id} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at:
+            if self.ends_at <= self.starts_at:
+                raise ValidationError({"ends_at": "A host time ends after it starts."})
+            if self.ends_at - self.starts_at > MAX_HOST_SLOT:
+                raise ValidationError({"ends_at": "A host time lasts at most 12 hours."})

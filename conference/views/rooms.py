@@ -146,6 +146,7 @@ def room(request, event_slug: str, hall_slug: str, room_id: int):
         "hall": hall,
         "room": meeting,
         "kind_label": service.KIND_LABELS.get(meeting.kind, meeting.kind),
+        "host_times": service.host_times(meeting, zone=event.tzinfo),
         "access": access,
         "media_on": media_enabled(),
         "install_hint": INSTALL_HINT,

@@ -335,6 +335,8 @@ async function poll() {
   try {
     const data = await getJSON(`${config.state_url}?since=${state.lastMessage}`);
     renderPeople(data.room, data.me);
+    $("room-host-times").textContent = data.room.host_times.line;
+    $("room-host-times").hidden = !data.room.host_times.line;
     renderChat(data.messages);
     renderQueue(data.queue);
     if (state.janus && !data.me.in_room && !state.joining) {
@@ -376,6 +378,7 @@ async function refreshList() {
             class: "room-list__people",
             text: r.people.length ? `In the room: ${r.people.map((p) => p.name).join(", ")}` : "Nobody is in the room.",
           }),
+          r.host_times.line ? el("span", { class: "room-list__hosts", text: r.host_times.line }) : "",
         ),
       ),
     );

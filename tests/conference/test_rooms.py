@@ -120,7 +120,7 @@ def test_capacity_is_enforced_by_the_server(rooms_setup, janus):
         seen_at=timezone.now() - dt.timedelta(seconds=60)
     )
     service.join_room(_access(rooms_setup, "ben"), room)
-    summary = service.room_summary(room)
+    summary = service.room_summary(room, zone=dt.UTC)
     assert [p["name"] for p in summary["people"]] == ["Cleo", "Ben"]
     assert (summary["count"], summary["full"]) == (2, True)
 

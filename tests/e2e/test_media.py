@@ -274,7 +274,10 @@ def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
         ben.wait_for_function("document.body.dataset.meLive === '1'", timeout=30000)
         viewer.wait_for_function(f"(({SIZES})()).filter((w) => w > 0).length === 2", timeout=60000)
         frames_grow(viewer, ["v0", "v1"])
-        producer.screenshot(path=str(screenshots / "studio-producer-panel.png"), full_page=True)
+        # Four pages decoding video share two cores here: a full-page capture can take a while.
+        producer.screenshot(
+            path=str(screenshots / "studio-producer-panel.png"), full_page=True, timeout=120000
+        )
 
         # Ending the broadcast ends what the audience receives.
         producer.click("#studio-end")

@@ -41,6 +41,7 @@ from conference.models import (
     Registration,
     RegistrationRole,
     RelationshipKind,
+    RoomHostSlot,
     Session,
     SessionKind,
     Speaker,
@@ -372,15 +373,28 @@ class Command(BaseCommand):
         self._seed_credits(event)
         self._seed_enduring(event, now=now)
         self._seed_registrations(event, users)
-        self._seed_room_hosts(venue, users)
+        self._seed_room_hosts(venue, users, now=now)
         return event
 
-    def _seed_room_hosts(self, venue, users: dict[str, User]) -> None:
-        """Dr. Rafael Moreno (the speaker login) is the expert of "Ask the expert"
-        (docs/rooms.md)."""
+    def _seed_room_hosts(self, venue, users: dict[str, User], *, now: datetime) -> None:
+        """Dr. Rafael Moreno (the speaker login) is the expert of "Ask the expert", and at
+        poster P-01 for the coming hour and again two hours later (docs/rooms.md, "Host
+        times")."""
         placement = Placement.objects.get(hall__venue=venue, label="Ask the expert")
         room, _ = MeetingRoom.objects.get_or_create(placement=placement)
         room.hosts.add(users["speaker"])
+        poster = Placement.objects.get(hall__venue=venue, label="At poster P-01")
+        room, _ = MeetingRoom.objects.get_or_create(placement=poster)
+        room.hosts.add(users["speaker"])
+        start = now.replace(minute=0, second=0, microsecond=0)
+        RoomHostSlot.objects.filter(room=room, host=users["speaker"]).delete()  # a re-run
+        for hours in (0, 2):
+            RoomHostSlot.objects.create(
+                room=room,
+                host=users["speaker"],
+                starts_at=start + timedelta(hours=hours),
+                ends_at=start + timedelta(hours=hours + 1),
+            )
 
     def _seed_credits(self, event: Event) -> None:
         """Designate credit for the demo event: the most one learner can attend (the best path

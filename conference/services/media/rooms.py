@@ -18,7 +18,7 @@ lounges (docs/rooms.md).
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from conference.models import (
     Event,
     MeetingRoom,
     QueueStatus,
+    RoomHostSlot,
     RoomMessage,
     RoomNote,
     RoomOccupant,
@@ -388,7 +389,9 @@ def room_state(access: RoomAccess, room: Room, *, since: int = 0) -> dict[str, A
     )
     room.meeting.refresh_from_db(fields=["locked"])
     return {
-        "room": room_summary(room, people=people),
+        "room": room_summary(
+            room, zone=Event.objects.get(pk=access.event_id).tzinfo, people=people
+        ),
         "me": {
             "in_room": in_room,
             "muted": bool(mine and mine.active and mine.muted),
@@ -431,12 +434,72 @@ def listed_rooms(event: Event, hall_slug: str, manifest: dict[str, Any]) -> list
             kwargs={"event_slug": event.slug, "hall_slug": hall_slug, "room_id": placement.pk},
         )
         listed.append(
-            {**room_summary(room), "url": url, "kind_label": KIND_LABELS.get(room.kind, room.kind)}
+            {
+                **room_summary(room, zone=event.tzinfo),
+                "url": url,
+                "kind_label": KIND_LABELS.get(room.kind, room.kind),
+            }
         )
     return listed
 
 
-def room_summary(room: Room, *, people: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+# Where the hosts of a kind of room are, in "At the poster now: …".
+HOST_PLACES = {"poster": "at the poster", "booth": "at the booth", "expert": "in the room"}
+SHOWN_HOST_SLOTS = 6
+
+
+def host_times(room: Room, *, zone: tzinfo, now: datetime | None = None) -> dict[str, Any]:
+    """The room's published host times that are on now and the next one, and a line for people
+    to read, in the event's time zone: "At the poster now: Dr. Ana Ruiz (until 14:30). Next at the
+    poster: Dr. Ben Okoro, Tue 8 Dec 15:00-15:30 (CET)."."""
+    now = now or timezone.now()
+    slots = list(
+        RoomHostSlot.objects.filter(room=room.meeting, ends_at__gt=now)
+        .select_related("host")
+        .order_by("starts_at", "pk")[:SHOWN_HOST_SLOTS]
+    )
+    current = [slot for slot in slots if slot.starts_at <= now]
+    coming = next((slot for slot in slots if slot.starts_at > now), None)
+    where = HOST_PLACES.get(room.kind, "hosting")
+
+    def clock(moment: datetime) -> str:
+        return timezone.localtime(moment, zone).strftime("%H:%M")
+
+    parts = []
+    if current:
+        names = ", ".join(
+            f"{slot.host.public_name} (until {clock(slot.ends_at)})" for slot in current
+        )
+        parts.append(f"{where[0].upper()}{where[1:]} now: {names}.")
+    if coming is not None:
+        starts = timezone.localtime(coming.starts_at, zone)
+        parts.append(
+            f"Next {where}: {coming.host.public_name}, {starts:%a} {starts.day} {starts:%b} "
+            f"{starts:%H:%M}–{clock(coming.ends_at)} ({starts:%Z})."
+        )
+    return {
+        "now": [
+            {
+                "host": s.host.public_name,
+                "starts": s.starts_at.isoformat(),
+                "ends": s.ends_at.isoformat(),
+            }
+            for s in current
+        ],
+        "next": None
+        if coming is None
+        else {
+            "host": coming.host.public_name,
+            "starts": coming.starts_at.isoformat(),
+            "ends": coming.ends_at.isoformat(),
+        },
+        "line": " ".join(parts),
+    }
+
+
+def room_summary(
+    room: Room, *, zone: tzinfo, people: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     if people is None:
         people = [
             {"id": o.user_id, "name": o.name, "muted": o.muted, "feed": feed_of(o.user_id)}
@@ -453,6 +516,7 @@ def room_summary(room: Room, *, people: list[dict[str, Any]] | None = None) -> d
         "people": people,
         "count": len(people),
         "full": len(people) >= room.capacity,
+        "host_times": host_times(room, zone=zone),
     }
 
 
