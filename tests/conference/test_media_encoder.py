@@ -334,7 +334,12 @@ def test_the_view_refuses_bad_bodies(party, media_on):
 def test_ffmpeg_reads_only_mpegts_over_srt_and_keeps_the_key_out_of_reasons(party, media_on):
     session = party["session"]
     listening = encoder.Listening(
-        feed_id=1, session_id=session.pk, hall_id=session.hall_id, passphrase="k" * 32, slot=1
+        feed_id=1,
+        session_id=session.pk,
+        hall_id=session.hall_id,
+        passphrase="k" * 32,
+        slot=1,
+        until=encoder.listening_ends(session),
     )
     command = encoder.ffmpeg_command(listening, janus_ip="127.0.0.1")
     assert command[command.index("-protocol_whitelist") + 1] == "srt"
@@ -375,3 +380,26 @@ def test_the_encoder_feed_is_live_only_for_its_own_session(party, media_on):
     media._validate_feeds(session, "solo", [own], published)
     with pytest.raises(media.MediaRefused):
         media._validate_feeds(session, "solo", [elsewhere], published)
+
+
+def test_the_listener_turns_itself_off_when_the_session_is_over(party):
+    session = party["session"]
+    session.starts_at = timezone.now() - dt.timedelta(hours=3)
+    session.ends_at = timezone.now() - dt.timedelta(hours=1)
+    session.save()
+    feed = EncoderFeed.objects.create(
+        session=session, passphrase="x" * 32, slot=0, active=True, key_created_at=timezone.now()
+    )
+    listening = encoder.Listening(
+        feed_id=feed.pk,
+        session_id=session.pk,
+        hall_id=session.hall_id,
+        passphrase=feed.passphrase,
+        slot=0,
+        until=encoder.listening_ends(session),
+    )
+    assert listening.still() is False  # a connected encoder is let go at the session's end
+    assert encoder.ingest_next(feed.pk, budget=30) == encoder.IngestOutcome.OFF
+    feed.refresh_from_db()
+    assert (feed.active, feed.slot) == (False, None)
+    assert feed.last_error == "The session ended, so its encoder was turned off."

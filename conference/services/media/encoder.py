@@ -252,18 +252,22 @@ def resend_stalled_encoders(*, now: datetime) -> list[int]:
 # --- the ingest worker's side -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Listening:
-    """What one listener runs with; any change (key, port, off) ends it."""
+    """What one listener runs with; any change (key, port, off) or the session's end ends it."""
 
     feed_id: int
     session_id: int
     hall_id: int | None
     passphrase: str
     slot: int
+    until: datetime
 
     def still(self) -> bool:
-        return EncoderFeed.objects.filter(
-            pk=self.feed_id, active=True, passphrase=self.passphrase, slot=self.slot
-        ).exists()
+        return (
+            timezone.now() < self.until
+            and EncoderFeed.objects.filter(
+                pk=self.feed_id, active=True, passphrase=self.passphrase, slot=self.slot
+            ).exists()
+        )
 
 
 def ingest_next(
@@ -305,6 +309,7 @@ def _listen_until(feed_id: int, *, deadline: float, clock: Callable[[], float]) 
             hall_id=feed.session.hall_id,
             passphrase=feed.passphrase,
             slot=feed.slot,
+            until=listening_ends(feed.session),
         )
         if listen_once(listening, deadline=deadline, clock=clock):
             time.sleep(RETRY_SECONDS)
