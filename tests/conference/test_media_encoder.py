@@ -20,6 +20,7 @@ from conference.models import EncoderFeed, RegistrationRole
 from conference.services.media import encoder
 from conference.services.media import stage as media
 from conference.services.media.janus import JanusAdmin
+from tests.support.media import free_udp_ports, udp_port_free
 from tests.support.process import celery_worker
 from tests.support.recording import needs_ffmpeg
 from tests.support.stage_world import people, session_on_now
@@ -38,28 +39,10 @@ def party(db):
 @pytest.fixture
 def encoder_ports(settings):
     """A free SRT port and a free even pair for Janus, for this test alone."""
-    settings.ENCODER_SRT_PORTS = str(_free_udp_port())
-    rtp = _free_udp_port(even=True)
+    settings.ENCODER_SRT_PORTS = str(free_udp_ports(1)[0])
+    rtp = free_udp_ports(2)[0]
     settings.ENCODER_RTP_PORTS = f"{rtp}-{rtp + 1}"
     return settings.ENCODER_SRT_PORTS, settings.ENCODER_RTP_PORTS
-
-
-def _free_udp_port(*, even: bool = False) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if not even or (port % 2 == 0 and _udp_free(port + 1)):
-            return port
-
-
-def _udp_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _client(user) -> Client:
@@ -157,7 +140,7 @@ def test_an_encoder_with_the_stream_key_is_put_live_and_a_wrong_key_is_refused(
 
             # The worker's listener is up (it holds the SRT port)...
             srt_port = int(settings.ENCODER_SRT_PORTS)
-            assert _until(lambda: not _udp_free(srt_port), seconds=30)
+            assert _until(lambda: not udp_port_free(srt_port), seconds=30)
             # ... and refuses a wrong key: the call fails; nothing reaches the studio.
             wrong = _send_as_obs(state["url"].replace(key, "not-the-key-of-this-session"))
             assert wrong.wait(timeout=30) != 0
@@ -204,7 +187,7 @@ def test_an_encoder_with_the_stream_key_is_put_live_and_a_wrong_key_is_refused(
         row = EncoderFeed.objects.get(session=session)
         assert (row.active, row.slot, row.connected_since) == (False, None, None)
         # The listener ends: the SRT port is free again.
-        assert _until(lambda: _udp_free(srt_port), seconds=15)
+        assert _until(lambda: udp_port_free(srt_port), seconds=15)
     worker_log = (tmp_path / "worker.log").read_text()
     assert key not in worker_log and renewed["passphrase"] not in worker_log  # never logged
 
@@ -214,7 +197,7 @@ def _through_janus(session, feed: int, tmp_path) -> tuple[int, set[int]]:
     own, which decodes 30 frames (the picture's size and frame count, from `showinfo`), and its
     sound to a socket (the RTP payload types that arrive)."""
     admin = JanusAdmin(media.host_for_hall(session.hall_id))
-    video_port = _free_udp_port(even=True)
+    video_port = free_udp_ports(2)[0]
     sdp = tmp_path / "from-janus.sdp"
     sdp.write_text(
         "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=from janus\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"

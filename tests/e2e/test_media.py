@@ -3,7 +3,6 @@ a real Janus and a real ASGI server: speakers publish, the producer puts them li
 decodes moving video of exactly who is live, and a removed attendee's stage ends."""
 
 import datetime as dt
-import socket
 import subprocess
 import time
 
@@ -31,7 +30,7 @@ from tests.factories import (
 )
 from tests.live.conftest import session_cookie
 from tests.live.servers import daphne_processes
-from tests.support.media import janus_server
+from tests.support.media import free_udp_ports, janus_server
 from tests.support.process import celery_worker
 from venues.demo import build_demo_venue
 
@@ -288,22 +287,6 @@ def test_speakers_go_live_and_the_audience_sees_only_who_is_live(
     assert errors == []
 
 
-def _free_udp_ports(count: int) -> list[int]:
-    """`count` consecutive free UDP ports on loopback, the first even."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1] & ~1
-        ports = list(range(first, first + count))
-        try:
-            for port in ports:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return ports
-
-
 def test_an_external_encoder_is_put_live_from_the_studio(
     chromium_media, stage_party, tmp_path, screenshots
 ):
@@ -312,7 +295,7 @@ def test_an_external_encoder_is_put_live_from_the_studio(
     picture, the producer puts it live, and the attendee's hall stage decodes its video."""
     errors = PageErrors(websocket_expected=False)
     session = stage_party["session"]
-    srt, rtp, _ = _free_udp_ports(3)
+    srt, rtp, _ = free_udp_ports(3)
     ports = {"ENCODER_SRT_PORTS": str(srt), "ENCODER_RTP_PORTS": f"{rtp}-{rtp + 1}"}
     with janus_server() as janus:
         environ = {**janus.environment(), **ports}

@@ -59,6 +59,28 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def udp_port_free(port: int) -> bool:
+    """Nothing is bound to UDP `port` on loopback (a listener of a test's worker would be)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_udp_ports(count: int) -> list[int]:
+    """`count` consecutive free UDP ports on loopback, the first even (an RTP port and the RTCP
+    port next to it, and so on)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1] & ~1
+        ports = list(range(first, first + count))
+        if all(udp_port_free(port) for port in ports):
+            return ports
+
+
 def _answers(admin_url: str, admin_secret: str) -> bool:
     body = json.dumps({"janus": "info", "transaction": "t", "admin_secret": admin_secret}).encode()
     request = urllib.request.Request(admin_url, body, {"Content-Type": "application/json"})  # noqa: S310

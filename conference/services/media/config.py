@@ -10,6 +10,7 @@ import secrets
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -42,6 +43,13 @@ def host_for_hall(hall_id: int | None) -> JanusHost:
     which has no stage page, would use the first)."""
     hosts = media_hosts()
     return hosts[(hall_id or 0) % len(hosts)]
+
+
+def janus_private_address(hall_id: int | None) -> str:
+    """The hall's Janus host on the private network: its admin API's host (loopback for `make
+    run`). The recorder reads packets only from it; the ingest worker sends encoders' media to it."""
+    host = urlsplit(host_for_hall(hall_id).admin_url).hostname or "127.0.0.1"
+    return "127.0.0.1" if host == "localhost" else host
 
 
 def janus_library_folder() -> Path | None:

@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -46,7 +45,7 @@ from accounts import throttle
 from conference.models import EncoderFeed, Session
 from conference.services import enqueue
 from conference.services.media import stage as media
-from conference.services.media.config import host_for_hall
+from conference.services.media.config import host_for_hall, janus_private_address
 from conference.services.media.janus import VIDEOROOM, JanusAdmin, MediaUnavailable
 from conference.services.recordings import capture
 from conference.services.recordings.processes import exclusive_lock, stop_process
@@ -325,10 +324,8 @@ def _srt_input(listening: Listening) -> str:
 
 
 def janus_address(hall_id: int | None) -> str:
-    """Where the worker sends the encoder's media: the address of the hall's Janus host (its
-    admin API's host, on the private network; loopback for `make run`)."""
-    host = urlsplit(host_for_hall(hall_id).admin_url).hostname or "127.0.0.1"
-    return socket.gethostbyname("127.0.0.1" if host == "localhost" else host)
+    """Where the worker sends the encoder's media (an IP address, as Janus binds it)."""
+    return socket.gethostbyname(janus_private_address(hall_id))
 
 
 def ffmpeg_command(listening: Listening, *, janus_ip: str) -> list[str]:
@@ -395,7 +392,7 @@ def listen_once(listening: Listening, *, deadline: float, clock: Callable[[], fl
                     ended = True
                     break
                 if flowing.is_set() and not published:
-                    _publish(admin, session, listening)
+                    _publish(admin, session, listening, janus_ip=janus_ip)
                     published = True
                 time.sleep(POLL_SECONDS)
                 if not listening.still():
@@ -421,7 +418,7 @@ def listen_once(listening: Listening, *, deadline: float, clock: Callable[[], fl
     return ended
 
 
-def _publish(admin: JanusAdmin, session: Session, listening: Listening) -> None:
+def _publish(admin: JanusAdmin, session: Session, listening: Listening, *, janus_ip: str) -> None:
     """The encoder is in: add it to the studio as a remote publisher (a browser squatting its
     id is kicked first), and forward it to the stage again if it was live."""
     feed = media.encoder_feed_id(session)
@@ -434,7 +431,7 @@ def _publish(admin: JanusAdmin, session: Session, listening: Listening) -> None:
             "secret": settings.JANUS_ROOM_SECRET,
             "id": feed,
             "display": media.ENCODER_NAME,
-            "iface": janus_address(listening.hall_id),
+            "iface": janus_ip,
             "port": janus_port(listening.slot),
             "streams": [
                 {"type": "audio", "mindex": 0, "mid": "0", "codec": "opus", "stereo": True},

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -35,7 +34,7 @@ from django.utils import timezone
 from conference.models import Recording, RecordingSource, RecordingStatus, Session, Stage
 from conference.services import enqueue
 from conference.services.media import captions as live_captions
-from conference.services.media.config import host_for_hall
+from conference.services.media.config import janus_private_address
 from conference.services.recordings import capture, media_input, paths, pipeline
 from conference.services.recordings.processes import stop_process
 
@@ -187,14 +186,8 @@ def current_lineup(recording: Recording) -> Lineup | None:
         key=repr(stage.forwarders),
         layout=stage.layout,
         inputs=tuple(sorted(inputs, key=lambda i: i.slot)),
-        source_address=_janus_address(stage.session.hall_id),
+        source_address=janus_private_address(stage.session.hall_id),
     )
-
-
-def _janus_address(hall_id: int | None) -> str:
-    """The address Janus's packets come from: the admin API's host (loopback for `make run`)."""
-    host = urlsplit(host_for_hall(hall_id).admin_url).hostname or "127.0.0.1"
-    return "127.0.0.1" if host == "localhost" else host
 
 
 def write_sdp(lineup: Lineup, path: Path, *, title: str) -> None:
