@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from conference.models import (
@@ -296,6 +297,7 @@ def test_an_external_encoder_is_put_live_from_the_studio(
     errors = PageErrors(websocket_expected=False)
     session = stage_party["session"]
     srt, rtp, _ = free_udp_ports(3)
+    cache.delete(f"mv:encoder:{session.pk}")  # the rate limit's counter of another test run
     ports = {"ENCODER_SRT_PORTS": str(srt), "ENCODER_RTP_PORTS": f"{rtp}-{rtp + 1}"}
     with janus_server() as janus:
         environ = {**janus.environment(), **ports}
